@@ -1,0 +1,184 @@
+/**
+ * `check()` declares one catalogue check as a vitest test titled "<ID> <fact>". It skips with
+ * `blocked by <ID>: <why>` when a check it needs did not pass, records its own outcome in the
+ * run's ledger for later stages, and hands expected/observed/hint and the command transcript to
+ * the reporters through the test's meta.
+ */
+import { describe, test, type TestContext } from 'vitest';
+import type { TranscriptEntry } from './host.ts';
+import { CommandError } from './host.ts';
+import { formatArgv, tail, describeResult, type CommandResult } from './transport.ts';
+import { type RunContext, loadRunContext } from './run.ts';
+import { readLedger, recordOutcome } from './ledger.ts';
+
+export interface CheckDetails {
+  /** What the lesson says must hold. */
+  expected: string;
+  /** What was found: the command as run, its exit code and stderr tail, attempts against a limit. */
+  observed: string;
+  /** The lesson section to revisit, the likely cause, the next command to run. */
+  hint: string;
+}
+
+export interface CheckMeta extends Partial<CheckDetails> {
+  id: string;
+  stage: string;
+  /** 'failure': the host is not as the lesson says; 'error': the check could not run. */
+  kind?: 'failure' | 'error';
+  skipReason?: string;
+  transcript: TranscriptEntry[];
+}
+
+declare module 'vitest' {
+  interface TaskMeta {
+    check?: CheckMeta;
+  }
+}
+
+/** The host is not in the state the lesson promises. */
+export class CheckFailure extends Error {
+  constructor(readonly details: CheckDetails) {
+    super(`${details.expected}\n  observed: ${details.observed}\n  hint: ${details.hint}`);
+    this.name = 'CheckFailure';
+  }
+}
+
+/** Fails the running check. */
+export function fail(details: CheckDetails): never {
+  throw new CheckFailure(details);
+}
+
+/** Fails the running check unless `condition` holds. */
+export function require(condition: unknown, details: CheckDetails | (() => CheckDetails)): asserts condition {
+  if (!condition) fail(typeof details === 'function' ? details() : details);
+}
+
+/** "`cmd` → exit 1 after 30 ms: <stderr tail>", the observed part of a failure about a command. */
+export function observedCommand(r: CommandResult, lines = 6): string {
+  const out = tail(r.stderr || r.stdout, lines);
+  return `\`${formatArgv(r.argv)}\` → ${describeResult(r)}${out ? `:\n${out}` : ' (no output)'}`;
+}
+
+export interface CheckContext extends RunContext {
+  /** True when this run drives the lesson's steps (lab, walkthrough), false when it only inspects. */
+  walking: boolean;
+  /** Runs a lesson step (walk modes only) and notes it in the transcript. */
+  step<T>(name: string, action: () => Promise<T>): Promise<T>;
+  /** Ends the check as skipped, saying why it cannot apply here. */
+  skip(reason: string): never;
+}
+
+/** Thrown by `c.skip()`: the check does not apply to this host or source. */
+class SkipCheck extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export interface CheckOptions {
+  /** Checks that must have passed for this one to be meaningful. */
+  needs?: string[];
+  timeoutMs?: number;
+}
+
+let currentStage = '';
+
+/** A stage of the lesson: one suite file, one JUnit testsuite. */
+export function stage(name: string, body: () => void): void {
+  describe(name, () => {
+    currentStage = name;
+    body();
+  });
+}
+
+export function check(id: string, fact: string, options: CheckOptions, body: (c: CheckContext) => Promise<void>): void {
+  const stageName = currentStage;
+  test(`${id} ${fact}`, { timeout: options.timeoutMs ?? 120_000 }, async (ctx: TestContext) => {
+    const run = await loadRunContext();
+    const meta: CheckMeta = { id, stage: stageName, transcript: [] };
+    ctx.task.meta.check = meta;
+    const blocker = findBlocker(run.runDir, options.needs ?? []);
+    if (blocker) {
+      meta.skipReason = blocker;
+      recordOutcome(run.runDir, id, 'skipped', blocker);
+      ctx.skip(blocker);
+      return;
+    }
+    run.host.signal = ctx.signal;
+    run.host.takeTranscript();
+    const c: CheckContext = {
+      ...run,
+      walking: run.info.mode === 'lab' || run.info.mode === 'walkthrough',
+      step: async (name, action) => {
+        run.host.note(`step: ${name}`);
+        try {
+          return await action();
+        } catch (e) {
+          throw new StepError(name, e);
+        }
+      },
+      skip: (reason) => {
+        throw new SkipCheck(reason);
+      },
+    };
+    try {
+      await body(c);
+      recordOutcome(run.runDir, id, 'passed', '');
+    } catch (e) {
+      if (e instanceof SkipCheck) {
+        meta.skipReason = e.reason;
+        recordOutcome(run.runDir, id, 'skipped', e.reason);
+        ctx.skip(e.reason);
+        return;
+      }
+      Object.assign(meta, describeError(e));
+      recordOutcome(run.runDir, id, 'failed', firstLine(meta.observed ?? String(e)));
+      throw e;
+    } finally {
+      meta.transcript = run.host.takeTranscript();
+      run.host.signal = undefined;
+    }
+  });
+}
+
+/** A lesson step failed: the check after it could not run (an error, not a failure). */
+export class StepError extends Error {
+  constructor(
+    readonly step: string,
+    override readonly cause: unknown,
+  ) {
+    super(`step "${step}" failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'StepError';
+  }
+}
+
+/** The four parts of a failure, whatever was thrown. */
+function describeError(e: unknown): Pick<CheckMeta, 'kind' | 'expected' | 'observed' | 'hint'> {
+  if (e instanceof CheckFailure) return { kind: 'failure', ...e.details };
+  if (e instanceof StepError) {
+    const inner = e.cause instanceof CommandError ? observedCommand(e.cause.result) : e.cause instanceof Error ? e.cause.message : String(e.cause);
+    return { kind: 'error', expected: `the lesson step "${e.step}" completes`, observed: inner, hint: 'the walkthrough could not perform this step; see the transcript for the command that failed' };
+  }
+  if (e instanceof CommandError) {
+    return { kind: 'error', expected: 'the check\'s commands run', observed: observedCommand(e.result), hint: 'the check could not run; see the transcript' };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { kind: 'error', expected: 'the check runs to completion', observed: message, hint: 'the check could not run; see the transcript' };
+}
+
+function firstLine(s: string): string {
+  return (s.split('\n')[0] ?? s).slice(0, 200);
+}
+
+/** `blocked by <ID>: <why>` for the first needed check that did not pass, or undefined. */
+function findBlocker(runDir: string, needs: string[]): string | undefined {
+  const ledger = readLedger(runDir);
+  for (const need of needs) {
+    const o = ledger[need];
+    if (!o) return `blocked by ${need}: it did not run`;
+    if (o.state === 'failed') return `blocked by ${need}: ${o.why}`;
+    // name the root cause, not the chain: R6 skipped for C2 makes K4 "blocked by C2: …"
+    if (o.state === 'skipped') return o.why;
+  }
+  return undefined;
+}

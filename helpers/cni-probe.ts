@@ -1,0 +1,113 @@
+/**
+ * The bridge probe (K4), which needs no nerdctl: a throwaway network namespace wired by the
+ * host's own `bridge` + `host-local` plugins (CNI ADD), a `ctr run` podinfo container joined to
+ * it, HTTP from the host to its IP; then everything undone (CNI DEL, netns, bridge, container,
+ * image, containerd namespace). Every name carries the run id.
+ */
+import type { Host } from './host.ts';
+import type { Profile } from './profile.ts';
+import { ctr, ctrPull } from './containerd.ts';
+import { netNames } from './lab/teardown.ts';
+
+export interface ProbeNames {
+  netns: string;
+  bridge: string;
+  container: string;
+  namespace: string;
+}
+
+export function probeNames(runId: string): ProbeNames {
+  const n = netNames(runId);
+  return { netns: `${n.netns}k4`, bridge: `${n.link}k4`, container: `lc-${runId}-k4`, namespace: `lc-${runId}` };
+}
+
+/** A /24 in 10.0.0.0/8 that no address or route on the host touches. */
+export async function freeSubnet(host: Host): Promise<string> {
+  const used = (await host.capture(['ip', '-4', '-o', 'route', 'show', 'table', 'all'])) + (await host.capture(['ip', '-4', '-o', 'addr', 'show']));
+  for (let i = 0; i < 200; i++) {
+    const a = 200 + Math.floor(Math.random() * 55);
+    const b = Math.floor(Math.random() * 256);
+    if (!used.includes(`10.${a}.${b}.`)) return `10.${a}.${b}.0/24`;
+  }
+  throw new Error('no free 10.x.y.0/24 subnet found for the CNI probe');
+}
+
+export class CniProbe {
+  private cleanups: Array<() => Promise<void>> = [];
+  readonly names: ProbeNames;
+
+  constructor(
+    private readonly host: Host,
+    private readonly profile: Profile,
+    runId: string,
+  ) {
+    this.names = probeNames(runId);
+  }
+
+  private cniEnv(command: 'ADD' | 'DEL'): Record<string, string> {
+    return { CNI_COMMAND: command, CNI_CONTAINERID: this.names.container, CNI_NETNS: `/var/run/netns/${this.names.netns}`, CNI_IFNAME: 'eth0', CNI_PATH: this.profile.paths.cniBinDir };
+  }
+
+  /** Creates the netns and runs CNI ADD; returns the container's IP. */
+  async wire(): Promise<string> {
+    const { host, names } = this;
+    await host.ensure(['ip', 'netns', 'add', names.netns]);
+    this.cleanups.push(async () => host.anyhow(['ip', 'netns', 'delete', names.netns]));
+    this.cleanups.push(async () => host.anyhow(['ip', 'link', 'delete', names.bridge]));
+    // the bridge plugin turns on IPv4 forwarding for a gateway bridge: put it back as it was
+    const forwarding = (await host.readFile('/proc/sys/net/ipv4/ip_forward'))?.trim();
+    this.cleanups.push(async () => {
+      if (forwarding === '0') await host.anyhow(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
+    });
+    const dataDir = await host.capture(['mktemp', '-d', '-t', `lesson-check-${names.container}.XXXXXX`]);
+    this.cleanups.push(async () => host.anyhow(['rm', '-rf', '--', dataDir]));
+    const conf = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: names.container,
+      type: 'bridge',
+      bridge: names.bridge,
+      isGateway: true,
+      ipMasq: false,
+      ipam: { type: 'host-local', ranges: [[{ subnet: await freeSubnet(host) }]], dataDir },
+    });
+    const bridge = `${this.profile.paths.cniBinDir}/bridge`;
+    const add = await host.ensure([bridge], { env: this.cniEnv('ADD'), input: conf });
+    this.cleanups.push(async () => host.anyhow([bridge], { env: this.cniEnv('DEL'), input: conf }));
+    const result = JSON.parse(add.stdout) as { ips?: Array<{ address: string }> };
+    const ip = result.ips?.[0]?.address.split('/')[0];
+    if (!ip) throw new Error(`CNI ADD returned no IP: ${add.stdout}`);
+    return ip;
+  }
+
+  /** Pulls podinfo into the run's own containerd namespace and runs it in the probe's netns. */
+  async runPodinfo(): Promise<void> {
+    const { host, profile, names } = this;
+    this.cleanups.push(async () => removeNamespace(host, profile, names.namespace));
+    await host.ensure(ctrPull(profile, profile.images.podinfo, names.namespace), { timeoutMs: 120_000 });
+    this.cleanups.push(async () => {
+      await host.anyhow(ctr(profile, '--namespace', names.namespace, 'tasks', 'delete', '--force', names.container));
+      await host.anyhow(ctr(profile, '--namespace', names.namespace, 'containers', 'delete', names.container));
+    });
+    await host.ensure(ctr(profile, '--namespace', names.namespace, 'run', '--detach', '--with-ns', `network:/var/run/netns/${names.netns}`, profile.images.podinfo, names.container), { timeoutMs: 60_000 });
+  }
+
+  /** Undoes everything, newest first; never throws. */
+  async cleanup(): Promise<void> {
+    for (const undo of this.cleanups.reverse()) await undo().catch(() => undefined);
+    this.cleanups = [];
+  }
+}
+
+/** Removes a containerd namespace of ours: its images first, then the namespace, retried while
+ * garbage collection still holds content (containerd deletes only an empty namespace). */
+export async function removeNamespace(host: Host, profile: Profile, namespace: string, limitMs = 10_000): Promise<void> {
+  const images = (await host.run(ctr(profile, '--namespace', namespace, 'images', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+  if (images.length) await host.anyhow(ctr(profile, '--namespace', namespace, 'images', 'rm', '--sync', ...images));
+  await host.poll(`containerd namespace ${namespace} removed`, async () => {
+    const r = await host.run(ctr(profile, 'namespaces', 'remove', namespace));
+    if (r.exitCode === 0) return true;
+    const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'));
+    if (list.exitCode === 0 && !list.stdout.split('\n').includes(namespace)) return true;
+    throw new Error(r.stderr.trim());
+  }, limitMs, 100);
+}

@@ -1,0 +1,23 @@
+/**
+ * argv builders for the lesson's clients, so that every check talks to the daemon the profile
+ * names (socket, hosts dir, CNI dirs) without knowing where it is.
+ */
+import type { Profile } from './profile.ts';
+
+/** `ctr --address <socket> …`. */
+export function ctr(profile: Profile, ...args: string[]): string[] {
+  return [profile.paths.ctr, '--address', profile.paths.socket, ...args];
+}
+
+/** `ctr images pull [--hosts-dir DIR] REF`: a sandbox resolves the lesson's registries via hosts.toml. */
+export function ctrPull(profile: Profile, ref: string, namespace?: string): string[] {
+  const hostsDir = profile.paths.hostsDir ? ['--hosts-dir', profile.paths.hostsDir] : [];
+  return ctr(profile, ...(namespace ? ['--namespace', namespace] : []), 'images', 'pull', ...hostsDir, ref);
+}
+
+/** `nerdctl …` against the profile's daemon, data root and CNI dirs (`cniPath` overrides the plugin dir). */
+export function nerdctl(profile: Profile, opts: { cniPath?: string }, ...args: string[]): string[] {
+  const p = profile.paths;
+  const hostsDir = p.hostsDir ? ['--hosts-dir', p.hostsDir] : [];
+  return [p.nerdctl, '--address', p.socket, '--data-root', p.nerdctlDataRoot, '--cni-path', opts.cniPath ?? p.cniBinDir, '--cni-netconfpath', p.cniConfDir, ...hostsDir, ...args];
+}

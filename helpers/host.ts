@@ -1,0 +1,129 @@
+/**
+ * The command vocabulary every suite and helper uses: `run` returns the result and never throws,
+ * `ensure` throws when the command fails, `capture` returns trimmed stdout, `expectFailure`
+ * requires failure, `anyhow` ignores the result (cleanup only). Every command lands in the
+ * transcript of whatever check is running.
+ */
+import { type CommandResult, type RunOptions, type Transport, describeResult, formatArgv, tail } from './transport.ts';
+
+export interface TranscriptEntry {
+  command: string;
+  outcome: string;
+  exitCode: number | null;
+  durationMs: number;
+  stdout: string;
+  stderr: string;
+  note?: string;
+}
+
+/** Thrown by `ensure`/`capture`/`expectFailure`: carries the result for the failure report. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly result: CommandResult,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export class Host {
+  /** Commands since the last `takeTranscript()`; the check wrapper drains it per check. */
+  private transcript: TranscriptEntry[] = [];
+  /** Aborted when the running check times out, so its commands die with it. */
+  signal: AbortSignal | undefined;
+
+  constructor(readonly transport: Transport) {}
+
+  get name(): string {
+    return this.transport.host;
+  }
+
+  async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    const r = await this.transport.run(argv, { signal: this.signal, ...options });
+    this.transcript.push({
+      command: formatArgv(argv),
+      outcome: describeResult(r),
+      exitCode: r.exitCode,
+      durationMs: r.durationMs,
+      stdout: r.stdout,
+      stderr: r.stderr,
+    });
+    return r;
+  }
+
+  async ensure(argv: string[], options?: RunOptions): Promise<CommandResult> {
+    const r = await this.run(argv, options);
+    if (r.exitCode !== 0) {
+      throw new CommandError(`\`${formatArgv(argv)}\` failed: ${describeResult(r)}\n${tail(r.stderr || r.stdout)}`, r);
+    }
+    return r;
+  }
+
+  async capture(argv: string[], options?: RunOptions): Promise<string> {
+    return (await this.ensure(argv, options)).stdout.trim();
+  }
+
+  async expectFailure(argv: string[], options?: RunOptions): Promise<CommandResult> {
+    const r = await this.run(argv, options);
+    if (r.exitCode === 0) throw new CommandError(`\`${formatArgv(argv)}\` was expected to fail but succeeded`, r);
+    return r;
+  }
+
+  async anyhow(argv: string[], options?: RunOptions): Promise<void> {
+    await this.run(argv, options);
+  }
+
+  /** Adds a line to the transcript that is not a command (a step, an HTTP request). */
+  note(text: string): void {
+    this.transcript.push({ command: `# ${text}`, outcome: '', exitCode: null, durationMs: 0, stdout: '', stderr: '' });
+  }
+
+  takeTranscript(): TranscriptEntry[] {
+    const t = this.transcript;
+    this.transcript = [];
+    return t;
+  }
+
+  /** Reads a file through the transport (so a remote host works the same way). */
+  async readFile(path: string): Promise<string | undefined> {
+    const r = await this.run(['cat', '--', path]);
+    return r.exitCode === 0 ? r.stdout : undefined;
+  }
+
+  /** mode (octal string), size, mtime (epoch seconds) and type of a path, or undefined when absent. */
+  async stat(path: string): Promise<FileStat | undefined> {
+    const r = await this.run(['stat', '-L', '-c', '%a|%s|%Y|%F', '--', path]);
+    if (r.exitCode !== 0) return undefined;
+    const [mode = '', size = '0', mtime = '0', type = ''] = r.stdout.trim().split('|');
+    return { mode: mode.padStart(4, '0'), size: Number(size), mtime: Number(mtime), type };
+  }
+
+  /** Polls `probe` until it returns a value, or fails naming what was awaited and the last observation. */
+  async poll<T>(what: string, probe: () => Promise<T | undefined>, limitMs: number, intervalMs = 50): Promise<T> {
+    const started = Date.now();
+    let attempts = 0;
+    let last: unknown;
+    for (;;) {
+      attempts++;
+      try {
+        const v = await probe();
+        if (v !== undefined) return v;
+      } catch (e) {
+        last = e instanceof Error ? e.message : e;
+      }
+      const elapsed = Date.now() - started;
+      if (elapsed >= limitMs) {
+        throw new Error(`${what}: not reached after ${elapsed} ms (limit ${limitMs} ms, ${attempts} attempts)${last ? `; last: ${String(last)}` : ''}`);
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}
+
+export interface FileStat {
+  mode: string;
+  size: number;
+  mtime: number;
+  type: string;
+}

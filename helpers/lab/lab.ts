@@ -1,0 +1,275 @@
+/**
+ * The sandbox lab: the lesson's layout under a private prefix, the lesson's steps performed on
+ * it (installs from the source's cache, a supervised containerd), and the infrastructure that
+ * keeps it offline (a loopback registry serving stand-in images under the lesson's names).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Host } from '../host.ts';
+import { ctr } from '../containerd.ts';
+import { type Profile, sandboxProfile, sandboxProfileToml } from '../profile.ts';
+import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
+import { STAND_IN_GREETING, pushStandInImages, splitReference } from './images.ts';
+import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
+import { snapshotHostTraces } from './teardown.ts';
+
+export const LABS_ROOT = process.env.LC_LABS_ROOT ?? '/var/lib/lesson-check/labs';
+
+/** Deliberate mistakes a lab can be built with, so the project's tests can prove checks fail. */
+export const FAULTS = ['config-without-systemd-cgroup', 'runc-not-executable'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface LabState {
+  id: string;
+  prefix: string;
+  source: string;
+  faults: Fault[];
+  artifacts?: AptArtifacts;
+  /** Host paths outside the prefix that existed before the lab (teardown leaves those alone). */
+  hostTracesBefore: string[];
+  profileFile: string;
+  registry?: { port: number; pid: number; url: string };
+  containerd?: { pid: number };
+  /** Why nerdctl cannot be installed from this source, if it cannot. */
+  nerdctlUnavailable?: string;
+}
+
+/** Host tools containerd and the CNI plugins may call; linked into a dir of their own so that
+ * containerd's PATH never includes a system dir that could hold a runc. */
+const HOST_TOOLS = ['iptables', 'ip6tables', 'iptables-save', 'iptables-restore', 'ip', 'mount', 'umount', 'modprobe', 'unpigz'];
+
+/** The lesson's config.toml (step 4), or the faulty variant a test asked for. */
+function lessonConfigToml(faults: Fault[]): string {
+  const body = faults.includes('config-without-systemd-cgroup') ? '' : 'SystemdCgroup = true\n';
+  return `version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\n${body}`;
+}
+
+export class Lab {
+  private constructor(
+    readonly stateFile: string,
+    public state: LabState,
+    private readonly host: Host,
+    readonly profile: Profile,
+  ) {}
+
+  static open(stateFile: string, host: Host, profile: Profile): Lab {
+    return new Lab(stateFile, JSON.parse(readFileSync(stateFile, 'utf8')) as LabState, host, profile);
+  }
+
+  /** Claims a fresh prefix and records the lab's state, before anything can fail: whatever
+   * happens next, teardown finds it by its prefix. */
+  static prepare(host: Host, opts: { faults: Fault[] }): Lab {
+    const id = randomBytes(3).toString('hex');
+    const prefix = join(LABS_ROOT, id);
+    mkdirSync(join(prefix, 'lab'), { recursive: true });
+    const state: LabState = {
+      id,
+      prefix,
+      source: 'apt',
+      faults: opts.faults,
+      profileFile: join(prefix, 'profile.toml'),
+      hostTracesBefore: snapshotHostTraces(id),
+      nerdctlUnavailable: 'nerdctl is not available from the apt source: no Debian or Ubuntu release packages it',
+    };
+    const lab = new Lab(join(prefix, 'lab', 'lab.json'), state, host, sandboxProfile(prefix));
+    lab.save();
+    return lab;
+  }
+
+  /** Builds the lab up to the lesson's first step: cached binaries, registry, stand-in images, profile. */
+  async setUp(): Promise<void> {
+    this.state.artifacts = await fetchAptArtifacts(this.host);
+    this.save();
+    this.linkHostTools();
+    await this.startRegistry();
+    await this.serveLessonImages();
+    this.writeProfile();
+  }
+
+  private get artifacts(): AptArtifacts {
+    if (!this.state.artifacts) throw new Error('the lab is not set up: no artifacts');
+    return this.state.artifacts;
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+
+  private get own(): string {
+    return join(this.state.prefix, 'lab');
+  }
+
+  save(): void {
+    writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(this.state, null, 2));
+    renameSync(`${this.stateFile}.tmp`, this.stateFile);
+  }
+
+  private linkHostTools(): void {
+    const dir = join(this.own, 'hosttools');
+    mkdirSync(dir, { recursive: true });
+    for (const tool of HOST_TOOLS) {
+      const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
+      if (found) symlinkSync(found, join(dir, tool));
+    }
+  }
+
+  /** The PATH containerd runs with: the lesson's bin dirs inside the prefix, then the host tools. */
+  private daemonPath(): string {
+    const p = this.state.prefix;
+    return [join(p, 'usr/local/sbin'), join(p, 'usr/local/bin'), join(this.own, 'hosttools')].join(':');
+  }
+
+  private async startRegistry(): Promise<void> {
+    const port = await freeLoopbackPort();
+    const config = join(this.own, 'registry.yml');
+    writeFileSync(
+      config,
+      [
+        'version: 0.1',
+        'log: { level: warn }',
+        `storage: { filesystem: { rootdirectory: ${join(this.own, 'registry')} }, delete: { enabled: true } }`,
+        `http: { addr: 127.0.0.1:${port} }`,
+        '',
+      ].join('\n'),
+    );
+    const pid = startDaemon([this.artifacts.files.registry, 'serve', config], { env: { PATH: '/usr/bin:/bin' }, logFile: join(this.own, 'registry.log') });
+    const url = `http://127.0.0.1:${port}`;
+    this.state.registry = { port, pid, url };
+    this.save();
+    await this.host.poll(`registry answering on ${url}/v2/`, async () => {
+      if (!isAlive(pid)) throw new Error(`registry exited; see ${join(this.own, 'registry.log')}`);
+      const r = await fetch(`${url}/v2/`).catch(() => undefined);
+      return r?.status === 200 ? true : undefined;
+    }, 15_000);
+  }
+
+  /** Stand-in images under the lesson's names, and hosts.toml so those names resolve to our registry only. */
+  private async serveLessonImages(): Promise<void> {
+    const { registry } = this.state;
+    if (!registry) throw new Error('registry not started');
+    await pushStandInImages(this.host, {
+      busybox: this.artifacts.files.busybox,
+      workDir: join(this.own, 'images'),
+      registryUrl: registry.url,
+      hello: this.profile.images.hello,
+      podinfo: this.profile.images.podinfo,
+    });
+    const registries = new Set([this.profile.images.hello, this.profile.images.podinfo].map((r) => splitReference(r).registry));
+    for (const name of registries) {
+      const dir = join(this.profile.paths.hostsDir, name);
+      mkdirSync(dir, { recursive: true });
+      // `server` is our registry itself (not a mirror in front of the real one), so a failed
+      // pull never falls back to the internet.
+      writeFileSync(join(dir, 'hosts.toml'), `# lesson-check lab ${this.id}: ${name} served by the lab's own registry\nserver = "${registry.url}"\n`);
+    }
+  }
+
+  private writeProfile(): void {
+    const a = this.artifacts;
+    this.profile.name = `lab-${this.id}`;
+    this.profile.versions = { ...this.profile.versions, containerd: a.reported.containerd, runc: a.reported.runc, cniPlugins: a.reported.cniPlugins };
+    this.profile.expect.helloOutput = escapeRegExp(STAND_IN_GREETING);
+    this.profile.provenance = {
+      source: 'apt',
+      standInImages: true,
+      notes: [
+        ...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`),
+        'images are lesson-check stand-ins built from busybox-static, served by a loopback registry',
+      ],
+    };
+    writeFileSync(this.state.profileFile, sandboxProfileToml(this.profile, [`lesson-check sandbox lab ${this.id}`, 'versions: what the apt source\'s binaries report of themselves']));
+  }
+
+  // ---- the lesson's steps, performed on the sandbox ----
+
+  /** Step 1: containerd, ctr and the runc shim into /usr/local/bin. */
+  async installContainerd(): Promise<void> {
+    const f = this.artifacts.files;
+    const p = this.profile.paths;
+    for (const [src, dst] of [[f.containerd, p.containerd], [f.ctr, p.ctr], [f.shim, p.shim]] as const) {
+      await this.host.ensure(['install', '-D', '-m', '755', src, dst]);
+    }
+  }
+
+  /** Step 1: `systemctl enable --now containerd`, as a supervised process. */
+  async startContainerd(): Promise<void> {
+    const p = this.profile.paths;
+    for (const d of [join(this.state.prefix, 'run/containerd'), join(this.state.prefix, 'var/lib/containerd')]) mkdirSync(d, { recursive: true });
+    // containerd refuses a --config that does not exist; before step 4 there is none, as in the lesson
+    const config = existsSync(p.configToml) ? p.configToml : '/dev/null';
+    const argv = [p.containerd, '--config', config, '--root', join(this.state.prefix, 'var/lib/containerd'), '--state', join(this.state.prefix, 'run/containerd'), '--address', p.socket];
+    this.host.note(`start supervised: PATH=${this.daemonPath()} ${argv.join(' ')}`);
+    const pid = startDaemon(argv, { env: { PATH: this.daemonPath(), HOME: '/root' }, logFile: join(this.own, 'containerd.log') });
+    writeFileSync(p.pidFile, `${pid}\n`);
+    this.state.containerd = { pid };
+    this.save();
+    await this.host.poll(`containerd answering on ${p.socket}`, async () => {
+      if (!isAlive(pid)) throw new Error(`containerd exited; see ${join(this.own, 'containerd.log')}`);
+      const r = await this.host.transport.run(ctr(this.profile, 'version'), { timeoutMs: 5_000 });
+      return r.exitCode === 0 ? true : undefined;
+    }, 20_000);
+  }
+
+  async stopContainerd(): Promise<void> {
+    if (!this.state.containerd) return;
+    const how = await stopProcess(this.state.containerd.pid);
+    this.host.note(`containerd ${this.state.containerd.pid}: ${how}`);
+    this.state.containerd = undefined;
+    this.save();
+  }
+
+  /** Step 4: `systemctl restart containerd`. */
+  async restartContainerd(): Promise<void> {
+    await this.stopContainerd();
+    await this.startContainerd();
+  }
+
+  /** Step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`. */
+  async installRunc(): Promise<void> {
+    const mode = this.state.faults.includes('runc-not-executable') ? '644' : '755';
+    await this.host.ensure(['install', '-D', '-m', mode, this.artifacts.files.runc, this.profile.paths.runc]);
+  }
+
+  /** Step 4: the lesson's /etc/containerd/config.toml. */
+  async writeConfig(): Promise<void> {
+    const file = this.profile.paths.configToml;
+    await this.host.ensure(['mkdir', '-p', join(file, '..')]);
+    await this.host.ensure(['tee', file], { input: lessonConfigToml(this.state.faults) });
+  }
+
+  /** Step 5: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
+  async installNerdctl(): Promise<void> {
+    const src = this.artifacts.files.nerdctl;
+    if (!src) throw new Error(this.state.nerdctlUnavailable ?? `the ${this.state.source} source has no nerdctl`);
+    const p = this.profile.paths;
+    await this.host.ensure(['install', '-D', '-m', '755', src, p.nerdctl]);
+    const completion = await this.host.capture([p.nerdctl, 'completion', 'bash']);
+    await this.host.ensure(['mkdir', '-p', join(p.bashCompletion, '..')]);
+    await this.host.ensure(['tee', p.bashCompletion], { input: `${completion}\n` });
+  }
+
+  /** Step 6: every plugin of the release into /opt/cni/bin. */
+  async installCniPlugins(): Promise<void> {
+    const dst = this.profile.paths.cniBinDir;
+    await this.host.ensure(['mkdir', '-p', dst]);
+    await this.host.ensure(['cp', '--no-preserve=ownership', '-R', `${this.artifacts.files.cniDir}/.`, dst]);
+  }
+}
+
+/** A TCP port free on 127.0.0.1 right now (the kernel picks it). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,165 @@
+/**
+ * Total, idempotent teardown of a sandbox lab, driven by what is on the machine rather than by
+ * what a (possibly killed) run remembers: every process whose command line, executable or root
+ * lies in the prefix; every mount under it; the netns and links named after the lab; then the
+ * prefix itself. Safe to run twice, and on a lab that never finished starting.
+ */
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Host } from '../host.ts';
+import { stopProcess } from './supervisor.ts';
+import type { LabState } from './lab.ts';
+
+export interface TeardownReport {
+  processes: number;
+  mounts: number;
+  netns: string[];
+  links: string[];
+  /** Emptied directories outside the prefix that the lab's containerd, shims and runc made. */
+  hostTraces: string[];
+  prefixRemoved: boolean;
+}
+
+/** The name every network object of a run starts with: netns `lc-<id>-…`, links `lc<id>…`. */
+export function netNames(id: string): { netns: string; link: string } {
+  return { netns: `lc-${id}-`, link: `lc${id}` };
+}
+
+export async function teardownLab(host: Host, prefix: string): Promise<TeardownReport> {
+  const state = readState(prefix);
+  const report: TeardownReport = { processes: 0, mounts: 0, netns: [], links: [], hostTraces: [], prefixRemoved: false };
+  // the daemons first, gracefully; then whatever is left (shims, containers) by force
+  if (state?.containerd) await stopProcess(state.containerd.pid, 5_000);
+  if (state?.registry) await stopProcess(state.registry.pid, 5_000);
+  for (let round = 0; round < 5; round++) {
+    const pids = processesOf(prefix);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        report.processes++;
+      } catch {
+        // already gone
+      }
+    }
+    await Promise.all(pids.map((pid) => stopProcess(pid, 2_000)));
+  }
+  const id = state?.id ?? prefix.split('/').pop() ?? '';
+  const names = netNames(id);
+  const netnsList = (await host.run(['ip', 'netns', 'list'])).stdout;
+  for (const line of netnsList.split('\n')) {
+    const ns = line.split(' ')[0] ?? '';
+    if (ns.startsWith(names.netns)) {
+      await host.anyhow(['ip', 'netns', 'delete', ns]);
+      report.netns.push(ns);
+    }
+  }
+  const links = (await host.run(['ip', '-o', 'link', 'show'])).stdout;
+  for (const m of links.matchAll(/^\d+: ([^:@\s]+)/gm)) {
+    if (m[1]?.startsWith(names.link)) {
+      await host.anyhow(['ip', 'link', 'delete', m[1]]);
+      report.links.push(m[1]);
+    }
+  }
+  for (const mountPoint of mountsUnder(prefix)) {
+    const r = await host.run(['umount', mountPoint]);
+    if (r.exitCode !== 0) await host.anyhow(['umount', '-l', mountPoint]);
+    report.mounts++;
+  }
+  report.hostTraces = removeHostTraces(id, state?.hostTracesBefore);
+  if (existsSync(prefix)) rmSync(prefix, { recursive: true, force: true });
+  report.prefixRemoved = !existsSync(prefix);
+  return report;
+}
+
+function readState(prefix: string): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(prefix, 'lab/lab.json'), 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** PIDs whose command line, executable or root directory lies under the prefix (daemons, shims, containers). */
+export function processesOf(prefix: string): number[] {
+  const inside = (p: string) => p === prefix || p.startsWith(`${prefix}/`);
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const exe = safeReadlink(`/proc/${pid}/exe`);
+      // a container's root is its rootfs mount under the prefix's containerd state dir
+      const root = safeReadlink(`/proc/${pid}/root`);
+      if (cmdline.split('\0').some((arg) => arg.includes(`${prefix}/`)) || inside(exe) || (root !== '/' && inside(root))) found.push(pid);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+function safeReadlink(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
+
+/** Mount points under the prefix, deepest first. */
+export function mountsUnder(prefix: string): string[] {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .map((p) => p.replace(/\\040/g, ' '))
+    .filter((p) => p.startsWith(`${prefix}/`));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/** The containerd namespaces a lab's containers use: the lesson's "default" and the run's own. */
+function labNamespaces(id: string): string[] {
+  return ['default', `lc-${id}`];
+}
+
+/** Places outside the prefix that containerd, its shims and runc create under fixed names
+ * (/run/containerd/{fifo,s,runc}, a cgroup per namespace and container), deepest first. */
+function hostTraceCandidates(id: string): string[] {
+  const namespaces = labNamespaces(id);
+  const run = ['/run/containerd/fifo', '/run/containerd/s', ...namespaces.map((n) => `/run/containerd/runc/${n}`), '/run/containerd/runc', '/run/containerd'];
+  // cgroup v2 is one hierarchy at /sys/fs/cgroup; v1 (and hybrid) has one per controller below it
+  const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : subdirs('/sys/fs/cgroup');
+  const cgroups = hierarchies.flatMap((h) => namespaces.flatMap((n) => [...subdirs(`${h}/${n}`), `${h}/${n}`]));
+  return [...cgroups, ...run];
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir).map((e) => `${dir}/${e}`).filter((p) => statSync(p).isDirectory());
+  } catch {
+    return [];
+  }
+}
+
+/** Which of those places exist now (recorded before the lab starts). */
+export function snapshotHostTraces(id: string): string[] {
+  return hostTraceCandidates(id).filter((p) => existsSync(p));
+}
+
+/** Removes the places the lab made, only when empty (rmdir): never anything that was there before,
+ * never anything another containerd still uses. */
+function removeHostTraces(id: string, before: string[] = []): string[] {
+  const removed: string[] = [];
+  for (const p of hostTraceCandidates(id)) {
+    if (before.includes(p)) continue;
+    try {
+      rmdirSync(p);
+      removed.push(p);
+    } catch {
+      // not empty (in use by someone else) or already gone
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,166 @@
+/**
+ * One typed object says where everything is and what is expected. `lessonProfile()` holds the
+ * lesson's real paths and pins; a sandbox maps the same layout under a prefix. A user overrides
+ * either with a TOML file (`prefix = "…"` at its top selects the sandbox layout).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TomlError, parse } from 'smol-toml';
+
+export interface Profile {
+  name: string;
+  /** '' for the lesson's real paths; the sandbox root otherwise. */
+  prefix: string;
+  service: 'systemd' | 'supervised';
+  paths: {
+    containerd: string;
+    ctr: string;
+    shim: string;
+    runc: string;
+    nerdctl: string;
+    configToml: string;
+    socket: string;
+    cniBinDir: string;
+    cniConfDir: string;
+    unitFile: string;
+    bashCompletion: string;
+    /** hosts.toml registry config dir; ctr reads it only when given `--hosts-dir`. '' = none. */
+    hostsDir: string;
+    /** Where the supervised daemon records its PID (sandbox only). */
+    pidFile: string;
+    /** nerdctl's --data-root. */
+    nerdctlDataRoot: string;
+  };
+  versions: { containerd: string; runc: string; nerdctl: string; cniPlugins: string };
+  images: { hello: string; podinfo: string };
+  expect: {
+    /** Regular expression the hello image must print; '' means any non-empty output. */
+    helloOutput: string;
+    podinfoPort: number;
+    /** The name the lesson gives the podinfo container. */
+    podinfoName: string;
+    /** nerdctl's default bridge network. */
+    nerdctlSubnet: string;
+    /** CNI plugins nerdctl's default network needs, plus loopback. */
+    cniPlugins: string[];
+    /** Host tools the lesson's commands use. */
+    hostTools: string[];
+  };
+  /** Facts about where the binaries and images came from, for reports. */
+  provenance: { source: string; standInImages: boolean; notes: string[] };
+}
+
+export const LESSON_VERSIONS = { containerd: '2.2.1', runc: '1.4.0', nerdctl: '2.2.1', cniPlugins: '1.9.0' };
+
+/** The lesson's layout under `prefix` ('' = the real system paths). */
+function layout(prefix: string): Profile['paths'] {
+  const p = (path: string) => (prefix ? join(prefix, path) : path);
+  return {
+    containerd: p('/usr/local/bin/containerd'),
+    ctr: p('/usr/local/bin/ctr'),
+    shim: p('/usr/local/bin/containerd-shim-runc-v2'),
+    runc: p('/usr/local/sbin/runc'),
+    nerdctl: p('/usr/local/bin/nerdctl'),
+    configToml: p('/etc/containerd/config.toml'),
+    socket: p('/run/containerd/containerd.sock'),
+    cniBinDir: p('/opt/cni/bin'),
+    cniConfDir: p('/etc/cni/net.d'),
+    unitFile: p('/etc/systemd/system/containerd.service'),
+    bashCompletion: p('/etc/bash_completion.d/nerdctl'),
+    hostsDir: prefix ? p('/etc/containerd/certs.d') : '',
+    pidFile: prefix ? p('/run/containerd/containerd.pid') : '',
+    nerdctlDataRoot: p('/var/lib/nerdctl'),
+  };
+}
+
+export function lessonProfile(): Profile {
+  return {
+    name: 'lesson',
+    prefix: '',
+    service: 'systemd',
+    paths: layout(''),
+    versions: { ...LESSON_VERSIONS },
+    images: {
+      hello: 'ghcr.io/sagikazarmark/docker-hello-world:latest',
+      podinfo: 'ghcr.io/stefanprodan/podinfo:latest',
+    },
+    expect: {
+      // The real image's exact greeting is unconfirmed: any non-empty output passes.
+      helloOutput: '',
+      podinfoPort: 9898,
+      podinfoName: 'podinfo',
+      nerdctlSubnet: '10.4.0.0/24',
+      cniPlugins: ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', 'loopback'],
+      hostTools: ['tar', 'curl'],
+    },
+    provenance: { source: 'lesson', standInImages: false, notes: [] },
+  };
+}
+
+export function sandboxProfile(prefix: string): Profile {
+  return { ...lessonProfile(), name: 'sandbox', prefix, service: 'supervised', paths: layout(prefix) };
+}
+
+/** A profile file could not be used: says which file, where and why. */
+export class ProfileError extends Error {
+  override name = 'ProfileError';
+}
+
+/** Reads a TOML profile: `prefix` picks the sandbox layout, every other key overrides a default. */
+export function loadProfile(file: string): Profile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ProfileError(`${file}: cannot read profile: ${(e as Error).message}`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TomlError) throw new ProfileError(`${file}:${e.line}:${e.column}: ${firstLine(e.message)}`);
+    throw e;
+  }
+  const { prefix, ...overrides } = doc;
+  if (prefix !== undefined && typeof prefix !== 'string') throw new ProfileError(`${file}: prefix must be a string`);
+  const base: Profile = prefix ? sandboxProfile(prefix) : lessonProfile();
+  mergeInto(base as unknown as Record<string, unknown>, overrides, file, '');
+  return base;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+/** Copies `over` onto `base`, refusing unknown keys and values of another type than the default's. */
+function mergeInto(base: Record<string, unknown>, over: Record<string, unknown>, file: string, at: string): void {
+  for (const [key, value] of Object.entries(over)) {
+    const path = at ? `${at}.${key}` : key;
+    if (!(key in base)) throw new ProfileError(`${file}: unknown key \`${path}\``);
+    const current = base[key];
+    if (isTable(current)) {
+      if (!isTable(value)) throw new ProfileError(`${file}: \`${path}\` must be a table`);
+      mergeInto(current, value, file, path);
+    } else if (Array.isArray(current) ? !Array.isArray(value) : typeof value !== typeof current) {
+      throw new ProfileError(`${file}: \`${path}\` must be ${Array.isArray(current) ? 'an array' : `a ${typeof current}`}, not ${JSON.stringify(value)}`);
+    } else {
+      base[key] = value;
+    }
+  }
+}
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** Writes the TOML of a sandbox profile: `prefix` first, then what differs from the lesson. */
+export function sandboxProfileToml(profile: Profile, comment: string[]): string {
+  const lines = [...comment.map((c) => `# ${c}`), `prefix = ${JSON.stringify(profile.prefix)}`, `name = ${JSON.stringify(profile.name)}`, ''];
+  lines.push('[versions]');
+  for (const [k, v] of Object.entries(profile.versions)) lines.push(`${k} = ${JSON.stringify(v)}`);
+  lines.push('', '[expect]', `helloOutput = ${JSON.stringify(profile.expect.helloOutput)}`);
+  lines.push('', '[provenance]', `source = ${JSON.stringify(profile.provenance.source)}`);
+  lines.push(`standInImages = ${profile.provenance.standInImages}`);
+  lines.push(`notes = [${profile.provenance.notes.map((n) => JSON.stringify(n)).join(', ')}]`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,64 @@
+/**
+ * The vitest side of reporting: turns vitest's results (and the check meta each test left) into
+ * a RunReport, writes results.json and junit.xml into LC_REPORTS_DIR. Any catalogue check that
+ * never reported (its file failed to load, the run was interrupted) appears as an error.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { CATALOGUE } from '../catalogue.ts';
+import { loadProfile } from '../profile.ts';
+import { readRunInfo } from '../run.ts';
+import { renderJUnit } from './junit.ts';
+import type { CheckResult, RunReport } from './model.ts';
+
+export default class LessonReporter implements Reporter {
+  private started = Date.now();
+
+  onTestRunStart(): void {
+    this.started = Date.now();
+  }
+
+  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+    const runDir = process.env.LC_RUN_DIR;
+    const reportsDir = process.env.LC_REPORTS_DIR;
+    if (!runDir || !reportsDir) return;
+    const info = readRunInfo(runDir);
+    const profile = loadProfile(info.profileFile);
+    const seen = new Map<string, CheckResult>();
+    for (const m of modules) for (const t of m.children.allTests()) {
+      const r = toResult(t);
+      seen.set(r.id, r);
+    }
+    const checks = CATALOGUE.map(({ id, stage }) => seen.get(id) ?? { id, title: id, stage, state: 'error' as const, durationMs: 0, expected: 'the check runs', observed: 'the check did not report: its suite did not load, or the run was interrupted', hint: 'see the console output of the run', transcript: [] });
+    const report: RunReport = {
+      runId: info.runId,
+      host: 'local',
+      profile: profile.name,
+      mode: info.mode,
+      source: profile.provenance.source,
+      versions: profile.versions,
+      standInImages: profile.provenance.standInImages,
+      notes: profile.provenance.notes,
+      startedAt: info.startedAt,
+      durationMs: Date.now() - this.started,
+      checks,
+    };
+    mkdirSync(reportsDir, { recursive: true });
+    writeFileSync(join(reportsDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(reportsDir, 'junit.xml'), renderJUnit(report));
+  }
+}
+
+function toResult(t: TestCase): CheckResult {
+  const meta = t.meta().check;
+  const result = t.result();
+  const id = meta?.id ?? t.name.split(' ')[0] ?? t.name;
+  const base = { id, title: t.name, stage: meta?.stage ?? t.module.moduleId, durationMs: Math.round(t.diagnostic()?.duration ?? 0), transcript: meta?.transcript ?? [] };
+  if (result.state === 'passed') return { ...base, state: 'passed' };
+  if (result.state === 'skipped') return { ...base, state: 'skipped', skipReason: meta?.skipReason ?? result.note ?? 'skipped' };
+  if (result.state === 'pending') return { ...base, state: 'error', expected: 'the check runs', observed: 'the check never finished (the run was interrupted)', hint: 'run again' };
+  if (meta?.kind) return { ...base, state: meta.kind === 'failure' ? 'failed' : 'error', expected: meta.expected, observed: meta.observed, hint: meta.hint };
+  const message = result.errors?.[0]?.message ?? 'unknown error';
+  return { ...base, state: 'error', expected: 'the check runs to completion', observed: message, hint: /timed out/i.test(message) ? 'the check exceeded its time limit; its commands were cancelled' : 'see the console output' };
+}

@@ -1,0 +1,54 @@
+/**
+ * What a suite needs to know about the run it is part of: the host, the profile, the mode and,
+ * when the run walks a sandbox lab, the lab itself. The CLI writes run.json into the run
+ * directory and passes that directory as LC_RUN_DIR.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Host } from './host.ts';
+import { LocalTransport } from './transport.ts';
+import { type Profile, loadProfile } from './profile.ts';
+import { Lab } from './lab/lab.ts';
+
+export type Mode = 'lab' | 'walkthrough' | 'verify' | 'grade';
+
+export interface RunInfo {
+  runId: string;
+  mode: Mode;
+  profileFile: string;
+  /** The sandbox lab's state file, when the run walks a lab. */
+  labStateFile?: string;
+  startedAt: string;
+}
+
+export interface RunContext {
+  runDir: string;
+  info: RunInfo;
+  host: Host;
+  profile: Profile;
+  lab: Lab | undefined;
+}
+
+let cached: RunContext | undefined;
+
+export function runDirFromEnv(): string {
+  const dir = process.env.LC_RUN_DIR;
+  if (!dir) throw new Error('LC_RUN_DIR is not set: run the suites through `lesson-check` (e.g. `npm run lab`)');
+  return dir;
+}
+
+export function readRunInfo(runDir: string): RunInfo {
+  return JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo;
+}
+
+/** The run's context, built once per worker. */
+export async function loadRunContext(): Promise<RunContext> {
+  if (cached) return cached;
+  const runDir = runDirFromEnv();
+  const info = readRunInfo(runDir);
+  const host = new Host(new LocalTransport());
+  const profile = loadProfile(info.profileFile);
+  const lab = info.labStateFile ? Lab.open(info.labStateFile, host, profile) : undefined;
+  cached = { runDir, info, host, profile, lab };
+  return cached;
+}

@@ -1,0 +1,61 @@
+/**
+ * Is containerd running as the profile says it should: a systemd unit (the lesson) or the lab's
+ * supervised process? Answers with what is wrong, in lesson terms.
+ */
+import type { Host } from './host.ts';
+import type { Profile } from './profile.ts';
+
+export interface ServiceStatus {
+  expected: string;
+  /** undefined when all is well. */
+  problem?: string;
+  hint: string;
+  pid?: number;
+}
+
+export async function serviceStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
+  return profile.service === 'systemd' ? systemdStatus(host, profile) : supervisedStatus(host, profile);
+}
+
+async function systemdStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
+  const expected = `${profile.paths.unitFile} runs ${profile.paths.containerd}, enabled and active`;
+  const hint = 'lesson step 1: put containerd.service into /etc/systemd/system, `systemctl daemon-reload`, `systemctl enable --now containerd`';
+  const unit = await host.readFile(profile.paths.unitFile);
+  if (unit === undefined) return { expected, problem: `${profile.paths.unitFile} is missing`, hint };
+  const execStart = /^ExecStart=\s*(\S+)/m.exec(unit)?.[1];
+  if (execStart !== profile.paths.containerd) return { expected, problem: `the unit's ExecStart runs ${execStart ?? '(nothing)'}`, hint: 'use the unit file from the containerd release: it runs /usr/local/bin/containerd' };
+  const enabled = (await host.run(['systemctl', 'is-enabled', 'containerd'])).stdout.trim();
+  if (enabled !== 'enabled') return { expected, problem: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`, hint: '`systemctl enable --now containerd`' };
+  const active = (await host.run(['systemctl', 'is-active', 'containerd'])).stdout.trim();
+  if (active !== 'active') return { expected, problem: `\`systemctl is-active containerd\` says ${active || '(nothing)'}`, hint: '`systemctl start containerd`; `journalctl -u containerd` says why it stopped' };
+  const pid = Number((await host.capture(['systemctl', 'show', '--property', 'MainPID', '--value', 'containerd'])) || 0);
+  return { expected, hint, pid: pid || undefined };
+}
+
+async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
+  const expected = `the supervised containerd (PID in ${profile.paths.pidFile}) runs ${profile.paths.containerd}`;
+  const hint = 'the sandbox\'s containerd is not running: see the lab\'s containerd.log';
+  const pidText = await host.readFile(profile.paths.pidFile);
+  const pid = Number(pidText?.trim());
+  if (!pid) return { expected, problem: `no PID in ${profile.paths.pidFile}`, hint };
+  const exe = await host.run(['readlink', `/proc/${pid}/exe`]);
+  if (exe.exitCode !== 0) return { expected, problem: `PID ${pid} is not running`, hint };
+  if (exe.stdout.trim() !== profile.paths.containerd) return { expected, problem: `PID ${pid} runs ${exe.stdout.trim()}`, hint };
+  return { expected, hint, pid };
+}
+
+/** Seconds since the daemon started, to 1/100 s (from /proc, so any clock change is irrelevant). */
+export async function daemonAgeSeconds(host: Host, pid: number): Promise<number> {
+  const [uptime, stat] = (await host.capture(['cat', '/proc/uptime', `/proc/${pid}/stat`])).split('\n');
+  const ticks = Number(await host.capture(['getconf', 'CLK_TCK']));
+  // field 22 (starttime, in clock ticks after boot); the command name in field 2 may hold spaces
+  const fields = (stat ?? '').slice((stat ?? '').lastIndexOf(')') + 2).split(' ');
+  const startTicks = Number(fields[19]);
+  return Number((uptime ?? '').split(' ')[0]) - startTicks / ticks;
+}
+
+/** Seconds since a file was last written. */
+export async function fileAgeSeconds(host: Host, path: string): Promise<number> {
+  const [now, mtime] = [await host.capture(['date', '+%s.%N']), await host.capture(['stat', '-c', '%.9Y', '--', path])];
+  return Number(now) - Number(mtime);
+}

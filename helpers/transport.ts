@@ -1,0 +1,117 @@
+/**
+ * How commands reach the host. A transport runs argv arrays (never a shell string built from
+ * input) and returns what happened; it keeps every command and result for the report.
+ */
+import { execa } from 'execa';
+
+export interface CommandResult {
+  argv: string[];
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** Set when the command could not be started at all (ENOENT, EACCES). */
+  spawnError?: string;
+  timeoutMs: number;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  input?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Cancels the command (the test timed out or the run was interrupted). */
+  signal?: AbortSignal;
+}
+
+export interface Transport {
+  readonly host: string;
+  run(argv: string[], options?: RunOptions): Promise<CommandResult>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Runs commands on this machine, each in its own process group so a timeout kills them all. */
+export class LocalTransport implements Transport {
+  readonly host = 'local';
+
+  async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('run: empty argv');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const started = performance.now();
+    let timedOut = false;
+    let cancelled = false;
+    // detached puts the child at the head of a new process group: killing -pid reaches
+    // grandchildren too (execa's own timeout would kill only the direct child).
+    const child = execa(file, args, {
+      reject: false,
+      detached: true,
+      stripFinalNewline: false,
+      input: options.input,
+      stdin: options.input === undefined ? 'ignore' : undefined,
+      env: options.env,
+      extendEnv: true,
+      cwd: options.cwd,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      killGroup();
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await child;
+      const spawnError = r.failed && r.exitCode === undefined && !timedOut && !cancelled ? r.originalMessage ?? r.shortMessage : undefined;
+      return {
+        argv,
+        exitCode: r.exitCode ?? null,
+        stdout: String(r.stdout ?? ''),
+        stderr: String(r.stderr ?? ''),
+        durationMs: Math.round(performance.now() - started),
+        timedOut,
+        cancelled,
+        spawnError,
+        timeoutMs,
+      };
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/** The command as a person would type it, for reports (quoted where needed). */
+export function formatArgv(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The last lines of a stream, for failure messages. */
+export function tail(text: string, lines = 8): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+/** One line saying how a command ended. */
+export function describeResult(r: CommandResult): string {
+  if (r.spawnError) return `could not start: ${r.spawnError}`;
+  if (r.timedOut) return `killed after ${r.timeoutMs} ms (timeout)`;
+  if (r.cancelled) return `cancelled after ${r.durationMs} ms`;
+  return `exit ${r.exitCode} after ${r.durationMs} ms`;
+}

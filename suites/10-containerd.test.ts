@@ -1,0 +1,54 @@
+// Stage 10: containerd 2.x is installed at the lesson's paths, runs as a service, and pulls the
+// lesson's hello image. Walking, it performs lesson step 1 and the pull of step 2.
+import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { ctr, ctrPull } from '../helpers/containerd.ts';
+import { parseVersion } from '../helpers/lab/apt-source.ts';
+import { serviceStatus } from '../helpers/service.ts';
+
+stage('10 containerd', () => {
+  check('C1', 'containerd, ctr and the runc shim are installed at the pinned version', { needs: ['H1'] }, async (c) => {
+    const { host, profile } = c;
+    const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
+    if (c.walking) {
+      const present = [];
+      for (const b of binaries) if (await host.stat(b)) present.push(b);
+      require(present.length === 0, { expected: 'before step 1, no containerd binaries', observed: `already present: ${present.join(', ')}`, hint: 'the walkthrough needs a host without containerd at the lesson\'s paths' });
+      await c.step('install containerd into /usr/local/bin', () => c.lab!.installContainerd());
+    }
+    for (const b of binaries) {
+      const st = await host.stat(b);
+      if (!st) fail({ expected: `${b} exists`, observed: `${b} is missing`, hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)' });
+      require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, { expected: `${b} is an executable file`, observed: `${st.type}, mode ${st.mode}`, hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand' });
+    }
+    const r = await host.run([profile.paths.containerd, '--version']);
+    const version = parseVersion(r.stdout);
+    require(r.exitCode === 0 && version === profile.versions.containerd, {
+      expected: `containerd ${profile.versions.containerd}`,
+      observed: r.exitCode === 0 ? `containerd reports ${version}: ${r.stdout.trim()}` : observedCommand(r),
+      hint: `lesson step 1 downloads containerd ${profile.versions.containerd}; an older containerd (Debian's 1.6, say) on PATH is another binary`,
+    });
+  });
+
+  check('C2', 'containerd runs as a service and answers on its socket', { needs: ['C1'] }, async (c) => {
+    const { host, profile } = c;
+    if (c.walking) await c.step('start containerd (systemctl enable --now containerd)', () => c.lab!.startContainerd());
+    const service = await serviceStatus(host, profile);
+    if (service.problem) fail({ expected: service.expected, observed: service.problem, hint: service.hint });
+    const r = await host.run(ctr(profile, 'version'), { timeoutMs: 10_000 });
+    if (r.exitCode !== 0) fail({ expected: `containerd answers on ${profile.paths.socket}`, observed: observedCommand(r), hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`' });
+    const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
+    const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
+    require(client !== undefined && client === server, {
+      expected: 'the daemon\'s version matches the client\'s (one containerd install, not two)',
+      observed: `ctr ${client ?? '?'}, daemon ${server ?? '?'}`,
+      hint: 'another containerd (a distribution package?) may be the one running: `readlink /proc/$(pidof containerd)/exe`',
+    });
+  });
+
+  check('C3', 'ctr pulls the lesson\'s hello image and lists it', { needs: ['C2'] }, async ({ host, profile }) => {
+    const pull = await host.run(ctrPull(profile, profile.images.hello), { timeoutMs: 120_000 });
+    if (pull.exitCode !== 0) fail({ expected: `\`ctr images pull ${profile.images.hello}\` succeeds`, observed: observedCommand(pull), hint: 'lesson step 2: check the image name and that the host reaches ghcr.io' });
+    const list = await host.capture(ctr(profile, 'images', 'ls', '-q'));
+    require(list.split('\n').includes(profile.images.hello), { expected: `${profile.images.hello} is listed by \`ctr images ls\``, observed: `listed: ${list.split('\n').join(', ') || '(nothing)'}`, hint: 'ctr works in the "default" namespace unless told otherwise (-n)' });
+  });
+});

@@ -1,0 +1,78 @@
+// Stage 40: the CNI plugins v1.9.0 are in /opt/cni/bin, podinfo runs on nerdctl's bridge and
+// answers on its IP, and (without nerdctl) the host's own plugins wire a container that answers
+// HTTP. Walking, it performs lesson steps 6 and 7.
+import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { CniProbe } from '../helpers/cni-probe.ts';
+import { nerdctl } from '../helpers/containerd.ts';
+import { parseCniVersion } from '../helpers/lab/apt-source.ts';
+import { ipInSubnet } from '../helpers/net.ts';
+
+stage('40 cni', () => {
+  check('K1', 'the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release', { needs: ['H1'] }, async (c) => {
+    const { host, profile } = c;
+    const dir = profile.paths.cniBinDir;
+    if (c.walking) {
+      require(!(await host.stat(`${dir}/bridge`)), { expected: 'before step 6, no bridge plugin', observed: `${dir}/bridge exists`, hint: 'the walkthrough needs a host without CNI plugins' });
+      await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.lab!.installCniPlugins());
+    }
+    const problems: string[] = [];
+    for (const plugin of profile.expect.cniPlugins) {
+      const r = await host.run([`${dir}/${plugin}`], { env: { CNI_COMMAND: 'VERSION' }, input: '{}' });
+      if (r.spawnError || r.exitCode !== 0) problems.push(`${plugin}: ${r.spawnError ?? `exit ${r.exitCode}`}`);
+      else if (!/"supportedVersions"/.test(r.stdout)) problems.push(`${plugin}: no supportedVersions in ${r.stdout.trim()}`);
+    }
+    if (problems.length) fail({ expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each answering CNI_COMMAND=VERSION`, observed: problems.join('; '), hint: 'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with `tar xzvofC … /opt/cni/bin`' });
+    const about = await host.run([`${dir}/bridge`]);
+    const version = parseCniVersion(about.stderr);
+    require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split('\n')[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}` });
+  });
+
+  check('K2', 'nerdctl runs podinfo detached and nerdctl ps shows it Up', { needs: ['N1', 'K1'] }, async (c) => {
+    const { host, profile } = c;
+    const name = profile.expect.podinfoName;
+    if (c.walking) await c.step(`nerdctl run -d --name ${name} podinfo`, () => host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', name, profile.images.podinfo), { timeoutMs: 120_000 }));
+    const ps = await host.run(nerdctl(profile, {}, 'ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'));
+    if (ps.exitCode !== 0) fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
+    const line = ps.stdout.split('\n').find((l) => l.split(' ')[0] === name);
+    require(line && / Up\b/.test(` ${line.split(' ').slice(1).join(' ')}`), { expected: `a container named ${name} is Up`, observed: line ? `nerdctl ps: ${line}` : `no container named ${name} in nerdctl ps`, hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped' });
+  });
+
+  check('K3', 'podinfo\'s bridge IP is in nerdctl\'s subnet and answers GET / with its version', { needs: ['K2'] }, async ({ host, profile }) => {
+    const name = profile.expect.podinfoName;
+    const ip = (await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))).trim();
+    require(ipInSubnet(ip, profile.expect.nerdctlSubnet), { expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`, observed: `nerdctl inspect gives ${ip || '(no IP)'}`, hint: 'a container run with --net host has no bridge IP; run it without --net' });
+    await expectPodinfoAnswers(host, ip, profile.expect.podinfoPort);
+  });
+
+  check('K4', 'the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
+    const probe = new CniProbe(host, profile, info.runId);
+    try {
+      const ip = await probe.wire();
+      await probe.runPodinfo();
+      await expectPodinfoAnswers(host, ip, profile.expect.podinfoPort);
+    } finally {
+      await probe.cleanup();
+    }
+  });
+});
+
+/** GET http://ip:port/ answers 200 with JSON carrying `version`, polled until a deadline. */
+async function expectPodinfoAnswers(host: import('../helpers/host.ts').Host, ip: string, port: number): Promise<void> {
+  const url = `http://${ip}:${port}/`;
+  let last: import('../helpers/transport.ts').CommandResult | undefined;
+  const started = Date.now();
+  const limitMs = 15_000;
+  while (Date.now() - started < limitMs) {
+    last = await host.run(['curl', '--silent', '--show-error', '--fail', '--max-time', '2', url], { timeoutMs: 5_000 });
+    if (last.exitCode === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!last || last.exitCode !== 0) fail({ expected: `GET ${url} answers 200`, observed: `${last ? observedCommand(last) : 'no attempt'} (after ${Date.now() - started} ms, limit ${limitMs} ms)`, hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?' });
+  let version: unknown;
+  try {
+    version = (JSON.parse(last.stdout) as { version?: unknown }).version;
+  } catch {
+    version = undefined;
+  }
+  require(typeof version === 'string' && version !== '', { expected: `GET ${url} answers JSON carrying "version"`, observed: `body: ${last.stdout.slice(0, 200)}`, hint: 'something else answers on that address: is it podinfo?' });
+}
