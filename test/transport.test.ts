@@ -1,0 +1,50 @@
+// The local transport: argv is passed literally, a timeout kills the whole process group, a
+// cancelled test cancels its command, and a command that cannot start says so.
+import { describe, expect, test } from 'vitest';
+import { LocalTransport, formatArgv } from '../helpers/transport.ts';
+import { Host } from '../helpers/host.ts';
+import { isAlive } from '../helpers/lab/supervisor.ts';
+
+const local = new LocalTransport();
+
+
+describe('local transport', () => {
+  test('arguments arrive literally, never through a shell', async () => {
+    const tricky = 'a b; echo $(id) \'"`x`';
+    const r = await local.run(['printf', '%s', tricky]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(tricky);
+  });
+
+  test('a timeout kills the grandchildren too', async () => {
+    // the shell starts a sleeping grandchild and reports its PID, then waits
+    const r = await local.run(['sh', '-c', 'sleep 30 & echo $!; wait'], { timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    const grandchild = Number(r.stdout.trim());
+    expect(grandchild).toBeGreaterThan(0);
+    // killed, perhaps not yet reaped: isAlive counts a zombie as gone
+    await new Host(local).poll('grandchild gone', async () => (isAlive(grandchild) ? undefined : true), 2_000, 10);
+  });
+
+  test('an aborted signal cancels the command', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const r = await local.run(['sleep', '30'], { signal: ac.signal });
+    expect(r.cancelled).toBe(true);
+    expect(r.durationMs).toBeLessThan(5_000);
+  });
+
+  test('a missing program is a spawn error, not an exit code', async () => {
+    const r = await local.run(['/nonexistent/lesson-check-binary']);
+    expect(r.spawnError).toMatch(/ENOENT/);
+  });
+
+  test('the vocabulary: ensure throws with the command and stderr, capture trims, expectFailure requires failure', async () => {
+    const host = new Host(local);
+    await expect(host.ensure(['sh', '-c', 'echo boom >&2; exit 3'])).rejects.toThrow(/exit 3[\s\S]*boom/);
+    expect(await host.capture(['echo', '  hi  '])).toBe('hi');
+    await expect(host.expectFailure(['true'])).rejects.toThrow(/expected to fail/);
+    const transcript = host.takeTranscript();
+    expect(transcript.map((e) => e.command)).toEqual([formatArgv(['sh', '-c', 'echo boom >&2; exit 3']), 'echo \'  hi  \'', 'true']);
+  });
+});
