@@ -6,7 +6,7 @@
  */
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
-import { ctr, ctrPull } from './containerd.ts';
+import { ctr, ctrPull, ctrRun } from './containerd.ts';
 import { netNames } from './lab/teardown.ts';
 
 export interface ProbeNames {
@@ -88,7 +88,7 @@ export class CniProbe {
       await host.anyhow(ctr(profile, '--namespace', names.namespace, 'tasks', 'delete', '--force', names.container));
       await host.anyhow(ctr(profile, '--namespace', names.namespace, 'containers', 'delete', names.container));
     });
-    await host.ensure(ctr(profile, '--namespace', names.namespace, 'run', '--detach', '--with-ns', `network:/var/run/netns/${names.netns}`, profile.images.podinfo, names.container), { timeoutMs: 60_000 });
+    await host.ensure(ctrRun(profile, { namespace: names.namespace, flags: ['--detach', '--with-ns', `network:/var/run/netns/${names.netns}`] }, profile.images.podinfo, names.container), { timeoutMs: 60_000 });
   }
 
   /** Undoes everything, newest first; never throws. */

@@ -9,6 +9,13 @@ export function ctr(profile: Profile, ...args: string[]): string[] {
   return [profile.paths.ctr, '--address', profile.paths.socket, ...args];
 }
 
+/** `ctr [--namespace NS] run … IMAGE NAME …`; a sandbox adds its own runc root and cgroup parent. */
+export function ctrRun(profile: Profile, opts: { namespace?: string; flags?: string[] }, image: string, name: string, ...args: string[]): string[] {
+  const p = profile.paths;
+  const sandbox = [...(p.runcRoot ? ['--runc-root', p.runcRoot] : []), ...(p.cgroupParent ? ['--cgroup', `${p.cgroupParent}/${name}`] : [])];
+  return ctr(profile, ...(opts.namespace ? ['--namespace', opts.namespace] : []), 'run', ...sandbox, ...(opts.flags ?? []), image, name, ...args);
+}
+
 /** `ctr images pull [--hosts-dir DIR] REF`: a sandbox resolves the lesson's registries via hosts.toml. */
 export function ctrPull(profile: Profile, ref: string, namespace?: string): string[] {
   const hostsDir = profile.paths.hostsDir ? ['--hosts-dir', profile.paths.hostsDir] : [];

@@ -4,7 +4,7 @@
  * either with a TOML file (`prefix = "…"` at its top selects the sandbox layout).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
 
 export interface Profile {
@@ -30,6 +30,10 @@ export interface Profile {
     pidFile: string;
     /** nerdctl's --data-root. */
     nerdctlDataRoot: string;
+    /** Sandbox only ('' = runc's default): runc's state dir and the cgroup parent for `ctr run`,
+     * so that two labs running the lesson's `hello` at once never share runc state or a cgroup. */
+    runcRoot: string;
+    cgroupParent: string;
   };
   versions: { containerd: string; runc: string; nerdctl: string; cniPlugins: string };
   images: { hello: string; podinfo: string };
@@ -70,6 +74,8 @@ function layout(prefix: string): Profile['paths'] {
     hostsDir: prefix ? p('/etc/containerd/certs.d') : '',
     pidFile: prefix ? p('/run/containerd/containerd.pid') : '',
     nerdctlDataRoot: p('/var/lib/nerdctl'),
+    runcRoot: prefix ? p('/run/runc') : '',
+    cgroupParent: prefix ? `/lc-${basename(prefix)}` : '',
   };
 }
 

@@ -3,7 +3,7 @@
 // runs the hello image. Walking, it performs lesson steps 2 (the failing run), 3 and 4.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
-import { ctr } from '../helpers/containerd.ts';
+import { ctr, ctrRun } from '../helpers/containerd.ts';
 import { parseVersion } from '../helpers/lab/apt-source.ts';
 import { daemonAgeSeconds, fileAgeSeconds, serviceStatus } from '../helpers/service.ts';
 
@@ -16,7 +16,7 @@ stage('20 runc', () => {
       const runc = await host.stat(profile.paths.runc);
       require(!runc, { expected: `before step 3, no runc at ${profile.paths.runc}`, observed: `${profile.paths.runc} exists`, hint: 'the walkthrough needs a host without runc' });
     }
-    const r = await host.run(ctr(profile, 'run', '--rm', profile.images.hello, 'hello'), { timeoutMs: 60_000 });
+    const r = await host.run(ctrRun(profile, { flags: ['--rm'] }, profile.images.hello, 'hello'), { timeoutMs: 60_000 });
     require(r.exitCode !== 0 && r.stderr.includes(RUNC_MISSING), {
       expected: `\`ctr run\` fails with \`${RUNC_MISSING}\``,
       observed: observedCommand(r),
@@ -92,7 +92,7 @@ stage('20 runc', () => {
   });
 
   check('R6', 'ctr run succeeds once runc is installed, prints the greeting, and leaves no container', { needs: ['C3'] }, async ({ host, profile }) => {
-    const r = await host.run(ctr(profile, 'run', '--rm', profile.images.hello, 'hello'), { timeoutMs: 60_000 });
+    const r = await host.run(ctrRun(profile, { flags: ['--rm'] }, profile.images.hello, 'hello'), { timeoutMs: 60_000 });
     if (r.exitCode !== 0) fail({ expected: `\`ctr run --rm ${profile.images.hello} hello\` succeeds`, observed: observedCommand(r), hint: 'is runc executable and on containerd\'s PATH (/usr/local/sbin)? `ls -l /usr/local/sbin/runc`' });
     const pattern = profile.expect.helloOutput;
     require(pattern ? new RegExp(pattern).test(r.stdout) : r.stdout.trim() !== '', { expected: pattern ? `output matching /${pattern}/` : 'the image prints its greeting', observed: `stdout: ${r.stdout.trim() || '(empty)'}`, hint: 'the container ran but printed something else: is it the lesson\'s image?' });

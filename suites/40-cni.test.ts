@@ -5,6 +5,8 @@ import { check, fail, observedCommand, require, stage } from '../helpers/checks.
 import { CniProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import { parseCniVersion } from '../helpers/lab/apt-source.ts';
+import type { Host } from '../helpers/host.ts';
+import { pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';
 
 stage('40 cni', () => {
@@ -56,23 +58,16 @@ stage('40 cni', () => {
   });
 });
 
-/** GET http://ip:port/ answers 200 with JSON carrying `version`, polled until a deadline. */
-async function expectPodinfoAnswers(host: import('../helpers/host.ts').Host, ip: string, port: number): Promise<void> {
+/** GET http://ip:port/ answers 200 with JSON carrying `version`. */
+async function expectPodinfoAnswers(host: Host, ip: string, port: number): Promise<void> {
   const url = `http://${ip}:${port}/`;
-  let last: import('../helpers/transport.ts').CommandResult | undefined;
-  const started = Date.now();
-  const limitMs = 15_000;
-  while (Date.now() - started < limitMs) {
-    last = await host.run(['curl', '--silent', '--show-error', '--fail', '--max-time', '2', url], { timeoutMs: 5_000 });
-    if (last.exitCode === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!last || last.exitCode !== 0) fail({ expected: `GET ${url} answers 200`, observed: `${last ? observedCommand(last) : 'no attempt'} (after ${Date.now() - started} ms, limit ${limitMs} ms)`, hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?' });
+  const got = await pollHttpGet(host, url);
+  require(got.ok, { expected: `GET ${url} answers 200`, observed: `${observedCommand(got.last)} (${got.attempts} attempts in ${got.elapsedMs} ms, limit ${got.limitMs} ms)`, hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?' });
   let version: unknown;
   try {
-    version = (JSON.parse(last.stdout) as { version?: unknown }).version;
+    version = (JSON.parse(got.last.stdout) as { version?: unknown }).version;
   } catch {
     version = undefined;
   }
-  require(typeof version === 'string' && version !== '', { expected: `GET ${url} answers JSON carrying "version"`, observed: `body: ${last.stdout.slice(0, 200)}`, hint: 'something else answers on that address: is it podinfo?' });
+  require(typeof version === 'string' && version !== '', { expected: `GET ${url} answers JSON carrying "version"`, observed: `body: ${got.last.stdout.slice(0, 200)}`, hint: 'something else answers on that address: is it podinfo?' });
 }

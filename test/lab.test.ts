@@ -66,6 +66,13 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(await labTraces()).toEqual(before);
   });
 
+  test('two labs at once do not collide (prefix, ports, runc state, cgroups, bridges, subnets)', async () => {
+    const [a, b] = await Promise.all([runLab([]), runLab([])]);
+    expect(a.exitCode, a.output).toBe(0);
+    expect(b.exitCode, b.output).toBe(0);
+    expect(await labTraces()).toEqual(before);
+  });
+
   test('Ctrl-C in the middle of the walk still tears everything down', async () => {
     let watching = false;
     let interruptedInK4 = false;
