@@ -16,16 +16,24 @@ export interface CheckDetails {
   expected: string;
   /** What was found: the command as run, its exit code and stderr tail, attempts against a limit. */
   observed: string;
-  /** The lesson section to revisit, the likely cause, the next command to run. */
+  /** For operators: the likely cause and the next command to run. */
   hint: string;
+  /** For graders: the likely cause in a few words, without the fix ("runc is not executable"). */
+  cause?: string;
+  /** The failure leaves what later checks need intact (a wrong value, not an unreadable file). */
+  dependentsMayRun?: boolean;
 }
 
 export interface CheckMeta extends Partial<CheckDetails> {
   id: string;
   stage: string;
+  weight: number;
+  section: string;
   /** 'failure': the host is not as the lesson says; 'error': the check could not run. */
   kind?: 'failure' | 'error';
   skipReason?: string;
+  /** 'blocked': an earlier check failed; 'not-applicable': this source or host cannot have it. */
+  skipKind?: 'blocked' | 'not-applicable';
   transcript: TranscriptEntry[];
 }
 
@@ -62,6 +70,11 @@ export function observedCommand(r: CommandResult, lines = 6): string {
 export interface CheckContext extends RunContext {
   /** True when this run drives the lesson's steps (lab, walkthrough), false when it only inspects. */
   walking: boolean;
+  /** The containerd namespace for this run's own pulls and probe containers: the lesson's
+   * (undefined = "default") when walking, the run's own `lc-<run id>` when inspecting. */
+  namespace: string | undefined;
+  /** A name for something this run creates: `lc-<run id>-<what>`. */
+  probeName(what: string): string;
   /** Runs a lesson step (walk modes only) and notes it in the transcript. */
   step<T>(name: string, action: () => Promise<T>): Promise<T>;
   /** Ends the check as skipped, saying why it cannot apply here. */
@@ -76,8 +89,12 @@ class SkipCheck extends Error {
 }
 
 export interface CheckOptions {
+  /** The lesson section a failure sends the reader back to. */
+  section: string;
   /** Checks that must have passed for this one to be meaningful. */
   needs?: string[];
+  /** Points in a grade (default 1). */
+  weight?: number;
   timeoutMs?: number;
 }
 
@@ -95,20 +112,23 @@ export function check(id: string, fact: string, options: CheckOptions, body: (c:
   const stageName = currentStage;
   test(`${id} ${fact}`, { timeout: options.timeoutMs ?? 120_000 }, async (ctx: TestContext) => {
     const run = await loadRunContext();
-    const meta: CheckMeta = { id, stage: stageName, transcript: [] };
+    const meta: CheckMeta = { id, stage: stageName, weight: options.weight ?? 1, section: options.section, transcript: [] };
     ctx.task.meta.check = meta;
     const blocker = findBlocker(run.runDir, options.needs ?? []);
     if (blocker) {
-      meta.skipReason = blocker;
-      recordOutcome(run.runDir, id, 'skipped', blocker);
-      ctx.skip(blocker);
+      Object.assign(meta, { skipReason: blocker.why, skipKind: blocker.kind });
+      recordOutcome(run.runDir, id, { state: 'skipped', why: blocker.why, skipKind: blocker.kind });
+      ctx.skip(blocker.why);
       return;
     }
+    const walking = run.info.mode === 'lab' || run.info.mode === 'walkthrough';
     run.host.signal = ctx.signal;
     run.host.takeTranscript();
     const c: CheckContext = {
       ...run,
-      walking: run.info.mode === 'lab' || run.info.mode === 'walkthrough',
+      walking,
+      namespace: walking ? undefined : `lc-${run.info.runId}`,
+      probeName: (what) => `lc-${run.info.runId}-${what}`,
       step: async (name, action) => {
         run.host.note(`step: ${name}`);
         try {
@@ -123,16 +143,17 @@ export function check(id: string, fact: string, options: CheckOptions, body: (c:
     };
     try {
       await body(c);
-      recordOutcome(run.runDir, id, 'passed', '');
+      recordOutcome(run.runDir, id, { state: 'passed', why: '' });
     } catch (e) {
       if (e instanceof SkipCheck) {
-        meta.skipReason = e.reason;
-        recordOutcome(run.runDir, id, 'skipped', e.reason);
+        Object.assign(meta, { skipReason: e.reason, skipKind: 'not-applicable' });
+        recordOutcome(run.runDir, id, { state: 'skipped', why: e.reason, skipKind: 'not-applicable' });
         ctx.skip(e.reason);
         return;
       }
       Object.assign(meta, describeError(e));
-      recordOutcome(run.runDir, id, 'failed', firstLine(meta.observed ?? String(e)));
+      const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
+      recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
       throw e;
     } finally {
       meta.transcript = run.host.takeTranscript();
@@ -153,7 +174,7 @@ export class StepError extends Error {
 }
 
 /** The four parts of a failure, whatever was thrown. */
-function describeError(e: unknown): Pick<CheckMeta, 'kind' | 'expected' | 'observed' | 'hint'> {
+function describeError(e: unknown): Pick<CheckMeta, 'kind' | 'expected' | 'observed' | 'hint' | 'cause'> {
   if (e instanceof CheckFailure) return { kind: 'failure', ...e.details };
   if (e instanceof StepError) {
     const inner = e.cause instanceof CommandError ? observedCommand(e.cause.result) : e.cause instanceof Error ? e.cause.message : String(e.cause);
@@ -170,15 +191,17 @@ function firstLine(s: string): string {
   return (s.split('\n')[0] ?? s).slice(0, 200);
 }
 
-/** `blocked by <ID>: <why>` for the first needed check that did not pass, or undefined. */
-function findBlocker(runDir: string, needs: string[]): string | undefined {
+/** `blocked by <ID>: <why>` for the first needed check that did not pass, or undefined. A check
+ * that did not run at all (left out with --only) blocks nothing; nor does a failure that left
+ * what dependents need intact. */
+function findBlocker(runDir: string, needs: string[]): { why: string; kind: 'blocked' | 'not-applicable' } | undefined {
   const ledger = readLedger(runDir);
   for (const need of needs) {
     const o = ledger[need];
-    if (!o) return `blocked by ${need}: it did not run`;
-    if (o.state === 'failed') return `blocked by ${need}: ${o.why}`;
+    if (!o || o.state === 'passed' || o.soft) continue;
+    if (o.state === 'failed') return { why: `blocked by ${need}: ${o.why}`, kind: 'blocked' };
     // name the root cause, not the chain: R6 skipped for C2 makes K4 "blocked by C2: …"
-    if (o.state === 'skipped') return o.why;
+    return { why: o.why, kind: o.skipKind ?? 'blocked' };
   }
   return undefined;
 }

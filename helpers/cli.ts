@@ -1,29 +1,45 @@
 /**
- * lesson-check's command line. `lab` builds a private sandbox, walks the lesson on it through
- * the stage suites (vitest, in a child process), writes the reports, and tears the sandbox down
- * on success, failure, timeout and Ctrl-C alike. Exit codes: 0 all passed, 1 checks failed,
- * 2 usage or setup error.
+ * lesson-check's command line.
+ *   lab     builds a private sandbox, walks the lesson on it through the stage suites, writes the
+ *           reports and tears the sandbox down (on success, failure and Ctrl-C alike)
+ *   verify  inspects a finished host without changing it
+ *   grade   verify, plus a score and a hint per failure that points at the lesson
+ * The suites run in a vitest child process; this process owns set-up, teardown and signals.
+ * Exit codes: 0 all passed, 1 checks failed, 2 usage or setup error, 130 interrupted.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CATALOGUE } from './catalogue.ts';
+import { removeRunNamespace } from './cni-probe.ts';
 import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
+import { ProfileError, lessonProfile, loadProfile } from './profile.ts';
+import { type CheckResult, type RunReport, countStates, gradeHint } from './reporters/model.ts';
+import type { Mode, RunInfo } from './run.ts';
 import { LocalTransport } from './transport.ts';
-import type { RunInfo } from './run.ts';
-import type { RunReport } from './reporters/model.ts';
-import { countStates } from './reporters/model.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const USAGE = `usage: lesson-check lab [--reports DIR] [--keep]
        lesson-check lab --down
+       lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
+       lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
+       lesson-check verify --list
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
-  --reports DIR where junit.xml and results.json go (default: reports/)
+  verify        check a finished host as the lesson left it, changing nothing
+  grade         verify, with a score and a hint per failure
+  --profile     'lesson' (the lesson's real paths and pins; the default) or a profile TOML file,
+                such as the one \`lab --keep\` prints
+  --reports DIR where junit.xml, results.json (and grade.json) go (default: reports/)
+  --only IDS    run only these checks (comma-separated IDs)
+  --list        list the checks: ID, stage, title
   --keep        leave the lab up afterwards and print its profile file
   --down        remove every lab left up (by --keep or by a killed run)`;
 
@@ -33,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const [command, ...rest] = argv;
     if (command === 'lab') return await labCommand(rest);
+    if (command === 'verify' || command === 'grade') return await inspectCommand(command, rest);
     if (command === '--help' || command === '-h' || command === 'help') {
       console.log(USAGE);
       return 0;
@@ -41,6 +58,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`lesson-check: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ProfileError) {
+      console.error(`lesson-check: bad profile: ${e.message}`);
       return 2;
     }
     throw e;
@@ -55,6 +76,9 @@ function parse(args: string[]) {
         reports: { type: 'string', default: 'reports' },
         keep: { type: 'boolean', default: false },
         down: { type: 'boolean', default: false },
+        profile: { type: 'string', default: 'lesson' },
+        only: { type: 'string' },
+        list: { type: 'boolean', default: false },
         // for the project's own tests: build the lab with a student's mistake in it
         fault: { type: 'string', multiple: true, default: [] },
       },
@@ -64,6 +88,55 @@ function parse(args: string[]) {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** Ctrl-C and SIGTERM: cancel what runs, let the caller tear down, exit 130. */
+function trapSignals(onSignal: (sig: NodeJS.Signals) => void): { signalled: () => NodeJS.Signals | undefined; release: () => void } {
+  let got: NodeJS.Signals | undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    if (got) return;
+    got = sig;
+    onSignal(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signalled: () => got,
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+interface SuiteRun {
+  report: RunReport | undefined;
+  walkMs: number;
+}
+
+/** Runs the stage suites in a vitest child; a signal to us is passed on to it. */
+async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, child: { current?: ReturnType<typeof spawn> }): Promise<SuiteRun> {
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
+  rmSync(join(reportsDir, 'results.json'), { force: true });
+  const started = Date.now();
+  const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+  const filter = only ? ['--testNamePattern', `^(${only.join('|')}) `] : [];
+  child.current = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts'), ...filter], {
+    stdio: 'inherit',
+    env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, ...(only ? { LC_ONLY: only.join(',') } : {}) },
+  });
+  await new Promise<void>((done) => child.current!.once('exit', () => done()));
+  child.current = undefined;
+  return { report: readReport(reportsDir), walkMs: Date.now() - started };
+}
+
+function parseOnly(only: string | undefined): string[] | undefined {
+  if (!only) return undefined;
+  const ids = only.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const unknown = ids.filter((id) => !CATALOGUE.some((c) => c.id === id));
+  if (unknown.length) throw new UsageError(`unknown check ID in --only: ${unknown.join(', ')} (known: ${CATALOGUE.map((c) => c.id).join(' ')})`);
+  return ids;
 }
 
 async function labCommand(args: string[]): Promise<number> {
@@ -80,27 +153,21 @@ async function labCommand(args: string[]): Promise<number> {
 
   const interrupt = new AbortController();
   host.signal = interrupt.signal;
-  let child: ReturnType<typeof spawn> | undefined;
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) return;
-    signalled = sig;
+  const child: { current?: ReturnType<typeof spawn> } = {};
+  const signals = trapSignals((sig) => {
     console.error(`\nlesson-check: ${sig} received: stopping the walk and tearing the lab down`);
     interrupt.abort();
-    child?.kill(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    child.current?.kill(sig);
+  });
 
   const t0 = Date.now();
   let lab: Lab | undefined;
-  let exitCode = 2;
   try {
     try {
       lab = Lab.prepare(host, { faults: faults as Fault[] });
       await lab.setUp();
     } catch (e) {
-      if (signalled) return 130;
+      if (signals.signalled()) return 130;
       console.error(`lesson-check lab: could not set up the lab: ${(e as Error).message}`);
       writeSetupLog(reportsDir, host);
       return 2;
@@ -109,45 +176,98 @@ async function labCommand(args: string[]): Promise<number> {
     const cached = lab.state.artifacts?.fromCache ? 'cache reused' : 'fetched from apt';
     console.log(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source apt, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
     writeSetupLog(reportsDir, host);
-    if (signalled) return 130;
+    if (signals.signalled()) return 130;
 
-    const runDir = join(lab.state.prefix, 'lab', 'run');
-    mkdirSync(runDir, { recursive: true });
-    const info: RunInfo = { runId: lab.id, mode: 'lab', profileFile: lab.state.profileFile, labStateFile: lab.stateFile, startedAt: new Date().toISOString() };
-    writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
-
-    const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-    child = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts')], {
-      stdio: 'inherit',
-      env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir },
-    });
-    await new Promise<void>((done) => child!.once('exit', () => done()));
-    child = undefined;
-    const walkMs = Date.now() - t0 - setupMs;
-
-    const report = readReport(reportsDir);
-    if (signalled) exitCode = 130;
-    else if (!report) {
-      console.error(`lesson-check lab: the walk wrote no results to ${reportsDir}`);
-      exitCode = 2;
-    } else {
-      const counts = countStates(report.checks);
-      exitCode = counts.failed + counts.error > 0 ? 1 : 0;
-      console.log(`lesson-check: ${counts.passed} passed, ${counts.failed} failed, ${counts.error} errors, ${counts.skipped} skipped; walk ${(walkMs / 1000).toFixed(1)} s; reports in ${reportsDir}`);
-      console.log(`lesson-check: by stage: ${stageTimes(report)}`);
-    }
-    return exitCode;
+    const info: RunInfo = { runId: lab.id, mode: 'lab', host: 'local', profileFile: lab.state.profileFile, labStateFile: lab.stateFile, startedAt: new Date().toISOString() };
+    const { report, walkMs } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, child);
+    if (signals.signalled()) return 130;
+    console.log(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
+    return summarize(report, reportsDir);
   } finally {
-    if (lab && opts.keep && !signalled) {
-      console.log(`lesson-check: lab kept up; its profile: ${lab.state.profileFile}\n  remove it with: lesson-check lab --down`);
+    if (lab && opts.keep && !signals.signalled()) {
+      console.log(`lesson-check: lab kept up; its profile: ${lab.state.profileFile}\n  check it with: lesson-check verify --profile ${lab.state.profileFile}\n  remove it with: lesson-check lab --down`);
     } else if (lab) {
       const t1 = Date.now();
       const torn = await teardownLab(new Host(new LocalTransport()), lab.state.prefix);
       console.log(`lesson-check: lab ${lab.id} torn down in ${((Date.now() - t1) / 1000).toFixed(1)} s (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.netns.length} netns, ${torn.links.length} links, ${torn.hostTraces.length} host dirs; prefix ${torn.prefixRemoved ? 'removed' : 'NOT removed'})`);
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.release();
   }
+}
+
+/** verify and grade: inspect a finished host; everything the run makes lives in `lc-<run id>`. */
+async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: string[]): Promise<number> {
+  const opts = parse(args);
+  if (opts.list) {
+    await listChecks();
+    return 0;
+  }
+  const only = parseOnly(opts.only as string | undefined);
+  const profileArg = opts.profile as string;
+  // read the profile before anything is made: a bad one exits 2 and leaves nothing behind
+  const profile = profileArg === 'lesson' ? lessonProfile() : loadProfile(profileArg);
+  const runId = randomBytes(3).toString('hex');
+  const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
+  let profileFile = profileArg;
+  if (profileArg === 'lesson') {
+    profileFile = join(runDir, 'lesson.toml');
+    writeFileSync(profileFile, '# the lesson profile: the lesson\'s real paths and pinned versions\n');
+  }
+  const reportsDir = resolve(opts.reports as string);
+  const host = new Host(new LocalTransport());
+  const child: { current?: ReturnType<typeof spawn> } = {};
+  const signals = trapSignals((sig) => {
+    console.error(`\nlesson-check: ${sig} received: stopping and removing this run's probes`);
+    child.current?.kill(sig);
+  });
+  try {
+    const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
+    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, child);
+    if (signals.signalled()) return 130;
+    if (mode === 'grade' && report) printGrade(report, reportsDir);
+    return summarize(report, reportsDir);
+  } finally {
+    // the run's own containerd namespace (pulls, probe containers), whatever happened
+    await removeRunNamespace(host, profile, `lc-${runId}`);
+    rmSync(runDir, { recursive: true, force: true });
+    signals.release();
+  }
+}
+
+async function listChecks(): Promise<void> {
+  const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+  const out = await new Promise<string>((done) => {
+    const p = spawn(process.execPath, [vitest, 'list', '--json', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    p.once('close', () => done(text));
+  });
+  const tests = JSON.parse(out) as Array<{ name: string }>;
+  for (const { id, stage } of CATALOGUE) {
+    const title = tests.map((t) => t.name.split(' > ').pop() ?? '').find((n) => n.startsWith(`${id} `));
+    console.log(`${id.padEnd(3)} ${stage.padEnd(14)} ${title?.slice(id.length + 1) ?? ''}`);
+  }
+}
+
+function summarize(report: RunReport | undefined, reportsDir: string): number {
+  if (!report) {
+    console.error(`lesson-check: the run wrote no results to ${reportsDir}`);
+    return 2;
+  }
+  const counts = countStates(report.checks);
+  console.log(`lesson-check: ${counts.passed} passed, ${counts.failed} failed, ${counts.error} errors, ${counts.skipped} skipped; reports in ${reportsDir}`);
+  console.log(`lesson-check: by stage: ${stageTimes(report)}`);
+  return counts.failed + counts.error > 0 ? 1 : 0;
+}
+
+/** The grade: a table on the console and grade.json beside the other reports. */
+function printGrade(report: RunReport, reportsDir: string): void {
+  const grade = report.grade!;
+  const rows = report.checks.map((c: CheckResult) => ({ id: c.id, state: c.state, weight: c.weight, hint: gradeHint(c) ?? '' }));
+  console.log('\n ID   state    weight  hint');
+  for (const r of rows) console.log(` ${r.id.padEnd(4)} ${r.state.padEnd(8)} ${String(r.weight).padStart(6)}  ${r.hint}`);
+  console.log(`\nlesson-check: score ${grade.score}/${grade.maxScore} (${grade.percent}%)`);
+  writeFileSync(join(reportsDir, 'grade.json'), `${JSON.stringify({ host: report.host, profile: report.profile, ...grade, checks: rows }, null, 2)}\n`);
 }
 
 async function labDown(host: Host): Promise<number> {

@@ -111,3 +111,18 @@ export async function removeNamespace(host: Host, profile: Profile, namespace: s
     throw new Error(r.stderr.trim());
   }, limitMs, 100);
 }
+
+/** Removes the run's own containerd namespace, if the run made one and containerd still answers;
+ * then nerdctl's per-namespace state under its data root. Never throws. */
+export async function removeRunNamespace(host: Host, profile: Profile, namespace: string): Promise<void> {
+  const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
+  if (list.exitCode === 0 && list.stdout.split('\n').includes(namespace)) {
+    for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout.split('\n').filter(Boolean)) {
+      await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
+      await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
+    }
+    await removeNamespace(host, profile, namespace).catch(() => undefined);
+  }
+  // nerdctl keeps names, hosts files and logs per namespace: <data-root>/<address hash>/<kind>/<namespace>
+  await host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '-name', namespace, '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']);
+}

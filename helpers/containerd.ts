@@ -9,22 +9,28 @@ export function ctr(profile: Profile, ...args: string[]): string[] {
   return [profile.paths.ctr, '--address', profile.paths.socket, ...args];
 }
 
+/** `ctr [--namespace NS] …` (undefined = containerd's "default", the lesson's namespace). */
+export function ctrIn(profile: Profile, namespace: string | undefined, ...args: string[]): string[] {
+  return ctr(profile, ...(namespace ? ['--namespace', namespace] : []), ...args);
+}
+
 /** `ctr [--namespace NS] run … IMAGE NAME …`; a sandbox adds its own runc root and cgroup parent. */
 export function ctrRun(profile: Profile, opts: { namespace?: string; flags?: string[] }, image: string, name: string, ...args: string[]): string[] {
   const p = profile.paths;
   const sandbox = [...(p.runcRoot ? ['--runc-root', p.runcRoot] : []), ...(p.cgroupParent ? ['--cgroup', `${p.cgroupParent}/${name}`] : [])];
-  return ctr(profile, ...(opts.namespace ? ['--namespace', opts.namespace] : []), 'run', ...sandbox, ...(opts.flags ?? []), image, name, ...args);
+  return ctrIn(profile, opts.namespace, 'run', ...sandbox, ...(opts.flags ?? []), image, name, ...args);
 }
 
 /** `ctr images pull [--hosts-dir DIR] REF`: a sandbox resolves the lesson's registries via hosts.toml. */
 export function ctrPull(profile: Profile, ref: string, namespace?: string): string[] {
   const hostsDir = profile.paths.hostsDir ? ['--hosts-dir', profile.paths.hostsDir] : [];
-  return ctr(profile, ...(namespace ? ['--namespace', namespace] : []), 'images', 'pull', ...hostsDir, ref);
+  return ctrIn(profile, namespace, 'images', 'pull', ...hostsDir, ref);
 }
 
 /** `nerdctl …` against the profile's daemon, data root and CNI dirs (`cniPath` overrides the plugin dir). */
-export function nerdctl(profile: Profile, opts: { cniPath?: string }, ...args: string[]): string[] {
+export function nerdctl(profile: Profile, opts: { cniPath?: string; namespace?: string }, ...args: string[]): string[] {
   const p = profile.paths;
   const hostsDir = p.hostsDir ? ['--hosts-dir', p.hostsDir] : [];
-  return [p.nerdctl, '--address', p.socket, '--data-root', p.nerdctlDataRoot, '--cni-path', opts.cniPath ?? p.cniBinDir, '--cni-netconfpath', p.cniConfDir, ...hostsDir, ...args];
+  const namespace = opts.namespace ? ['--namespace', opts.namespace] : [];
+  return [p.nerdctl, '--address', p.socket, ...namespace, '--data-root', p.nerdctlDataRoot, '--cni-path', opts.cniPath ?? p.cniBinDir, '--cni-netconfpath', p.cniConfDir, ...hostsDir, ...args];
 }

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 export interface Outcome {
   state: 'passed' | 'failed' | 'skipped';
   why: string;
+  /** A failure that does not block the checks that need this one. */
+  soft?: boolean;
+  skipKind?: 'blocked' | 'not-applicable';
 }
 
 const file = (runDir: string) => join(runDir, 'ledger.json');
@@ -20,9 +23,9 @@ export function readLedger(runDir: string): Record<string, Outcome> {
   }
 }
 
-export function recordOutcome(runDir: string, id: string, state: Outcome['state'], why: string): void {
+export function recordOutcome(runDir: string, id: string, outcome: Outcome): void {
   const ledger = readLedger(runDir);
-  ledger[id] = { state, why };
+  ledger[id] = outcome;
   // write-then-rename: a reader never sees half a file
   writeFileSync(`${file(runDir)}.tmp`, JSON.stringify(ledger, null, 2));
   renameSync(`${file(runDir)}.tmp`, file(runDir));

@@ -50,6 +50,9 @@ export interface Profile {
     /** Host tools the lesson's commands use. */
     hostTools: string[];
   };
+  /** Parts of the lesson this host cannot have, each with the reason ('' = available). Their
+   * checks are skipped as not applicable, saying so. */
+  unavailable: { nerdctl: string };
   /** Facts about where the binaries and images came from, for reports. */
   provenance: { source: string; standInImages: boolean; notes: string[] };
 }
@@ -99,6 +102,7 @@ export function lessonProfile(): Profile {
       cniPlugins: ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', 'loopback'],
       hostTools: ['tar', 'curl'],
     },
+    unavailable: { nerdctl: '' },
     provenance: { source: 'lesson', standInImages: false, notes: [] },
   };
 }
@@ -165,6 +169,7 @@ export function sandboxProfileToml(profile: Profile, comment: string[]): string 
   lines.push('[versions]');
   for (const [k, v] of Object.entries(profile.versions)) lines.push(`${k} = ${JSON.stringify(v)}`);
   lines.push('', '[expect]', `helloOutput = ${JSON.stringify(profile.expect.helloOutput)}`);
+  lines.push('', '[unavailable]', `nerdctl = ${JSON.stringify(profile.unavailable.nerdctl)}`);
   lines.push('', '[provenance]', `source = ${JSON.stringify(profile.provenance.source)}`);
   lines.push(`standInImages = ${profile.provenance.standInImages}`);
   lines.push(`notes = [${profile.provenance.notes.map((n) => JSON.stringify(n)).join(', ')}]`, '');

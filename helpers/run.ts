@@ -16,6 +16,8 @@ export interface RunInfo {
   runId: string;
   mode: Mode;
   profileFile: string;
+  /** The host as reports name it. */
+  host?: string;
   /** The sandbox lab's state file, when the run walks a lab. */
   labStateFile?: string;
   startedAt: string;

@@ -1,38 +1,43 @@
 // Stage 00: the host can run the lesson at all. Needs nothing but the host itself;
 // everything it creates to find out (a throwaway namespace, a temp dir) is gone when it ends.
+// Weight 0: the host is the lab's, not the student's work.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { cgroupVersion, overlayUsable } from '../helpers/host-probes.ts';
 
+const section = 'Prerequisites';
+
 stage('00 host', () => {
-  check('H1', 'the lesson runs as root', {}, async ({ host }) => {
+  check('H1', 'the lesson runs as root', { section, weight: 0 }, async ({ host }) => {
     const uid = await host.capture(['id', '-u']);
     require(uid === '0', {
       expected: 'commands run as root (the lesson uses sudo)',
       observed: `\`id -u\` printed ${uid}`,
       hint: 'run lesson-check as root, or with sudo',
+      cause: 'not running as root',
     });
   });
 
-  check('H2', 'the host is Linux on amd64 or arm64', {}, async ({ host }) => {
+  check('H2', 'the host is Linux on amd64 or arm64', { section, weight: 0 }, async ({ host }) => {
     const [kernel, machine] = (await host.capture(['uname', '-s', '-m'])).split(/\s+/);
     require(kernel === 'Linux' && (machine === 'x86_64' || machine === 'aarch64'), {
       expected: 'Linux on x86_64 (amd64) or aarch64 (arm64): the lesson downloads only those assets',
       observed: `\`uname -s -m\` printed ${kernel} ${machine}`,
       hint: 'the lesson\'s release assets exist for linux-amd64 and linux-arm64 only',
+      cause: 'an unsupported platform',
     });
   });
 
-  check('H3', 'overlay, cgroups and network namespaces are usable', { needs: ['H1'] }, async ({ host }) => {
+  check('H3', 'overlay, cgroups and network namespaces are usable', { section, weight: 0, needs: ['H1'] }, async ({ host }) => {
     const overlay = await overlayUsable(host);
-    if (overlay !== true) fail({ expected: 'an overlay filesystem can be mounted (containerd\'s default snapshotter)', observed: overlay, hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS' });
+    if (overlay !== true) fail({ expected: 'an overlay filesystem can be mounted (containerd\'s default snapshotter)', observed: overlay, hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS', cause: 'overlayfs is unavailable' });
     const cgroups = await cgroupVersion(host);
     host.note(`cgroups: ${cgroups}`);
-    if (!cgroups.startsWith('v')) fail({ expected: 'a cgroup v1 or v2 hierarchy at /sys/fs/cgroup', observed: cgroups, hint: 'mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)' });
+    if (!cgroups.startsWith('v')) fail({ expected: 'a cgroup v1 or v2 hierarchy at /sys/fs/cgroup', observed: cgroups, hint: 'mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)', cause: 'no cgroup hierarchy' });
     const netns = await host.run(['unshare', '--net', '--', 'true']);
-    if (netns.exitCode !== 0) fail({ expected: 'a network namespace can be created (CNI needs one per container)', observed: observedCommand(netns), hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged' });
+    if (netns.exitCode !== 0) fail({ expected: 'a network namespace can be created (CNI needs one per container)', observed: observedCommand(netns), hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged', cause: 'network namespaces are unavailable' });
   });
 
-  check('H4', 'the tools the lesson uses are present', {}, async ({ host, profile }) => {
+  check('H4', 'the tools the lesson uses are present', { section, weight: 0 }, async ({ host, profile }) => {
     const missing: string[] = [];
     for (const tool of profile.expect.hostTools) {
       const r = await host.run(['sh', '-c', 'command -v -- "$1"', 'sh', tool]);
@@ -42,6 +47,7 @@ stage('00 host', () => {
       expected: `${profile.expect.hostTools.join(', ')} on PATH (the lesson downloads with curl and unpacks with tar)`,
       observed: `missing: ${missing.join(', ')}`,
       hint: `install them: \`apt-get install ${missing.join(' ')}\``,
+      cause: `missing tools: ${missing.join(', ')}`,
     });
   });
 });

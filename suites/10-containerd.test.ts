@@ -1,12 +1,15 @@
 // Stage 10: containerd 2.x is installed at the lesson's paths, runs as a service, and pulls the
-// lesson's hello image. Walking, it performs lesson step 1 and the pull of step 2.
+// lesson's hello image. Walking, it performs lesson step 1 and the pull of step 2; inspecting,
+// it pulls into the run's own namespace, which is removed afterwards.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
-import { ctr, ctrPull } from '../helpers/containerd.ts';
+import { ctr, ctrIn, ctrPull } from '../helpers/containerd.ts';
 import { parseVersion } from '../helpers/lab/apt-source.ts';
 import { serviceStatus } from '../helpers/service.ts';
 
+const install = 'Install containerd (step 1)';
+
 stage('10 containerd', () => {
-  check('C1', 'containerd, ctr and the runc shim are installed at the pinned version', { needs: ['H1'] }, async (c) => {
+  check('C1', 'containerd, ctr and the runc shim are installed at the pinned version', { section: install, weight: 2, needs: ['H1'] }, async (c) => {
     const { host, profile } = c;
     const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
     if (c.walking) {
@@ -17,38 +20,40 @@ stage('10 containerd', () => {
     }
     for (const b of binaries) {
       const st = await host.stat(b);
-      if (!st) fail({ expected: `${b} exists`, observed: `${b} is missing`, hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)' });
-      require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, { expected: `${b} is an executable file`, observed: `${st.type}, mode ${st.mode}`, hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand' });
+      if (!st) fail({ expected: `${b} exists`, observed: `${b} is missing`, hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)', cause: `${b} is missing` });
+      require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, { expected: `${b} is an executable file`, observed: `${st.type}, mode ${st.mode}`, hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand', cause: `${b} is not executable` });
     }
     const r = await host.run([profile.paths.containerd, '--version']);
     const version = parseVersion(r.stdout);
     require(r.exitCode === 0 && version === profile.versions.containerd, {
       expected: `containerd ${profile.versions.containerd}`,
       observed: r.exitCode === 0 ? `containerd reports ${version}: ${r.stdout.trim()}` : observedCommand(r),
-      hint: `lesson step 1 downloads containerd ${profile.versions.containerd}; an older containerd (Debian's 1.6, say) on PATH is another binary`,
+      hint: `lesson step 1 downloads containerd ${profile.versions.containerd}; an older containerd (Debian's 1.6, say) is another binary`,
+      cause: `containerd ${version} instead of the pinned release`,
     });
   });
 
-  check('C2', 'containerd runs as a service and answers on its socket', { needs: ['C1'] }, async (c) => {
+  check('C2', 'containerd runs as a service and answers on its socket', { section: install, weight: 2, needs: ['C1'] }, async (c) => {
     const { host, profile } = c;
     if (c.walking) await c.step('start containerd (systemctl enable --now containerd)', () => c.lab!.startContainerd());
     const service = await serviceStatus(host, profile);
-    if (service.problem) fail({ expected: service.expected, observed: service.problem, hint: service.hint });
+    if (service.problem) fail({ expected: service.expected, observed: service.problem, hint: service.hint, cause: service.problem });
     const r = await host.run(ctr(profile, 'version'), { timeoutMs: 10_000 });
-    if (r.exitCode !== 0) fail({ expected: `containerd answers on ${profile.paths.socket}`, observed: observedCommand(r), hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`' });
+    if (r.exitCode !== 0) fail({ expected: `containerd answers on ${profile.paths.socket}`, observed: observedCommand(r), hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`', cause: `containerd does not answer on ${profile.paths.socket}` });
     const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
     const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
     require(client !== undefined && client === server, {
       expected: 'the daemon\'s version matches the client\'s (one containerd install, not two)',
       observed: `ctr ${client ?? '?'}, daemon ${server ?? '?'}`,
       hint: 'another containerd (a distribution package?) may be the one running: `readlink /proc/$(pidof containerd)/exe`',
+      cause: 'the running daemon is another containerd than the one installed',
     });
   });
 
-  check('C3', 'ctr pulls the lesson\'s hello image and lists it', { needs: ['C2'] }, async ({ host, profile }) => {
-    const pull = await host.run(ctrPull(profile, profile.images.hello), { timeoutMs: 120_000 });
-    if (pull.exitCode !== 0) fail({ expected: `\`ctr images pull ${profile.images.hello}\` succeeds`, observed: observedCommand(pull), hint: 'lesson step 2: check the image name and that the host reaches ghcr.io' });
-    const list = await host.capture(ctr(profile, 'images', 'ls', '-q'));
-    require(list.split('\n').includes(profile.images.hello), { expected: `${profile.images.hello} is listed by \`ctr images ls\``, observed: `listed: ${list.split('\n').join(', ') || '(nothing)'}`, hint: 'ctr works in the "default" namespace unless told otherwise (-n)' });
+  check('C3', 'ctr pulls the lesson\'s hello image and lists it', { section: 'Meet ctr (step 2)', needs: ['C2'] }, async ({ host, profile, namespace }) => {
+    const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
+    if (pull.exitCode !== 0) fail({ expected: `\`ctr images pull ${profile.images.hello}\` succeeds`, observed: observedCommand(pull), hint: 'lesson step 2: check the image name and that the host reaches ghcr.io', cause: 'the hello image cannot be pulled' });
+    const list = await host.capture(ctrIn(profile, namespace, 'images', 'ls', '-q'));
+    require(list.split('\n').includes(profile.images.hello), { expected: `${profile.images.hello} is listed by \`ctr images ls\``, observed: `listed: ${list.split('\n').join(', ') || '(nothing)'}`, hint: 'ctr works in the "default" namespace unless told otherwise (-n)', cause: 'the pulled image is not listed' });
   });
 });

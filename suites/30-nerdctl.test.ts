@@ -1,6 +1,7 @@
-// Stage 30: nerdctl 2.2.1 is installed with its bash completion; without CNI plugins a bridged
-// run fails for want of the bridge plugin, and with --net host it runs podinfo.
-// Walking, it performs lesson step 5. Sources without nerdctl skip this stage, saying so.
+// Stage 30: nerdctl is installed with its bash completion; without CNI plugins a bridged run
+// fails for want of the bridge plugin, and with --net host it runs podinfo. Walking, it performs
+// lesson step 5; inspecting, it proves N2 against an empty plugin dir of its own and runs its
+// probes in its own namespace. Hosts whose profile says nerdctl is unavailable skip, saying why.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import { parseVersion } from '../helpers/lab/apt-source.ts';
@@ -12,43 +13,45 @@ const NO_BRIDGE = [
   { pattern: /needs CNI plugin "bridge" to be installed in CNI_PATH/, name: 'nerdctl\'s pre-flight error' },
 ];
 const SEMVER = /\bv?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?\b/;
+const section = 'Install nerdctl (step 5)';
 
 stage('30 nerdctl', () => {
-  check('N1', 'nerdctl is installed with mode 0755 at the pinned version, with bash completion', { needs: ['H1'] }, async (c) => {
+  check('N1', 'nerdctl is installed with mode 0755 at the pinned version, with bash completion', { section, weight: 2, needs: ['H1'] }, async (c) => {
     const { host, profile } = c;
-    if (c.lab?.state.nerdctlUnavailable) c.skip(c.lab.state.nerdctlUnavailable);
+    if (profile.unavailable.nerdctl) c.skip(profile.unavailable.nerdctl);
     if (c.walking) await c.step('install nerdctl and its bash completion', () => c.lab!.installNerdctl());
     const st = await host.stat(profile.paths.nerdctl);
-    if (!st) fail({ expected: `nerdctl at ${profile.paths.nerdctl}`, observed: 'it is missing', hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`' });
-    require(st.mode === '0755', { expected: `${profile.paths.nerdctl} has mode 0755`, observed: `mode ${st.mode}`, hint: 'lesson step 5 installs with `install -m 755`' });
+    if (!st) fail({ expected: `nerdctl at ${profile.paths.nerdctl}`, observed: 'it is missing', hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`', cause: 'nerdctl is not installed' });
+    require(st.mode === '0755', { expected: `${profile.paths.nerdctl} has mode 0755`, observed: `mode ${st.mode}`, hint: 'lesson step 5 installs with `install -m 755`', cause: 'nerdctl has the wrong permissions' });
     const r = await host.run([profile.paths.nerdctl, '--version']);
     const version = parseVersion(r.stdout.replace(/^nerdctl version /, ''));
-    require(r.exitCode === 0 && version === profile.versions.nerdctl, { expected: `nerdctl ${profile.versions.nerdctl}`, observed: r.exitCode === 0 ? `nerdctl reports ${version}` : observedCommand(r), hint: `lesson step 5 downloads nerdctl ${profile.versions.nerdctl}` });
+    require(r.exitCode === 0 && version === profile.versions.nerdctl, { expected: `nerdctl ${profile.versions.nerdctl}`, observed: r.exitCode === 0 ? `nerdctl reports ${version}` : observedCommand(r), hint: `lesson step 5 downloads nerdctl ${profile.versions.nerdctl}`, cause: `nerdctl ${version} instead of the pinned release` });
     const completion = await host.stat(profile.paths.bashCompletion);
-    require(completion && completion.size > 0, { expected: `bash completion at ${profile.paths.bashCompletion}`, observed: completion ? 'the file is empty' : 'it is missing', hint: 'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`' });
+    require(completion && completion.size > 0, { expected: `bash completion at ${profile.paths.bashCompletion}`, observed: completion ? 'the file is empty' : 'it is missing', hint: 'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`', cause: 'the bash completion is missing' });
   });
 
-  check('N2', 'nerdctl run fails for want of the bridge CNI plugin', { needs: ['N1', 'C2'] }, async ({ host, profile, walking }) => {
+  check('N2', 'nerdctl run fails for want of the bridge CNI plugin', { section, needs: ['N1', 'C2'] }, async (c) => {
+    const { host, profile, namespace } = c;
     let cniPath = profile.paths.cniBinDir;
-    if (walking) {
+    if (c.walking) {
       require(!(await host.stat(`${cniPath}/bridge`)), { expected: 'before step 6, no bridge plugin', observed: `${cniPath}/bridge exists`, hint: 'the walkthrough needs a host without CNI plugins' });
     } else {
       // the counterfactual: the same run, pointed at an empty plugin dir, changes nothing
-      cniPath = await host.capture(['mktemp', '-d', '-t', 'lesson-check-cni.XXXXXX']);
+      cniPath = await host.capture(['mktemp', '-d', '-t', `${c.probeName('cni')}.XXXXXX`]);
     }
     try {
-      const r = await host.run(nerdctl(profile, { cniPath }, 'run', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 });
+      const r = await host.run(nerdctl(profile, { cniPath, namespace }, 'run', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 });
       const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
-      require(r.exitCode !== 0 && seen, { expected: 'nerdctl run fails because the bridge plugin is missing', observed: observedCommand(r), hint: r.exitCode === 0 ? 'CNI plugins are already installed' : 'it failed for another reason: see stderr' });
+      require(r.exitCode !== 0 && seen, { expected: 'nerdctl run fails because the bridge plugin is missing', observed: observedCommand(r), hint: r.exitCode === 0 ? 'CNI plugins are already installed' : 'it failed for another reason: see stderr', cause: r.exitCode === 0 ? 'nerdctl found a bridge plugin' : 'nerdctl run fails for another reason' });
       host.note(`N2 saw ${seen.name}`);
     } finally {
-      if (!walking) await host.anyhow(['rm', '-rf', '--', cniPath]);
+      if (!c.walking) await host.anyhow(['rm', '-rf', '--', cniPath]);
     }
   });
 
-  check('N3', 'nerdctl run --net host prints podinfo\'s version', { needs: ['N1', 'C2'] }, async ({ host, profile }) => {
-    const r = await host.run(nerdctl(profile, {}, 'run', '--net', 'host', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 });
-    if (r.exitCode !== 0) fail({ expected: 'nerdctl run --net host succeeds', observed: observedCommand(r), hint: 'host networking needs no CNI plugin: check the image name and runc' });
-    require(SEMVER.test(r.stdout), { expected: 'podinfo prints a semantic version', observed: `stdout: ${r.stdout.trim() || '(empty)'}`, hint: 'is the command `/home/app/podinfo --version`?' });
+  check('N3', 'nerdctl run --net host prints podinfo\'s version', { section, needs: ['N1', 'C2'] }, async ({ host, profile, namespace }) => {
+    const r = await host.run(nerdctl(profile, { namespace }, 'run', '--net', 'host', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 });
+    if (r.exitCode !== 0) fail({ expected: 'nerdctl run --net host succeeds', observed: observedCommand(r), hint: 'host networking needs no CNI plugin: check the image name and runc', cause: 'nerdctl run --net host fails' });
+    require(SEMVER.test(r.stdout), { expected: 'podinfo prints a semantic version', observed: `stdout: ${r.stdout.trim() || '(empty)'}`, hint: 'is the command `/home/app/podinfo --version`?', cause: 'podinfo printed no version' });
   });
 });

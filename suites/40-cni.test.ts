@@ -8,9 +8,14 @@ import { parseCniVersion } from '../helpers/lab/apt-source.ts';
 import type { Host } from '../helpers/host.ts';
 import { pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';
+import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
+import { dirname } from 'node:path';
+
+const cniSection = 'Install the CNI plugins (step 6)';
+const podinfoSection = 'Run podinfo (step 7)';
 
 stage('40 cni', () => {
-  check('K1', 'the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release', { needs: ['H1'] }, async (c) => {
+  check('K1', 'the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release', { section: cniSection, weight: 2, needs: ['H1'] }, async (c) => {
     const { host, profile } = c;
     const dir = profile.paths.cniBinDir;
     if (c.walking) {
@@ -23,30 +28,39 @@ stage('40 cni', () => {
       if (r.spawnError || r.exitCode !== 0) problems.push(`${plugin}: ${r.spawnError ?? `exit ${r.exitCode}`}`);
       else if (!/"supportedVersions"/.test(r.stdout)) problems.push(`${plugin}: no supportedVersions in ${r.stdout.trim()}`);
     }
-    if (problems.length) fail({ expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each answering CNI_COMMAND=VERSION`, observed: problems.join('; '), hint: 'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with `tar xzvofC … /opt/cni/bin`' });
+    if (problems.length) {
+      // the usual mistake: unpacked one level too high or too deep, or into a bin dir
+      const elsewhere = (await findElsewhere(host, 'bridge', [...neighbourDirs(dir), dirname(profile.paths.containerd)], 3)).filter((f) => f !== `${dir}/bridge`);
+      fail({
+        expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each answering CNI_COMMAND=VERSION`,
+        observed: `${problems.join('; ')}${elsewhere.length ? `; a bridge plugin is at ${elsewhere.join(', ')}` : ''}`,
+        hint: elsewhere.length ? `the plugins were unpacked into another folder: they belong directly in ${dir}` : 'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with `tar xzvofC … /opt/cni/bin`',
+        cause: elsewhere.length ? 'the CNI plugins were unpacked into the wrong folder' : 'CNI plugins are missing',
+      });
+    }
     const about = await host.run([`${dir}/bridge`]);
     const version = parseCniVersion(about.stderr);
-    require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split('\n')[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}` });
+    require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split('\n')[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`, cause: `CNI plugins ${version} instead of the pinned release` });
   });
 
-  check('K2', 'nerdctl runs podinfo detached and nerdctl ps shows it Up', { needs: ['N1', 'K1'] }, async (c) => {
+  check('K2', 'nerdctl runs podinfo detached and nerdctl ps shows it Up', { section: podinfoSection, weight: 2, needs: ['N1', 'K1'] }, async (c) => {
     const { host, profile } = c;
     const name = profile.expect.podinfoName;
     if (c.walking) await c.step(`nerdctl run -d --name ${name} podinfo`, () => host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', name, profile.images.podinfo), { timeoutMs: 120_000 }));
     const ps = await host.run(nerdctl(profile, {}, 'ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'));
     if (ps.exitCode !== 0) fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
     const line = ps.stdout.split('\n').find((l) => l.split(' ')[0] === name);
-    require(line && / Up\b/.test(` ${line.split(' ').slice(1).join(' ')}`), { expected: `a container named ${name} is Up`, observed: line ? `nerdctl ps: ${line}` : `no container named ${name} in nerdctl ps`, hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped' });
+    require(line && / Up\b/.test(` ${line.split(' ').slice(1).join(' ')}`), { expected: `a container named ${name} is Up`, observed: line ? `nerdctl ps: ${line}` : `no container named ${name} in nerdctl ps`, hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped', cause: line ? 'podinfo is not running' : 'there is no podinfo container' });
   });
 
-  check('K3', 'podinfo\'s bridge IP is in nerdctl\'s subnet and answers GET / with its version', { needs: ['K2'] }, async ({ host, profile }) => {
+  check('K3', 'podinfo\'s bridge IP is in nerdctl\'s subnet and answers GET / with its version', { section: podinfoSection, weight: 2, needs: ['K2'] }, async ({ host, profile }) => {
     const name = profile.expect.podinfoName;
     const ip = (await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))).trim();
-    require(ipInSubnet(ip, profile.expect.nerdctlSubnet), { expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`, observed: `nerdctl inspect gives ${ip || '(no IP)'}`, hint: 'a container run with --net host has no bridge IP; run it without --net' });
+    require(ipInSubnet(ip, profile.expect.nerdctlSubnet), { expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`, observed: `nerdctl inspect gives ${ip || '(no IP)'}`, hint: 'a container run with --net host has no bridge IP; run it without --net', cause: 'podinfo is not on nerdctl\'s bridge network' });
     await expectPodinfoAnswers(host, ip, profile.expect.podinfoPort);
   });
 
-  check('K4', 'the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
+  check('K4', 'the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { section: cniSection, needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
     const probe = new CniProbe(host, profile, info.runId);
     try {
       const ip = await probe.wire();
@@ -62,12 +76,12 @@ stage('40 cni', () => {
 async function expectPodinfoAnswers(host: Host, ip: string, port: number): Promise<void> {
   const url = `http://${ip}:${port}/`;
   const got = await pollHttpGet(host, url);
-  require(got.ok, { expected: `GET ${url} answers 200`, observed: `${observedCommand(got.last)} (${got.attempts} attempts in ${got.elapsedMs} ms, limit ${got.limitMs} ms)`, hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?' });
+  require(got.ok, { expected: `GET ${url} answers 200`, observed: `${observedCommand(got.last)} (${got.attempts} attempts in ${got.elapsedMs} ms, limit ${got.limitMs} ms)`, hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?', cause: 'podinfo does not answer on its bridge IP' });
   let version: unknown;
   try {
     version = (JSON.parse(got.last.stdout) as { version?: unknown }).version;
   } catch {
     version = undefined;
   }
-  require(typeof version === 'string' && version !== '', { expected: `GET ${url} answers JSON carrying "version"`, observed: `body: ${got.last.stdout.slice(0, 200)}`, hint: 'something else answers on that address: is it podinfo?' });
+  require(typeof version === 'string' && version !== '', { expected: `GET ${url} answers JSON carrying "version"`, observed: `body: ${got.last.stdout.slice(0, 200)}`, hint: 'something else answers on that address: is it podinfo?', cause: 'something other than podinfo answers' });
 }

@@ -17,10 +17,10 @@ const report: RunReport = {
   startedAt: '2026-11-28T12:00:00.000Z',
   durationMs: 1000,
   checks: [
-    { id: 'R1', title: 'R1 ctr run fails before runc', stage: '20 runc', state: 'passed', durationMs: 300, transcript: [{ command: 'ctr run', outcome: 'exit 1 after 3 ms', exitCode: 1, durationMs: 3, stdout: '', stderr: 'exec: "runc": executable file not found in $PATH\u0007\u001b[31m ]]> \uFFFD' }] },
-    { id: 'R2', title: 'R2 runc installed', stage: '20 runc', state: 'failed', durationMs: 40, expected: 'mode 0755', observed: 'mode 0644', hint: 'install -m 755', transcript: [] },
-    { id: 'R3', title: 'R3 config', stage: '20 runc', state: 'error', durationMs: 40, expected: 'the check runs', observed: 'Test timed out', hint: 'limit', transcript: [] },
-    { id: 'N1', title: 'N1 nerdctl', stage: '30 nerdctl', state: 'skipped', durationMs: 0, skipReason: 'nerdctl is not available from the apt source', transcript: [] },
+    { id: 'R1', title: 'R1 ctr run fails before runc', stage: '20 runc', section: 'step', weight: 1, state: 'passed', durationMs: 300, transcript: [{ command: 'ctr run', outcome: 'exit 1 after 3 ms', exitCode: 1, durationMs: 3, stdout: '', stderr: 'exec: "runc": executable file not found in $PATH\u0007\u001b[31m ]]> \uFFFD' }] },
+    { id: 'R2', title: 'R2 runc installed', stage: '20 runc', section: 'step', weight: 1, state: 'failed', durationMs: 40, expected: 'mode 0755', observed: 'mode 0644', hint: 'install -m 755', transcript: [] },
+    { id: 'R3', title: 'R3 config', stage: '20 runc', section: 'step', weight: 1, state: 'error', durationMs: 40, expected: 'the check runs', observed: 'Test timed out', hint: 'limit', transcript: [] },
+    { id: 'N1', title: 'N1 nerdctl', stage: '30 nerdctl', section: 'step', weight: 1, state: 'skipped', durationMs: 0, skipReason: 'nerdctl is not available from the apt source', transcript: [] },
   ],
 };
 

@@ -7,6 +7,10 @@ import { execa } from 'execa';
 import { XMLParser } from 'fast-xml-parser';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LABS_ROOT } from '../helpers/lab/lab.ts';
+import { teardownLab } from '../helpers/lab/teardown.ts';
+import { Host } from '../helpers/host.ts';
+import { LocalTransport } from '../helpers/transport.ts';
+import { loadProfile } from '../helpers/profile.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -22,9 +26,18 @@ export interface LabRun {
 
 /** `npm run lab -- ARGS --reports <fresh dir>`; `onOutput` may interrupt it (gets the child's PID). */
 export async function runLab(args: string[], onOutput?: (text: string, pid: number) => void): Promise<LabRun> {
+  return run(['npm', 'run', '--silent', 'lab', '--', ...args], onOutput);
+}
+
+/** `lesson-check ARGS --reports <fresh dir>`. */
+export async function lessonCheck(args: string[]): Promise<LabRun> {
+  return run([process.execPath, join(ROOT, 'bin/lesson-check.js'), ...args]);
+}
+
+async function run(argv: string[], onOutput?: (text: string, pid: number) => void): Promise<LabRun> {
   const reportsDir = mkdtempSync(join(tmpdir(), 'lc-reports-'));
   // its own process group, as a terminal's foreground job: a Ctrl-C reaches the whole group
-  const child = spawn('npm', ['run', '--silent', 'lab', '--', ...args, '--reports', reportsDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(argv[0]!, [...argv.slice(1), '--reports', reportsDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let output = '';
   const onData = (d: Buffer) => {
     output += d.toString();
@@ -65,4 +78,39 @@ export async function labTraces(): Promise<Traces> {
   const links = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1] ?? '').filter((n) => n.startsWith('lc'));
   const labs = existsSync(LABS_ROOT) ? readdirSync(LABS_ROOT) : [];
   return { processes, mounts, netns, links, labs, runContainerd: existsSync('/run/containerd') };
+}
+
+/** Keeps a lab up (`lab --keep`) and returns its profile file. */
+export async function keepLab(): Promise<string> {
+  const run = await runLab(['--keep']);
+  const profile = /its profile: (\S+)/.exec(run.output)?.[1];
+  if (run.exitCode !== 0 || !profile) throw new Error(`lab --keep failed:\n${run.output}`);
+  return profile;
+}
+
+/** Tears down one kept lab. */
+export async function removeLab(prefix: string): Promise<void> {
+  await teardownLab(new Host(new LocalTransport()), prefix);
+}
+
+/** What a read-only run must leave exactly as it found it: containerd's namespaces and, in each,
+ * containers, tasks, images, content and snapshots; the lesson's files; netns, links, cgroups.
+ * (containerd's own database and blob store change under any client and are not compared.) */
+export async function snapshotLab(profileFile: string): Promise<Record<string, string>> {
+  const profile = loadProfile(profileFile);
+  const ctr = (...args: string[]) => execa(profile.paths.ctr, ['--address', profile.paths.socket, ...args], { reject: false }).then((r) => r.stdout);
+  const snap: Record<string, string> = {};
+  const namespaces = (await ctr('namespaces', 'ls', '-q')).split('\n').filter(Boolean);
+  snap.namespaces = namespaces.join(',');
+  for (const ns of namespaces) {
+    for (const what of [['containers', 'ls'], ['tasks', 'ls'], ['images', 'ls'], ['content', 'ls', '-q'], ['snapshots', 'ls']]) {
+      snap[`${ns} ${what[0]}`] = await ctr('--namespace', ns, ...what);
+    }
+  }
+  const files = await execa('find', [profile.prefix, '(', '-path', `${profile.prefix}/var/lib/containerd`, '-o', '-path', `${profile.prefix}/lab`, '-o', '-path', `${profile.prefix}/run`, ')', '-prune', '-o', '-printf', '%p %s %T@ %m\n'], { reject: false });
+  snap.files = files.stdout.split('\n').sort().join('\n');
+  snap.netns = (await execa('ip', ['netns', 'list'])).stdout;
+  snap.links = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1]).sort().join(',');
+  snap.cgroups = (await execa('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-type', 'd', '-name', 'lc-*'], { reject: false })).stdout.split('\n').sort().join(',');
+  return snap;
 }

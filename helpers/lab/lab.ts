@@ -32,8 +32,6 @@ export interface LabState {
   profileFile: string;
   registry?: { port: number; pid: number; url: string };
   containerd?: { pid: number };
-  /** Why nerdctl cannot be installed from this source, if it cannot. */
-  nerdctlUnavailable?: string;
 }
 
 /** Host tools containerd and the CNI plugins may call; linked into a dir of their own so that
@@ -71,7 +69,6 @@ export class Lab {
       faults: opts.faults,
       profileFile: join(prefix, 'profile.toml'),
       hostTracesBefore: snapshotHostTraces(id),
-      nerdctlUnavailable: 'nerdctl is not available from the apt source: no Debian or Ubuntu release packages it',
     };
     const lab = new Lab(join(prefix, 'lab', 'lab.json'), state, host, sandboxProfile(prefix));
     lab.save();
@@ -171,6 +168,7 @@ export class Lab {
     this.profile.name = `lab-${this.id}`;
     this.profile.versions = { ...this.profile.versions, containerd: a.reported.containerd, runc: a.reported.runc, cniPlugins: a.reported.cniPlugins };
     this.profile.expect.helloOutput = escapeRegExp(STAND_IN_GREETING);
+    if (!a.files.nerdctl) this.profile.unavailable.nerdctl = `nerdctl is not available from the ${this.state.source} source: no Debian or Ubuntu release packages it`;
     this.profile.provenance = {
       source: 'apt',
       standInImages: true,
@@ -242,7 +240,7 @@ export class Lab {
   /** Step 5: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
   async installNerdctl(): Promise<void> {
     const src = this.artifacts.files.nerdctl;
-    if (!src) throw new Error(this.state.nerdctlUnavailable ?? `the ${this.state.source} source has no nerdctl`);
+    if (!src) throw new Error(`the ${this.state.source} source has no nerdctl`);
     const p = this.profile.paths;
     await this.host.ensure(['install', '-D', '-m', '755', src, p.nerdctl]);
     const completion = await this.host.capture([p.nerdctl, 'completion', 'bash']);

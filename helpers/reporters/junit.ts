@@ -6,7 +6,7 @@
 import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
 import type { XMLElement } from 'xmlbuilder';
 import type { TranscriptEntry } from '../host.ts';
-import type { CheckResult, RunReport } from './model.ts';
+import { type CheckResult, type RunReport, gradeHint } from './model.ts';
 
 // a CommonJS module: Node hands over the builder itself, TypeScript's types see it under .default
 const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
@@ -22,7 +22,9 @@ export function renderJUnit(report: RunReport): string {
     suite.property('stand-in images', String(report.standInImages));
     for (const [name, version] of Object.entries(report.versions)) suite.property(`version.${name}`, version);
     for (const [i, note] of report.notes.entries()) suite.property(`note.${i + 1}`, clean(note));
-    for (const check of checks) addCase(suite.testCase(), check, `lesson-check.${stage.replace(/\s+/g, '-')}`);
+    if (report.grade) suite.property('score', `${report.grade.score}/${report.grade.maxScore} (${report.grade.percent}%)`);
+    // a grade's failures point at the lesson, never at the fix
+    for (const check of checks) addCase(suite.testCase(), report.grade ? { ...check, hint: gradeHint(check) } : check, `lesson-check.${stage.replace(/\s+/g, '-')}`);
   }
   return builder.build();
 }

@@ -12,7 +12,13 @@ export interface CheckResult {
   expected?: string;
   observed?: string;
   hint?: string;
+  /** For graders: the likely cause, without the fix. */
+  cause?: string;
+  /** The lesson section a failure sends the reader back to. */
+  section: string;
+  weight: number;
   skipReason?: string;
+  skipKind?: 'blocked' | 'not-applicable';
   transcript: TranscriptEntry[];
 }
 
@@ -28,6 +34,29 @@ export interface RunReport {
   startedAt: string;
   durationMs: number;
   checks: CheckResult[];
+  /** Set by `grade`. */
+  grade?: Grade;
+}
+
+export interface Grade {
+  score: number;
+  maxScore: number;
+  percent: number;
+}
+
+/** Points for passed checks over points for every check that applies (not-applicable ones do not count). */
+export function gradeOf(checks: CheckResult[]): Grade {
+  const counted = checks.filter((c) => c.skipKind !== 'not-applicable');
+  const maxScore = counted.reduce((s, c) => s + c.weight, 0);
+  const score = counted.filter((c) => c.state === 'passed').reduce((s, c) => s + c.weight, 0);
+  return { score, maxScore, percent: maxScore ? Math.round((score / maxScore) * 1000) / 10 : 100 };
+}
+
+/** The grader's hint: the lesson section to revisit and the likely cause, never the fix. */
+export function gradeHint(c: CheckResult): string | undefined {
+  if (c.state === 'passed' || c.skipKind === 'not-applicable') return undefined;
+  if (c.state === 'skipped') return `depends on an earlier step (${c.skipReason ?? 'blocked'})`;
+  return `revisit "${c.section}": ${c.cause ?? (c.state === 'error' ? 'the check could not run' : 'the state differs from the lesson')}`;
 }
 
 export function countStates(checks: CheckResult[]): Record<CheckState, number> {

@@ -10,7 +10,7 @@ import { CATALOGUE } from '../catalogue.ts';
 import { loadProfile } from '../profile.ts';
 import { readRunInfo } from '../run.ts';
 import { renderJUnit } from './junit.ts';
-import type { CheckResult, RunReport } from './model.ts';
+import { type CheckResult, type RunReport, gradeOf } from './model.ts';
 
 export default class LessonReporter implements Reporter {
   private started = Date.now();
@@ -30,10 +30,15 @@ export default class LessonReporter implements Reporter {
       const r = toResult(t);
       seen.set(r.id, r);
     }
-    const checks = CATALOGUE.map(({ id, stage }) => seen.get(id) ?? { id, title: id, stage, state: 'error' as const, durationMs: 0, expected: 'the check runs', observed: 'the check did not report: its suite did not load, or the run was interrupted', hint: 'see the console output of the run', transcript: [] });
+    // --only: the checks left out are not part of this run's report
+    const only = process.env.LC_ONLY ? process.env.LC_ONLY.split(',') : undefined;
+    const checks = CATALOGUE.filter(({ id }) => !only || only.includes(id)).map(
+      ({ id, stage }) =>
+        seen.get(id) ?? { id, title: id, stage, section: stage, weight: 1, state: 'error' as const, durationMs: 0, expected: 'the check runs', observed: 'the check did not report: its suite did not load, or the run was interrupted', hint: 'see the console output of the run', transcript: [] },
+    );
     const report: RunReport = {
       runId: info.runId,
-      host: 'local',
+      host: info.host ?? 'local',
       profile: profile.name,
       mode: info.mode,
       source: profile.provenance.source,
@@ -43,6 +48,7 @@ export default class LessonReporter implements Reporter {
       startedAt: info.startedAt,
       durationMs: Date.now() - this.started,
       checks,
+      ...(info.mode === 'grade' ? { grade: gradeOf(checks) } : {}),
     };
     mkdirSync(reportsDir, { recursive: true });
     writeFileSync(join(reportsDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -54,11 +60,11 @@ function toResult(t: TestCase): CheckResult {
   const meta = t.meta().check;
   const result = t.result();
   const id = meta?.id ?? t.name.split(' ')[0] ?? t.name;
-  const base = { id, title: t.name, stage: meta?.stage ?? t.module.moduleId, durationMs: Math.round(t.diagnostic()?.duration ?? 0), transcript: meta?.transcript ?? [] };
+  const base = { id, title: t.name, stage: meta?.stage ?? t.module.moduleId, section: meta?.section ?? '', weight: meta?.weight ?? 1, durationMs: Math.round(t.diagnostic()?.duration ?? 0), transcript: meta?.transcript ?? [] };
   if (result.state === 'passed') return { ...base, state: 'passed' };
-  if (result.state === 'skipped') return { ...base, state: 'skipped', skipReason: meta?.skipReason ?? result.note ?? 'skipped' };
+  if (result.state === 'skipped') return { ...base, state: 'skipped', skipReason: meta?.skipReason ?? result.note ?? 'skipped', skipKind: meta?.skipKind };
   if (result.state === 'pending') return { ...base, state: 'error', expected: 'the check runs', observed: 'the check never finished (the run was interrupted)', hint: 'run again' };
-  if (meta?.kind) return { ...base, state: meta.kind === 'failure' ? 'failed' : 'error', expected: meta.expected, observed: meta.observed, hint: meta.hint };
+  if (meta?.kind) return { ...base, state: meta.kind === 'failure' ? 'failed' : 'error', expected: meta.expected, observed: meta.observed, hint: meta.hint, cause: meta.cause };
   const message = result.errors?.[0]?.message ?? 'unknown error';
   return { ...base, state: 'error', expected: 'the check runs to completion', observed: message, hint: /timed out/i.test(message) ? 'the check exceeded its time limit; its commands were cancelled' : 'see the console output' };
 }

@@ -1,0 +1,40 @@
+// The command line's contract: usage errors and unusable profiles exit 2 and say which and why.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { lessonCheck } from './lab-helpers.ts';
+
+describe('lesson-check command line', () => {
+  test('an unknown option exits 2 with the usage', async () => {
+    const run = await lessonCheck(['verify', '--bogus']);
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toMatch(/Unknown option '--bogus'[\s\S]*usage: lesson-check/);
+  });
+
+  test('an unknown command exits 2', async () => {
+    const run = await lessonCheck(['frobnicate']);
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toContain('unknown command: frobnicate');
+  });
+
+  test('an unknown check ID in --only exits 2, naming it', async () => {
+    const run = await lessonCheck(['verify', '--only', 'R1,Z9']);
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toContain('unknown check ID in --only: Z9');
+  });
+
+  test('a missing profile file exits 2, naming it', async () => {
+    const run = await lessonCheck(['verify', '--profile', '/nonexistent/profile.toml']);
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toContain('/nonexistent/profile.toml: no such file');
+  });
+
+  test('a malformed profile exits 2 with file, line and column', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'lc-cli-')), 'bad.toml');
+    writeFileSync(file, 'prefix = "/srv/lab"\n[versions]\nrunc = 1.4.0.1\n');
+    const run = await lessonCheck(['grade', '--profile', file]);
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toMatch(new RegExp(`bad profile: ${file}:3:\\d+: `));
+  });
+});

@@ -1,0 +1,180 @@
+// verify and grade on a kept lab, as root: they pass where the lab passed and change nothing;
+// each student mistake fails the check that guards it, with a hint of its own, while the checks
+// that merely depend on it are skipped as blocked; stopping containerd fails C2 alone.
+import { chmodSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CATALOGUE } from '../helpers/catalogue.ts';
+import { Host } from '../helpers/host.ts';
+import { Lab } from '../helpers/lab/lab.ts';
+import { loadProfile } from '../helpers/profile.ts';
+import type { RunReport } from '../helpers/reporters/model.ts';
+import { LocalTransport } from '../helpers/transport.ts';
+import { keepLab, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
+
+const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
+const asRoot = process.getuid?.() === 0;
+
+function failing(report: RunReport | undefined): string[] {
+  return (report?.checks ?? []).filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
+}
+function check(report: RunReport | undefined, id: string) {
+  return report!.checks.find((c) => c.id === id)!;
+}
+
+describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, () => {
+  let profileFile: string;
+  let prefix: string;
+  let lab: Lab;
+  const verify = (...args: string[]) => lessonCheck(['verify', '--profile', profileFile, ...args]);
+
+  beforeAll(async () => {
+    profileFile = await keepLab();
+    prefix = loadProfile(profileFile).prefix;
+    lab = Lab.open(join(prefix, 'lab/lab.json'), new Host(new LocalTransport()), loadProfile(profileFile));
+  }, 300_000);
+  afterAll(async () => {
+    if (prefix) await removeLab(prefix);
+  });
+
+  test('passes every check the apt source supports, and changes nothing', async () => {
+    const before = await snapshotLab(profileFile);
+    const run = await verify();
+    expect(run.exitCode, run.output).toBe(0);
+    expect(failing(run.report)).toEqual([]);
+    for (const { id } of CATALOGUE) expect(check(run.report, id).state).toBe(NERDCTL_CHECKS.includes(id) ? 'skipped' : 'passed');
+    expect(await snapshotLab(profileFile)).toEqual(before);
+  });
+
+  test('two verify runs at once both pass, and neither sees the other\'s probes', async () => {
+    const before = await snapshotLab(profileFile);
+    const [a, b] = await Promise.all([verify(), verify()]);
+    expect(a.exitCode, a.output).toBe(0);
+    expect(b.exitCode, b.output).toBe(0);
+    expect(await snapshotLab(profileFile)).toEqual(before);
+  });
+
+  test('--only runs just the checks asked for; --list names them all', async () => {
+    const run = await verify('--only', 'R3,K1');
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.report!.checks.map((c) => c.id)).toEqual(['R3', 'K1']);
+    const list = await lessonCheck(['verify', '--list']);
+    for (const { id } of CATALOGUE) expect(list.output).toMatch(new RegExp(`^${id} `, 'm'));
+  });
+
+  test('grade prints a score and writes every check with state, weight and hint', async () => {
+    const run = await lessonCheck(['grade', '--profile', profileFile]);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output).toMatch(/score \d+\/\d+ \(100%\)/);
+    const grade = JSON.parse(readFileSync(join(run.reportsDir, 'grade.json'), 'utf8'));
+    expect(grade.checks.map((c: { id: string }) => c.id)).toEqual(CATALOGUE.map((c) => c.id));
+    for (const c of grade.checks) expect(Object.keys(c).sort()).toEqual(['hint', 'id', 'state', 'weight']);
+  });
+
+  describe('each mistake fails the check that guards it, with its own hint', () => {
+    const config = () => join(prefix, 'etc/containerd/config.toml');
+    let lesson: string;
+    beforeAll(() => {
+      lesson = readFileSync(config(), 'utf8');
+    });
+
+    /** Writes config.toml as a student would, then restarts containerd so R5 stays satisfied. */
+    async function writeConfigAndRestart(text: string): Promise<void> {
+      writeFileSync(config(), text);
+      await lab.restartContainerd();
+    }
+
+    test('SystemdCgroup = "true" (a string)', async () => {
+      await writeConfigAndRestart(lesson.replace('SystemdCgroup = true', 'SystemdCgroup = "true"'));
+      const run = await verify();
+      await writeConfigAndRestart(lesson);
+      expect(failing(run.report)).toEqual(['R3', 'R4']);
+      expect(check(run.report, 'R3')).toMatchObject({ observed: expect.stringContaining('(a string)'), cause: 'SystemdCgroup is a string, not a boolean', hint: expect.stringContaining('bare boolean') });
+    });
+
+    test('the setting under the version 2 plugin name', async () => {
+      await writeConfigAndRestart(lesson.replace('io.containerd.cri.v1.runtime', 'io.containerd.grpc.v1.cri'));
+      const run = await verify();
+      await writeConfigAndRestart(lesson);
+      expect(failing(run.report)).toEqual(['R3', 'R4']);
+      expect(check(run.report, 'R3')).toMatchObject({ cause: 'SystemdCgroup is set under the version 2 plugin name', hint: expect.stringContaining('io.containerd.cri.v1.runtime') });
+    });
+
+    test('a misspelt key', async () => {
+      await writeConfigAndRestart(lesson.replace('SystemdCgroup', 'systemdCgroup'));
+      const run = await verify();
+      await writeConfigAndRestart(lesson);
+      expect(failing(run.report)).toEqual(['R3', 'R4']);
+      expect(check(run.report, 'R3')).toMatchObject({ cause: 'the SystemdCgroup key is misspelt', hint: expect.stringContaining('systemdCgroup') });
+    });
+
+    test('config edited but containerd not restarted', async () => {
+      writeFileSync(config(), lesson);
+      const run = await verify();
+      await lab.restartContainerd();
+      expect(failing(run.report)).toEqual(['R5']);
+      expect(check(run.report, 'R5')).toMatchObject({ cause: 'config.toml was changed after containerd last started', hint: expect.stringContaining('restart') });
+    });
+
+    test('a malformed config.toml fails R3 with file, line and column; R4 is blocked; the run goes on', async () => {
+      const { mtime } = statSync(config());
+      writeFileSync(config(), lesson.replace('SystemdCgroup = true', 'SystemdCgroup = tru'));
+      // keep the mtime: this case is about the file's content, not about R5's restart
+      utimesSync(config(), mtime, mtime);
+      const run = await verify();
+      writeFileSync(config(), lesson);
+      utimesSync(config(), mtime, mtime);
+      expect(failing(run.report)).toEqual(['R3']);
+      expect(check(run.report, 'R3').observed).toMatch(new RegExp(`^${config()}:4:\\d+: `));
+      expect(check(run.report, 'R4')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by R3: /) });
+      expect(check(run.report, 'K4').state).toBe('passed');
+    });
+
+    test('runc present but not executable', async () => {
+      const runc = join(prefix, 'usr/local/sbin/runc');
+      chmodSync(runc, 0o644);
+      const run = await verify();
+      chmodSync(runc, 0o755);
+      expect(failing(run.report)).toEqual(['R2', 'R6']);
+      expect(check(run.report, 'R2')).toMatchObject({ observed: 'mode 0644', cause: 'runc is not executable' });
+      expect(check(run.report, 'R6')).toMatchObject({ cause: 'containerd cannot execute runc' });
+      expect(check(run.report, 'K4')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by R6: /) });
+    });
+
+    test('CNI plugins unpacked into a folder of their own', async () => {
+      const bin = join(prefix, 'opt/cni/bin');
+      const nested = join(bin, 'cni-plugins-linux-amd64-v1.9.0');
+      mkdirSync(nested);
+      const plugins = readdirSync(bin).filter((f) => f !== 'cni-plugins-linux-amd64-v1.9.0');
+      for (const p of plugins) renameSync(join(bin, p), join(nested, p));
+      const run = await verify();
+      for (const p of plugins) renameSync(join(nested, p), join(bin, p));
+      await execa('rmdir', [nested]);
+      expect(failing(run.report)).toEqual(['K1']);
+      expect(check(run.report, 'K1')).toMatchObject({ cause: 'the CNI plugins were unpacked into the wrong folder', observed: expect.stringContaining(`${nested}/bridge`) });
+      expect(check(run.report, 'K4')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by K1: /) });
+    });
+
+    test('containerd stopped: C2 fails and the checks that need the daemon are blocked', async () => {
+      await lab.stopContainerd();
+      const run = await verify();
+      await lab.startContainerd();
+      expect(failing(run.report)).toEqual(['C2']);
+      for (const id of ['C3', 'R1', 'R5', 'R6', 'K4']) expect(check(run.report, id)).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by C2: /) });
+    });
+
+    test('grade names the lesson section and the cause, not the fix', async () => {
+      const runc = join(prefix, 'usr/local/sbin/runc');
+      chmodSync(runc, 0o644);
+      const run = await lessonCheck(['grade', '--profile', profileFile]);
+      chmodSync(runc, 0o755);
+      expect(run.exitCode).toBe(1);
+      const grade = JSON.parse(readFileSync(join(run.reportsDir, 'grade.json'), 'utf8'));
+      const r2 = grade.checks.find((c: { id: string }) => c.id === 'R2');
+      expect(r2).toEqual({ id: 'R2', state: 'failed', weight: 2, hint: 'revisit "Install runc (step 3)": runc is not executable' });
+      expect(JSON.stringify(grade)).not.toContain('install -m');
+      expect(grade.percent).toBeLessThan(100);
+    });
+  });
+});
