@@ -27,7 +27,7 @@ describe('lesson-check command line', () => {
   test('a missing profile file exits 2, naming it', async () => {
     const run = await lessonCheck(['verify', '--profile', '/nonexistent/profile.toml']);
     expect(run.exitCode).toBe(2);
-    expect(run.output).toContain('/nonexistent/profile.toml: no such file');
+    expect(run.output).toMatch(/bad profile: \/nonexistent\/profile.toml: cannot read profile: ENOENT: no such file/);
   });
 
   test('a malformed profile exits 2 with file, line and column', async () => {
