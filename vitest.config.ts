@@ -12,7 +12,7 @@ export default defineConfig({
     isolate: false,
     sequence: { sequencer: LessonOrderSequencer },
     testTimeout: 120_000,
-    reporters: ['default', './helpers/reporters/vitest-reporter.ts'],
+    reporters: ['./helpers/reporters/vitest-progress.ts', './helpers/reporters/vitest-reporter.ts'],
     typecheck: { enabled: false },
   },
 });

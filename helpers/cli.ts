@@ -20,7 +20,9 @@ import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
 import { ProfileError, lessonProfile, loadProfile } from './profile.ts';
+import { consoleStyle, renderSummary } from './reporters/console.ts';
 import { type CheckResult, type RunReport, countStates, gradeHint } from './reporters/model.ts';
+import { REPORT_FILES } from './reporters/write.ts';
 import type { Mode, RunInfo } from './run.ts';
 import { LocalTransport } from './transport.ts';
 
@@ -37,9 +39,13 @@ const USAGE = `usage: lesson-check lab [--reports DIR] [--keep]
   grade         verify, with a score and a hint per failure
   --profile     'lesson' (the lesson's real paths and pins; the default) or a profile TOML file,
                 such as the one \`lab --keep\` prints
-  --reports DIR where junit.xml, results.json (and grade.json) go (default: reports/)
+  --reports DIR where the reports go (default: reports/): junit.xml, results.json,
+                summary.md (also appended to $GITHUB_STEP_SUMMARY), report.html, grade.json
   --only IDS    run only these checks (comma-separated IDs)
   --list        list the checks: ID, stage, title
+  --format F    the console form: pretty (symbols; colour on a terminal unless NO_COLOR),
+                plain (ASCII, no colour), json (results.json on stdout, nothing else)
+  --quiet       no progress: only the summary and the failures
   --keep        leave the lab up afterwards and print its profile file
   --down        remove every lab left up (by --keep or by a killed run)`;
 
@@ -79,6 +85,8 @@ function parse(args: string[]) {
         profile: { type: 'string', default: 'lesson' },
         only: { type: 'string' },
         list: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        format: { type: 'string', default: 'pretty' },
         // for the project's own tests: build the lab with a student's mistake in it
         fault: { type: 'string', multiple: true, default: [] },
       },
@@ -115,7 +123,12 @@ interface SuiteRun {
 }
 
 /** Runs the stage suites in a vitest child; a signal to us is passed on to it. */
-async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, child: { current?: ReturnType<typeof spawn> }): Promise<SuiteRun> {
+interface ConsoleOptions {
+  format: string;
+  quiet: boolean;
+}
+
+async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, child: { current?: ReturnType<typeof spawn> }): Promise<SuiteRun> {
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
   rmSync(join(reportsDir, 'results.json'), { force: true });
@@ -123,8 +136,9 @@ async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only
   const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
   const filter = only ? ['--testNamePattern', `^(${only.join('|')}) `] : [];
   child.current = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts'), ...filter], {
-    stdio: 'inherit',
-    env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, ...(only ? { LC_ONLY: only.join(',') } : {}) },
+    // json: stdout carries the results document alone
+    stdio: console_.format === 'json' ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+    env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}) },
   });
   await new Promise<void>((done) => child.current!.once('exit', () => done()));
   child.current = undefined;
@@ -139,8 +153,22 @@ function parseOnly(only: string | undefined): string[] | undefined {
   return ids;
 }
 
+/** The console options, validated, and where informational lines go: stderr when stdout carries
+ * JSON, nowhere with --quiet. */
+function consoleOptions(opts: ReturnType<typeof parse>): ConsoleOptions & { info: (line: string) => void } {
+  const format = opts.format as string;
+  if (!['pretty', 'plain', 'json'].includes(format)) throw new UsageError(`unknown --format ${format} (pretty, plain or json)`);
+  const quiet = opts.quiet as boolean;
+  const info = (line: string) => {
+    if (quiet) return;
+    (format === 'json' ? process.stderr : process.stdout).write(`${line}\n`);
+  };
+  return { format, quiet, info };
+}
+
 async function labCommand(args: string[]): Promise<number> {
   const opts = parse(args);
+  const out = consoleOptions(opts);
   if (process.getuid?.() !== 0) {
     console.error('lesson-check lab: must run as root (it runs containerd, mounts, and creates network namespaces)');
     return 2;
@@ -174,22 +202,23 @@ async function labCommand(args: string[]): Promise<number> {
     }
     const setupMs = Date.now() - t0;
     const cached = lab.state.artifacts?.fromCache ? 'cache reused' : 'fetched from apt';
-    console.log(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source apt, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
+    out.info(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source apt, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
     writeSetupLog(reportsDir, host);
     if (signals.signalled()) return 130;
 
     const info: RunInfo = { runId: lab.id, mode: 'lab', host: 'local', profileFile: lab.state.profileFile, labStateFile: lab.stateFile, startedAt: new Date().toISOString() };
-    const { report, walkMs } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, child);
+    const { report, walkMs } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, child);
     if (signals.signalled()) return 130;
-    console.log(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
-    return summarize(report, reportsDir);
+    out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
+    return summarize(report, reportsDir, out);
   } finally {
     if (lab && opts.keep && !signals.signalled()) {
-      console.log(`lesson-check: lab kept up; its profile: ${lab.state.profileFile}\n  check it with: lesson-check verify --profile ${lab.state.profileFile}\n  remove it with: lesson-check lab --down`);
+      // the kept lab's profile is the point of --keep: said even with --quiet
+      process.stderr.write(`lesson-check: lab kept up; its profile: ${lab.state.profileFile}\n  check it with: lesson-check verify --profile ${lab.state.profileFile}\n  remove it with: lesson-check lab --down\n`);
     } else if (lab) {
       const t1 = Date.now();
       const torn = await teardownLab(new Host(new LocalTransport()), lab.state.prefix);
-      console.log(`lesson-check: lab ${lab.id} torn down in ${((Date.now() - t1) / 1000).toFixed(1)} s (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.netns.length} netns, ${torn.links.length} links, ${torn.hostTraces.length} host dirs; prefix ${torn.prefixRemoved ? 'removed' : 'NOT removed'})`);
+      out.info(`lesson-check: lab ${lab.id} torn down in ${((Date.now() - t1) / 1000).toFixed(1)} s (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.netns.length} netns, ${torn.links.length} links, ${torn.hostTraces.length} host dirs; prefix ${torn.prefixRemoved ? 'removed' : 'NOT removed'})`);
     }
     signals.release();
   }
@@ -198,6 +227,7 @@ async function labCommand(args: string[]): Promise<number> {
 /** verify and grade: inspect a finished host; everything the run makes lives in `lc-<run id>`. */
 async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: string[]): Promise<number> {
   const opts = parse(args);
+  const out = consoleOptions(opts);
   if (opts.list) {
     await listChecks();
     return 0;
@@ -222,10 +252,10 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
   });
   try {
     const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
-    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, child);
+    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, child);
     if (signals.signalled()) return 130;
-    if (mode === 'grade' && report) printGrade(report, reportsDir);
-    return summarize(report, reportsDir);
+    if (mode === 'grade' && report) writeGrade(report, reportsDir, out);
+    return summarize(report, reportsDir, out);
   } finally {
     // the run's own containerd namespace (pulls, probe containers), whatever happened
     await removeRunNamespace(host, profile, `lc-${runId}`);
@@ -249,25 +279,30 @@ async function listChecks(): Promise<void> {
   }
 }
 
-function summarize(report: RunReport | undefined, reportsDir: string): number {
+/** The end of a run on the console: the summary table and failures, or the JSON document alone. */
+function summarize(report: RunReport | undefined, reportsDir: string, out: ConsoleOptions): number {
   if (!report) {
     console.error(`lesson-check: the run wrote no results to ${reportsDir}`);
     return 2;
   }
+  if (out.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    console.log(renderSummary(report, consoleStyle(process.stdout, out.format)));
+    console.log(`reports: ${Object.values(REPORT_FILES).map((f) => join(reportsDir, f)).join(', ')}`);
+  }
   const counts = countStates(report.checks);
-  console.log(`lesson-check: ${counts.passed} passed, ${counts.failed} failed, ${counts.error} errors, ${counts.skipped} skipped; reports in ${reportsDir}`);
-  console.log(`lesson-check: by stage: ${stageTimes(report)}`);
   return counts.failed + counts.error > 0 ? 1 : 0;
 }
 
-/** The grade: a table on the console and grade.json beside the other reports. */
-function printGrade(report: RunReport, reportsDir: string): void {
+/** The grade: grade.json beside the other reports, and a table on the console. */
+function writeGrade(report: RunReport, reportsDir: string, out: ConsoleOptions): void {
   const grade = report.grade!;
   const rows = report.checks.map((c: CheckResult) => ({ id: c.id, state: c.state, weight: c.weight, hint: gradeHint(c) ?? '' }));
+  writeFileSync(join(reportsDir, 'grade.json'), `${JSON.stringify({ host: report.host, profile: report.profile, ...grade, checks: rows }, null, 2)}\n`);
+  if (out.format === 'json') return;
   console.log('\n ID   state    weight  hint');
   for (const r of rows) console.log(` ${r.id.padEnd(4)} ${r.state.padEnd(8)} ${String(r.weight).padStart(6)}  ${r.hint}`);
-  console.log(`\nlesson-check: score ${grade.score}/${grade.maxScore} (${grade.percent}%)`);
-  writeFileSync(join(reportsDir, 'grade.json'), `${JSON.stringify({ host: report.host, profile: report.profile, ...grade, checks: rows }, null, 2)}\n`);
+  console.log(`\nscore ${grade.score}/${grade.maxScore} (${grade.percent}%)`);
 }
 
 async function labDown(host: Host): Promise<number> {

@@ -16,6 +16,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 export interface LabRun {
   exitCode: number | null;
+  /** stdout alone (output has both streams, interleaved). */
+  stdout: string;
   /** npm itself dies of a Ctrl-C (our CLI goes on to tear down, then exits 130). */
   signal: NodeJS.Signals | null;
   output: string;
@@ -39,16 +41,20 @@ async function run(argv: string[], onOutput?: (text: string, pid: number) => voi
   // its own process group, as a terminal's foreground job: a Ctrl-C reaches the whole group
   const child = spawn(argv[0]!, [...argv.slice(1), '--reports', reportsDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let output = '';
+  let stdout = '';
   const onData = (d: Buffer) => {
     output += d.toString();
     onOutput?.(output, child.pid!);
   };
-  child.stdout.on('data', onData);
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    onData(d);
+  });
   child.stderr.on('data', onData);
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.once('close', (code, sig) => done([code, sig])));
   const read = (f: string) => (existsSync(join(reportsDir, f)) ? readFileSync(join(reportsDir, f), 'utf8') : undefined);
   const results = read('results.json');
-  return { exitCode, signal, output, reportsDir, report: results ? (JSON.parse(results) as RunReport) : undefined, junit: read('junit.xml') };
+  return { exitCode, stdout, signal, output, reportsDir, report: results ? (JSON.parse(results) as RunReport) : undefined, junit: read('junit.xml') };
 }
 
 /** testcase name → its element, from a JUnit document. */

@@ -3,7 +3,10 @@
 // deliberate mistake fails exactly the checks that guard it.
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CATALOGUE } from '../helpers/catalogue.ts';
+import { countStates } from '../helpers/reporters/model.ts';
 import { type LabRun, type Traces, junitCases, labTraces, runLab } from './lab-helpers.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
@@ -37,7 +40,7 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
       const tc = cases.get(name!)!;
       expect(tc.failure).toBeUndefined();
       expect(tc.error).toBeUndefined();
-      if (NERDCTL_CHECKS.includes(id)) expect(tc.skipped?.message).toMatch(/nerdctl/);
+      if (NERDCTL_CHECKS.includes(id)) expect(tc.skipped).toMatch(/nerdctl/);
       else expect(tc.skipped).toBeUndefined();
     }
   });
@@ -48,6 +51,23 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     const cases = junitCases(first.junit!);
     const r1Case = [...cases].find(([n]) => n.startsWith('R1 '))![1];
     expect(r1Case['system-out']).toContain('exec: "runc": executable file not found in $PATH');
+  });
+
+  test('the reports folder holds JUnit, Markdown, JSON and HTML, and their counts agree', () => {
+    const n = countStates(first.report!.checks);
+    expect(n).toEqual({ passed: 15, failed: 0, error: 0, skipped: 5 });
+    const junit = first.junit!;
+    expect(junit).toMatch(new RegExp(`<testsuites [^>]*tests="20" failures="${n.failed}" errors="${n.error}"`));
+    expect(junit.match(/<skipped>/g)).toHaveLength(n.skipped);
+    const md = readFileSync(join(first.reportsDir, 'summary.md'), 'utf8');
+    expect(md).toContain(`## lesson-check: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`);
+    const html = readFileSync(join(first.reportsDir, 'report.html'), 'utf8');
+    for (const state of ['passed', 'failed', 'error', 'skipped'] as const) expect(html.match(new RegExp(`data-state="${state}"`, 'g')) ?? []).toHaveLength(n[state]);
+  });
+
+  test('the console shows no colour codes when piped or with NO_COLOR', () => {
+    expect(first.output).not.toMatch(/\u001b\[/);
+    expect(first.output).toMatch(/^ {2}✓ R6 /m);
   });
 
   test('the reports say stand-in images and the apt source were used', () => {

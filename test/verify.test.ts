@@ -63,6 +63,16 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
     for (const { id } of CATALOGUE) expect(list.output).toMatch(new RegExp(`^${id} `, 'm'));
   });
 
+  test('--format json prints the results document alone; --quiet prints no progress', async () => {
+    const json = await lessonCheck(['verify', '--profile', profileFile, '--only', 'R3', '--format', 'json']);
+    expect(json.exitCode).toBe(0);
+    expect(JSON.parse(json.stdout).checks.map((c: { id: string }) => c.id)).toEqual(['R3']);
+    const quiet = await lessonCheck(['verify', '--profile', profileFile, '--only', 'R3,K1', '--quiet']);
+    expect(quiet.exitCode).toBe(0);
+    expect(quiet.output).not.toMatch(/^ {2}✓ /m);
+    expect(quiet.output).toMatch(/^2 passed, 0 failed, 0 errors, 0 skipped/m);
+  });
+
   test('grade prints a score and writes every check with state, weight and hint', async () => {
     const run = await lessonCheck(['grade', '--profile', profileFile]);
     expect(run.exitCode, run.output).toBe(0);

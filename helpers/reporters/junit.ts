@@ -1,7 +1,9 @@
 /**
- * JUnit XML: a <testsuite> per stage with the run's <properties>; a failure (the host is wrong)
- * and an error (the check could not run) kept apart, each saying expected, observed and hint;
- * skipped cases with their reason; the command transcript in <system-out>.
+ * JUnit XML, valid against the Jenkins JUnit schema (junit-4.xsd): one <testsuites> root, a
+ * <testsuite> per host and stage with the run's <properties>; a failure (the host is wrong) kept
+ * apart from an error (the check could not run), each saying expected, observed and hint; skipped
+ * cases with their reason; the command transcript in <system-out>. Any command output survives:
+ * control characters are shown escaped, invalid UTF-8 arrives as U+FFFD.
  */
 import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
 import type { XMLElement } from 'xmlbuilder';
@@ -11,37 +13,41 @@ import { type CheckResult, type RunReport, gradeHint } from './model.ts';
 // a CommonJS module: Node hands over the builder itself, TypeScript's types see it under .default
 const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
 
-export function renderJUnit(report: RunReport): string {
-  const builder = junit.newBuilder().name(`lesson-check ${report.mode} ${report.host}`);
-  const stages = [...new Set(report.checks.map((c) => c.stage))];
-  for (const stage of stages) {
-    const checks = report.checks.filter((c) => c.stage === stage);
-    const suite = builder.testSuite().name(`${report.host} ${stage}`).timestamp(new Date(report.startedAt));
-    suite.time(checks.reduce((s, c) => s + c.durationMs, 0) / 1000);
-    suite.property('host', report.host).property('profile', report.profile).property('mode', report.mode).property('source', report.source);
-    suite.property('stand-in images', String(report.standInImages));
-    for (const [name, version] of Object.entries(report.versions)) suite.property(`version.${name}`, version);
-    for (const [i, note] of report.notes.entries()) suite.property(`note.${i + 1}`, clean(note));
-    if (report.grade) suite.property('score', `${report.grade.score}/${report.grade.maxScore} (${report.grade.percent}%)`);
-    // a grade's failures point at the lesson, never at the fix
-    for (const check of checks) addCase(suite.testCase(), report.grade ? { ...check, hint: gradeHint(check) } : check, `lesson-check.${stage.replace(/\s+/g, '-')}`);
+export function renderJUnit(reports: RunReport[]): string {
+  const builder = junit.newBuilder().name(`lesson-check ${[...new Set(reports.map((r) => r.mode))].join(', ')}`);
+  for (const report of reports) {
+    const stages = [...new Set(report.checks.map((c) => c.stage))];
+    for (const stage of stages) {
+      const checks = report.checks.filter((c) => c.stage === stage);
+      const suite = builder.testSuite().name(`${report.host} ${stage}`).timestamp(new Date(report.startedAt));
+      suite.time(checks.reduce((s, c) => s + c.durationMs, 0) / 1000);
+      suite.property('host', clean(report.host)).property('profile', clean(report.profile)).property('mode', report.mode).property('source', report.source);
+      suite.property('stand-in images', String(report.standInImages));
+      for (const [name, version] of Object.entries(report.versions)) suite.property(`version.${name}`, clean(version));
+      for (const [i, note] of report.notes.entries()) suite.property(`note.${i + 1}`, clean(note));
+      if (report.grade) suite.property('score', `${report.grade.score}/${report.grade.maxScore} (${report.grade.percent}%)`);
+      // a grade's failures point at the lesson, never at the fix
+      for (const check of checks) addCase(suite.testCase(), report.grade ? { ...check, hint: gradeHint(check) } : check, `lesson-check.${report.host}.${stage.replace(/\s+/g, '-')}`);
+    }
   }
-  return builder.build();
+  // junit-report-builder counts skipped cases on the root too; junit-4.xsd has no such attribute
+  return builder.build().replace(/^(<testsuites\b[^>]*?) skipped="\d+"/m, '$1');
 }
 
 function addCase(tc: TestCase, check: CheckResult, className: string): void {
-  tc.className(className).name(check.title).time(check.durationMs / 1000);
+  tc.className(clean(className)).name(clean(check.title)).time(check.durationMs / 1000);
   const details = clean(`expected: ${check.expected ?? ''}\nobserved: ${check.observed ?? ''}\nhint: ${check.hint ?? ''}`);
-  if (check.state === 'failed') tc.failure(clean(`${check.id}: ${firstLine(check.observed ?? check.expected ?? 'failed')}`), 'CheckFailure').stacktrace(details);
+  if (check.state === 'failed') tc.failure(clean(`${check.id}: ${firstLine(check.cause ?? check.observed ?? 'failed')}`), 'CheckFailure').stacktrace(details);
   if (check.state === 'error') tc.error(clean(`${check.id}: ${firstLine(check.observed ?? 'could not run')}`), 'CheckError', details);
   if (check.state === 'skipped') {
     tc.skipped();
-    // junit-report-builder writes a bare <skipped/>: add the reason CI consumers display
+    // junit-report-builder writes a bare <skipped/>; junit-4.xsd gives <skipped> text content and no
+    // attributes, and consumers (Jenkins among them) show that text as the reason
     const build = tc.build.bind(tc);
     tc.build = (parent: XMLElement) => {
       const el = build(parent);
-      const skipped = (el as unknown as { children: Array<{ name?: string; att: (k: string, v: string) => void }> }).children.find((c) => c.name === 'skipped');
-      skipped?.att('message', clean(check.skipReason ?? 'skipped'));
+      const skipped = (el as unknown as { children: Array<{ name?: string; txt: (t: string) => void }> }).children.find((c) => c.name === 'skipped');
+      skipped?.txt(clean(check.skipReason ?? 'skipped'));
       return el;
     };
   }
@@ -63,8 +69,11 @@ function firstLine(s: string): string {
   return (s.split('\n')[0] ?? s).slice(0, 300);
 }
 
-/** Text safe inside XML 1.0 and CDATA: no control characters, no CDATA terminator. */
+/** Text safe inside XML 1.0 and CDATA: control characters shown as \xNN, lone surrogates as
+ * U+FFFD, and no CDATA terminator. */
 export function clean(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/[\uD800-\uDFFF]/g, '\uFFFD').replace(/]]>/g, ']] >');
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(/]]>/g, ']] >');
 }

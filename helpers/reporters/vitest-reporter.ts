@@ -1,15 +1,13 @@
 /**
  * The vitest side of reporting: turns vitest's results (and the check meta each test left) into
- * a RunReport, writes results.json and junit.xml into LC_REPORTS_DIR. Any catalogue check that
+ * a RunReport and writes every report into LC_REPORTS_DIR. Any catalogue check that
  * never reported (its file failed to load, the run was interrupted) appears as an error.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { CATALOGUE } from '../catalogue.ts';
 import { loadProfile } from '../profile.ts';
 import { readRunInfo } from '../run.ts';
-import { renderJUnit } from './junit.ts';
+import { writeReports } from './write.ts';
 import { type CheckResult, type RunReport, gradeOf } from './model.ts';
 
 export default class LessonReporter implements Reporter {
@@ -50,9 +48,7 @@ export default class LessonReporter implements Reporter {
       checks,
       ...(info.mode === 'grade' ? { grade: gradeOf(checks) } : {}),
     };
-    mkdirSync(reportsDir, { recursive: true });
-    writeFileSync(join(reportsDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(reportsDir, 'junit.xml'), renderJUnit(report));
+    writeReports([report], reportsDir);
   }
 }
 

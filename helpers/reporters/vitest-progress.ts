@@ -1,0 +1,48 @@
+/**
+ * Progress while the suites run: the stage, then each check as it finishes, with its time;
+ * on a terminal the running check and its elapsed time are shown live. Silent with --quiet or
+ * --format json; plain ASCII with --format plain; colour only on a terminal without NO_COLOR.
+ */
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { type ConsoleStyle, consoleStyle, mark } from './console.ts';
+
+export default class ProgressReporter implements Reporter {
+  private readonly out = process.stdout;
+  private readonly format = process.env.LC_FORMAT ?? 'pretty';
+  private readonly quiet = process.env.LC_QUIET === '1' || this.format === 'json';
+  private readonly style: ConsoleStyle = consoleStyle(this.out, this.format);
+  private live: NodeJS.Timeout | undefined;
+  private lastStage = '';
+
+  onTestCaseReady(test: TestCase): void {
+    if (this.quiet) return;
+    const stage = test.parent.type === 'suite' ? test.parent.name : '';
+    if (stage !== this.lastStage) {
+      this.lastStage = stage;
+      this.out.write(`\n${stage}\n`);
+    }
+    if (!this.out.isTTY) return;
+    const started = Date.now();
+    const draw = () => this.out.write(`\r\u001b[2K  … ${test.name}  ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    draw();
+    this.live = setInterval(draw, 200);
+  }
+
+  onTestCaseResult(test: TestCase): void {
+    if (this.quiet) return;
+    clearInterval(this.live);
+    if (this.out.isTTY) this.out.write('\r\u001b[2K');
+    const r = test.result();
+    const state = r.state === 'passed' ? 'passed' : r.state === 'skipped' ? 'skipped' : test.meta().check?.kind === 'failure' ? 'failed' : 'error';
+    const ms = test.diagnostic()?.duration ?? 0;
+    const why = r.state === 'skipped' ? `  (${test.meta().check?.skipReason ?? r.note ?? 'skipped'})` : '';
+    this.out.write(`  ${mark(this.style, state)} ${test.name}  ${(ms / 1000).toFixed(2)} s${why}\n`);
+  }
+
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string; stack?: string }>): void {
+    clearInterval(this.live);
+    // a suite that failed to load, or an error outside any check: always say so
+    for (const m of modules) for (const e of m.errors()) process.stderr.write(`\nlesson-check: ${m.moduleId} failed to load: ${e.message}\n${e.stack ?? ''}\n`);
+    for (const e of errors) process.stderr.write(`\nlesson-check: unhandled error: ${e.message ?? ''}\n${e.stack ?? ''}\n`);
+  }
+}

@@ -1,0 +1,21 @@
+/** Writes every report of a run into one folder (and the Markdown to $GITHUB_STEP_SUMMARY). */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderHtml } from './html.ts';
+import { renderJUnit } from './junit.ts';
+import { renderMarkdown } from './markdown.ts';
+import type { RunReport } from './model.ts';
+
+export const REPORT_FILES = { junit: 'junit.xml', json: 'results.json', markdown: 'summary.md', html: 'report.html' };
+
+export function writeReports(reports: RunReport[], dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  // one host: the run's document itself; several: one document holding each host's
+  const json = reports.length === 1 ? reports[0] : { runs: reports };
+  writeFileSync(join(dir, REPORT_FILES.json), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(dir, REPORT_FILES.junit), renderJUnit(reports));
+  const markdown = renderMarkdown(reports);
+  writeFileSync(join(dir, REPORT_FILES.markdown), markdown);
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
+  writeFileSync(join(dir, REPORT_FILES.html), renderHtml(reports));
+}
