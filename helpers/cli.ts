@@ -134,7 +134,8 @@ async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only
   rmSync(join(reportsDir, 'results.json'), { force: true });
   const started = Date.now();
   const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-  const filter = only ? ['--testNamePattern', `^(${only.join('|')}) `] : [];
+  // vitest matches the full name, "<stage> <ID> <fact>": the ID is the word after the stage
+  const filter = only ? ['--testNamePattern', `(?:^|\\s)(?:${only.join('|')})\\s`] : [];
   child.current = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts'), ...filter], {
     // json: stdout carries the results document alone
     stdio: console_.format === 'json' ? ['ignore', 'ignore', 'inherit'] : 'inherit',
