@@ -17,8 +17,9 @@ import { parseArgs } from 'node:util';
 import { CATALOGUE } from './catalogue.ts';
 import { removeRunNamespace } from './cni-probe.ts';
 import { Host } from './host.ts';
-import { FAULTS, type Fault, LABS_ROOT, Lab } from './lab/lab.ts';
+import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourceName } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
+import { copyAssetsTo, fetchGithubAssets } from './lab/github-source.ts';
 import { ProfileError, lessonProfile, loadProfile } from './profile.ts';
 import { consoleStyle, renderSummary } from './reporters/console.ts';
 import { type CheckResult, type RunReport, countStates, gradeHint } from './reporters/model.ts';
@@ -28,11 +29,12 @@ import { LocalTransport } from './transport.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const USAGE = `usage: lesson-check lab [--reports DIR] [--keep]
+const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror URL] [--reports DIR] [--keep]
        lesson-check lab --down
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check verify --list
+       lesson-check fetch --to DIR [--source github] [--mirror URL]
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
@@ -46,6 +48,12 @@ const USAGE = `usage: lesson-check lab [--reports DIR] [--keep]
   --format F    the console form: pretty (symbols; colour on a terminal unless NO_COLOR),
                 plain (ASCII, no colour), json (results.json on stdout, nothing else)
   --quiet       no progress: only the summary and the failures
+  --source S    where the lesson's binaries come from: apt (Debian packages; the default),
+                github (the lesson's release assets, checksums verified), dir:DIR (a folder of
+                those assets, for hosts without network)
+  --mirror URL  with --source github: fetch the same paths from URL instead of https://github.com
+  fetch         gather the github source's assets (checksums verified) into DIR, for
+                \`lab --source dir:DIR\` on a host without network
   --keep        leave the lab up afterwards and print its profile file
   --down        remove every lab left up (by --keep or by a killed run)`;
 
@@ -56,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
     if (command === 'lab') return await labCommand(rest);
     if (command === 'verify' || command === 'grade') return await inspectCommand(command, rest);
+    if (command === 'fetch') return await fetchCommand(rest);
     if (command === '--help' || command === '-h' || command === 'help') {
       console.log(USAGE);
       return 0;
@@ -83,6 +92,9 @@ function parse(args: string[]) {
         keep: { type: 'boolean', default: false },
         down: { type: 'boolean', default: false },
         profile: { type: 'string', default: 'lesson' },
+        source: { type: 'string', default: 'apt' },
+        mirror: { type: 'string' },
+        to: { type: 'string' },
         only: { type: 'string' },
         list: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
@@ -179,6 +191,12 @@ async function labCommand(args: string[]): Promise<number> {
   const faults = opts.fault as string[];
   for (const f of faults) if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
   const reportsDir = resolve(opts.reports as string);
+  let source: SourceSpec;
+  try {
+    source = parseSource(opts.source as string, opts.mirror as string | undefined);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 
   const interrupt = new AbortController();
   host.signal = interrupt.signal;
@@ -193,7 +211,7 @@ async function labCommand(args: string[]): Promise<number> {
   let lab: Lab | undefined;
   try {
     try {
-      lab = Lab.prepare(host, { faults: faults as Fault[] });
+      lab = Lab.prepare(host, { faults: faults as Fault[], source });
       await lab.setUp();
     } catch (e) {
       if (signals.signalled()) return 130;
@@ -202,8 +220,8 @@ async function labCommand(args: string[]): Promise<number> {
       return 2;
     }
     const setupMs = Date.now() - t0;
-    const cached = lab.state.artifacts?.fromCache ? 'cache reused' : 'fetched from apt';
-    out.info(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source apt, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
+    const cached = lab.fromCache ? 'cache reused' : 'fetched';
+    out.info(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source ${sourceName(source)}, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
     writeSetupLog(reportsDir, host);
     if (signals.signalled()) return 130;
 
@@ -262,6 +280,31 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     await removeRunNamespace(host, profile, `lc-${runId}`);
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
+  }
+}
+
+/** fetch: the github source's assets, verified, into a folder for `--source dir:DIR`. */
+async function fetchCommand(args: string[]): Promise<number> {
+  const opts = parse(args);
+  if (!opts.to) throw new UsageError('fetch needs --to DIR');
+  let source: SourceSpec;
+  try {
+    source = parseSource(opts.source === 'apt' ? 'github' : (opts.source as string), opts.mirror as string | undefined);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (source.kind !== 'github') throw new UsageError('fetch gathers the github source (optionally through --mirror)');
+  const host = new Host(new LocalTransport());
+  try {
+    const fetched = await fetchGithubAssets(host, source.base);
+    const copied = copyAssetsTo(fetched, source.base, resolve(opts.to as string));
+    for (const note of fetched.notes) console.log(`lesson-check: ${note}`);
+    for (const [role, why] of Object.entries(fetched.missing)) console.error(`lesson-check: ${role}: not fetched: ${why}`);
+    console.log(`lesson-check: ${copied.length} files in ${resolve(opts.to as string)}; use them with: npm run lab -- --source dir:${resolve(opts.to as string)}`);
+    return 0;
+  } catch (e) {
+    console.error(`lesson-check fetch: ${(e as Error).message}`);
+    return 2;
   }
 }
 

@@ -27,19 +27,19 @@ export interface LabRun {
 }
 
 /** `npm run lab -- ARGS --reports <fresh dir>`; `onOutput` may interrupt it (gets the child's PID). */
-export async function runLab(args: string[], onOutput?: (text: string, pid: number) => void): Promise<LabRun> {
-  return run(['npm', 'run', '--silent', 'lab', '--', ...args], onOutput);
+export async function runLab(args: string[], onOutput?: (text: string, pid: number) => void, env: Record<string, string> = {}): Promise<LabRun> {
+  return run(['npm', 'run', '--silent', 'lab', '--', ...args], onOutput, env);
 }
 
 /** `lesson-check ARGS --reports <fresh dir>`. */
-export async function lessonCheck(args: string[]): Promise<LabRun> {
-  return run([process.execPath, join(ROOT, 'bin/lesson-check.js'), ...args]);
+export async function lessonCheck(args: string[], env: Record<string, string> = {}): Promise<LabRun> {
+  return run([process.execPath, join(ROOT, 'bin/lesson-check.js'), ...args], undefined, env);
 }
 
-async function run(argv: string[], onOutput?: (text: string, pid: number) => void): Promise<LabRun> {
+async function run(argv: string[], onOutput?: (text: string, pid: number) => void, env: Record<string, string> = {}): Promise<LabRun> {
   const reportsDir = mkdtempSync(join(tmpdir(), 'lc-reports-'));
   // its own process group, as a terminal's foreground job: a Ctrl-C reaches the whole group
-  const child = spawn(argv[0]!, [...argv.slice(1), '--reports', reportsDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(argv[0]!, [...argv.slice(1), '--reports', reportsDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   let output = '';
   let stdout = '';
   const onData = (d: Buffer) => {

@@ -11,6 +11,7 @@ import type { Host } from '../host.ts';
 import { ctr } from '../containerd.ts';
 import { type Profile, sandboxProfile, sandboxProfileToml } from '../profile.ts';
 import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
+import { GITHUB, type ReleaseFiles, fetchGithubAssets, readDirAssets } from './github-source.ts';
 import { STAND_IN_GREETING, pushStandInImages, splitReference } from './images.ts';
 import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
 import { snapshotHostTraces } from './teardown.ts';
@@ -21,12 +22,26 @@ export const LABS_ROOT = process.env.LC_LABS_ROOT ?? '/var/lib/lesson-check/labs
 export const FAULTS = ['config-without-systemd-cgroup', 'runc-not-executable'] as const;
 export type Fault = (typeof FAULTS)[number];
 
+/** Where the lesson's binaries come from: Debian packages, the lesson's release assets (from
+ * github.com or a mirror of it), or a folder of those assets. */
+export type SourceSpec = { kind: 'apt' } | { kind: 'github'; base: string } | { kind: 'dir'; dir: string };
+
+export function parseSource(text: string, mirror: string | undefined): SourceSpec {
+  if (text === 'apt' && !mirror) return { kind: 'apt' };
+  if (text === 'github') return { kind: 'github', base: (mirror ?? GITHUB).replace(/\/+$/, '') };
+  if (text.startsWith('dir:') && text.length > 4 && !mirror) return { kind: 'dir', dir: text.slice(4) };
+  throw new Error(mirror ? '--mirror goes with --source github' : `unknown source ${text} (apt, github, dir:PATH)`);
+}
+
 export interface LabState {
   id: string;
   prefix: string;
-  source: string;
+  source: SourceSpec;
   faults: Fault[];
+  /** Debian packages: the lab's registry and busybox always, the lesson's binaries for `apt`. */
   artifacts?: AptArtifacts;
+  /** The lesson's release assets, for `github` and `dir:`. */
+  release?: ReleaseFiles;
   /** Host paths outside the prefix that existed before the lab (teardown leaves those alone). */
   hostTracesBefore: string[];
   profileFile: string;
@@ -58,14 +73,14 @@ export class Lab {
 
   /** Claims a fresh prefix and records the lab's state, before anything can fail: whatever
    * happens next, teardown finds it by its prefix. */
-  static prepare(host: Host, opts: { faults: Fault[] }): Lab {
+  static prepare(host: Host, opts: { faults: Fault[]; source: SourceSpec }): Lab {
     const id = randomBytes(3).toString('hex');
     const prefix = join(LABS_ROOT, id);
     mkdirSync(join(prefix, 'lab'), { recursive: true });
     const state: LabState = {
       id,
       prefix,
-      source: 'apt',
+      source: opts.source,
       faults: opts.faults,
       profileFile: join(prefix, 'profile.toml'),
       hostTracesBefore: snapshotHostTraces(id),
@@ -78,6 +93,11 @@ export class Lab {
   /** Builds the lab up to the lesson's first step: cached binaries, registry, stand-in images, profile. */
   async setUp(): Promise<void> {
     this.state.artifacts = await fetchAptArtifacts(this.host);
+    const source = this.state.source;
+    if (source.kind === 'github') this.state.release = await fetchGithubAssets(this.host, source.base);
+    if (source.kind === 'dir') this.state.release = readDirAssets(source.dir);
+    const missing = Object.entries(this.state.release?.missing ?? {}).filter(([role]) => role !== 'nerdctl' && role !== 'unit');
+    if (missing.length) throw new Error(`the ${sourceName(source)} source lacks what the lesson needs: ${missing.map(([, why]) => why).join('; ')}`);
     this.save();
     this.linkHostTools();
     await this.startRegistry();
@@ -88,6 +108,19 @@ export class Lab {
   private get artifacts(): AptArtifacts {
     if (!this.state.artifacts) throw new Error('the lab is not set up: no artifacts');
     return this.state.artifacts;
+  }
+
+  /** The release asset for `role` (github and dir sources), or undefined for the apt source. */
+  private asset(role: keyof ReleaseFiles['files']): string | undefined {
+    if (!this.state.release) return undefined;
+    const file = this.state.release.files[role];
+    if (!file) throw new Error(this.state.release.missing[role] ?? `no ${role} asset`);
+    return file;
+  }
+
+  /** True when the lab fetched nothing new (every artifact came from the cache). */
+  get fromCache(): boolean {
+    return (this.state.artifacts?.fromCache ?? false) && (this.state.release?.fromCache ?? true);
   }
 
   get id(): string {
@@ -165,27 +198,40 @@ export class Lab {
 
   private writeProfile(): void {
     const a = this.artifacts;
+    const release = this.state.release;
     this.profile.name = `lab-${this.id}`;
-    this.profile.versions = { ...this.profile.versions, containerd: a.reported.containerd, runc: a.reported.runc, cniPlugins: a.reported.cniPlugins };
     this.profile.expect.helloOutput = escapeRegExp(STAND_IN_GREETING);
-    if (!a.files.nerdctl) this.profile.unavailable.nerdctl = `nerdctl is not available from the ${this.state.source} source: no Debian or Ubuntu release packages it`;
-    this.profile.provenance = {
-      source: 'apt',
-      standInImages: true,
-      notes: [
-        ...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`),
-        'images are lesson-check stand-ins built from busybox-static, served by a loopback registry',
-      ],
-    };
-    writeFileSync(this.state.profileFile, sandboxProfileToml(this.profile, [`lesson-check sandbox lab ${this.id}`, 'versions: what the apt source\'s binaries report of themselves']));
+    const standIns = 'images are lesson-check stand-ins built from busybox-static, served by a loopback registry';
+    if (release) {
+      // the lesson's own assets: the lesson's pins are what they must report
+      if (release.missing.nerdctl) this.profile.unavailable.nerdctl = `nerdctl could not be fetched: ${release.missing.nerdctl}`;
+      this.profile.provenance = { source: release.source, standInImages: true, notes: [...release.notes, standIns] };
+    } else {
+      // Debian's builds: what the binaries report of themselves is what the checks expect
+      this.profile.versions = { ...this.profile.versions, containerd: a.reported.containerd, runc: a.reported.runc, cniPlugins: a.reported.cniPlugins };
+      this.profile.unavailable.nerdctl = 'nerdctl is not available from the apt source: no Debian or Ubuntu release packages it';
+      this.profile.provenance = { source: 'apt', standInImages: true, notes: [...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`), standIns] };
+    }
+    const versionsNote = release ? 'versions: the lesson\'s pins' : 'versions: what the apt source\'s binaries report of themselves';
+    writeFileSync(this.state.profileFile, sandboxProfileToml(this.profile, [`lesson-check sandbox lab ${this.id} (source ${sourceName(this.state.source)})`, versionsNote]));
   }
 
   // ---- the lesson's steps, performed on the sandbox ----
 
   /** Step 1: containerd, ctr and the runc shim into /usr/local/bin. */
   async installContainerd(): Promise<void> {
-    const f = this.artifacts.files;
     const p = this.profile.paths;
+    const tarball = this.asset('containerd');
+    if (tarball) {
+      // the lesson's own command: the release unpacks into /usr/local (bin/containerd, bin/ctr, …)
+      const usrLocal = join(this.state.prefix, 'usr/local');
+      await this.host.ensure(['mkdir', '-p', usrLocal]);
+      await this.host.ensure(['tar', 'xzvofC', tarball, usrLocal]);
+      const unit = this.state.release?.files.unit;
+      if (unit) await this.host.ensure(['install', '-D', '-m', '644', unit, p.unitFile]);
+      return;
+    }
+    const f = this.artifacts.files;
     for (const [src, dst] of [[f.containerd, p.containerd], [f.ctr, p.ctr], [f.shim, p.shim]] as const) {
       await this.host.ensure(['install', '-D', '-m', '755', src, dst]);
     }
@@ -227,7 +273,7 @@ export class Lab {
   /** Step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`. */
   async installRunc(): Promise<void> {
     const mode = this.state.faults.includes('runc-not-executable') ? '644' : '755';
-    await this.host.ensure(['install', '-D', '-m', mode, this.artifacts.files.runc, this.profile.paths.runc]);
+    await this.host.ensure(['install', '-D', '-m', mode, this.asset('runc') ?? this.artifacts.files.runc, this.profile.paths.runc]);
   }
 
   /** Step 4: the lesson's /etc/containerd/config.toml. */
@@ -239,10 +285,13 @@ export class Lab {
 
   /** Step 5: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
   async installNerdctl(): Promise<void> {
-    const src = this.artifacts.files.nerdctl;
-    if (!src) throw new Error(`the ${this.state.source} source has no nerdctl`);
+    const tarball = this.asset('nerdctl');
+    if (!tarball) throw new Error('the apt source has no nerdctl');
     const p = this.profile.paths;
-    await this.host.ensure(['install', '-D', '-m', '755', src, p.nerdctl]);
+    const unpacked = join(this.own, 'nerdctl');
+    await this.host.ensure(['mkdir', '-p', unpacked]);
+    await this.host.ensure(['tar', 'xzvofC', tarball, unpacked]);
+    await this.host.ensure(['install', '-D', '-m', '755', join(unpacked, 'nerdctl'), p.nerdctl]);
     const completion = await this.host.capture([p.nerdctl, 'completion', 'bash']);
     await this.host.ensure(['mkdir', '-p', join(p.bashCompletion, '..')]);
     await this.host.ensure(['tee', p.bashCompletion], { input: `${completion}\n` });
@@ -252,8 +301,14 @@ export class Lab {
   async installCniPlugins(): Promise<void> {
     const dst = this.profile.paths.cniBinDir;
     await this.host.ensure(['mkdir', '-p', dst]);
-    await this.host.ensure(['cp', '--no-preserve=ownership', '-R', `${this.artifacts.files.cniDir}/.`, dst]);
+    const tarball = this.asset('cni');
+    if (tarball) await this.host.ensure(['tar', 'xzvofC', tarball, dst]);
+    else await this.host.ensure(['cp', '--no-preserve=ownership', '-R', `${this.artifacts.files.cniDir}/.`, dst]);
   }
+}
+
+export function sourceName(s: SourceSpec): string {
+  return s.kind === 'apt' ? 'apt' : s.kind === 'github' ? (s.base === GITHUB ? 'github' : `github (mirror ${s.base})`) : `dir:${s.dir}`;
 }
 
 /** A TCP port free on 127.0.0.1 right now (the kernel picks it). */

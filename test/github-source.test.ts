@@ -1,0 +1,87 @@
+// The github source for real, offline: a loopback mirror laid out like github.com, assembled
+// from the Debian binaries; the lab downloads, verifies checksums, unpacks with the lesson's own
+// tar flags and installs. The mirrored binaries are not the pinned releases, so exactly the
+// version checks fail, naming both versions. Then the same assets gathered by `fetch` and used
+// with no network at all.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { lessonAssets } from '../helpers/lab/github-source.ts';
+import { LESSON_VERSIONS } from '../helpers/profile.ts';
+import type { RunReport } from '../helpers/reporters/model.ts';
+import { type LabRun, type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';
+import { type Mirror, buildMirror, serveMirror } from './mirror.ts';
+
+const asRoot = process.getuid?.() === 0;
+const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
+
+function failing(report: RunReport | undefined): string[] {
+  return (report?.checks ?? []).filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
+}
+
+/** The outcome the mirror must give: version pins fail naming both versions, the rest pass. */
+function expectPinsOnlyFail(run: LabRun): void {
+  expect(run.exitCode, run.output).toBe(1);
+  expect(failing(run.report)).toEqual(['C1', 'R2', 'K1']);
+  const by = (id: string) => run.report!.checks.find((c) => c.id === id)!;
+  expect(by('C1')).toMatchObject({ expected: `containerd ${LESSON_VERSIONS.containerd}`, observed: expect.stringMatching(/^containerd reports 2\.1\.\d+/) });
+  expect(by('R2')).toMatchObject({ expected: `runc ${LESSON_VERSIONS.runc}`, observed: expect.stringMatching(/^runc reports 1\.1\.\d+/) });
+  expect(by('K1')).toMatchObject({ expected: `the bridge plugin reports ${LESSON_VERSIONS.cniPlugins}`, observed: expect.stringMatching(/^it reports unknown/) });
+  for (const id of NERDCTL_CHECKS) expect(by(id)).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^nerdctl could not be fetched: /) });
+  for (const id of ['C2', 'C3', 'R1', 'R3', 'R4', 'R5', 'R6', 'K4']) expect(by(id).state, id).toBe('passed');
+  // the lesson's own commands ran: tar xzvofC into /usr/local and into /opt/cni/bin
+  const c1 = by('C1').transcript.map((e) => e.command).join('\n');
+  expect(c1).toMatch(/^tar xzvofC \S+containerd-2\.2\.1-linux-(amd64|arm64)\.tar\.gz \S+\/usr\/local$/m);
+}
+
+describe.runIf(asRoot)('the github source, through a loopback mirror', { timeout: 300_000 }, () => {
+  let mirror: Mirror;
+  let before: Traces;
+  const cache = { LC_GITHUB_CACHE_DIR: mkdtempSync(join(tmpdir(), 'lc-github-cache-')) };
+
+  beforeAll(async () => {
+    before = await labTraces();
+    mirror = await serveMirror(await buildMirror());
+  }, 300_000);
+  afterAll(async () => {
+    await mirror?.close();
+  });
+
+  test('the lab installs from the mirror; only the version pins fail, naming both versions', async () => {
+    const run = await runLab(['--source', 'github', '--mirror', mirror.url], undefined, cache);
+    expectPinsOnlyFail(run);
+    expect(run.report!.source).toBe(`github (mirror ${mirror.url})`);
+    expect(run.report!.checks.find((c) => c.id === 'N1')!.skipReason).toMatch(/nerdctl-2\.2\.1-linux-\w+\.tar\.gz: .*404/);
+    expect(run.report!.notes.join('\n')).toMatch(/containerd-2\.2\.1-linux-\w+\.tar\.gz: sha256 verified against containerd-2\.2\.1-linux-\w+\.tar\.gz\.sha256sum/);
+    expect(await labTraces()).toEqual(before);
+  });
+
+  test('fetch --to DIR, then --source dir:DIR with the mirror gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lc-assets-'));
+    const fetched = await lessonCheck(['fetch', '--to', dir, '--source', 'github', '--mirror', mirror.url], cache);
+    expect(fetched.exitCode, fetched.output).toBe(0);
+    const offline = await serveMirror(mirror.root);
+    await offline.close(); // nothing is listening anywhere we could reach now
+    const run = await runLab(['--source', `dir:${dir}`], undefined, { LC_GITHUB_CACHE_DIR: mkdtempSync(join(tmpdir(), 'lc-empty-cache-')) });
+    expectPinsOnlyFail(run);
+    expect(run.report!.checks.find((c) => c.id === 'N1')!.skipReason).toContain(`is not in ${dir}`);
+    expect(run.report!.source).toBe(`dir:${dir}`);
+  });
+
+  test('a download whose checksum does not match is refused: setup error, exit 2', async () => {
+    const root = await buildMirror();
+    const cni = lessonAssets().find((a) => a.role === 'cni')!;
+    const file = join(root, cni.path);
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from('tampered')]));
+    const tampered = await serveMirror(root);
+    try {
+      const run = await runLab(['--source', 'github', '--mirror', tampered.url], undefined, cache);
+      expect(run.exitCode).toBe(2);
+      expect(run.output).toMatch(/checksum mismatch for cni-plugins-linux-\w+-v1\.9\.0\.tgz/);
+      expect(await labTraces()).toEqual(before);
+    } finally {
+      await tampered.close();
+    }
+  });
+});
