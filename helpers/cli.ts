@@ -29,12 +29,12 @@ import { LocalTransport } from './transport.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror URL] [--reports DIR] [--keep]
+const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror URL] [--pin P] [--reports DIR] [--keep]
        lesson-check lab --down
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check verify --list
-       lesson-check fetch --to DIR [--source github] [--mirror URL]
+       lesson-check fetch --to DIR [--source github] [--mirror URL] [--pin P]
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
@@ -52,6 +52,8 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
                 github (the lesson's release assets, checksums verified), dir:DIR (a folder of
                 those assets, for hosts without network)
   --mirror URL  with --source github: fetch the same paths from URL instead of https://github.com
+  --pin P       with --source github or dir: other versions than the lesson's pins,
+                e.g. containerd=2.2.2,runc=1.4.1 (names: containerd, runc, nerdctl, cniPlugins)
   fetch         gather the github source's assets (checksums verified) into DIR, for
                 \`lab --source dir:DIR\` on a host without network
   --keep        leave the lab up afterwards and print its profile file
@@ -94,6 +96,7 @@ function parse(args: string[]) {
         profile: { type: 'string', default: 'lesson' },
         source: { type: 'string', default: 'apt' },
         mirror: { type: 'string' },
+        pin: { type: 'string' },
         to: { type: 'string' },
         only: { type: 'string' },
         list: { type: 'boolean', default: false },
@@ -193,7 +196,7 @@ async function labCommand(args: string[]): Promise<number> {
   const reportsDir = resolve(opts.reports as string);
   let source: SourceSpec;
   try {
-    source = parseSource(opts.source as string, opts.mirror as string | undefined);
+    source = parseSource(opts.source as string, { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -289,14 +292,14 @@ async function fetchCommand(args: string[]): Promise<number> {
   if (!opts.to) throw new UsageError('fetch needs --to DIR');
   let source: SourceSpec;
   try {
-    source = parseSource(opts.source === 'apt' ? 'github' : (opts.source as string), opts.mirror as string | undefined);
+    source = parseSource(opts.source === 'apt' ? 'github' : (opts.source as string), { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   if (source.kind !== 'github') throw new UsageError('fetch gathers the github source (optionally through --mirror)');
   const host = new Host(new LocalTransport());
   try {
-    const fetched = await fetchGithubAssets(host, source.base);
+    const fetched = await fetchGithubAssets(host, source.base, source.versions);
     const copied = copyAssetsTo(fetched, source.base, resolve(opts.to as string));
     for (const note of fetched.notes) console.log(`lesson-check: ${note}`);
     for (const [role, why] of Object.entries(fetched.missing)) console.error(`lesson-check: ${role}: not fetched: ${why}`);

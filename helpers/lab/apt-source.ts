@@ -111,9 +111,11 @@ export async function fetchAptArtifacts(host: Host, cacheDir = APT_CACHE): Promi
     registry: join(root('docker-registry'), 'usr/bin/docker-registry'),
     busybox: join(root('busybox-static'), 'bin/busybox'),
   };
+  // run, not capture: on another distribution unstable's containerd may not start (glibc), and
+  // the github source needs only the registry and busybox from here
   const reported = {
-    containerd: parseVersion(await host.capture([files.containerd, '--version'])),
-    runc: parseVersion(await host.capture([files.runc, '--version'])),
+    containerd: parseVersion((await host.run([files.containerd, '--version'])).stdout),
+    runc: parseVersion((await host.run([files.runc, '--version'])).stdout),
     cniPlugins: parseCniVersion((await host.run([join(files.cniDir, 'bridge')])).stderr),
   };
   const artifacts: AptArtifacts = { packages, files, reported, fetchedAt: new Date().toISOString() };
@@ -121,11 +123,13 @@ export async function fetchAptArtifacts(host: Host, cacheDir = APT_CACHE): Promi
   return { ...artifacts, fromCache: false };
 }
 
+/** The Debian release whose runc, registry and busybox suit this host: its own on Debian;
+ * Debian stable elsewhere (Ubuntu: older glibc than unstable's, and no Debian codename). */
 function hostCodename(): string {
   const osRelease = readFileSync('/etc/os-release', 'utf8');
-  const m = /^VERSION_CODENAME=(\S+)/m.exec(osRelease);
-  if (!m?.[1]) throw new Error('/etc/os-release names no VERSION_CODENAME: the apt source needs a Debian or Ubuntu release');
-  return m[1].replace(/"/g, '');
+  const id = /^ID=(\S+)/m.exec(osRelease)?.[1]?.replace(/"/g, '');
+  const codename = /^VERSION_CODENAME=(\S+)/m.exec(osRelease)?.[1]?.replace(/"/g, '');
+  return id === 'debian' && codename ? codename : 'stable';
 }
 
 /** The first x.y.z in a `--version` line ("containerd github.com/containerd/containerd/v2 v2.2.1 …"). */

@@ -15,7 +15,18 @@ export const GITHUB = 'https://github.com';
 export const GITHUB_CACHE = process.env.LC_GITHUB_CACHE_DIR ?? '/var/cache/lesson-check/github';
 
 export type Arch = 'amd64' | 'arm64';
-type Versions = typeof LESSON_VERSIONS;
+export type Versions = typeof LESSON_VERSIONS;
+
+/** `containerd=2.2.2,runc=1.4.1` → the lesson's pins with those replaced. */
+export function parsePins(text: string | undefined): Versions {
+  const versions = { ...LESSON_VERSIONS };
+  for (const pair of (text ?? '').split(',').filter(Boolean)) {
+    const [name = '', version = ''] = pair.split('=');
+    if (!(name in versions) || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`--pin ${pair}: give name=x.y.z with a name among ${Object.keys(versions).join(', ')}`);
+    versions[name as keyof Versions] = version;
+  }
+  return versions;
+}
 
 /** Where upstream publishes a checksum for an asset, and in which form. */
 interface Checksum {
@@ -55,6 +66,8 @@ export function hostArch(): Arch {
 
 export interface ReleaseFiles {
   source: string;
+  /** The versions fetched: the lesson's pins, or what --pin asked for. */
+  versions: Versions;
   /** Role → local file. Missing roles could not be fetched (see `missing`). */
   files: Partial<Record<ReleaseAsset['role'], string>>;
   /** Role → why it is missing. */
@@ -65,10 +78,10 @@ export interface ReleaseFiles {
 }
 
 /** Fetches the lesson's assets from `base` (github.com or a mirror) into the cache, verified. */
-export async function fetchGithubAssets(host: Host, base: string, cacheRoot = GITHUB_CACHE): Promise<ReleaseFiles> {
+export async function fetchGithubAssets(host: Host, base: string, versions: Versions = LESSON_VERSIONS, cacheRoot = GITHUB_CACHE): Promise<ReleaseFiles> {
   const cache = join(cacheRoot, createHash('sha256').update(base).digest('hex').slice(0, 12));
-  const result: ReleaseFiles = { source: base === GITHUB ? 'github' : `github (mirror ${base})`, files: {}, missing: {}, notes: [], fromCache: true };
-  for (const asset of lessonAssets()) {
+  const result: ReleaseFiles = { source: base === GITHUB ? 'github' : `github (mirror ${base})`, versions, files: {}, missing: {}, notes: [], fromCache: true };
+  for (const asset of lessonAssets(versions)) {
     const local = join(cache, asset.path);
     if (!existsSync(local)) {
       result.fromCache = false;
@@ -95,9 +108,9 @@ export async function fetchGithubAssets(host: Host, base: string, cacheRoot = GI
 }
 
 /** The same files from a folder (filled by `lesson-check fetch --to DIR`), verified the same way. */
-export function readDirAssets(dir: string): ReleaseFiles {
-  const result: ReleaseFiles = { source: `dir:${dir}`, files: {}, missing: {}, notes: [], fromCache: true };
-  for (const asset of lessonAssets()) {
+export function readDirAssets(dir: string, versions: Versions = LESSON_VERSIONS): ReleaseFiles {
+  const result: ReleaseFiles = { source: `dir:${dir}`, versions, files: {}, missing: {}, notes: [], fromCache: true };
+  for (const asset of lessonAssets(versions)) {
     const local = join(dir, fileName(asset.path));
     if (!existsSync(local)) {
       result.missing[asset.role] = `${fileName(asset.path)} is not in ${dir}`;
@@ -117,7 +130,7 @@ export function copyAssetsTo(fetched: ReleaseFiles, base: string, dir: string, c
   mkdirSync(dir, { recursive: true });
   const cache = join(cacheRoot, createHash('sha256').update(base).digest('hex').slice(0, 12));
   const copied: string[] = [];
-  for (const asset of lessonAssets()) {
+  for (const asset of lessonAssets(fetched.versions)) {
     if (!fetched.files[asset.role]) continue;
     for (const path of [asset.path, asset.checksum?.path]) {
       if (!path || copied.includes(fileName(path))) continue;

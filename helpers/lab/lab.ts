@@ -11,7 +11,7 @@ import type { Host } from '../host.ts';
 import { ctr } from '../containerd.ts';
 import { type Profile, sandboxProfile, sandboxProfileToml } from '../profile.ts';
 import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
-import { GITHUB, type ReleaseFiles, fetchGithubAssets, readDirAssets } from './github-source.ts';
+import { GITHUB, type ReleaseFiles, type Versions, fetchGithubAssets, parsePins, readDirAssets } from './github-source.ts';
 import { STAND_IN_GREETING, pushStandInImages, splitReference } from './images.ts';
 import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
 import { snapshotHostTraces } from './teardown.ts';
@@ -24,13 +24,17 @@ export type Fault = (typeof FAULTS)[number];
 
 /** Where the lesson's binaries come from: Debian packages, the lesson's release assets (from
  * github.com or a mirror of it), or a folder of those assets. */
-export type SourceSpec = { kind: 'apt' } | { kind: 'github'; base: string } | { kind: 'dir'; dir: string };
+export type SourceSpec = { kind: 'apt' } | { kind: 'github'; base: string; versions: Versions } | { kind: 'dir'; dir: string; versions: Versions };
 
-export function parseSource(text: string, mirror: string | undefined): SourceSpec {
-  if (text === 'apt' && !mirror) return { kind: 'apt' };
-  if (text === 'github') return { kind: 'github', base: (mirror ?? GITHUB).replace(/\/+$/, '') };
-  if (text.startsWith('dir:') && text.length > 4 && !mirror) return { kind: 'dir', dir: text.slice(4) };
-  throw new Error(mirror ? '--mirror goes with --source github' : `unknown source ${text} (apt, github, dir:PATH)`);
+export function parseSource(text: string, opts: { mirror?: string; pins?: string } = {}): SourceSpec {
+  if (text === 'apt') {
+    if (opts.mirror || opts.pins) throw new Error('--mirror and --pin go with --source github or dir:');
+    return { kind: 'apt' };
+  }
+  const versions = parsePins(opts.pins);
+  if (text === 'github') return { kind: 'github', base: (opts.mirror ?? GITHUB).replace(/\/+$/, ''), versions };
+  if (text.startsWith('dir:') && text.length > 4 && !opts.mirror) return { kind: 'dir', dir: text.slice(4), versions };
+  throw new Error(opts.mirror ? '--mirror goes with --source github' : `unknown source ${text} (apt, github, dir:PATH)`);
 }
 
 export interface LabState {
@@ -94,8 +98,8 @@ export class Lab {
   async setUp(): Promise<void> {
     this.state.artifacts = await fetchAptArtifacts(this.host);
     const source = this.state.source;
-    if (source.kind === 'github') this.state.release = await fetchGithubAssets(this.host, source.base);
-    if (source.kind === 'dir') this.state.release = readDirAssets(source.dir);
+    if (source.kind === 'github') this.state.release = await fetchGithubAssets(this.host, source.base, source.versions);
+    if (source.kind === 'dir') this.state.release = readDirAssets(source.dir, source.versions);
     const missing = Object.entries(this.state.release?.missing ?? {}).filter(([role]) => role !== 'nerdctl' && role !== 'unit');
     if (missing.length) throw new Error(`the ${sourceName(source)} source lacks what the lesson needs: ${missing.map(([, why]) => why).join('; ')}`);
     this.save();
@@ -203,7 +207,8 @@ export class Lab {
     this.profile.expect.helloOutput = escapeRegExp(STAND_IN_GREETING);
     const standIns = 'images are lesson-check stand-ins built from busybox-static, served by a loopback registry';
     if (release) {
-      // the lesson's own assets: the lesson's pins are what they must report
+      // the lesson's own assets: the lesson's pins (or --pin's) are what they must report
+      this.profile.versions = { ...release.versions };
       if (release.missing.nerdctl) this.profile.unavailable.nerdctl = `nerdctl could not be fetched: ${release.missing.nerdctl}`;
       this.profile.provenance = { source: release.source, standInImages: true, notes: [...release.notes, standIns] };
     } else {
