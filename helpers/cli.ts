@@ -19,8 +19,9 @@ import { removeRunNamespace } from './cni-probe.ts';
 import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourceName } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
-import { copyAssetsTo, fetchGithubAssets } from './lab/github-source.ts';
-import { ProfileError, lessonProfile, loadProfile } from './profile.ts';
+import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from './lab/github-source.ts';
+import { SystemWalk, findLeftovers } from './lab/system-walk.ts';
+import { ProfileError, lessonProfile, loadProfile, profileToml } from './profile.ts';
 import { consoleStyle, renderSummary } from './reporters/console.ts';
 import { type CheckResult, type RunReport, countStates, gradeHint } from './reporters/model.ts';
 import { REPORT_FILES } from './reporters/write.ts';
@@ -35,6 +36,8 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check verify --list
        lesson-check fetch --to DIR [--source github] [--mirror URL] [--pin P]
+       lesson-check walkthrough --yes [--source github|dir:DIR] [--mirror URL] [--pin P]
+                                [--set-aside-leftovers] [--reports DIR]
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
@@ -54,6 +57,14 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
   --mirror URL  with --source github: fetch the same paths from URL instead of https://github.com
   --pin P       with --source github or dir: other versions than the lesson's pins,
                 e.g. containerd=2.2.2,runc=1.4.1 (names: containerd, runc, nerdctl, cniPlugins)
+  walkthrough   the lesson's steps on THIS host at the lesson's paths, with systemd, from the
+                release assets, asserting every state before and after each step; it changes
+                system paths, so it runs only with --yes (or CI=true), on a host without the
+                lesson's files (an ephemeral VM)
+  --set-aside-leftovers  on a throwaway VM that already has a container runtime (GitHub's
+                runners: Docker, containerd.io, podman): stop its services and rename any runc on
+                systemd's default PATH for the walk, so that R1 can be observed; the runc
+                binaries are put back afterwards, the services stay stopped
   fetch         gather the github source's assets (checksums verified) into DIR, for
                 \`lab --source dir:DIR\` on a host without network
   --keep        leave the lab up afterwards and print its profile file
@@ -67,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'lab') return await labCommand(rest);
     if (command === 'verify' || command === 'grade') return await inspectCommand(command, rest);
     if (command === 'fetch') return await fetchCommand(rest);
+    if (command === 'walkthrough') return await walkthroughCommand(rest);
     if (command === '--help' || command === '-h' || command === 'help') {
       console.log(USAGE);
       return 0;
@@ -102,6 +114,8 @@ function parse(args: string[]) {
         list: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         format: { type: 'string', default: 'pretty' },
+        yes: { type: 'boolean', default: false },
+        'set-aside-leftovers': { type: 'boolean', default: false },
         // for the project's own tests: build the lab with a student's mistake in it
         fault: { type: 'string', multiple: true, default: [] },
       },
@@ -308,6 +322,84 @@ async function fetchCommand(args: string[]): Promise<number> {
   } catch (e) {
     console.error(`lesson-check fetch: ${(e as Error).message}`);
     return 2;
+  }
+}
+
+/** walkthrough: the lesson on this very host, at the lesson's paths, with systemd. */
+async function walkthroughCommand(args: string[]): Promise<number> {
+  const opts = parse(args);
+  const out = consoleOptions(opts);
+  if (!opts.yes && process.env.CI !== 'true') {
+    console.error('lesson-check walkthrough: it installs containerd, runc, nerdctl and the CNI plugins into /usr/local, /etc and /opt of THIS host; say --yes (CI=true implies it), or use `npm run lab` for a private sandbox');
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('lesson-check walkthrough: must run as root (the lesson uses sudo)');
+    return 2;
+  }
+  // sd_booted(): systemd runs as init exactly when this directory exists
+  if (!existsSync('/run/systemd/system')) {
+    console.error(`lesson-check walkthrough: systemd is not this host's init (PID 1 is ${readFileSync('/proc/1/comm', 'utf8').trim()}); the lesson runs containerd as a systemd service. Use \`npm run lab\` here.`);
+    return 2;
+  }
+  let source: SourceSpec;
+  try {
+    source = parseSource(opts.source === 'apt' ? 'github' : (opts.source as string), { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (source.kind === 'apt') throw new UsageError('the walkthrough installs the lesson\'s release assets: --source github or dir:DIR');
+  const host = new Host(new LocalTransport());
+  const profile = lessonProfile();
+  profile.versions = { ...source.versions };
+
+  const leftovers = await findLeftovers(host, profile);
+  if (leftovers.atLessonPaths.length) {
+    console.error(`lesson-check walkthrough: this host already has the lesson's files: ${leftovers.atLessonPaths.join(', ')}. The walkthrough asserts the state before each step, so it needs a host without them (a fresh VM); \`lesson-check verify\` checks a finished one.`);
+    return 2;
+  }
+  for (const s of leftovers.services) out.info(`lesson-check: found ${s}`);
+  if (leftovers.runcOnPath.length && !opts['set-aside-leftovers']) {
+    out.info(`lesson-check: runc already on systemd's default PATH: ${leftovers.runcOnPath.join(', ')}; containerd will find it, so R1 cannot be observed (rerun with --set-aside-leftovers on a throwaway VM)`);
+  }
+
+  const runId = randomBytes(3).toString('hex');
+  const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
+  const reportsDir = resolve(opts.reports as string);
+  const child: { current?: ReturnType<typeof spawn> } = {};
+  const signals = trapSignals((sig) => {
+    console.error(`\nlesson-check: ${sig} received: stopping the walk`);
+    child.current?.kill(sig);
+  });
+  let walk: SystemWalk | undefined;
+  try {
+    let release: ReleaseFiles;
+    try {
+      release = source.kind === 'github' ? await fetchGithubAssets(host, source.base, source.versions) : readDirAssets(source.dir, source.versions);
+      const missing = Object.values(release.missing);
+      if (missing.length) throw new Error(missing.join('; '));
+    } catch (e) {
+      console.error(`lesson-check walkthrough: cannot get the lesson's assets: ${(e as Error).message}`);
+      return 2;
+    }
+    profile.provenance = { source: release.source, standInImages: false, notes: release.notes };
+    const profileFile = join(runDir, 'profile.toml');
+    writeFileSync(profileFile, profileToml(profile, ['the lesson profile, with the versions this walkthrough installs']));
+    walk = SystemWalk.create(join(runDir, 'walk.json'), { release, workDir: runDir, setAside: [] }, host, profile);
+    if (opts['set-aside-leftovers'] && (leftovers.runcOnPath.length || leftovers.services.length)) {
+      await walk.setAside(leftovers);
+      out.info(`lesson-check: set aside for the walk: ${[...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')), ...leftovers.runcOnPath].join(', ')}`);
+    }
+    const info: RunInfo = { runId, mode: 'walkthrough', host: 'local', profileFile, walkStateFile: join(runDir, 'walk.json'), startedAt: new Date().toISOString() };
+    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, undefined, out, child);
+    if (signals.signalled()) return 130;
+    return summarize(report, reportsDir, out);
+  } finally {
+    const restored = walk?.restore() ?? [];
+    if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
+    await removeRunNamespace(host, profile, `lc-${runId}`);
+    rmSync(runDir, { recursive: true, force: true });
+    signals.release();
   }
 }
 

@@ -163,8 +163,8 @@ function isTable(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
-/** Writes the TOML of a sandbox profile: `prefix` first, then what differs from the lesson. */
-export function sandboxProfileToml(profile: Profile, comment: string[]): string {
+/** Writes a profile as TOML: `prefix` first ('' = the lesson's real paths), then what a run sets. */
+export function profileToml(profile: Profile, comment: string[]): string {
   const lines = [...comment.map((c) => `# ${c}`), `prefix = ${JSON.stringify(profile.prefix)}`, `name = ${JSON.stringify(profile.name)}`, ''];
   lines.push('[versions]');
   for (const [k, v] of Object.entries(profile.versions)) lines.push(`${k} = ${JSON.stringify(v)}`);

@@ -9,6 +9,8 @@ import { Host } from './host.ts';
 import { LocalTransport } from './transport.ts';
 import { type Profile, loadProfile } from './profile.ts';
 import { Lab } from './lab/lab.ts';
+import { SystemWalk } from './lab/system-walk.ts';
+import type { LessonWalk } from './lab/walk.ts';
 
 export type Mode = 'lab' | 'walkthrough' | 'verify' | 'grade';
 
@@ -20,6 +22,8 @@ export interface RunInfo {
   host?: string;
   /** The sandbox lab's state file, when the run walks a lab. */
   labStateFile?: string;
+  /** The system walkthrough's state file, when the run walks the real host. */
+  walkStateFile?: string;
   startedAt: string;
 }
 
@@ -28,7 +32,10 @@ export interface RunContext {
   info: RunInfo;
   host: Host;
   profile: Profile;
+  /** The sandbox lab, when the run walks one (its own steps, faults and supervised daemon). */
   lab: Lab | undefined;
+  /** The walk the lesson's steps are performed by: the lab's, or the real host's. */
+  walk: LessonWalk | undefined;
 }
 
 let cached: RunContext | undefined;
@@ -51,6 +58,7 @@ export async function loadRunContext(): Promise<RunContext> {
   const host = new Host(new LocalTransport());
   const profile = loadProfile(info.profileFile);
   const lab = info.labStateFile ? Lab.open(info.labStateFile, host, profile) : undefined;
-  cached = { runDir, info, host, profile, lab };
+  const walk = lab ?? (info.walkStateFile ? SystemWalk.open(info.walkStateFile, host, profile) : undefined);
+  cached = { runDir, info, host, profile, lab, walk };
   return cached;
 }

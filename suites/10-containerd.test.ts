@@ -16,7 +16,7 @@ stage('10 containerd', () => {
       const present = [];
       for (const b of binaries) if (await host.stat(b)) present.push(b);
       require(present.length === 0, { expected: 'before step 1, no containerd binaries', observed: `already present: ${present.join(', ')}`, hint: 'the walkthrough needs a host without containerd at the lesson\'s paths' });
-      await c.step('install containerd into /usr/local/bin', () => c.lab!.installContainerd());
+      await c.step('install containerd into /usr/local/bin', () => c.walk!.installContainerd());
     }
     for (const b of binaries) {
       const st = await host.stat(b);
@@ -37,7 +37,7 @@ stage('10 containerd', () => {
 
   check('C2', 'containerd runs as a service and answers on its socket', { section: install, weight: 2, needs: ['C1'] }, async (c) => {
     const { host, profile } = c;
-    if (c.walking) await c.step('start containerd (systemctl enable --now containerd)', () => c.lab!.startContainerd());
+    if (c.walking) await c.step('start containerd (systemctl enable --now containerd)', () => c.walk!.startContainerd());
     const service = await serviceStatus(host, profile);
     if (service.problem) fail({ expected: service.expected, observed: service.problem, hint: service.hint, cause: service.problem });
     const r = await host.run(ctr(profile, 'version'), { timeoutMs: 10_000 });

@@ -37,7 +37,7 @@ stage('20 runc', () => {
 
   check('R2', 'runc is installed at /usr/local/sbin with mode 0755 at the pinned version', { section: 'Install runc (step 3)', weight: 2 }, async (c) => {
     const { host, profile } = c;
-    if (c.walking) await c.step('install -m 755 runc into /usr/local/sbin', () => c.lab!.installRunc());
+    if (c.walking) await c.step('install -m 755 runc into /usr/local/sbin', () => c.walk!.installRunc());
     const st = await host.stat(profile.paths.runc);
     if (!st) {
       const elsewhere = await findElsewhere(host, 'runc', [dirname(profile.paths.containerd), dirname(profile.paths.runc)], 1);
@@ -60,7 +60,7 @@ stage('20 runc', () => {
 
   check('R3', 'config.toml says version 3 and sets SystemdCgroup to the boolean true', { section: configure, weight: 2 }, async (c) => {
     const { host, profile } = c;
-    if (c.walking) await c.step('write /etc/containerd/config.toml', () => c.lab!.writeConfig());
+    if (c.walking) await c.step('write /etc/containerd/config.toml', () => c.walk!.writeConfig());
     const file = profile.paths.configToml;
     const text = await host.readFile(file);
     if (text === undefined) {
@@ -102,7 +102,7 @@ stage('20 runc', () => {
       const before = await ages();
       require(before.daemon > before.config, { expected: 'before the restart, the daemon predates config.toml', observed: `daemon up ${before.daemon.toFixed(2)} s, config written ${before.config.toFixed(2)} s ago`, hint: 'the walkthrough wrote config.toml after starting containerd; R5 must see that' });
       host.note(`before restart: daemon up ${before.daemon.toFixed(2)} s, config.toml written ${before.config.toFixed(2)} s ago (stale, as expected)`);
-      await c.step('systemctl restart containerd', () => c.lab!.restartContainerd());
+      await c.step('systemctl restart containerd', () => c.walk!.restartContainerd());
     }
     const now = await ages();
     require(now.daemon <= now.config, {

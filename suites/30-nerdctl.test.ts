@@ -19,7 +19,7 @@ stage('30 nerdctl', () => {
   check('N1', 'nerdctl is installed with mode 0755 at the pinned version, with bash completion', { section, weight: 2, needs: ['H1'] }, async (c) => {
     const { host, profile } = c;
     if (profile.unavailable.nerdctl) c.skip(profile.unavailable.nerdctl);
-    if (c.walking) await c.step('install nerdctl and its bash completion', () => c.lab!.installNerdctl());
+    if (c.walking) await c.step('install nerdctl and its bash completion', () => c.walk!.installNerdctl());
     const st = await host.stat(profile.paths.nerdctl);
     if (!st) fail({ expected: `nerdctl at ${profile.paths.nerdctl}`, observed: 'it is missing', hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`', cause: 'nerdctl is not installed' });
     require(st.mode === '0755', { expected: `${profile.paths.nerdctl} has mode 0755`, observed: `mode ${st.mode}`, hint: 'lesson step 5 installs with `install -m 755`', cause: 'nerdctl has the wrong permissions' });

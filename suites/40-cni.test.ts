@@ -20,7 +20,7 @@ stage('40 cni', () => {
     const dir = profile.paths.cniBinDir;
     if (c.walking) {
       require(!(await host.stat(`${dir}/bridge`)), { expected: 'before step 6, no bridge plugin', observed: `${dir}/bridge exists`, hint: 'the walkthrough needs a host without CNI plugins' });
-      await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.lab!.installCniPlugins());
+      await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.walk!.installCniPlugins());
     }
     const problems: string[] = [];
     for (const plugin of profile.expect.cniPlugins) {

@@ -1,5 +1,5 @@
 // The command line's contract: usage errors and unusable profiles exit 2 and say which and why.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -36,5 +36,20 @@ describe('lesson-check command line', () => {
     const run = await lessonCheck(['grade', '--profile', file]);
     expect(run.exitCode).toBe(2);
     expect(run.output).toMatch(new RegExp(`bad profile: ${file}:3:\\d+: `));
+  });
+});
+
+describe('lesson-check walkthrough guards the host', () => {
+  test('without --yes (and without CI=true) it refuses, exit 2', async () => {
+    const run = await lessonCheck(['walkthrough'], { CI: 'false' });
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toMatch(/THIS host; say --yes/);
+  });
+
+  // only where systemd is not init: elsewhere --yes would really walk this host
+  test.runIf(!existsSync('/run/systemd/system'))('on a host whose init is not systemd it refuses, exit 2', async () => {
+    const run = await lessonCheck(['walkthrough', '--yes']);
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toMatch(/systemd is not this host's init/);
   });
 });

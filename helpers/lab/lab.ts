@@ -9,12 +9,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { ctr } from '../containerd.ts';
-import { type Profile, sandboxProfile, sandboxProfileToml } from '../profile.ts';
+import { type Profile, sandboxProfile, profileToml } from '../profile.ts';
 import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
+import { LESSON_CONFIG_TOML, installCniRelease, installContainerdRelease, installNerdctlRelease, installRuncAsset, writeLessonConfig } from './release-steps.ts';
 import { GITHUB, type ReleaseFiles, type Versions, fetchGithubAssets, parsePins, readDirAssets } from './github-source.ts';
 import { STAND_IN_GREETING, pushStandInImages, splitReference } from './images.ts';
 import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
 import { snapshotHostTraces } from './teardown.ts';
+import type { LessonWalk } from './walk.ts';
 
 export const LABS_ROOT = process.env.LC_LABS_ROOT ?? '/var/lib/lesson-check/labs';
 
@@ -59,11 +61,10 @@ const HOST_TOOLS = ['iptables', 'ip6tables', 'iptables-save', 'iptables-restore'
 
 /** The lesson's config.toml (step 4), or the faulty variant a test asked for. */
 function lessonConfigToml(faults: Fault[]): string {
-  const body = faults.includes('config-without-systemd-cgroup') ? '' : 'SystemdCgroup = true\n';
-  return `version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\n${body}`;
+  return faults.includes('config-without-systemd-cgroup') ? LESSON_CONFIG_TOML.replace('SystemdCgroup = true\n', '') : LESSON_CONFIG_TOML;
 }
 
-export class Lab {
+export class Lab implements LessonWalk {
   private constructor(
     readonly stateFile: string,
     public state: LabState,
@@ -218,7 +219,7 @@ export class Lab {
       this.profile.provenance = { source: 'apt', standInImages: true, notes: [...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`), standIns] };
     }
     const versionsNote = release ? 'versions: the lesson\'s pins' : 'versions: what the apt source\'s binaries report of themselves';
-    writeFileSync(this.state.profileFile, sandboxProfileToml(this.profile, [`lesson-check sandbox lab ${this.id} (source ${sourceName(this.state.source)})`, versionsNote]));
+    writeFileSync(this.state.profileFile, profileToml(this.profile, [`lesson-check sandbox lab ${this.id} (source ${sourceName(this.state.source)})`, versionsNote]));
   }
 
   // ---- the lesson's steps, performed on the sandbox ----
@@ -227,15 +228,7 @@ export class Lab {
   async installContainerd(): Promise<void> {
     const p = this.profile.paths;
     const tarball = this.asset('containerd');
-    if (tarball) {
-      // the lesson's own command: the release unpacks into /usr/local (bin/containerd, bin/ctr, …)
-      const usrLocal = join(this.state.prefix, 'usr/local');
-      await this.host.ensure(['mkdir', '-p', usrLocal]);
-      await this.host.ensure(['tar', 'xzvofC', tarball, usrLocal]);
-      const unit = this.state.release?.files.unit;
-      if (unit) await this.host.ensure(['install', '-D', '-m', '644', unit, p.unitFile]);
-      return;
-    }
+    if (tarball) return installContainerdRelease(this.host, this.profile, tarball, this.state.release?.files.unit);
     const f = this.artifacts.files;
     for (const [src, dst] of [[f.containerd, p.containerd], [f.ctr, p.ctr], [f.shim, p.shim]] as const) {
       await this.host.ensure(['install', '-D', '-m', '755', src, dst]);
@@ -278,37 +271,28 @@ export class Lab {
   /** Step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`. */
   async installRunc(): Promise<void> {
     const mode = this.state.faults.includes('runc-not-executable') ? '644' : '755';
-    await this.host.ensure(['install', '-D', '-m', mode, this.asset('runc') ?? this.artifacts.files.runc, this.profile.paths.runc]);
+    await installRuncAsset(this.host, this.profile, this.asset('runc') ?? this.artifacts.files.runc, mode);
   }
 
   /** Step 4: the lesson's /etc/containerd/config.toml. */
   async writeConfig(): Promise<void> {
-    const file = this.profile.paths.configToml;
-    await this.host.ensure(['mkdir', '-p', join(file, '..')]);
-    await this.host.ensure(['tee', file], { input: lessonConfigToml(this.state.faults) });
+    await writeLessonConfig(this.host, this.profile, lessonConfigToml(this.state.faults));
   }
 
   /** Step 5: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
   async installNerdctl(): Promise<void> {
     const tarball = this.asset('nerdctl');
     if (!tarball) throw new Error('the apt source has no nerdctl');
-    const p = this.profile.paths;
-    const unpacked = join(this.own, 'nerdctl');
-    await this.host.ensure(['mkdir', '-p', unpacked]);
-    await this.host.ensure(['tar', 'xzvofC', tarball, unpacked]);
-    await this.host.ensure(['install', '-D', '-m', '755', join(unpacked, 'nerdctl'), p.nerdctl]);
-    const completion = await this.host.capture([p.nerdctl, 'completion', 'bash']);
-    await this.host.ensure(['mkdir', '-p', join(p.bashCompletion, '..')]);
-    await this.host.ensure(['tee', p.bashCompletion], { input: `${completion}\n` });
+    await installNerdctlRelease(this.host, this.profile, tarball, join(this.own, 'nerdctl'));
   }
 
   /** Step 6: every plugin of the release into /opt/cni/bin. */
   async installCniPlugins(): Promise<void> {
+    const tarball = this.asset('cni');
+    if (tarball) return installCniRelease(this.host, this.profile, tarball);
     const dst = this.profile.paths.cniBinDir;
     await this.host.ensure(['mkdir', '-p', dst]);
-    const tarball = this.asset('cni');
-    if (tarball) await this.host.ensure(['tar', 'xzvofC', tarball, dst]);
-    else await this.host.ensure(['cp', '--no-preserve=ownership', '-R', `${this.artifacts.files.cniDir}/.`, dst]);
+    await this.host.ensure(['cp', '--no-preserve=ownership', '-R', `${this.artifacts.files.cniDir}/.`, dst]);
   }
 }
 

@@ -1,0 +1,146 @@
+/**
+ * The walkthrough on a real host: the lesson's steps at the lesson's paths, with systemd, from
+ * the lesson's release assets. It changes system paths, so the CLI runs it only when asked
+ * (`--yes`, or CI=true), on a host that is blank where the lesson installs. A host that already
+ * carries a runc on systemd's default PATH (Docker's containerd.io, podman) would hide R1: such
+ * leftovers are reported, and with --set-aside-leftovers renamed for the walk and put back after.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ctr } from '../containerd.ts';
+import type { Host } from '../host.ts';
+import type { Profile } from '../profile.ts';
+import type { ReleaseFiles } from './github-source.ts';
+import { installCniRelease, installContainerdRelease, installNerdctlRelease, installRuncAsset, writeLessonConfig } from './release-steps.ts';
+import type { LessonWalk } from './walk.ts';
+
+/** systemd's default PATH for services: a runc in any of these is found by containerd's shim. */
+const SYSTEMD_SERVICE_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+export interface SystemWalkState {
+  release: ReleaseFiles;
+  workDir: string;
+  /** Leftovers renamed for the walk: put back afterwards. */
+  setAside: Array<{ from: string; to: string }>;
+}
+
+export interface Leftovers {
+  /** The lesson's own paths already taken: the walkthrough refuses such a host. */
+  atLessonPaths: string[];
+  /** runc binaries on systemd's default PATH, outside the lesson's own path. */
+  runcOnPath: string[];
+  /** Services that hint at a container runtime already installed. */
+  services: string[];
+}
+
+/** What an earlier install left on this host (read-only). */
+export async function findLeftovers(host: Host, profile: Profile): Promise<Leftovers> {
+  const p = profile.paths;
+  const lessonPaths = [p.containerd, p.ctr, p.runc, p.nerdctl, p.configToml, p.unitFile, join(p.cniBinDir, 'bridge')];
+  const atLessonPaths: string[] = [];
+  for (const path of lessonPaths) if (await host.stat(path)) atLessonPaths.push(path);
+  const runcOnPath: string[] = [];
+  for (const dir of SYSTEMD_SERVICE_PATH) {
+    const runc = join(dir, 'runc');
+    // /sbin and /bin are often links to /usr/…: report each binary once
+    const real = (await host.run(['readlink', '-e', runc])).stdout.trim();
+    if (real && real !== p.runc && !runcOnPath.includes(real)) runcOnPath.push(real);
+  }
+  const services: string[] = [];
+  for (const unit of ['containerd', 'docker']) {
+    const state = (await host.run(['systemctl', 'is-active', unit])).stdout.trim();
+    if (state === 'active') services.push(`${unit}.service is active`);
+  }
+  return { atLessonPaths, runcOnPath, services };
+}
+
+export class SystemWalk implements LessonWalk {
+  private constructor(
+    private readonly stateFile: string,
+    private readonly state: SystemWalkState,
+    private readonly host: Host,
+    private readonly profile: Profile,
+  ) {}
+
+  static create(stateFile: string, state: SystemWalkState, host: Host, profile: Profile): SystemWalk {
+    writeFileSync(stateFile, JSON.stringify(state, null, 2));
+    return new SystemWalk(stateFile, state, host, profile);
+  }
+
+  static open(stateFile: string, host: Host, profile: Profile): SystemWalk {
+    return new SystemWalk(stateFile, JSON.parse(readFileSync(stateFile, 'utf8')) as SystemWalkState, host, profile);
+  }
+
+  /** Stops a container runtime already running (Docker's containerd would keep the socket and
+   * survive `enable --now`), and renames leftover runc binaries (`<path>.lesson-check-aside`)
+   * so that R1 can be observed. The services stay stopped: the lesson's containerd takes over. */
+  async setAside(leftovers: Leftovers): Promise<void> {
+    if (leftovers.services.length) await this.host.anyhow(['systemctl', 'stop', 'docker.socket', 'docker.service', 'containerd.service'], { timeoutMs: 60_000 });
+    this.renameAside(leftovers.runcOnPath);
+  }
+
+  private renameAside(paths: string[]): void {
+    for (const from of paths) {
+      const to = `${from}.lesson-check-aside`;
+      renameSync(from, to);
+      this.state.setAside.push({ from, to });
+    }
+    writeFileSync(this.stateFile, JSON.stringify(this.state, null, 2));
+  }
+
+  /** Puts back what setAside moved. */
+  restore(): string[] {
+    const restored: string[] = [];
+    for (const { from, to } of this.state.setAside) {
+      if (existsSync(to) && !existsSync(from)) {
+        renameSync(to, from);
+        restored.push(from);
+      }
+    }
+    return restored;
+  }
+
+  private file(role: keyof ReleaseFiles['files']): string {
+    const f = this.state.release.files[role];
+    if (!f) throw new Error(this.state.release.missing[role] ?? `no ${role} asset`);
+    return f;
+  }
+
+  async installContainerd(): Promise<void> {
+    await installContainerdRelease(this.host, this.profile, this.file('containerd'), this.file('unit'));
+  }
+
+  async startContainerd(): Promise<void> {
+    await this.host.ensure(['systemctl', 'daemon-reload']);
+    await this.host.ensure(['systemctl', 'enable', '--now', 'containerd'], { timeoutMs: 60_000 });
+    await this.awaitSocket();
+  }
+
+  async restartContainerd(): Promise<void> {
+    await this.host.ensure(['systemctl', 'restart', 'containerd'], { timeoutMs: 60_000 });
+    await this.awaitSocket();
+  }
+
+  private async awaitSocket(): Promise<void> {
+    await this.host.poll(`containerd answering on ${this.profile.paths.socket}`, async () => {
+      const r = await this.host.transport.run(ctr(this.profile, 'version'), { timeoutMs: 5_000 });
+      return r.exitCode === 0 ? true : undefined;
+    }, 30_000, 100);
+  }
+
+  async installRunc(): Promise<void> {
+    await installRuncAsset(this.host, this.profile, this.file('runc'));
+  }
+
+  async writeConfig(): Promise<void> {
+    await writeLessonConfig(this.host, this.profile);
+  }
+
+  async installNerdctl(): Promise<void> {
+    await installNerdctlRelease(this.host, this.profile, this.file('nerdctl'), join(this.state.workDir, 'nerdctl'));
+  }
+
+  async installCniPlugins(): Promise<void> {
+    await installCniRelease(this.host, this.profile, this.file('cni'));
+  }
+}
