@@ -23,9 +23,13 @@ import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } fro
 import { SystemWalk, findLeftovers } from './lab/system-walk.ts';
 import { ProfileError, lessonProfile, loadProfile, profileToml } from './profile.ts';
 import { consoleStyle, renderSummary } from './reporters/console.ts';
-import { type CheckResult, type RunReport, countStates, gradeHint } from './reporters/model.ts';
+import { type CheckResult, type RunReport, countStates, gradeHint, gradeOf } from './reporters/model.ts';
 import { REPORT_FILES } from './reporters/write.ts';
 import type { Mode, RunInfo } from './run.ts';
+import { type ConsoleOptions, readReport, runSuites } from './runner.ts';
+import { checkFleet } from './fleet.ts';
+import { InventoryError, type TargetHost, limitHosts, readInventory, shardHosts, targetsFromUrls } from './inventory.ts';
+import { GRADEBOOK, runsOf, writeReports } from './reporters/write.ts';
 import { LocalTransport } from './transport.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,6 +38,9 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
        lesson-check lab --down
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
+       lesson-check grade  --inventory FILE | --target ssh://[user@]host[:port] …
+                           [--limit PATTERN] [--parallel N] [--shard i/n] [--reports DIR]
+       lesson-check merge DIR… [--reports OUT]
        lesson-check verify --list
        lesson-check fetch --to DIR [--source github] [--mirror URL] [--pin P]
        lesson-check walkthrough --yes [--source github|dir:DIR] [--mirror URL] [--pin P]
@@ -47,6 +54,14 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
   --reports DIR where the reports go (default: reports/): junit.xml, results.json,
                 summary.md (also appended to $GITHUB_STEP_SUMMARY), report.html, grade.json
   --only IDS    run only these checks (comma-separated IDs)
+  --target URL  a host to check over ssh (repeatable): ssh://[user@]host[:port]; the OpenSSH
+                client's own config, agent and known_hosts apply; not root: sudo -n
+  --inventory F an Ansible inventory (INI or YAML): ansible_host, ansible_user, ansible_port,
+                ansible_ssh_private_key_file, and lesson_check_profile (a profile file here)
+  --limit P     hosts or groups to check, as Ansible's --limit (globs, ',' or ':', '!' excludes)
+  --parallel N  hosts checked at a time (default 4)
+  --shard i/n   check every n-th host by name, starting with the i-th (split a class over runners)
+  merge         join the results.json of several runs (shards) into one set of reports
   --list        list the checks: ID, stage, title
   --format F    the console form: pretty (symbols; colour on a terminal unless NO_COLOR),
                 plain (ASCII, no colour), json (results.json on stdout, nothing else)
@@ -79,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'verify' || command === 'grade') return await inspectCommand(command, rest);
     if (command === 'fetch') return await fetchCommand(rest);
     if (command === 'walkthrough') return await walkthroughCommand(rest);
+    if (command === 'merge') return await mergeCommand(rest);
     if (command === '--help' || command === '-h' || command === 'help') {
       console.log(USAGE);
       return 0;
@@ -87,6 +103,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`lesson-check: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof InventoryError) {
+      console.error(`lesson-check: bad inventory: ${e.message}`);
       return 2;
     }
     if (e instanceof ProfileError) {
@@ -115,6 +135,11 @@ function parse(args: string[]) {
         quiet: { type: 'boolean', default: false },
         format: { type: 'string', default: 'pretty' },
         yes: { type: 'boolean', default: false },
+        target: { type: 'string', multiple: true, default: [] },
+        inventory: { type: 'string' },
+        limit: { type: 'string' },
+        parallel: { type: 'string', default: '4' },
+        shard: { type: 'string' },
         'set-aside-leftovers': { type: 'boolean', default: false },
         // for the project's own tests: build the lab with a student's mistake in it
         fault: { type: 'string', multiple: true, default: [] },
@@ -144,35 +169,6 @@ function trapSignals(onSignal: (sig: NodeJS.Signals) => void): { signalled: () =
       process.off('SIGTERM', handler);
     },
   };
-}
-
-interface SuiteRun {
-  report: RunReport | undefined;
-  walkMs: number;
-}
-
-/** Runs the stage suites in a vitest child; a signal to us is passed on to it. */
-interface ConsoleOptions {
-  format: string;
-  quiet: boolean;
-}
-
-async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, child: { current?: ReturnType<typeof spawn> }): Promise<SuiteRun> {
-  mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
-  rmSync(join(reportsDir, 'results.json'), { force: true });
-  const started = Date.now();
-  const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-  // vitest matches the full name, "<stage> <ID> <fact>": the ID is the word after the stage
-  const filter = only ? ['--testNamePattern', `(?:^|\\s)(?:${only.join('|')})\\s`] : [];
-  child.current = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts'), ...filter], {
-    // json: stdout carries the results document alone
-    stdio: console_.format === 'json' ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-    env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}) },
-  });
-  await new Promise<void>((done) => child.current!.once('exit', () => done()));
-  child.current = undefined;
-  return { report: readReport(reportsDir), walkMs: Date.now() - started };
 }
 
 function parseOnly(only: string | undefined): string[] | undefined {
@@ -269,6 +265,8 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     return 0;
   }
   const only = parseOnly(opts.only as string | undefined);
+  const targets = opts.target as string[];
+  if (targets.length || opts.inventory) return await fleetCommand(mode, opts, out, only);
   const profileArg = opts.profile as string;
   // read the profile before anything is made: a bad one exits 2 and leaves nothing behind
   const profile = profileArg === 'lesson' ? lessonProfile() : loadProfile(profileArg);
@@ -298,6 +296,80 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
   }
+}
+
+/** verify/grade over --target and --inventory hosts: merged reports, a gradebook, exit 1 on any failure. */
+async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: ReturnType<typeof parse>, out: ReturnType<typeof consoleOptions>, only: string[] | undefined): Promise<number> {
+  let hosts: TargetHost[];
+  try {
+    hosts = [...targetsFromUrls(opts.target as string[]), ...(opts.inventory ? readInventory(opts.inventory as string) : [])];
+  } catch (e) {
+    if (e instanceof InventoryError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+  hosts = shardHosts(limitHosts(hosts, opts.limit as string | undefined), opts.shard as string | undefined);
+  const parallel = Number(opts.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
+  if (hosts.length === 0) throw new UsageError('no hosts to check (after --limit and --shard)');
+  const defaultProfile = opts.profile as string;
+  if (defaultProfile !== 'lesson') loadProfile(defaultProfile);
+  const reportsDir = resolve(opts.reports as string);
+  const children = new Set<ReturnType<typeof spawn>>();
+  const signals = trapSignals((sig) => {
+    console.error(`\nlesson-check: ${sig} received: no new host starts; stopping the running ones, then writing the reports of the hosts that finished`);
+    for (const c of children) c.kill(sig);
+  });
+  try {
+    out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${Math.min(parallel, hosts.length)} at a time`);
+    const reports = await checkFleet({ mode, hosts, defaultProfile, reportsDir, only, parallel, info: out.info, interrupted: () => signals.signalled() !== undefined }, children);
+    if (reports.length) writeReports(reports, reportsDir);
+    if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
+    else printClass(reports, reportsDir);
+    if (signals.signalled()) return 130;
+    return reports.some((r) => r.checks.some((c) => c.state === 'failed' || c.state === 'error')) ? 1 : 0;
+  } finally {
+    signals.release();
+  }
+}
+
+/** merge: several runs' results (shards of a class) into one set of reports. */
+async function mergeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = (() => {
+    try {
+      return parseArgs({ args, options: { reports: { type: 'string', default: 'reports' } }, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  })();
+  if (positionals.length === 0) throw new UsageError('merge needs the report folders to join: lesson-check merge DIR… [--reports OUT]');
+  const byHost = new Map<string, RunReport>();
+  for (const dir of positionals) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(join(dir, REPORT_FILES.json), 'utf8'));
+    } catch (e) {
+      console.error(`lesson-check merge: ${join(dir, REPORT_FILES.json)}: ${(e as Error).message}`);
+      return 2;
+    }
+    for (const r of runsOf(doc)) byHost.set(r.host, r);
+  }
+  const reports = [...byHost.values()].sort((a, b) => a.host.localeCompare(b.host));
+  const reportsDir = resolve(values.reports as string);
+  writeReports(reports, reportsDir);
+  printClass(reports, reportsDir);
+  return reports.some((r) => r.checks.some((c) => c.state === 'failed' || c.state === 'error')) ? 1 : 0;
+}
+
+/** The class on the console: a row per host. */
+function printClass(reports: RunReport[], reportsDir: string): void {
+  console.log('\n host                 score    passed  failed  errors  skipped  first failing check');
+  for (const r of reports) {
+    const n = countStates(r.checks);
+    const g = r.grade ?? gradeOf(r.checks);
+    const first = r.checks.find((c) => c.state === 'failed' || c.state === 'error');
+    console.log(` ${r.host.padEnd(20)} ${`${g.percent}%`.padStart(6)}  ${String(n.passed).padStart(6)}  ${String(n.failed).padStart(6)}  ${String(n.error).padStart(6)}  ${String(n.skipped).padStart(7)}  ${first ? `${first.id} ${first.cause ?? ''}` : ''}`);
+  }
+  console.log(`\nreports: ${[...Object.values(REPORT_FILES), GRADEBOOK].map((f) => join(reportsDir, f)).join(', ')}`);
 }
 
 /** fetch: the github source's assets, verified, into a folder for `--source dir:DIR`. */
@@ -452,14 +524,6 @@ async function labDown(host: Host): Promise<number> {
   }
   if (labs.length === 0) console.log('lesson-check: no labs to remove');
   return 0;
-}
-
-function readReport(reportsDir: string): RunReport | undefined {
-  try {
-    return JSON.parse(readFileSync(join(reportsDir, 'results.json'), 'utf8')) as RunReport;
-  } catch {
-    return undefined;
-  }
 }
 
 function stageTimes(report: RunReport): string {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Host } from './host.ts';
 import { LocalTransport } from './transport.ts';
+import { type SshTarget, SshTransport } from './ssh.ts';
 import { type Profile, loadProfile } from './profile.ts';
 import { Lab } from './lab/lab.ts';
 import { SystemWalk } from './lab/system-walk.ts';
@@ -20,6 +21,9 @@ export interface RunInfo {
   profileFile: string;
   /** The host as reports name it. */
   host?: string;
+  /** A remote target (ssh), and the dir of its shared connection; absent = this machine. */
+  target?: SshTarget;
+  sshControlDir?: string;
   /** The sandbox lab's state file, when the run walks a lab. */
   labStateFile?: string;
   /** The system walkthrough's state file, when the run walks the real host. */
@@ -55,7 +59,7 @@ export async function loadRunContext(): Promise<RunContext> {
   if (cached) return cached;
   const runDir = runDirFromEnv();
   const info = readRunInfo(runDir);
-  const host = new Host(new LocalTransport());
+  const host = new Host(info.target ? new SshTransport(info.target, info.sshControlDir) : new LocalTransport());
   const profile = loadProfile(info.profileFile);
   const lab = info.labStateFile ? Lab.open(info.labStateFile, host, profile) : undefined;
   const walk = lab ?? (info.walkStateFile ? SystemWalk.open(info.walkStateFile, host, profile) : undefined);

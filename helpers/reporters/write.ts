@@ -5,8 +5,10 @@ import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
 import type { RunReport } from './model.ts';
+import { renderGradebook } from './gradebook.ts';
 
 export const REPORT_FILES = { junit: 'junit.xml', json: 'results.json', markdown: 'summary.md', html: 'report.html' };
+export const GRADEBOOK = 'gradebook.csv';
 
 export function writeReports(reports: RunReport[], dir: string): void {
   mkdirSync(dir, { recursive: true });
@@ -18,4 +20,13 @@ export function writeReports(reports: RunReport[], dir: string): void {
   writeFileSync(join(dir, REPORT_FILES.markdown), markdown);
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
   writeFileSync(join(dir, REPORT_FILES.html), renderHtml(reports));
+  // a class: the gradebook too
+  if (reports.length > 1 || reports[0]?.grade) writeFileSync(join(dir, GRADEBOOK), renderGradebook(reports));
+}
+
+/** The runs in a results.json: one host's document, or `{ runs: [...] }`. */
+export function runsOf(doc: unknown): RunReport[] {
+  if (doc && typeof doc === 'object' && Array.isArray((doc as { runs?: unknown }).runs)) return (doc as { runs: RunReport[] }).runs;
+  if (doc && typeof doc === 'object' && Array.isArray((doc as { checks?: unknown }).checks)) return [doc as RunReport];
+  throw new Error('not a lesson-check results document (no checks, no runs)');
 }

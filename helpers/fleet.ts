@@ -1,0 +1,119 @@
+/**
+ * verify and grade over many hosts: each reached through ssh, `parallel` at a time, each run as
+ * its own suite process with its own profile. A host that cannot be reached, times out, or whose
+ * sudo wants a password is reported as an error for that host; the others go on. On Ctrl-C no
+ * new host starts, running ones are stopped, and the finished hosts are still reported.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CATALOGUE } from './catalogue.ts';
+import { removeRunNamespace } from './cni-probe.ts';
+import { Host } from './host.ts';
+import type { TargetHost } from './inventory.ts';
+import { type Profile, lessonProfile, loadProfile } from './profile.ts';
+import { type RunReport, countStates, gradeOf } from './reporters/model.ts';
+import type { Mode, RunInfo } from './run.ts';
+import { runSuites } from './runner.ts';
+import { SshTransport } from './ssh.ts';
+
+export interface FleetOptions {
+  mode: Extract<Mode, 'verify' | 'grade'>;
+  hosts: TargetHost[];
+  /** 'lesson' or a profile file, for hosts whose inventory names none. */
+  defaultProfile: string;
+  reportsDir: string;
+  only: string[] | undefined;
+  parallel: number;
+  info: (line: string) => void;
+  interrupted: () => boolean;
+}
+
+/** Every host's report, in host-name order (so shards merge to the same result). */
+export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>): Promise<RunReport[]> {
+  const queue = [...opts.hosts].sort((a, b) => a.target.name.localeCompare(b.target.name));
+  const reports: RunReport[] = [];
+  let failing = 0;
+  const worker = async () => {
+    for (let next = queue.shift(); next && !opts.interrupted(); next = queue.shift()) {
+      const report = await checkHost(next, opts, children);
+      if (opts.interrupted() && !report) break;
+      if (!report) continue;
+      reports.push(report);
+      const n = countStates(report.checks);
+      if (n.failed + n.error) failing++;
+      opts.info(`[${reports.length}/${opts.hosts.length}] ${report.host}: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped${report.grade ? `, score ${report.grade.percent}%` : ''} (hosts failing so far: ${failing})`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, opts.hosts.length)) }, worker));
+  // a host that could not be checked weighs each check as the checked hosts do
+  const weights = new Map(reports.flatMap((r) => r.checks).filter((c) => c.section !== c.stage).map((c) => [c.id, c.weight]));
+  for (const r of reports) {
+    for (const c of r.checks) if (c.section === c.stage) c.weight = weights.get(c.id) ?? c.weight;
+    if (r.grade) r.grade = gradeOf(r.checks);
+  }
+  return reports.sort((a, b) => a.host.localeCompare(b.host));
+}
+
+/** One host: reach it, run the suites against it, remove the run's own namespace there. */
+async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildProcess>): Promise<RunReport | undefined> {
+  const runId = randomBytes(3).toString('hex');
+  const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
+  const transport = new SshTransport(h.target, join(runDir, 'ssh'));
+  const host = new Host(transport);
+  const startedAt = new Date().toISOString();
+  try {
+    let profileFile = h.profileFile ?? opts.defaultProfile;
+    if (profileFile === 'lesson') {
+      profileFile = join(runDir, 'lesson.toml');
+      writeFileSync(profileFile, '# the lesson profile\n');
+    }
+    let profile;
+    try {
+      profile = loadProfile(profileFile);
+    } catch (e) {
+      return errorReport(h, opts, runId, startedAt, `its profile cannot be used: ${(e as Error).message}`, 'fix the lesson_check_profile of this host in the inventory');
+    }
+    // reach it first: an unreachable host, or a sudo that wants a password, is this host's error
+    const hello = await host.run(['true'], { timeoutMs: 30_000 });
+    if (hello.exitCode !== 0) {
+      const why = hello.timedOut ? 'timed out connecting' : hello.spawnError ?? (/password is required|a terminal is required/.test(hello.stderr) ? 'sudo asks for a password' : hello.stderr.trim() || `exit ${hello.exitCode}`);
+      const hint = /sudo/.test(why) ? `give ${h.target.user} passwordless sudo on the host, or connect as root` : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
+      return errorReport(h, opts, runId, startedAt, `host unreachable: ${why}`, hint);
+    }
+    const info: RunInfo = { runId, mode: opts.mode, host: h.target.name, target: h.target, sshControlDir: transport.controlDir, profileFile, startedAt };
+    const holder: { current?: ChildProcess } = {};
+    const hostReports = join(opts.reportsDir, 'hosts', h.target.name);
+    const running = runSuites(info, join(runDir, 'run'), hostReports, opts.only, { format: 'plain', quiet: true }, holder);
+    if (holder.current) children.add(holder.current);
+    const { report } = await running;
+    if (holder.current) children.delete(holder.current);
+    if (opts.interrupted()) return report;
+    return report ?? errorReport(h, opts, runId, startedAt, 'the checks wrote no results (see the console)', 'run again with --only to narrow it down');
+  } finally {
+    await removeRunNamespace(host, loadProfileOrLesson(h.profileFile ?? opts.defaultProfile), `lc-${runId}`).catch(() => undefined);
+    await transport.close();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+function loadProfileOrLesson(file: string): Profile {
+  try {
+    return file === 'lesson' ? lessonProfile() : loadProfile(file);
+  } catch {
+    return lessonProfile();
+  }
+}
+
+/** A host the checks could not run on: every check an error, saying why. */
+function errorReport(h: TargetHost, opts: FleetOptions, runId: string, startedAt: string, why: string, hint: string): RunReport {
+  const checks = CATALOGUE.filter(({ id }) => !opts.only || opts.only.includes(id)).map(({ id, stage }) => ({
+    id, title: id, stage, section: stage, weight: 1, state: 'error' as const, durationMs: 0,
+    expected: `the host ${h.target.name} can be checked`, observed: why, hint, cause: why, transcript: [],
+  }));
+  const report: RunReport = { runId, host: h.target.name, profile: h.profileFile ?? opts.defaultProfile, mode: opts.mode, source: 'unknown', versions: {}, standInImages: false, notes: [], startedAt, durationMs: 0, checks };
+  if (opts.mode === 'grade') report.grade = gradeOf(checks);
+  return report;
+}

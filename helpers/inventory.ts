@@ -1,0 +1,154 @@
+/**
+ * Targets as people already list them: `--target ssh://user@host[:port]` (repeatable) and Ansible
+ * inventories in INI or YAML (hosts, groups, children, vars; ansible_host, ansible_user,
+ * ansible_port, ansible_ssh_private_key_file, and lesson_check_profile: a profile file on the
+ * controller for that host). `--limit` picks hosts by name or group, with globs, `!` to exclude.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { type SshTarget, parseSshUrl } from './ssh.ts';
+
+export interface TargetHost {
+  target: SshTarget;
+  groups: string[];
+  /** A profile file for this host (lesson_check_profile), else the run's --profile. */
+  profileFile?: string;
+}
+
+type Vars = Record<string, unknown>;
+
+export class InventoryError extends Error {
+  override name = 'InventoryError';
+}
+
+export function targetsFromUrls(urls: string[]): TargetHost[] {
+  return urls.map((u) => ({ target: parseSshUrl(u), groups: [] }));
+}
+
+/** Reads an INI or YAML Ansible inventory (YAML when it parses to a mapping with `hosts` or `children`). */
+export function readInventory(file: string): TargetHost[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InventoryError(`${file}: cannot read inventory: ${(e as Error).message}`);
+  }
+  const hosts = new Map<string, { vars: Vars; groups: Set<string> }>();
+  if (/\.ya?ml$/i.test(file) || /^\s*(all|[\w-]+)\s*:\s*$/m.test(text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '')) readYaml(text, file, hosts);
+  else readIni(text, file, hosts);
+  return [...hosts].map(([name, h]) => toTarget(name, h.vars, [...h.groups], file));
+}
+
+function addHost(hosts: Map<string, { vars: Vars; groups: Set<string> }>, name: string, vars: Vars, group?: string): void {
+  const h = hosts.get(name) ?? { vars: {}, groups: new Set<string>() };
+  // the more specific wins: callers add group vars first, host vars last
+  Object.assign(h.vars, vars);
+  if (group && group !== 'all' && group !== 'ungrouped') h.groups.add(group);
+  hosts.set(name, h);
+}
+
+function readYaml(text: string, file: string, hosts: Map<string, { vars: Vars; groups: Set<string> }>): void {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    const pos = (e as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+    throw new InventoryError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (typeof doc !== 'object' || doc === null) throw new InventoryError(`${file}: an inventory is a mapping of groups`);
+  const walk = (group: string, node: unknown, inherited: Vars, lineage: string[]) => {
+    if (node === null || node === undefined) return;
+    if (typeof node !== 'object') throw new InventoryError(`${file}: group ${group} must be a mapping`);
+    const g = node as { hosts?: Record<string, Vars | null>; vars?: Vars; children?: Record<string, unknown> };
+    const vars = { ...inherited, ...(g.vars ?? {}) };
+    for (const [name, hostVars] of Object.entries(g.hosts ?? {})) {
+      addHost(hosts, name, { ...vars, ...(hostVars ?? {}) });
+      for (const l of [...lineage, group]) addHost(hosts, name, {}, l);
+    }
+    for (const [child, childNode] of Object.entries(g.children ?? {})) walk(child, childNode, vars, [...lineage, group]);
+  };
+  for (const [group, node] of Object.entries(doc as Record<string, unknown>)) walk(group, node, {}, []);
+}
+
+function readIni(text: string, file: string, hosts: Map<string, { vars: Vars; groups: Set<string> }>): void {
+  const groupHosts = new Map<string, Array<{ name: string; vars: Vars }>>();
+  const groupVars = new Map<string, Vars>();
+  const children = new Map<string, string[]>();
+  let section = 'ungrouped';
+  let kind: 'hosts' | 'vars' | 'children' = 'hosts';
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\s[#;].*$/, '').trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) return;
+    const header = /^\[([^\]:]+)(?::(vars|children))?\]$/.exec(line);
+    if (header) {
+      section = header[1]!;
+      kind = (header[2] as 'vars' | 'children' | undefined) ?? 'hosts';
+      return;
+    }
+    if (line.startsWith('[')) throw new InventoryError(`${file}:${i + 1}:1: not a section header: ${line}`);
+    if (kind === 'children') children.set(section, [...(children.get(section) ?? []), line]);
+    else if (kind === 'vars') {
+      const [k, ...v] = line.split('=');
+      if (!k || !v.length) throw new InventoryError(`${file}:${i + 1}:1: expected key=value in [${section}:vars]`);
+      groupVars.set(section, { ...(groupVars.get(section) ?? {}), [k.trim()]: unquote(v.join('=').trim()) });
+    } else {
+      const [name, ...pairs] = line.split(/\s+/);
+      const vars: Vars = {};
+      for (const pair of pairs) {
+        const eq = pair.indexOf('=');
+        if (eq < 1) throw new InventoryError(`${file}:${i + 1}:${raw.indexOf(pair) + 1}: expected key=value, found ${pair}`);
+        vars[pair.slice(0, eq)] = unquote(pair.slice(eq + 1));
+      }
+      groupHosts.set(section, [...(groupHosts.get(section) ?? []), { name: name!, vars }]);
+    }
+  });
+  // a group's hosts are its own and its children's; vars flow from all, to parents, to children
+  const lineageOf = (group: string): string[] => {
+    const parents = [...children].filter(([, kids]) => kids.includes(group)).map(([p]) => p);
+    return [...parents.flatMap(lineageOf), group];
+  };
+  for (const [group, members] of groupHosts) {
+    const lineage = ['all', ...lineageOf(group)];
+    for (const m of members) {
+      for (const g of lineage) addHost(hosts, m.name, groupVars.get(g) ?? {}, g);
+      addHost(hosts, m.name, m.vars);
+    }
+  }
+}
+
+function unquote(v: string): string {
+  return /^(['"]).*\1$/.test(v) ? v.slice(1, -1) : v;
+}
+
+function toTarget(name: string, vars: Vars, groups: string[], file: string): TargetHost {
+  const str = (k: string) => (vars[k] === undefined ? undefined : String(vars[k]));
+  const port = str('ansible_port');
+  if (port !== undefined && !/^\d+$/.test(port)) throw new InventoryError(`${file}: host ${name}: ansible_port must be a number, not ${port}`);
+  const rel = (p: string | undefined) => (p && !isAbsolute(p) ? resolve(dirname(file), p) : p);
+  return {
+    target: { name, host: str('ansible_host') ?? name, user: str('ansible_user'), port: port ? Number(port) : undefined, identityFile: rel(str('ansible_ssh_private_key_file')) },
+    groups,
+    profileFile: rel(str('lesson_check_profile')),
+  };
+}
+
+/** Ansible-style --limit: names or groups, comma- or colon-separated, `*` globs, `!` excludes. */
+export function limitHosts(hosts: TargetHost[], pattern: string | undefined): TargetHost[] {
+  if (!pattern) return hosts;
+  const parts = pattern.split(/[,:]/).map((p) => p.trim()).filter(Boolean);
+  const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const matches = (h: TargetHost, p: string) => [h.target.name, ...h.groups].some((n) => glob(p).test(n));
+  const include = parts.filter((p) => !p.startsWith('!'));
+  const exclude = parts.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+  return hosts.filter((h) => (include.length === 0 || include.some((p) => matches(h, p))) && !exclude.some((p) => matches(h, p)));
+}
+
+/** --shard i/n: every n-th host by name, so that n runners split a class deterministically. */
+export function shardHosts(hosts: TargetHost[], shard: string | undefined): TargetHost[] {
+  if (!shard) return hosts;
+  const m = /^(\d+)\/(\d+)$/.exec(shard);
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || n < 1 || i < 1 || i > n) throw new InventoryError(`--shard ${shard}: write i/n with 1 ≤ i ≤ n`);
+  return [...hosts].sort((a, b) => a.target.name.localeCompare(b.target.name)).filter((_, k) => k % n === i - 1);
+}

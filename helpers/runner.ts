@@ -1,0 +1,50 @@
+/**
+ * Runs the stage suites for one host in a vitest child process: writes the run's run.json, passes
+ * the console options and the report folder on, and reads back the results the reporter wrote.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunReport } from './reporters/model.ts';
+import type { RunInfo } from './run.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ConsoleOptions {
+  format: string;
+  quiet: boolean;
+}
+
+export interface SuiteRun {
+  report: RunReport | undefined;
+  walkMs: number;
+}
+
+/** Runs the stage suites in a vitest child; a signal to us is passed on to it. */
+export async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, child: { current?: ChildProcess }): Promise<SuiteRun> {
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
+  rmSync(join(reportsDir, 'results.json'), { force: true });
+  const started = Date.now();
+  const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+  // vitest matches the full name, "<stage> <ID> <fact>": the ID is the word after the stage
+  const filter = only ? ['--testNamePattern', `(?:^|\\s)(?:${only.join('|')})\\s`] : [];
+  child.current = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts'), ...filter], {
+    // json: stdout carries the results document alone
+    stdio: console_.format === 'json' ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+    env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}) },
+  });
+  await new Promise<void>((done) => child.current!.once('exit', () => done()));
+  child.current = undefined;
+  return { report: readReport(reportsDir), walkMs: Date.now() - started };
+}
+
+
+export function readReport(reportsDir: string): RunReport | undefined {
+  try {
+    return JSON.parse(readFileSync(join(reportsDir, 'results.json'), 'utf8')) as RunReport;
+  } catch {
+    return undefined;
+  }
+}

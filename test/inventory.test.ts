@@ -1,0 +1,105 @@
+// Ansible inventories as graders have them (INI and YAML), --limit and --shard.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { InventoryError, limitHosts, readInventory, shardHosts, targetsFromUrls } from '../helpers/inventory.ts';
+import { SshTransport, parseSshUrl, shellQuote } from '../helpers/ssh.ts';
+
+function file(name: string, text: string): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'lc-inv-')), name);
+  writeFileSync(f, text);
+  return f;
+}
+
+const INI = `# a class
+[all:vars]
+ansible_user=root
+
+[students]
+alice ansible_host=10.0.0.1 ansible_port=2201 lesson_check_profile=profiles/alice.toml
+bob   ansible_host=10.0.0.2
+
+[students:vars]
+ansible_ssh_private_key_file=keys/grader
+
+[late]
+carol ansible_host=10.0.0.3 ansible_user=student
+
+[class:children]
+students
+late
+`;
+
+const YAML = `all:
+  vars:
+    ansible_user: root
+  children:
+    class:
+      children:
+        students:
+          vars:
+            ansible_ssh_private_key_file: keys/grader
+          hosts:
+            alice: { ansible_host: 10.0.0.1, ansible_port: 2201, lesson_check_profile: profiles/alice.toml }
+            bob: { ansible_host: 10.0.0.2 }
+        late:
+          hosts:
+            carol: { ansible_host: 10.0.0.3, ansible_user: student }
+`;
+
+describe('inventories', () => {
+  for (const [kind, text, name] of [['INI', INI, 'hosts.ini'], ['YAML', YAML, 'hosts.yml']] as const) {
+    test(`${kind}: hosts, ports, users, keys, profiles and groups, with vars inherited`, () => {
+      const f = file(name, text);
+      const hosts = readInventory(f).sort((a, b) => a.target.name.localeCompare(b.target.name));
+      const dir = join(f, '..');
+      expect(hosts.map((h) => h.target)).toEqual([
+        { name: 'alice', host: '10.0.0.1', user: 'root', port: 2201, identityFile: join(dir, 'keys/grader') },
+        { name: 'bob', host: '10.0.0.2', user: 'root', port: undefined, identityFile: join(dir, 'keys/grader') },
+        { name: 'carol', host: '10.0.0.3', user: 'student', port: undefined, identityFile: undefined },
+      ]);
+      expect(hosts[0]!.profileFile).toBe(join(dir, 'profiles/alice.toml'));
+      expect(hosts[0]!.groups.sort()).toEqual(['class', 'students']);
+      expect(hosts[2]!.groups.sort()).toEqual(['class', 'late']);
+    });
+  }
+
+  test('a malformed line is named by file and line', () => {
+    const f = file('bad.ini', '[students]\nalice ansible_port\n');
+    expect(() => readInventory(f)).toThrow(new RegExp(`^${f}:2:\\d+: expected key=value`));
+    expect(() => readInventory(f)).toThrow(InventoryError);
+  });
+
+  test('--limit picks by name or group, with globs and exclusions', () => {
+    const hosts = readInventory(file('hosts.ini', INI));
+    const names = (p: string) => limitHosts(hosts, p).map((h) => h.target.name).sort();
+    expect(names('students')).toEqual(['alice', 'bob']);
+    expect(names('c*')).toEqual(['alice', 'bob', 'carol']); // the group "class" matches everyone
+    expect(names('class:!bob')).toEqual(['alice', 'carol']);
+    expect(names('carol,alice')).toEqual(['alice', 'carol']);
+  });
+
+  test('--shard splits deterministically and completely', () => {
+    const hosts = targetsFromUrls(['ssh://e', 'ssh://a', 'ssh://d', 'ssh://c', 'ssh://b']);
+    const one = shardHosts(hosts, '1/2').map((h) => h.target.name);
+    const two = shardHosts(hosts, '2/2').map((h) => h.target.name);
+    expect(one).toEqual(['a', 'c', 'e']);
+    expect(two).toEqual(['b', 'd']);
+    expect(() => shardHosts(hosts, '3/2')).toThrow(/--shard 3\/2/);
+  });
+});
+
+describe('ssh targets and quoting', () => {
+  test('ssh://user@host:port', () => {
+    expect(parseSshUrl('ssh://student@lab-7.example:2222')).toEqual({ name: 'lab-7.example', host: 'lab-7.example', user: 'student', port: 2222 });
+    expect(parseSshUrl('ssh://[::1]:22')).toMatchObject({ host: '::1', port: 22 });
+    expect(() => parseSshUrl('lab-7')).toThrow(/ssh:\/\//);
+  });
+
+  test('the remote command quotes each word once; a non-root user goes through sudo -n', () => {
+    const t = new SshTransport({ name: 'x', host: 'x', user: 'student' }, '/tmp/unused');
+    expect(t.remoteCommand(['printf', '%s', "a b'c $(id); x"], { env: { CNI_COMMAND: 'VERSION' } })).toBe(`sudo -n -- env CNI_COMMAND=VERSION printf %s 'a b'\\''c $(id); x'`);
+    expect(shellQuote('')).toBe("''");
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Debian's OpenSSH server on a free loopback port, for the project's tests: a generated host key
+ * and client key, root login by key only, and an ssh_config (LC_SSH_CONFIG) that trusts exactly
+ * this server's host key.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { freeLoopbackPort } from '../helpers/lab/lab.ts';
+import { Host } from '../helpers/host.ts';
+import { LocalTransport } from '../helpers/transport.ts';
+
+export interface Sshd {
+  port: number;
+  /** The client's private key (ansible_ssh_private_key_file). */
+  key: string;
+  /** The ssh_config to pass as LC_SSH_CONFIG. */
+  config: string;
+  stop(): Promise<void>;
+}
+
+export async function startSshd(): Promise<Sshd> {
+  const dir = mkdtempSync(join(tmpdir(), 'lc-sshd-'));
+  chmodSync(dir, 0o700);
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  const port = await freeLoopbackPort();
+  writeFileSync(join(dir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'MaxSessions 50', 'MaxStartups 50',
+    // bash sources ~/.bashrc for every command sshd runs; this machine's root .bashrc runs
+    // `pyenv init` (0.6 s a command). A lab VM's would not: give sessions a HOME without one.
+    `SetEnv HOME=${dir}`, '',
+  ].join('\n'));
+  const hostKey = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
+  writeFileSync(join(dir, 'ssh_config'), `Host *\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n`);
+  // sshd insists on an absolute path and on /run/sshd for privilege separation
+  await execa('mkdir', ['-p', '/run/sshd']);
+  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore', detached: true });
+  const host = new Host(new LocalTransport());
+  await host.poll(`sshd listening on 127.0.0.1:${port}`, async () => {
+    const r = await execa('ssh', ['-F', join(dir, 'ssh_config'), '-o', 'BatchMode=yes', '-i', join(dir, 'client_key'), '-p', String(port), 'root@127.0.0.1', 'true'], { reject: false });
+    return r.exitCode === 0 ? true : undefined;
+  }, 15_000, 100);
+  return {
+    port,
+    key: join(dir, 'client_key'),
+    config: join(dir, 'ssh_config'),
+    stop: async () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
