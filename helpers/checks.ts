@@ -7,7 +7,7 @@
 import { describe, test, type TestContext } from 'vitest';
 import type { TranscriptEntry } from './host.ts';
 import { CommandError } from './host.ts';
-import { formatArgv, tail, describeResult, type CommandResult } from './transport.ts';
+import { observedCommand } from './transport.ts';
 import { type RunContext, loadRunContext } from './run.ts';
 import { readLedger, recordOutcome } from './ledger.ts';
 
@@ -61,11 +61,8 @@ export function require(condition: unknown, details: CheckDetails | (() => Check
   if (!condition) fail(typeof details === 'function' ? details() : details);
 }
 
-/** "`cmd` → exit 1 after 30 ms: <stderr tail>", the observed part of a failure about a command. */
-export function observedCommand(r: CommandResult, lines = 6): string {
-  const out = tail(r.stderr || r.stdout, lines);
-  return `\`${formatArgv(r.argv)}\` → ${describeResult(r)}${out ? `:\n${out}` : ' (no output)'}`;
-}
+/** The observed part of a failure about a command (defined beside the transport). */
+export { observedCommand };
 
 export interface CheckContext extends RunContext {
   /** True when this run drives the lesson's steps (lab, walkthrough), false when it only inspects. */

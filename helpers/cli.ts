@@ -26,7 +26,7 @@ import { consoleStyle, renderSummary } from './reporters/console.ts';
 import { type CheckResult, type RunReport, countStates, gradeHint, gradeOf } from './reporters/model.ts';
 import { REPORT_FILES } from './reporters/write.ts';
 import type { Mode, RunInfo } from './run.ts';
-import { type ConsoleOptions, readReport, runSuites } from './runner.ts';
+import { type ConsoleOptions, runSuites } from './runner.ts';
 import { checkFleet } from './fleet.ts';
 import { InventoryError, type TargetHost, limitHosts, readInventory, shardHosts, targetsFromUrls } from './inventory.ts';
 import { GRADEBOOK, runsOf, writeReports } from './reporters/write.ts';
@@ -526,11 +526,6 @@ async function labDown(host: Host): Promise<number> {
   return 0;
 }
 
-function stageTimes(report: RunReport): string {
-  const byStage = new Map<string, number>();
-  for (const c of report.checks) byStage.set(c.stage, (byStage.get(c.stage) ?? 0) + c.durationMs);
-  return [...byStage].map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join(', ');
-}
 
 /** The lab's set-up commands (apt, registry, images) as a transcript beside the reports. */
 function writeSetupLog(reportsDir: string, host: Host): void {

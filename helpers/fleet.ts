@@ -64,13 +64,14 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
   const transport = new SshTransport(h.target, join(runDir, 'ssh'));
   const host = new Host(transport);
   const startedAt = new Date().toISOString();
+  // the lesson's until the host's own is read: the run's namespace is removed with whichever
+  let profile: Profile = lessonProfile();
   try {
     let profileFile = h.profileFile ?? opts.defaultProfile;
     if (profileFile === 'lesson') {
       profileFile = join(runDir, 'lesson.toml');
       writeFileSync(profileFile, '# the lesson profile\n');
     }
-    let profile;
     try {
       profile = loadProfile(profileFile);
     } catch (e) {
@@ -93,17 +94,9 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
     if (opts.interrupted()) return report;
     return report ?? errorReport(h, opts, runId, startedAt, 'the checks wrote no results (see the console)', 'run again with --only to narrow it down');
   } finally {
-    await removeRunNamespace(host, loadProfileOrLesson(h.profileFile ?? opts.defaultProfile), `lc-${runId}`).catch(() => undefined);
+    await removeRunNamespace(host, profile, `lc-${runId}`).catch(() => undefined);
     await transport.close();
     rmSync(runDir, { recursive: true, force: true });
-  }
-}
-
-function loadProfileOrLesson(file: string): Profile {
-  try {
-    return file === 'lesson' ? lessonProfile() : loadProfile(file);
-  } catch {
-    return lessonProfile();
   }
 }
 

@@ -115,3 +115,9 @@ export function describeResult(r: CommandResult): string {
   if (r.cancelled) return `cancelled after ${r.durationMs} ms`;
   return `exit ${r.exitCode} after ${r.durationMs} ms`;
 }
+
+/** "`cmd` → exit 1 after 30 ms:\n<stderr tail>": the observed part of a failure about a command. */
+export function observedCommand(r: CommandResult, lines = 6): string {
+  const out = tail(r.stderr || r.stdout, lines);
+  return `\`${formatArgv(r.argv)}\` → ${describeResult(r)}${out ? `:\n${out}` : ' (no output)'}`;
+}
