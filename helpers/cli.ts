@@ -35,7 +35,7 @@ import { LocalTransport } from './transport.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror URL] [--pin P] [--reports DIR] [--keep]
-       lesson-check lab --down
+       lesson-check lab --down [--profile FILE]
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  --inventory FILE | --target ssh://[user@]host[:port] …
@@ -83,7 +83,8 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
   fetch         gather the github source's assets (checksums verified) into DIR, for
                 \`lab --source dir:DIR\` on a host without network
   --keep        leave the lab up afterwards and print its profile file
-  --down        remove every lab left up (by --keep or by a killed run)`;
+  --down        remove every lab left up (by --keep or by a killed run), or with --profile
+                just the lab that profile file belongs to`;
 
 class UsageError extends Error {}
 
@@ -200,7 +201,7 @@ async function labCommand(args: string[]): Promise<number> {
     return 2;
   }
   const host = new Host(new LocalTransport());
-  if (opts.down) return await labDown(host);
+  if (opts.down) return await labDown(host, opts.profile === 'lesson' ? undefined : loadProfile(opts.profile as string).prefix);
   const faults = opts.fault as string[];
   for (const f of faults) if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
   const reportsDir = resolve(opts.reports as string);
@@ -516,8 +517,9 @@ function writeGrade(report: RunReport, reportsDir: string, out: ConsoleOptions):
   console.log(`\nscore ${grade.score}/${grade.maxScore} (${grade.percent}%)`);
 }
 
-async function labDown(host: Host): Promise<number> {
-  const labs = existsSync(LABS_ROOT) ? readdirSync(LABS_ROOT) : [];
+/** Removes every lab under LABS_ROOT, or just the one whose prefix is given. */
+async function labDown(host: Host, only?: string): Promise<number> {
+  const labs = only ? [only.split('/').pop()!] : existsSync(LABS_ROOT) ? readdirSync(LABS_ROOT) : [];
   for (const id of labs) {
     const torn = await teardownLab(host, join(LABS_ROOT, id));
     console.log(`lesson-check: lab ${id} removed (${torn.processes} processes, ${torn.mounts} mounts)`);
