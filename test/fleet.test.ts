@@ -4,6 +4,7 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { validateXML } from 'xmllint-wasm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
@@ -95,6 +96,28 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual(['student-a', 'student-b', 'student-c', 'student-d']);
     expect(csv[2]).toMatch(/,R2 runc is not executable$/);
     expect(csv[4]).toMatch(/^student-d,0,/);
+  });
+
+  test('Ctrl-C stops cleanly: no new host starts, and the finished hosts are reported', async () => {
+    let sent = false;
+    const run = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '1'], env, (output, pid) => {
+      if (!sent && output.includes('[1/4] ')) {
+        sent = true;
+        process.kill(-pid, 'SIGINT');
+      }
+    });
+    expect(sent).toBe(true);
+    expect(run.exitCode === 130 || run.signal === 'SIGINT', run.output).toBe(true);
+    const runs: RunReport[] = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')).runs ?? [];
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.length).toBeLessThan(4);
+    expect(runs[0]!.host).toBe('student-a');
+    // nothing of the interrupted run is left on the hosts: no containerd namespace of its own
+    for (const p of profiles) {
+      const profile = loadProfile(p);
+      const ns = await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q']);
+      expect(ns.stdout.split('\n').filter((n) => n.startsWith('lc-'))).toEqual([]);
+    }
   });
 
   test('--shard 1/2 and 2/2, then merge, give the same results as one run', async () => {

@@ -32,8 +32,8 @@ export async function runLab(args: string[], onOutput?: (text: string, pid: numb
 }
 
 /** `lesson-check ARGS --reports <fresh dir>`. */
-export async function lessonCheck(args: string[], env: Record<string, string> = {}): Promise<LabRun> {
-  return run([process.execPath, join(ROOT, 'bin/lesson-check.js'), ...args], undefined, env);
+export async function lessonCheck(args: string[], env: Record<string, string> = {}, onOutput?: (text: string, pid: number) => void): Promise<LabRun> {
+  return run([process.execPath, join(ROOT, 'bin/lesson-check.js'), ...args], onOutput, env);
 }
 
 async function run(argv: string[], onOutput?: (text: string, pid: number) => void, env: Record<string, string> = {}): Promise<LabRun> {
