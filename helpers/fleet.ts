@@ -87,7 +87,8 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
     const info: RunInfo = { runId, mode: opts.mode, host: h.target.name, target: h.target, sshControlDir: transport.controlDir, profileFile, startedAt };
     const holder: { current?: ChildProcess } = {};
     const hostReports = join(opts.reportsDir, 'hosts', h.target.name);
-    const running = runSuites(info, join(runDir, 'run'), hostReports, opts.only, { format: 'plain', quiet: true }, holder);
+    // one host's Markdown stays in its folder: the class's merged summary is the step summary
+    const running = runSuites(info, join(runDir, 'run'), hostReports, opts.only, { format: 'plain', quiet: true }, holder, { GITHUB_STEP_SUMMARY: '' });
     if (holder.current) children.add(holder.current);
     const { report } = await running;
     if (holder.current) children.delete(holder.current);

@@ -22,7 +22,7 @@ export interface SuiteRun {
 }
 
 /** Runs the stage suites in a vitest child; a signal to us is passed on to it. */
-export async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, child: { current?: ChildProcess }): Promise<SuiteRun> {
+export async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, child: { current?: ChildProcess }, extraEnv: Record<string, string> = {}): Promise<SuiteRun> {
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
   rmSync(join(reportsDir, 'results.json'), { force: true });
@@ -33,7 +33,7 @@ export async function runSuites(info: RunInfo, runDir: string, reportsDir: strin
   child.current = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts'), ...filter], {
     // json: stdout carries the results document alone
     stdio: console_.format === 'json' ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-    env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}) },
+    env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}), ...extraEnv },
   });
   await new Promise<void>((done) => child.current!.once('exit', () => done()));
   child.current = undefined;
