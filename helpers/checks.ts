@@ -105,9 +105,12 @@ export function stage(name: string, body: () => void): void {
   });
 }
 
-export function check(id: string, fact: string, options: CheckOptions, body: (c: CheckContext) => Promise<void>): void {
+/** `title` is the check's ID and the fact it proves: "R6 ctr run succeeds once runc is installed". */
+export function check(title: string, options: CheckOptions, body: (c: CheckContext) => Promise<void>): void {
+  const id = title.split(' ')[0]!;
+  if (!/^[A-Z]\d+$/.test(id)) throw new Error(`check title must start with its ID: ${title}`);
   const stageName = currentStage;
-  test(`${id} ${fact}`, { timeout: options.timeoutMs ?? 120_000 }, async (ctx: TestContext) => {
+  test(title, { timeout: options.timeoutMs ?? 120_000 }, async (ctx: TestContext) => {
     const run = await loadRunContext();
     const meta: CheckMeta = { id, stage: stageName, weight: options.weight ?? 1, section: options.section, transcript: [] };
     ctx.task.meta.check = meta;

@@ -7,7 +7,7 @@ import { cgroupVersion, overlayUsable } from '../helpers/host-probes.ts';
 const section = 'Prerequisites';
 
 stage('00 host', () => {
-  check('H1', 'the lesson runs as root', { section, weight: 0 }, async ({ host }) => {
+  check('H1 the lesson runs as root', { section, weight: 0 }, async ({ host }) => {
     const uid = await host.capture(['id', '-u']);
     require(uid === '0', {
       expected: 'commands run as root (the lesson uses sudo)',
@@ -17,7 +17,7 @@ stage('00 host', () => {
     });
   });
 
-  check('H2', 'the host is Linux on amd64 or arm64', { section, weight: 0 }, async ({ host }) => {
+  check('H2 the host is Linux on amd64 or arm64', { section, weight: 0 }, async ({ host }) => {
     const [kernel, machine] = (await host.capture(['uname', '-s', '-m'])).split(/\s+/);
     require(kernel === 'Linux' && (machine === 'x86_64' || machine === 'aarch64'), {
       expected: 'Linux on x86_64 (amd64) or aarch64 (arm64): the lesson downloads only those assets',
@@ -27,7 +27,7 @@ stage('00 host', () => {
     });
   });
 
-  check('H3', 'overlay, cgroups and network namespaces are usable', { section, weight: 0, needs: ['H1'] }, async ({ host }) => {
+  check('H3 overlay, cgroups and network namespaces are usable', { section, weight: 0, needs: ['H1'] }, async ({ host }) => {
     const overlay = await overlayUsable(host);
     if (overlay !== true) fail({ expected: 'an overlay filesystem can be mounted (containerd\'s default snapshotter)', observed: overlay, hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS', cause: 'overlayfs is unavailable' });
     const cgroups = await cgroupVersion(host);
@@ -37,7 +37,7 @@ stage('00 host', () => {
     if (netns.exitCode !== 0) fail({ expected: 'a network namespace can be created (CNI needs one per container)', observed: observedCommand(netns), hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged', cause: 'network namespaces are unavailable' });
   });
 
-  check('H4', 'the tools the lesson uses are present', { section, weight: 0 }, async ({ host, profile }) => {
+  check('H4 the tools the lesson uses are present', { section, weight: 0 }, async ({ host, profile }) => {
     const missing: string[] = [];
     for (const tool of profile.expect.hostTools) {
       const r = await host.run(['sh', '-c', 'command -v -- "$1"', 'sh', tool]);

@@ -9,7 +9,7 @@ import { serviceStatus } from '../helpers/service.ts';
 const install = 'Install containerd (step 1)';
 
 stage('10 containerd', () => {
-  check('C1', 'containerd, ctr and the runc shim are installed at the pinned version', { section: install, weight: 2, needs: ['H1'] }, async (c) => {
+  check('C1 containerd, ctr and the runc shim are installed at the pinned version', { section: install, weight: 2, needs: ['H1'] }, async (c) => {
     const { host, profile } = c;
     const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
     if (c.walking) {
@@ -35,7 +35,7 @@ stage('10 containerd', () => {
     });
   });
 
-  check('C2', 'containerd runs as a service and answers on its socket', { section: install, weight: 2, needs: ['C1'] }, async (c) => {
+  check('C2 containerd runs as a service and answers on its socket', { section: install, weight: 2, needs: ['C1'] }, async (c) => {
     const { host, profile } = c;
     if (c.walking) await c.step('start containerd (systemctl enable --now containerd)', () => c.walk!.startContainerd());
     const service = await serviceStatus(host, profile);
@@ -52,10 +52,10 @@ stage('10 containerd', () => {
     });
   });
 
-  check('C3', 'ctr pulls the lesson\'s hello image and lists it', { section: 'Meet ctr (step 2)', needs: ['C2'] }, async ({ host, profile, namespace }) => {
+  check('C3 ctr pulls the lesson\'s hello image and lists it', { section: 'Meet ctr (step 2)', needs: ['C2'] }, async ({ host, profile, namespace }) => {
     const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
     if (pull.exitCode !== 0) fail({ expected: `\`ctr images pull ${profile.images.hello}\` succeeds`, observed: observedCommand(pull), hint: 'lesson step 2: check the image name and that the host reaches ghcr.io', cause: 'the hello image cannot be pulled' });
     const list = await host.capture(ctrIn(profile, namespace, 'images', 'ls', '-q'));
-    require(list.split('\n').includes(profile.images.hello), { expected: `${profile.images.hello} is listed by \`ctr images ls\``, observed: `listed: ${list.split('\n').join(', ') || '(nothing)'}`, hint: 'ctr works in the "default" namespace unless told otherwise (-n)', cause: 'the pulled image is not listed' });
+    require(list.split(/\n/).includes(profile.images.hello), { expected: `${profile.images.hello} is listed by \`ctr images ls\``, observed: `listed: ${list.split(/\n/).join(', ') || '(nothing)'}`, hint: 'ctr works in the "default" namespace unless told otherwise (-n)', cause: 'the pulled image is not listed' });
   });
 });

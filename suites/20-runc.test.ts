@@ -15,7 +15,7 @@ const configure = 'Configure containerd (step 4)';
 const missingExecutable = (name: string) => `exec: "${name}": executable file not found in $PATH`;
 
 stage('20 runc', () => {
-  check('R1', 'ctr run fails before runc is installed, and leaves no container', { section: 'Meet ctr (step 2)', needs: ['C3'] }, async (c) => {
+  check('R1 ctr run fails before runc is installed, and leaves no container', { section: 'Meet ctr (step 2)', needs: ['C3'] }, async (c) => {
     const { host, profile, namespace } = c;
     // walking: runc is really absent; inspecting: the same run told to use a runc that exists nowhere
     const runc = c.walking ? 'runc' : c.probeName('absent-runc');
@@ -31,11 +31,11 @@ stage('20 runc', () => {
       hint: r.exitCode === 0 ? 'a runc is already on containerd\'s PATH (a distribution package in /usr/bin or /usr/sbin?)' : 'the run failed for another reason than the missing runc: see stderr',
       cause: r.exitCode === 0 ? 'a runc was found where none should be' : 'ctr run fails for another reason',
     });
-    const left = (await host.capture(ctrIn(profile, namespace, 'containers', 'ls', '-q'))).split('\n');
+    const left = (await host.capture(ctrIn(profile, namespace, 'containers', 'ls', '-q'))).split(/\n/);
     require(!left.includes(name), { expected: 'the failed run leaves no container record', observed: `container "${name}" is still listed`, hint: `remove it: \`ctr containers rm ${name}\``, cause: 'a container record was left behind' });
   });
 
-  check('R2', 'runc is installed at /usr/local/sbin with mode 0755 at the pinned version', { section: 'Install runc (step 3)', weight: 2 }, async (c) => {
+  check('R2 runc is installed at /usr/local/sbin with mode 0755 at the pinned version', { section: 'Install runc (step 3)', weight: 2 }, async (c) => {
     const { host, profile } = c;
     if (c.walking) await c.step('install -m 755 runc into /usr/local/sbin', () => c.walk!.installRunc());
     const st = await host.stat(profile.paths.runc);
@@ -58,7 +58,7 @@ stage('20 runc', () => {
     });
   });
 
-  check('R3', 'config.toml says version 3 and sets SystemdCgroup to the boolean true', { section: configure, weight: 2 }, async (c) => {
+  check('R3 config.toml says version 3 and sets SystemdCgroup to the boolean true', { section: configure, weight: 2 }, async (c) => {
     const { host, profile } = c;
     if (c.walking) await c.step('write /etc/containerd/config.toml', () => c.walk!.writeConfig());
     const file = profile.paths.configToml;
@@ -90,7 +90,7 @@ stage('20 runc', () => {
     });
   });
 
-  check('R5', 'containerd was restarted after config.toml was last written', { section: configure, needs: ['C2'] }, async (c) => {
+  check('R5 containerd was restarted after config.toml was last written', { section: configure, needs: ['C2'] }, async (c) => {
     const { host, profile } = c;
     const ages = async () => {
       const service = await serviceStatus(host, profile);
@@ -113,7 +113,7 @@ stage('20 runc', () => {
     });
   });
 
-  check('R4', 'the effective config (containerd config dump) has SystemdCgroup = true', { section: configure, needs: ['C1', 'R3'] }, async ({ host, profile }) => {
+  check('R4 the effective config (containerd config dump) has SystemdCgroup = true', { section: configure, needs: ['C1', 'R3'] }, async ({ host, profile }) => {
     const r = await host.run([profile.paths.containerd, '--config', profile.paths.configToml, 'config', 'dump']);
     if (r.exitCode !== 0) fail({ expected: 'containerd accepts the config and dumps it', observed: observedCommand(r), hint: 'containerd rejects this config.toml; the error names the problem', cause: 'containerd rejects config.toml' });
     const parsed = parseToml(r.stdout, 'containerd config dump');
@@ -127,7 +127,7 @@ stage('20 runc', () => {
     });
   });
 
-  check('R6', 'ctr run succeeds once runc is installed, prints the greeting, and leaves no container', { section: 'Install runc (step 3)', weight: 2, needs: ['C3'] }, async (c) => {
+  check('R6 ctr run succeeds once runc is installed, prints the greeting, and leaves no container', { section: 'Install runc (step 3)', weight: 2, needs: ['C3'] }, async (c) => {
     const { host, profile, namespace } = c;
     const name = c.walking ? 'hello' : c.probeName('r6');
     const r = await host.run(ctrRun(profile, { namespace, flags: ['--rm'] }, profile.images.hello, name), { timeoutMs: 60_000 });
@@ -137,7 +137,7 @@ stage('20 runc', () => {
     }
     const pattern = profile.expect.helloOutput;
     require(pattern ? new RegExp(pattern).test(r.stdout) : r.stdout.trim() !== '', { expected: pattern ? `output matching /${pattern}/` : 'the image prints its greeting', observed: `stdout: ${r.stdout.trim() || '(empty)'}`, hint: 'the container ran but printed something else: is it the lesson\'s image?', cause: 'the container printed something else' });
-    const left = (await host.capture(ctrIn(profile, namespace, 'containers', 'ls', '-q'))).split('\n');
+    const left = (await host.capture(ctrIn(profile, namespace, 'containers', 'ls', '-q'))).split(/\n/);
     require(!left.includes(name), { expected: '--rm leaves no container record', observed: `container "${name}" is still listed`, hint: `remove it: \`ctr containers rm ${name}\``, cause: 'a container record was left behind' });
   });
 });

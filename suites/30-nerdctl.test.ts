@@ -16,7 +16,7 @@ const SEMVER = /\bv?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?\b/;
 const section = 'Install nerdctl (step 5)';
 
 stage('30 nerdctl', () => {
-  check('N1', 'nerdctl is installed with mode 0755 at the pinned version, with bash completion', { section, weight: 2, needs: ['H1'] }, async (c) => {
+  check('N1 nerdctl is installed with mode 0755 at the pinned version, with bash completion', { section, weight: 2, needs: ['H1'] }, async (c) => {
     const { host, profile } = c;
     if (profile.unavailable.nerdctl) c.skip(profile.unavailable.nerdctl);
     if (c.walking) await c.step('install nerdctl and its bash completion', () => c.walk!.installNerdctl());
@@ -30,7 +30,7 @@ stage('30 nerdctl', () => {
     require(completion && completion.size > 0, { expected: `bash completion at ${profile.paths.bashCompletion}`, observed: completion ? 'the file is empty' : 'it is missing', hint: 'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`', cause: 'the bash completion is missing' });
   });
 
-  check('N2', 'nerdctl run fails for want of the bridge CNI plugin', { section, needs: ['N1', 'C2'] }, async (c) => {
+  check('N2 nerdctl run fails for want of the bridge CNI plugin', { section, needs: ['N1', 'C2'] }, async (c) => {
     const { host, profile, namespace } = c;
     let cniPath = profile.paths.cniBinDir;
     if (c.walking) {
@@ -49,7 +49,7 @@ stage('30 nerdctl', () => {
     }
   });
 
-  check('N3', 'nerdctl run --net host prints podinfo\'s version', { section, needs: ['N1', 'C2'] }, async ({ host, profile, namespace }) => {
+  check('N3 nerdctl run --net host prints podinfo\'s version', { section, needs: ['N1', 'C2'] }, async ({ host, profile, namespace }) => {
     const r = await host.run(nerdctl(profile, { namespace }, 'run', '--net', 'host', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 });
     if (r.exitCode !== 0) fail({ expected: 'nerdctl run --net host succeeds', observed: observedCommand(r), hint: 'host networking needs no CNI plugin: check the image name and runc', cause: 'nerdctl run --net host fails' });
     require(SEMVER.test(r.stdout), { expected: 'podinfo prints a semantic version', observed: `stdout: ${r.stdout.trim() || '(empty)'}`, hint: 'is the command `/home/app/podinfo --version`?', cause: 'podinfo printed no version' });

@@ -15,7 +15,7 @@ const cniSection = 'Install the CNI plugins (step 6)';
 const podinfoSection = 'Run podinfo (step 7)';
 
 stage('40 cni', () => {
-  check('K1', 'the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release', { section: cniSection, weight: 2, needs: ['H1'] }, async (c) => {
+  check('K1 the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release', { section: cniSection, weight: 2, needs: ['H1'] }, async (c) => {
     const { host, profile } = c;
     const dir = profile.paths.cniBinDir;
     if (c.walking) {
@@ -40,27 +40,29 @@ stage('40 cni', () => {
     }
     const about = await host.run([`${dir}/bridge`]);
     const version = parseCniVersion(about.stderr);
-    require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split('\n')[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`, cause: `CNI plugins ${version} instead of the pinned release`, dependentsMayRun: true });
+    require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`, cause: `CNI plugins ${version} instead of the pinned release`, dependentsMayRun: true });
   });
 
-  check('K2', 'nerdctl runs podinfo detached and nerdctl ps shows it Up', { section: podinfoSection, weight: 2, needs: ['N1', 'K1'] }, async (c) => {
+  check('K2 nerdctl runs podinfo detached and nerdctl ps shows it Up', { section: podinfoSection, weight: 2, needs: ['N1', 'K1'] }, async (c) => {
     const { host, profile } = c;
     const name = profile.expect.podinfoName;
     if (c.walking) await c.step(`nerdctl run -d --name ${name} podinfo`, () => host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', name, profile.images.podinfo), { timeoutMs: 120_000 }));
     const ps = await host.run(nerdctl(profile, {}, 'ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'));
     if (ps.exitCode !== 0) fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
-    const line = ps.stdout.split('\n').find((l) => l.split(' ')[0] === name);
-    require(line && / Up\b/.test(` ${line.split(' ').slice(1).join(' ')}`), { expected: `a container named ${name} is Up`, observed: line ? `nerdctl ps: ${line}` : `no container named ${name} in nerdctl ps`, hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped', cause: line ? 'podinfo is not running' : 'there is no podinfo container' });
+    // "<name> <status>" per line; a running container's status starts with "Up"
+    const row = ps.stdout.split(/\n/).map((l) => l.trim().split(/\s+/)).find(([n]) => n === name);
+    const status = row?.slice(1).join(' ') ?? '';
+    require(row && status.startsWith('Up'), { expected: `a container named ${name} is Up`, observed: row ? `nerdctl ps: ${name} ${status}` : `no container named ${name} in nerdctl ps`, hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped', cause: row ? 'podinfo is not running' : 'there is no podinfo container' });
   });
 
-  check('K3', 'podinfo\'s bridge IP is in nerdctl\'s subnet and answers GET / with its version', { section: podinfoSection, weight: 2, needs: ['K2'] }, async ({ host, profile }) => {
+  check('K3 podinfo\'s bridge IP is in nerdctl\'s subnet and answers GET / with its version', { section: podinfoSection, weight: 2, needs: ['K2'] }, async ({ host, profile }) => {
     const name = profile.expect.podinfoName;
     const ip = (await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))).trim();
     require(ipInSubnet(ip, profile.expect.nerdctlSubnet), { expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`, observed: `nerdctl inspect gives ${ip || '(no IP)'}`, hint: 'a container run with --net host has no bridge IP; run it without --net', cause: 'podinfo is not on nerdctl\'s bridge network' });
     await expectPodinfoAnswers(host, ip, profile.expect.podinfoPort);
   });
 
-  check('K4', 'the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { section: cniSection, needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
+  check('K4 the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { section: cniSection, needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
     const probe = new CniProbe(host, profile, info.runId);
     try {
       const ip = await probe.wire();
