@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
+import { isAlive } from './supervisor.ts';
 
 export const APT_CACHE = process.env.LC_CACHE_DIR ?? '/var/cache/lesson-check/apt';
 
@@ -52,8 +53,34 @@ export interface AptArtifacts {
   fromCache?: boolean;
 }
 
-/** Fetches (or reuses) the apt source's artifacts. */
+/** Fetches (or reuses) the apt source's artifacts; labs started together fetch once. */
 export async function fetchAptArtifacts(host: Host, cacheDir = APT_CACHE): Promise<AptArtifacts> {
+  mkdirSync(cacheDir, { recursive: true });
+  const release = await lockDir(host, join(cacheDir, '.lock'));
+  try {
+    return await fetchUnlocked(host, cacheDir);
+  } finally {
+    release();
+  }
+}
+
+/** A lock held by this process: a directory naming its PID; one whose holder died is taken over. */
+async function lockDir(host: Host, dir: string): Promise<() => void> {
+  await host.poll(`the apt cache lock ${dir}`, async () => {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      return true;
+    } catch {
+      const holder = Number(readFileSync(join(dir, 'pid'), 'utf8').trim() || 0);
+      if (holder && !isAlive(holder)) rmSync(dir, { recursive: true, force: true });
+      return undefined;
+    }
+  }, 900_000, 200);
+  return () => rmSync(dir, { recursive: true, force: true });
+}
+
+async function fetchUnlocked(host: Host, cacheDir: string): Promise<AptArtifacts> {
   const manifest = join(cacheDir, 'artifacts.json');
   if (existsSync(manifest)) {
     const cached = JSON.parse(readFileSync(manifest, 'utf8')) as AptArtifacts;
