@@ -141,6 +141,9 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
         throw new SkipCheck(reason);
       },
     };
+    // until the body settles this check counts as failed: one that times out (vitest abandons it)
+    // must still block the checks that need it
+    recordOutcome(run.runDir, id, { state: 'failed', why: `did not finish within ${options.timeoutMs ?? 120_000} ms` });
     try {
       await body(c);
       recordOutcome(run.runDir, id, { state: 'passed', why: '' });
