@@ -21,7 +21,7 @@ import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourc
 import { teardownLab } from './lab/teardown.ts';
 import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from './lab/github-source.ts';
 import { SystemWalk, findLeftovers } from './lab/system-walk.ts';
-import { ProfileError, lessonProfile, loadProfile, profileToml } from './profile.ts';
+import { ProfileError, lessonProfile, loadProfile, profileFileFor, profileToml } from './profile.ts';
 import { consoleStyle, renderSummary } from './reporters/console.ts';
 import { type CheckResult, type RunReport, countStates, gradeHint, gradeOf } from './reporters/model.ts';
 import { REPORT_FILES } from './reporters/write.ts';
@@ -153,6 +153,16 @@ function parse(args: string[]) {
   }
 }
 
+/** --source/--mirror/--pin as a source; `fallback` when --source was left at its default. */
+function sourceOption(opts: ReturnType<typeof parse>, fallback: 'apt' | 'github'): SourceSpec {
+  const given = opts.source as string;
+  try {
+    return parseSource(given === 'apt' ? fallback : given, { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Ctrl-C and SIGTERM: cancel what runs, let the caller tear down, exit 130. */
 function trapSignals(onSignal: (sig: NodeJS.Signals) => void): { signalled: () => NodeJS.Signals | undefined; release: () => void } {
   let got: NodeJS.Signals | undefined;
@@ -205,12 +215,7 @@ async function labCommand(args: string[]): Promise<number> {
   const faults = opts.fault as string[];
   for (const f of faults) if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
   const reportsDir = resolve(opts.reports as string);
-  let source: SourceSpec;
-  try {
-    source = parseSource(opts.source as string, { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const source = sourceOption(opts, 'apt');
 
   const interrupt = new AbortController();
   host.signal = interrupt.signal;
@@ -273,11 +278,7 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
   const profile = profileArg === 'lesson' ? lessonProfile() : loadProfile(profileArg);
   const runId = randomBytes(3).toString('hex');
   const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
-  let profileFile = profileArg;
-  if (profileArg === 'lesson') {
-    profileFile = join(runDir, 'lesson.toml');
-    writeFileSync(profileFile, '# the lesson profile: the lesson\'s real paths and pinned versions\n');
-  }
+  const profileFile = profileFileFor(profileArg, runDir);
   const reportsDir = resolve(opts.reports as string);
   const host = new Host(new LocalTransport());
   const child: { current?: ReturnType<typeof spawn> } = {};
@@ -377,12 +378,7 @@ function printClass(reports: RunReport[], reportsDir: string): void {
 async function fetchCommand(args: string[]): Promise<number> {
   const opts = parse(args);
   if (!opts.to) throw new UsageError('fetch needs --to DIR');
-  let source: SourceSpec;
-  try {
-    source = parseSource(opts.source === 'apt' ? 'github' : (opts.source as string), { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const source = sourceOption(opts, 'github');
   if (source.kind !== 'github') throw new UsageError('fetch gathers the github source (optionally through --mirror)');
   const host = new Host(new LocalTransport());
   try {
@@ -415,12 +411,7 @@ async function walkthroughCommand(args: string[]): Promise<number> {
     console.error(`lesson-check walkthrough: systemd is not this host's init (PID 1 is ${readFileSync('/proc/1/comm', 'utf8').trim()}); the lesson runs containerd as a systemd service. Use \`npm run lab\` here.`);
     return 2;
   }
-  let source: SourceSpec;
-  try {
-    source = parseSource(opts.source === 'apt' ? 'github' : (opts.source as string), { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const source = sourceOption(opts, 'github');
   if (source.kind === 'apt') throw new UsageError('the walkthrough installs the lesson\'s release assets: --source github or dir:DIR');
   const host = new Host(new LocalTransport());
   const profile = lessonProfile();

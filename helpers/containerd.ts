@@ -2,6 +2,7 @@
  * argv builders for the lesson's clients, so that every check talks to the daemon the profile
  * names (socket, hosts dir, CNI dirs) without knowing where it is.
  */
+import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 
 /** `ctr --address <socket> …`. */
@@ -33,4 +34,14 @@ export function nerdctl(profile: Profile, opts: { cniPath?: string; namespace?: 
   const hostsDir = p.hostsDir ? ['--hosts-dir', p.hostsDir] : [];
   const namespace = opts.namespace ? ['--namespace', opts.namespace] : [];
   return [p.nerdctl, '--address', p.socket, ...namespace, '--data-root', p.nerdctlDataRoot, '--cni-path', opts.cniPath ?? p.cniBinDir, '--cni-netconfpath', p.cniConfDir, ...hostsDir, ...args];
+}
+
+/** Polls `ctr version` until the daemon answers on the profile's socket; `alive` may end the wait
+ * early by throwing (the daemon exited). */
+export async function awaitContainerd(host: Host, profile: Profile, limitMs: number, alive: () => void = () => undefined): Promise<void> {
+  await host.poll(`containerd answering on ${profile.paths.socket}`, async () => {
+    alive();
+    const r = await host.transport.run(ctr(profile, 'version'), { timeoutMs: 5_000 });
+    return r.exitCode === 0 ? true : undefined;
+  }, limitMs, 50);
 }

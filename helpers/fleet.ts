@@ -6,14 +6,14 @@
  */
 import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from './catalogue.ts';
 import { removeRunNamespace } from './cni-probe.ts';
 import { Host } from './host.ts';
 import type { TargetHost } from './inventory.ts';
-import { type Profile, lessonProfile, loadProfile } from './profile.ts';
+import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
 import { type RunReport, countStates, gradeOf } from './reporters/model.ts';
 import type { Mode, RunInfo } from './run.ts';
 import { runSuites } from './runner.ts';
@@ -67,11 +67,7 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
   // the lesson's until the host's own is read: the run's namespace is removed with whichever
   let profile: Profile = lessonProfile();
   try {
-    let profileFile = h.profileFile ?? opts.defaultProfile;
-    if (profileFile === 'lesson') {
-      profileFile = join(runDir, 'lesson.toml');
-      writeFileSync(profileFile, '# the lesson profile\n');
-    }
+    const profileFile = profileFileFor(h.profileFile ?? opts.defaultProfile, runDir);
     try {
       profile = loadProfile(profileFile);
     } catch (e) {

@@ -3,7 +3,7 @@
  * lesson's real paths and pins; a sandbox maps the same layout under a prefix. A user overrides
  * either with a TOML file (`prefix = "…"` at its top selects the sandbox layout).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
 
@@ -109,6 +109,15 @@ export function lessonProfile(): Profile {
 
 export function sandboxProfile(prefix: string): Profile {
   return { ...lessonProfile(), name: 'sandbox', prefix, service: 'supervised', paths: layout(prefix) };
+}
+
+/** The file a run reads its profile from: the one given, or for 'lesson' an (empty, so all
+ * defaults) profile written into the run's own `dir`. */
+export function profileFileFor(arg: string, dir: string): string {
+  if (arg !== 'lesson') return arg;
+  const file = join(dir, 'lesson.toml');
+  writeFileSync(file, "# the lesson profile: the lesson's real paths and pinned versions\n");
+  return file;
 }
 
 /** A profile file could not be used: says which file, where and why. */

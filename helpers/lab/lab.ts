@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFile
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { ctr } from '../containerd.ts';
+import { awaitContainerd } from '../containerd.ts';
 import { type Profile, sandboxProfile, profileToml } from '../profile.ts';
 import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
 import { LESSON_CONFIG_TOML, installCniRelease, installContainerdRelease, installNerdctlRelease, installRuncAsset, writeLessonConfig } from './release-steps.ts';
@@ -247,11 +247,9 @@ export class Lab implements LessonWalk {
     writeFileSync(p.pidFile, `${pid}\n`);
     this.state.containerd = { pid };
     this.save();
-    await this.host.poll(`containerd answering on ${p.socket}`, async () => {
+    await awaitContainerd(this.host, this.profile, 20_000, () => {
       if (!isAlive(pid)) throw new Error(`containerd exited; see ${join(this.own, 'containerd.log')}`);
-      const r = await this.host.transport.run(ctr(this.profile, 'version'), { timeoutMs: 5_000 });
-      return r.exitCode === 0 ? true : undefined;
-    }, 20_000);
+    });
   }
 
   async stopContainerd(): Promise<void> {

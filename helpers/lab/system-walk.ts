@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ctr } from '../containerd.ts';
+import { awaitContainerd } from '../containerd.ts';
 import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
 import type { ReleaseFiles } from './github-source.ts';
@@ -113,20 +113,14 @@ export class SystemWalk implements LessonWalk {
   async startContainerd(): Promise<void> {
     await this.host.ensure(['systemctl', 'daemon-reload']);
     await this.host.ensure(['systemctl', 'enable', '--now', 'containerd'], { timeoutMs: 60_000 });
-    await this.awaitSocket();
+    await awaitContainerd(this.host, this.profile, 30_000);
   }
 
   async restartContainerd(): Promise<void> {
     await this.host.ensure(['systemctl', 'restart', 'containerd'], { timeoutMs: 60_000 });
-    await this.awaitSocket();
+    await awaitContainerd(this.host, this.profile, 30_000);
   }
 
-  private async awaitSocket(): Promise<void> {
-    await this.host.poll(`containerd answering on ${this.profile.paths.socket}`, async () => {
-      const r = await this.host.transport.run(ctr(this.profile, 'version'), { timeoutMs: 5_000 });
-      return r.exitCode === 0 ? true : undefined;
-    }, 30_000, 100);
-  }
 
   async installRunc(): Promise<void> {
     await installRuncAsset(this.host, this.profile, this.file('runc'));
