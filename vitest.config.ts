@@ -1,18 +1,14 @@
-// The lesson's checks: stage files in name order, one at a time, in one worker (the stages
-// share one host and build on each other), reported by lesson-check's own reporter.
+// The lesson's checks (helpers/suite-config.ts), for running vitest directly on suites/.
+// lesson-check itself starts vitest through its Node API with the same options
+// (helpers/suite-runner.ts).
 import { defineConfig } from 'vitest/config';
 import LessonOrderSequencer from './helpers/sequencer.ts';
+import { SUITE_OPTIONS } from './helpers/suite-config.ts';
 
 export default defineConfig({
   test: {
-    include: ['suites/**/*.test.ts'],
-    fileParallelism: false,
-    maxWorkers: 1,
-    pool: 'forks',
-    isolate: false,
+    ...SUITE_OPTIONS,
     sequence: { sequencer: LessonOrderSequencer },
-    testTimeout: 120_000,
     reporters: ['./helpers/reporters/vitest-progress.ts', './helpers/reporters/vitest-reporter.ts'],
-    typecheck: { enabled: false },
   },
 });

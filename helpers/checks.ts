@@ -3,13 +3,23 @@
  * `blocked by <ID>: <why>` when a check it needs did not pass, records its own outcome in the
  * run's ledger for later stages, and hands expected/observed/hint and the command transcript to
  * the reporters through the test's meta.
+ *
+ * Inspecting (verify, grade), the checks of a stage run at once: each waits only for the checks
+ * of its own stage that it needs (earlier stages have finished: stage files run one after
+ * another). Walking (lab, walkthrough), they run one by one, since each performs a lesson step
+ * that the next builds on.
  */
 import { describe, test, type TestContext } from 'vitest';
 import type { TranscriptEntry } from './host.ts';
 import { CommandError } from './host.ts';
 import { observedCommand } from './transport.ts';
-import { type RunContext, loadRunContext } from './run.ts';
+import { type RunContext, loadRunContext, readRunInfo, runDirFromEnv } from './run.ts';
+import { CATALOGUE } from './catalogue.ts';
 import { readLedger, recordOutcome } from './ledger.ts';
+import { mark, markProcessStart } from './timing.ts';
+
+markProcessStart('worker: process start');
+mark('worker: checks module loaded');
 
 export interface CheckDetails {
   /** What the lesson says must hold. */
@@ -96,6 +106,16 @@ export interface CheckOptions {
 }
 
 let currentStage = '';
+/** Resolves once a check of the running stage has its outcome in the ledger. */
+const settled = new Map<string, Promise<void>>();
+let concurrent: boolean | undefined;
+
+/** Whether this run's checks of one stage run at once: only when inspecting. (Without a run,
+ * `lesson-check verify --list` is only collecting the titles.) */
+function runsConcurrently(): boolean {
+  concurrent ??= process.env.LC_RUN_DIR !== undefined && ['verify', 'grade'].includes(readRunInfo(runDirFromEnv()).mode);
+  return concurrent;
+}
 
 /** A stage of the lesson: one suite file, one JUnit testsuite. */
 export function stage(name: string, body: () => void): void {
@@ -110,59 +130,76 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
   const id = title.split(' ')[0]!;
   if (!/^[A-Z]\d+$/.test(id)) throw new Error(`check title must start with its ID: ${title}`);
   const stageName = currentStage;
-  test(title, { timeout: options.timeoutMs ?? 120_000 }, async (ctx: TestContext) => {
-    const run = await loadRunContext();
-    const meta: CheckMeta = { id, stage: stageName, weight: options.weight ?? 1, section: options.section, transcript: [] };
-    ctx.task.meta.check = meta;
-    const blocker = findBlocker(run.runDir, options.needs ?? []);
-    if (blocker) {
-      Object.assign(meta, { skipReason: blocker.why, skipKind: blocker.kind });
-      recordOutcome(run.runDir, id, { state: 'skipped', why: blocker.why, skipKind: blocker.kind });
-      ctx.skip(blocker.why);
-      return;
-    }
-    const walking = run.info.mode === 'lab' || run.info.mode === 'walkthrough';
-    run.host.signal = ctx.signal;
-    run.host.takeTranscript();
-    const c: CheckContext = {
-      ...run,
-      walking,
-      namespace: walking ? undefined : `lc-${run.info.runId}`,
-      probeName: (what) => `lc-${run.info.runId}-${what}`,
-      step: async (name, action) => {
-        run.host.note(`step: ${name}`);
-        try {
-          return await action();
-        } catch (e) {
-          throw new StepError(name, e);
-        }
-      },
-      skip: (reason) => {
-        throw new SkipCheck(reason);
-      },
-    };
-    // until the body settles this check counts as failed: one that times out (vitest abandons it)
-    // must still block the checks that need it
-    recordOutcome(run.runDir, id, { state: 'failed', why: `did not finish within ${options.timeoutMs ?? 120_000} ms` });
+  const needs = options.needs ?? [];
+  const order = (x: string) => CATALOGUE.findIndex((e) => e.id === x);
+  for (const need of needs) if (!(order(need) >= 0 && order(need) < order(id))) throw new Error(`${id} needs ${need}, which is not an earlier check of the catalogue`);
+  // a check left out by --only never runs: nothing may wait for it
+  const only = process.env.LC_ONLY?.split(',');
+  let settle = () => {};
+  if (!only || only.includes(id)) settled.set(id, new Promise<void>((resolve) => (settle = resolve)));
+  const sameStage = needs.filter((n) => CATALOGUE[order(n)]!.stage === CATALOGUE[order(id)]!.stage);
+  test(title, { timeout: options.timeoutMs ?? 120_000, concurrent: runsConcurrently() }, async (ctx: TestContext) => {
+    // a check abandoned on timeout has its outcome recorded already (below): release its waiters
+    ctx.signal.addEventListener('abort', settle, { once: true });
     try {
-      await body(c);
-      recordOutcome(run.runDir, id, { state: 'passed', why: '' });
-    } catch (e) {
-      if (e instanceof SkipCheck) {
-        Object.assign(meta, { skipReason: e.reason, skipKind: 'not-applicable' });
-        recordOutcome(run.runDir, id, { state: 'skipped', why: e.reason, skipKind: 'not-applicable' });
-        ctx.skip(e.reason);
-        return;
-      }
-      Object.assign(meta, describeError(e));
-      const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
-      recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
-      throw e;
+      await Promise.all(sameStage.map((n) => settled.get(n)));
+      await runCheck(ctx, id, stageName, options, body);
     } finally {
-      meta.transcript = run.host.takeTranscript();
-      run.host.signal = undefined;
+      settle();
     }
   });
+}
+
+async function runCheck(ctx: TestContext, id: string, stageName: string, options: CheckOptions, body: (c: CheckContext) => Promise<void>): Promise<void> {
+  mark(`check ${id}: start`);
+  const run = await loadRunContext();
+  const meta: CheckMeta = { id, stage: stageName, weight: options.weight ?? 1, section: options.section, transcript: [] };
+  ctx.task.meta.check = meta;
+  const blocker = findBlocker(run.runDir, options.needs ?? []);
+  if (blocker) {
+    Object.assign(meta, { skipReason: blocker.why, skipKind: blocker.kind });
+    recordOutcome(run.runDir, id, { state: 'skipped', why: blocker.why, skipKind: blocker.kind });
+    ctx.skip(blocker.why);
+    return;
+  }
+  const walking = run.info.mode === 'lab' || run.info.mode === 'walkthrough';
+  const c: CheckContext = {
+    ...run,
+    walking,
+    namespace: walking ? undefined : `lc-${run.info.runId}`,
+    probeName: (what) => `lc-${run.info.runId}-${what}`,
+    step: async (name, action) => {
+      run.host.note(`step: ${name}`);
+      try {
+        return await action();
+      } catch (e) {
+        throw new StepError(name, e);
+      }
+    },
+    skip: (reason) => {
+      throw new SkipCheck(reason);
+    },
+  };
+  // until the body settles this check counts as failed: one that times out (vitest abandons it)
+  // must still block the checks that need it
+  recordOutcome(run.runDir, id, { state: 'failed', why: `did not finish within ${options.timeoutMs ?? 120_000} ms` });
+  try {
+    await run.host.within(meta.transcript, ctx.signal, () => body(c));
+    recordOutcome(run.runDir, id, { state: 'passed', why: '' });
+  } catch (e) {
+    if (e instanceof SkipCheck) {
+      Object.assign(meta, { skipReason: e.reason, skipKind: 'not-applicable' });
+      recordOutcome(run.runDir, id, { state: 'skipped', why: e.reason, skipKind: 'not-applicable' });
+      ctx.skip(e.reason);
+      return;
+    }
+    Object.assign(meta, describeError(e));
+    const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
+    recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
+    throw e;
+  } finally {
+    mark(`check ${id}: end`);
+  }
 }
 
 /** A lesson step failed: the check after it could not run (an error, not a failure). */

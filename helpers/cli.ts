@@ -11,8 +11,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CATALOGUE } from './catalogue.ts';
 import { removeRunNamespace } from './cni-probe.ts';
@@ -31,8 +30,9 @@ import { checkFleet } from './fleet.ts';
 import { InventoryError, type TargetHost, limitHosts, readInventory, shardHosts, targetsFromUrls } from './inventory.ts';
 import { GRADEBOOK, runsOf, writeReports } from './reporters/write.ts';
 import { LocalTransport } from './transport.ts';
+import { mark } from './timing.ts';
+import { ROOT } from './root.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror URL] [--pin P] [--reports DIR] [--keep]
        lesson-check lab --down [--profile FILE]
@@ -96,6 +96,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'fetch') return await fetchCommand(rest);
     if (command === 'walkthrough') return await walkthroughCommand(rest);
     if (command === 'merge') return await mergeCommand(rest);
+    // internal: the vitest child of a run (helpers/runner.ts); loaded only here, since vitest is big
+    if (command === 'run-suites') return await (await import('./suite-runner.ts')).runSuitesHere();
     if (command === '--help' || command === '-h' || command === 'help') {
       console.log(USAGE);
       return 0;
@@ -294,7 +296,9 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     return summarize(report, reportsDir, out);
   } finally {
     // the run's own containerd namespace (pulls, probe containers), whatever happened
+    mark('cli: removing run namespace');
     await removeRunNamespace(host, profile, `lc-${runId}`);
+    mark('cli: run namespace removed');
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
   }

@@ -2,7 +2,9 @@
  * The bridge probe (K4), which needs no nerdctl: a throwaway network namespace wired by the
  * host's own `bridge` + `host-local` plugins (CNI ADD), a `ctr run` podinfo container joined to
  * it, HTTP from the host to its IP; then everything undone (CNI DEL, netns, bridge, container,
- * image, containerd namespace). Every name carries the run id.
+ * image, containerd namespace). What needs nothing from each other runs at once: the netns is
+ * wired while the image is pulled, and the network and containerd are undone side by side.
+ * Every name carries the run id.
  */
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
@@ -32,8 +34,13 @@ export async function freeSubnet(host: Host): Promise<string> {
   throw new Error('no free 10.x.y.0/24 subnet found for the CNI probe');
 }
 
+type Undo = () => Promise<void>;
+
 export class CniProbe {
-  private cleanups: Array<() => Promise<void>> = [];
+  /** What to undo, in two chains that touch different things and so run at once, each newest
+   * first: the network (CNI DEL, IPAM dir, forwarding, bridge, netns) and containerd (container,
+   * image, namespace). */
+  private undo: { network: Undo[]; containerd: Undo[] } = { network: [], containerd: [] };
   readonly names: ProbeNames;
 
   constructor(
@@ -48,19 +55,32 @@ export class CniProbe {
     return { CNI_COMMAND: command, CNI_CONTAINERID: this.names.container, CNI_NETNS: `/var/run/netns/${this.names.netns}`, CNI_IFNAME: 'eth0', CNI_PATH: this.profile.paths.cniBinDir };
   }
 
+  /** Wires the netns while podinfo is pulled, then runs podinfo in it; returns its IP. */
+  async start(): Promise<string> {
+    const [ip] = await allOrFirstError([this.wire(), this.pullPodinfo()]);
+    await this.runPodinfo();
+    return ip;
+  }
+
   /** Creates the netns and runs CNI ADD; returns the container's IP. */
-  async wire(): Promise<string> {
-    const { host, names } = this;
-    await host.ensure(['ip', 'netns', 'add', names.netns]);
-    this.cleanups.push(async () => host.anyhow(['ip', 'netns', 'delete', names.netns]));
-    this.cleanups.push(async () => host.anyhow(['ip', 'link', 'delete', names.bridge]));
-    // the bridge plugin turns on IPv4 forwarding for a gateway bridge: put it back as it was
-    const forwarding = (await host.readFile('/proc/sys/net/ipv4/ip_forward'))?.trim();
-    this.cleanups.push(async () => {
-      if (forwarding === '0') await host.anyhow(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
-    });
-    const dataDir = await host.capture(['mktemp', '-d', '-t', `lesson-check-${names.container}.XXXXXX`]);
-    this.cleanups.push(async () => host.anyhow(['rm', '-rf', '--', dataDir]));
+  private async wire(): Promise<string> {
+    const { host, names, undo } = this;
+    // four things that need nothing from each other; each registers its own undo once made
+    const [, , dataDir, subnet] = await allOrFirstError([
+      host.ensure(['ip', 'netns', 'add', names.netns]).then(() => {
+        undo.network.push(async () => host.anyhow(['ip', 'netns', 'delete', names.netns]));
+        undo.network.push(async () => host.anyhow(['ip', 'link', 'delete', names.bridge]));
+      }),
+      // the bridge plugin turns on IPv4 forwarding for a gateway bridge: put it back as it was
+      host.readFile('/proc/sys/net/ipv4/ip_forward').then((forwarding) => {
+        if (forwarding?.trim() === '0') undo.network.push(async () => host.anyhow(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']));
+      }),
+      host.capture(['mktemp', '-d', '-t', `lesson-check-${names.container}.XXXXXX`]).then((dir) => {
+        undo.network.push(async () => host.anyhow(['rm', '-rf', '--', dir]));
+        return dir;
+      }),
+      freeSubnet(host),
+    ]);
     const conf = JSON.stringify({
       cniVersion: '1.0.0',
       name: names.container,
@@ -68,34 +88,51 @@ export class CniProbe {
       bridge: names.bridge,
       isGateway: true,
       ipMasq: false,
-      ipam: { type: 'host-local', ranges: [[{ subnet: await freeSubnet(host) }]], dataDir },
+      ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir },
     });
     const bridge = `${this.profile.paths.cniBinDir}/bridge`;
     const add = await host.ensure([bridge], { env: this.cniEnv('ADD'), input: conf });
-    this.cleanups.push(async () => host.anyhow([bridge], { env: this.cniEnv('DEL'), input: conf }));
+    undo.network.push(async () => host.anyhow([bridge], { env: this.cniEnv('DEL'), input: conf }));
     const result = JSON.parse(add.stdout) as { ips?: Array<{ address: string }> };
     const ip = result.ips?.[0]?.address.split('/')[0];
     if (!ip) throw new Error(`CNI ADD returned no IP: ${add.stdout}`);
     return ip;
   }
 
-  /** Pulls podinfo into the run's own containerd namespace and runs it in the probe's netns. */
-  async runPodinfo(): Promise<void> {
+  /** Pulls podinfo into the run's own containerd namespace. */
+  private async pullPodinfo(): Promise<void> {
     const { host, profile, names } = this;
-    this.cleanups.push(async () => removeNamespace(host, profile, names.namespace));
+    this.undo.containerd.push(async () => removeNamespace(host, profile, names.namespace));
     await host.ensure(ctrPull(profile, profile.images.podinfo, names.namespace), { timeoutMs: 120_000 });
-    this.cleanups.push(async () => {
+  }
+
+  /** Runs podinfo, detached, in the probe's netns. */
+  private async runPodinfo(): Promise<void> {
+    const { host, profile, names } = this;
+    this.undo.containerd.push(async () => {
       await host.anyhow(ctr(profile, '--namespace', names.namespace, 'tasks', 'delete', '--force', names.container));
       await host.anyhow(ctr(profile, '--namespace', names.namespace, 'containers', 'delete', names.container));
     });
     await host.ensure(ctrRun(profile, { namespace: names.namespace, flags: ['--detach', '--with-ns', `network:/var/run/netns/${names.netns}`] }, profile.images.podinfo, names.container), { timeoutMs: 60_000 });
   }
 
-  /** Undoes everything, newest first; never throws. */
+  /** Undoes everything, each chain newest first, the two chains at once; never throws. */
   async cleanup(): Promise<void> {
-    for (const undo of this.cleanups.reverse()) await undo().catch(() => undefined);
-    this.cleanups = [];
+    const unwind = async (chain: Undo[]) => {
+      for (const undo of chain.reverse()) await undo().catch(() => undefined);
+    };
+    await Promise.all([unwind(this.undo.network), unwind(this.undo.containerd)]);
+    this.undo = { network: [], containerd: [] };
   }
+}
+
+/** Like Promise.all, but waits for every promise to settle before throwing the first error, so
+ * that nothing is still being made (and not yet registered for undoing) when cleanup starts. */
+async function allOrFirstError<T extends readonly unknown[]>(promises: [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Removes a containerd namespace of ours: its images first, then the namespace, retried while

@@ -2,8 +2,10 @@
  * The command vocabulary every suite and helper uses: `run` returns the result and never throws,
  * `ensure` throws when the command fails, `capture` returns trimmed stdout, `expectFailure`
  * requires failure, `anyhow` ignores the result (cleanup only). Every command lands in the
- * transcript of whatever check is running.
+ * transcript of whatever check is running: checks of one stage may run at once, so each check's
+ * commands are told apart by the async context they run in (`Host.scoped`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type CommandResult, type RunOptions, type Transport, describeResult, formatArgv, tail } from './transport.ts';
 
 export interface TranscriptEntry {
@@ -27,11 +29,16 @@ export class CommandError extends Error {
   }
 }
 
-export class Host {
-  /** Commands since the last `takeTranscript()`; the check wrapper drains it per check. */
-  private transcript: TranscriptEntry[] = [];
-  /** Aborted when the running check times out, so its commands die with it. */
+/** The check a command belongs to: its transcript, and the signal that cancels its commands. */
+interface Scope {
+  transcript: TranscriptEntry[];
   signal: AbortSignal | undefined;
+}
+
+export class Host {
+  private readonly scope = new AsyncLocalStorage<Scope>();
+  /** Commands run outside any check (set-up, teardown) since the last `takeTranscript()`. */
+  private readonly outside: Scope = { transcript: [], signal: undefined };
 
   constructor(readonly transport: Transport) {}
 
@@ -39,9 +46,25 @@ export class Host {
     return this.transport.host;
   }
 
+  /** Cancels the commands run outside any check (the lab's set-up on Ctrl-C). */
+  set signal(signal: AbortSignal | undefined) {
+    this.outside.signal = signal;
+  }
+
+  /** Runs `body` (one check) so that every command it runs, however concurrent with other
+   * checks' commands, lands in `transcript`, and `signal` cancels them. */
+  within<T>(transcript: TranscriptEntry[], signal: AbortSignal | undefined, body: () => Promise<T>): Promise<T> {
+    return this.scope.run({ transcript, signal }, body);
+  }
+
+  private current(): Scope {
+    return this.scope.getStore() ?? this.outside;
+  }
+
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
-    const r = await this.transport.run(argv, { signal: this.signal, ...options });
-    this.transcript.push({
+    const scope = this.current();
+    const r = await this.transport.run(argv, { signal: scope.signal, ...options });
+    scope.transcript.push({
       command: formatArgv(argv),
       outcome: describeResult(r),
       exitCode: r.exitCode,
@@ -76,13 +99,12 @@ export class Host {
 
   /** Adds a line to the transcript that is not a command (a step, an HTTP request). */
   note(text: string): void {
-    this.transcript.push({ command: `# ${text}`, outcome: '', exitCode: null, durationMs: 0, stdout: '', stderr: '' });
+    this.current().transcript.push({ command: `# ${text}`, outcome: '', exitCode: null, durationMs: 0, stdout: '', stderr: '' });
   }
 
+  /** The commands run outside any check since the last call. */
   takeTranscript(): TranscriptEntry[] {
-    const t = this.transcript;
-    this.transcript = [];
-    return t;
+    return this.outside.transcript.splice(0);
   }
 
   /** Reads a file through the transport (so a remote host works the same way). */

@@ -4,12 +4,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { RunReport } from './reporters/model.ts';
 import type { RunInfo } from './run.ts';
+import { mark } from './timing.ts';
+import { ROOT } from './root.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ConsoleOptions {
   format: string;
@@ -27,16 +27,15 @@ export async function runSuites(info: RunInfo, runDir: string, reportsDir: strin
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
   rmSync(join(reportsDir, 'results.json'), { force: true });
   const started = Date.now();
-  const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-  // vitest matches the full name, "<stage> <ID> <fact>": the ID is the word after the stage
-  const filter = only ? ['--testNamePattern', `(?:^|\\s)(?:${only.join('|')})\\s`] : [];
-  child.current = spawn(process.execPath, [vitest, 'run', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts'), ...filter], {
+  mark('cli: vitest spawned');
+  child.current = spawn(process.execPath, [join(ROOT, 'bin', 'lesson-check.js'), 'run-suites'], {
     // json: stdout carries the results document alone
     stdio: console_.format === 'json' ? ['ignore', 'ignore', 'inherit'] : 'inherit',
     env: { ...process.env, LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}), ...extraEnv },
   });
   await new Promise<void>((done) => child.current!.once('exit', () => done()));
   child.current = undefined;
+  mark('cli: vitest exited');
   return { report: readReport(reportsDir), walkMs: Date.now() - started };
 }
 

@@ -65,8 +65,7 @@ stage('40 cni', () => {
   check('K4 the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { section: cniSection, needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
     const probe = new CniProbe(host, profile, info.runId);
     try {
-      const ip = await probe.wire();
-      await probe.runPodinfo();
+      const ip = await probe.start();
       await expectPodinfoAnswers(host, ip, profile.expect.podinfoPort);
     } finally {
       await probe.cleanup();

@@ -59,6 +59,8 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
     const run = await verify('--only', 'R3,K1');
     expect(run.exitCode, run.output).toBe(0);
     expect(run.report!.checks.map((c) => [c.id, c.state])).toEqual([['R3', 'passed'], ['K1', 'passed']]);
+    // the progress names only those two, not the rest as skipped
+    expect(run.output.match(/^ {2}\S+ [A-Z]\d+ /gm)?.map((l) => l.trim().split(' ')[1])).toEqual(['R3', 'K1']);
     const list = await lessonCheck(['verify', '--list']);
     for (const { id } of CATALOGUE) expect(list.output).toMatch(new RegExp(`^${id} `, 'm'));
   });

@@ -8,12 +8,19 @@ import { CATALOGUE } from '../catalogue.ts';
 import { loadProfile } from '../profile.ts';
 import { readRunInfo } from '../run.ts';
 import { writeReports } from './write.ts';
+import { mark, markProcessStart } from '../timing.ts';
 import { type CheckResult, type RunReport, gradeOf } from './model.ts';
 
 export default class LessonReporter implements Reporter {
   private started = Date.now();
 
+  onInit(): void {
+    markProcessStart('vitest: process start');
+    mark('vitest: initialised');
+  }
+
   onTestRunStart(): void {
+    mark('vitest: run start');
     this.started = Date.now();
   }
 
@@ -48,7 +55,9 @@ export default class LessonReporter implements Reporter {
       checks,
       ...(info.mode === 'grade' ? { grade: gradeOf(checks) } : {}),
     };
+    mark('vitest: run end');
     writeReports([report], reportsDir);
+    mark('vitest: reports written');
   }
 }
 
