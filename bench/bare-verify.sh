@@ -1,61 +1,66 @@
 #!/usr/bin/env bash
-# The verify set as the bare commands a person would type, one after another, no reporting:
-# the floor that `lesson-check verify` is measured against (bench/run.mjs). Same checks, same
-# commands, same probes (its own containerd namespace, a throwaway netns), same cleanup.
+# The verify set as bare commands, one after another, no reporting: the floor that
+# `lesson-check verify` is measured against (bench/run.mjs). The very commands verify runs (its
+# transcript, check by check), with the same probes (a namespace of its own, a throwaway netns)
+# and the same cleanup, each result judged as tersely as the shell allows.
 # Usage: bench/bare-verify.sh PREFIX   (a kept lab's prefix; exits non-zero if a check fails)
 set -euo pipefail
 P=$1
 id=bare$$
-BIN=$P/usr/local/bin SBIN=$P/usr/local/sbin CNI=$P/opt/cni/bin
+BIN=$P/usr/local/bin SBIN=$P/usr/local/sbin CNI=$P/opt/cni/bin CONFIG=$P/etc/containerd/config.toml
 ctr() { "$BIN/ctr" --address "$P/run/containerd/containerd.sock" "$@"; }
 NS=lc-$id HELLO=ghcr.io/sagikazarmark/docker-hello-world:latest PODINFO=ghcr.io/stefanprodan/podinfo:latest
 run_flags=(--runc-root "$P/run/runc")
+cgroup=/lc-$(basename "$P")
 # grep -q would close the pipe early, and with pipefail the writer's SIGPIPE fails the script
 has() { grep "$@" >/dev/null; }
 
 # H1-H4
 [ "$(id -u)" = 0 ]
 uname -s -m | has -E '^Linux (x86_64|aarch64)$'
-t=$(mktemp -d); mkdir "$t/l" "$t/u" "$t/w" "$t/m"
-unshare --mount -- mount -t overlay overlay -o "lowerdir=$t/l,upperdir=$t/u,workdir=$t/w" "$t/m"; rm -rf "$t"
-stat -f -c %T /sys/fs/cgroup >/dev/null
+t=$(mktemp -d -t lesson-check-overlay.XXXXXX); mkdir "$t/lower" "$t/upper" "$t/work" "$t/merged"
+unshare --mount -- mount -t overlay overlay -o "lowerdir=$t/lower,upperdir=$t/upper,workdir=$t/work" "$t/merged"; rm -rf -- "$t"
+stat -f -c %T /sys/fs/cgroup /sys/fs/cgroup/unified | has -E 'cgroup2fs|tmpfs'
 unshare --net -- true
-command -v tar curl >/dev/null
+[ -z "$(sh -c 'for t do command -v -- "$t" >/dev/null || echo "$t"; done' sh tar curl)" ]
 # C1-C3
-for b in containerd ctr containerd-shim-runc-v2; do [ -x "$BIN/$b" ]; done
+stat -L -c '%a|%s|%Y|%F|%n' -- "$BIN/containerd" "$BIN/ctr" "$BIN/containerd-shim-runc-v2" | has -c 'regular file'
 "$BIN/containerd" --version | has .
-pid=$(cat "$P/run/containerd/containerd.pid"); [ "$(readlink "/proc/$pid/exe")" = "$BIN/containerd" ]
+pid=$(cat -- "$P/run/containerd/containerd.pid"); [ "$(readlink "/proc/$pid/exe")" = "$BIN/containerd" ]
 ctr version | has Server
-ctr -n "$NS" images pull --hosts-dir "$P/etc/containerd/certs.d" "$HELLO" >/dev/null
-ctr -n "$NS" images ls -q | has -x "$HELLO"
+ctr --namespace "$NS" images pull --hosts-dir "$P/etc/containerd/certs.d" "$HELLO" >/dev/null
+ctr --namespace "$NS" images ls -q | has -x "$HELLO"
 # R1: the same run with a runc that exists nowhere
-if ctr -n "$NS" run "${run_flags[@]}" --cgroup "/lc-$id/r1" --rm --runc-binary "absent-runc-$id" "$HELLO" "$id-r1" 2>"/tmp/$id.err"; then exit 1; fi
-grep -q "executable file not found in \$PATH" "/tmp/$id.err"; rm -f "/tmp/$id.err"
-! ctr -n "$NS" containers ls -q | has -x "$id-r1"
+if err=$(ctr --namespace "$NS" run "${run_flags[@]}" --cgroup "$cgroup/$NS-r1" --rm --runc-binary "$NS-absent-runc" "$HELLO" "$NS-r1" 2>&1); then exit 1; fi
+[[ $err == *'executable file not found in $PATH'* ]]
+! ctr --namespace "$NS" containers ls -q | has -x "$NS-r1"
 # R2-R5
-[ "$(stat -c %a "$SBIN/runc")" = 755 ]; "$SBIN/runc" --version | has 'runc version'
-grep -q '^version = 3' "$P/etc/containerd/config.toml"; grep -q 'SystemdCgroup = true' "$P/etc/containerd/config.toml"
-"$BIN/containerd" --config "$P/etc/containerd/config.toml" config dump | has 'SystemdCgroup = true'
-cat /proc/uptime "/proc/$pid/stat" >/dev/null; getconf CLK_TCK >/dev/null; stat -c %.9Y "$P/etc/containerd/config.toml" >/dev/null
+[ "$(stat -L -c '%a|%s|%Y|%F|%n' -- "$SBIN/runc" | cut -d'|' -f1)" = 755 ]; "$SBIN/runc" --version | has 'runc version'
+cat -- "$CONFIG" | has -E '^version = 3'
+"$BIN/containerd" --config "$CONFIG" config dump | has 'SystemdCgroup = true'
+pid=$(cat -- "$P/run/containerd/containerd.pid"); [ "$(readlink "/proc/$pid/exe")" = "$BIN/containerd" ]
+sh -c 'cat /proc/uptime "/proc/$1/stat" && getconf CLK_TCK && date +%s.%N && { stat -c %.9Y -- "$2" 2>/dev/null || echo missing; }' sh "$pid" "$CONFIG" >/dev/null
 # R6
-ctr -n "$NS" run "${run_flags[@]}" --cgroup "/lc-$id/r6" --rm "$HELLO" "$id-r6" | has 'Hello'
+ctr --namespace "$NS" run "${run_flags[@]}" --cgroup "$cgroup/$NS-r6" --rm "$HELLO" "$NS-r6" | has 'Hello'
+! ctr --namespace "$NS" containers ls -q | has -x "$NS-r6"
 # K1
 for p in bridge host-local portmap firewall tuning loopback; do echo '{}' | CNI_COMMAND=VERSION "$CNI/$p" | has supportedVersions; done
 "$CNI/bridge" 2>&1 | has 'CNI bridge plugin'
 # K4: a throwaway netns wired by the bridge plugin, podinfo in it, HTTP from the host
-ip netns add "$id"
-data=$(mktemp -d)
-conf="{\"cniVersion\":\"1.0.0\",\"name\":\"$id\",\"type\":\"bridge\",\"bridge\":\"$id\",\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.254.77.0/24\"}]],\"dataDir\":\"$data\"}}"
-cni() { echo "$conf" | CNI_COMMAND=$1 CNI_CONTAINERID=$id CNI_NETNS=/var/run/netns/$id CNI_IFNAME=eth0 CNI_PATH=$CNI "$CNI/bridge"; }
-forward=$(cat /proc/sys/net/ipv4/ip_forward)
+netns=$NS-k4 bridge=lc${id}k4 data=/tmp/lesson-check-$NS-k4
+ip netns add "$netns"
+forward=$(cat -- /proc/sys/net/ipv4/ip_forward)
+ip -4 -o route show table all | has -v 10.254.77.
+conf="{\"cniVersion\":\"1.0.0\",\"name\":\"$NS-k4\",\"type\":\"bridge\",\"bridge\":\"$bridge\",\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.254.77.0/24\"}]],\"dataDir\":\"$data\"}}"
+cni() { echo "$conf" | CNI_COMMAND=$1 CNI_CONTAINERID=$NS-k4 CNI_NETNS=/var/run/netns/$netns CNI_IFNAME=eth0 CNI_PATH=$CNI "$CNI/bridge"; }
 ip=$(cni ADD | grep -o '"address": *"[0-9.]*' | grep -o '[0-9.]*$')
-ctr -n "$NS" images pull --hosts-dir "$P/etc/containerd/certs.d" "$PODINFO" >/dev/null
-ctr -n "$NS" run "${run_flags[@]}" --cgroup "/lc-$id/k4" -d --with-ns "network:/var/run/netns/$id" "$PODINFO" "$id-k4"
-until curl -fsS --max-time 2 "http://$ip:9898/" | has '"version"'; do sleep 0.1; done
-ctr -n "$NS" tasks delete --force "$id-k4" >/dev/null 2>&1; ctr -n "$NS" containers delete "$id-k4"
-cni DEL; ip link delete "$id"; ip netns delete "$id"; rm -rf "$data"
+ctr --namespace "$NS" images pull --hosts-dir "$P/etc/containerd/certs.d" "$PODINFO" >/dev/null
+ctr --namespace "$NS" run "${run_flags[@]}" --cgroup "$cgroup/$NS-k4" --detach --with-ns "network:/var/run/netns/$netns" "$PODINFO" "$NS-k4"
+until curl --silent --show-error --fail --max-time 2 "http://$ip:9898/" | has '"version"'; do sleep 0.1; done
+cni DEL
 [ "$forward" = 1 ] || sysctl -q -w net.ipv4.ip_forward=0
-# cleanup: the run's namespace, and the cgroup parent it used
-ctr -n "$NS" images rm --sync "$HELLO" "$PODINFO" >/dev/null
-until ctr namespaces remove "$NS" 2>/dev/null; do sleep 0.1; done
-for h in /sys/fs/cgroup /sys/fs/cgroup/*; do [ -d "$h/lc-$id" ] && rmdir "$h/lc-$id"; done; true
+ip link delete "$bridge"; ip netns delete "$netns"; rm -rf -- "$data"
+ctr --namespace "$NS" tasks delete --force "$NS-k4" >/dev/null 2>&1; ctr --namespace "$NS" containers delete "$NS-k4"
+# the run's namespace: its images, then the namespace (retried while GC still holds content)
+ctr --namespace "$NS" images rm --sync $(ctr --namespace "$NS" images ls -q) >/dev/null
+until ctr namespaces remove "$NS" >/dev/null 2>&1; do sleep 0.1; done

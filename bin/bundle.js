@@ -72,6 +72,10 @@ async function build(dir) {
     rmSync(staging, { recursive: true, force: true });
     if (!existsSync(dir)) throw e;
   }
-  // older builds are of no more use
-  for (const old of readdirSync(CACHE)) if (join(CACHE, old) !== dir && !old.endsWith('.tmp')) rmSync(join(CACHE, old), { recursive: true, force: true });
+  // older builds are of no more use once no run can still be loading a chunk from one
+  const day = 24 * 3600 * 1000;
+  for (const old of readdirSync(CACHE)) {
+    const path = join(CACHE, old);
+    if (path !== dir && Date.now() - statSync(path).mtimeMs > day) rmSync(path, { recursive: true, force: true });
+  }
 }

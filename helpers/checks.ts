@@ -16,9 +16,8 @@ import { observedCommand } from './transport.ts';
 import { type RunContext, loadRunContext, readRunInfo, runDirFromEnv } from './run.ts';
 import { CATALOGUE } from './catalogue.ts';
 import { readLedger, recordOutcome } from './ledger.ts';
-import { mark, markProcessStart } from './timing.ts';
+import { mark } from './timing.ts';
 
-markProcessStart('worker: process start');
 mark('worker: checks module loaded');
 
 export interface CheckDetails {

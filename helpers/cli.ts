@@ -4,7 +4,8 @@
  *           reports and tears the sandbox down (on success, failure and Ctrl-C alike)
  *   verify  inspects a finished host without changing it
  *   grade   verify, plus a score and a hint per failure that points at the lesson
- * The suites run in a vitest child process; this process owns set-up, teardown and signals.
+ * The suites run in vitest, started in this process (a fleet's hosts: one child each); this
+ * process owns set-up, teardown and signals.
  * Exit codes: 0 all passed, 1 checks failed, 2 usage or setup error, 130 interrupted.
  */
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CATALOGUE } from './catalogue.ts';
-import { removeRunNamespace } from './cni-probe.ts';
+import { removeRunTraces } from './run-traces.ts';
 import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourceName } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
@@ -25,7 +26,7 @@ import { consoleStyle, renderSummary } from './reporters/console.ts';
 import { type CheckResult, type RunReport, countStates, gradeHint, gradeOf } from './reporters/model.ts';
 import { REPORT_FILES } from './reporters/write.ts';
 import type { Mode, RunInfo } from './run.ts';
-import { type ConsoleOptions, runSuites } from './runner.ts';
+import { type ConsoleOptions, type SuiteControl, runSuites } from './runner.ts';
 import { checkFleet } from './fleet.ts';
 import { InventoryError, type TargetHost, limitHosts, readInventory, shardHosts, targetsFromUrls } from './inventory.ts';
 import { GRADEBOOK, runsOf, writeReports } from './reporters/write.ts';
@@ -96,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'fetch') return await fetchCommand(rest);
     if (command === 'walkthrough') return await walkthroughCommand(rest);
     if (command === 'merge') return await mergeCommand(rest);
-    // internal: the vitest child of a run (helpers/runner.ts); loaded only here, since vitest is big
+    // internal: the vitest child of one host of a fleet (helpers/runner.ts); loaded only here, since vitest is big
     if (command === 'run-suites') return await (await import('./suite-runner.ts')).runSuitesHere();
     if (command === '--help' || command === '-h' || command === 'help') {
       console.log(USAGE);
@@ -221,11 +222,11 @@ async function labCommand(args: string[]): Promise<number> {
 
   const interrupt = new AbortController();
   host.signal = interrupt.signal;
-  const child: { current?: ReturnType<typeof spawn> } = {};
+  const suites: SuiteControl = {};
   const signals = trapSignals((sig) => {
     console.error(`\nlesson-check: ${sig} received: stopping the walk and tearing the lab down`);
     interrupt.abort();
-    child.current?.kill(sig);
+    suites.stop?.(sig);
   });
 
   const t0 = Date.now();
@@ -247,7 +248,7 @@ async function labCommand(args: string[]): Promise<number> {
     if (signals.signalled()) return 130;
 
     const info: RunInfo = { runId: lab.id, mode: 'lab', host: 'local', profileFile: lab.state.profileFile, labStateFile: lab.stateFile, startedAt: new Date().toISOString() };
-    const { report, walkMs } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, child);
+    const { report, walkMs } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, suites);
     if (signals.signalled()) return 130;
     out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
     return summarize(report, reportsDir, out);
@@ -283,22 +284,22 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
   const profileFile = profileFileFor(profileArg, runDir);
   const reportsDir = resolve(opts.reports as string);
   const host = new Host(new LocalTransport());
-  const child: { current?: ReturnType<typeof spawn> } = {};
+  const suites: SuiteControl = {};
   const signals = trapSignals((sig) => {
     console.error(`\nlesson-check: ${sig} received: stopping and removing this run's probes`);
-    child.current?.kill(sig);
+    suites.stop?.(sig);
   });
   try {
     const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
-    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, child);
+    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites);
     if (signals.signalled()) return 130;
     if (mode === 'grade' && report) writeGrade(report, reportsDir, out);
     return summarize(report, reportsDir, out);
   } finally {
     // the run's own containerd namespace (pulls, probe containers), whatever happened
-    mark('cli: removing run namespace');
-    await removeRunNamespace(host, profile, `lc-${runId}`);
-    mark('cli: run namespace removed');
+    mark('cli: removing run traces');
+    await removeRunTraces(host, profile, runId);
+    mark('cli: run traces removed');
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
   }
@@ -434,10 +435,10 @@ async function walkthroughCommand(args: string[]): Promise<number> {
   const runId = randomBytes(3).toString('hex');
   const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
   const reportsDir = resolve(opts.reports as string);
-  const child: { current?: ReturnType<typeof spawn> } = {};
+  const suites: SuiteControl = {};
   const signals = trapSignals((sig) => {
     console.error(`\nlesson-check: ${sig} received: stopping the walk`);
-    child.current?.kill(sig);
+    suites.stop?.(sig);
   });
   let walk: SystemWalk | undefined;
   try {
@@ -459,13 +460,13 @@ async function walkthroughCommand(args: string[]): Promise<number> {
       out.info(`lesson-check: set aside for the walk: ${[...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')), ...leftovers.runcOnPath].join(', ')}`);
     }
     const info: RunInfo = { runId, mode: 'walkthrough', host: 'local', profileFile, walkStateFile: join(runDir, 'walk.json'), startedAt: new Date().toISOString() };
-    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, undefined, out, child);
+    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, undefined, out, suites);
     if (signals.signalled()) return 130;
     return summarize(report, reportsDir, out);
   } finally {
     const restored = walk?.restore() ?? [];
     if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
-    await removeRunNamespace(host, profile, `lc-${runId}`);
+    await removeRunTraces(host, profile, runId);
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
   }

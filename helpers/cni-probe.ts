@@ -10,6 +10,8 @@ import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 import { ctr, ctrPull, ctrRun } from './containerd.ts';
 import { netNames } from './lab/teardown.ts';
+import { removeNamespace } from './run-traces.ts';
+import { type HttpPoll, pollHttpGet } from './http.ts';
 
 export interface ProbeNames {
   netns: string;
@@ -23,9 +25,10 @@ export function probeNames(runId: string): ProbeNames {
   return { netns: `${n.netns}k4`, bridge: `${n.link}k4`, container: `lc-${runId}-k4`, namespace: `lc-${runId}` };
 }
 
-/** A /24 in 10.0.0.0/8 that no address or route on the host touches. */
+/** A /24 in 10.0.0.0/8 that no address or route on the host touches (every table: the local
+ * table holds a route for each of the host's own addresses). */
 export async function freeSubnet(host: Host): Promise<string> {
-  const used = (await host.capture(['ip', '-4', '-o', 'route', 'show', 'table', 'all'])) + (await host.capture(['ip', '-4', '-o', 'addr', 'show']));
+  const used = await host.capture(['ip', '-4', '-o', 'route', 'show', 'table', 'all']);
   for (let i = 0; i < 200; i++) {
     const a = 200 + Math.floor(Math.random() * 55);
     const b = Math.floor(Math.random() * 256);
@@ -65,8 +68,11 @@ export class CniProbe {
   /** Creates the netns and runs CNI ADD; returns the container's IP. */
   private async wire(): Promise<string> {
     const { host, names, undo } = this;
-    // four things that need nothing from each other; each registers its own undo once made
-    const [, , dataDir, subnet] = await allOrFirstError([
+    // host-local keeps its leases here and makes the dir itself; the run id makes it ours alone
+    const dataDir = `/tmp/lesson-check-${names.container}`;
+    undo.network.push(async () => host.anyhow(['rm', '-rf', '--', dataDir]));
+    // three things that need nothing from each other; each registers its own undo once made
+    const [, , subnet] = await allOrFirstError([
       host.ensure(['ip', 'netns', 'add', names.netns]).then(() => {
         undo.network.push(async () => host.anyhow(['ip', 'netns', 'delete', names.netns]));
         undo.network.push(async () => host.anyhow(['ip', 'link', 'delete', names.bridge]));
@@ -74,10 +80,6 @@ export class CniProbe {
       // the bridge plugin turns on IPv4 forwarding for a gateway bridge: put it back as it was
       host.readFile('/proc/sys/net/ipv4/ip_forward').then((forwarding) => {
         if (forwarding?.trim() === '0') undo.network.push(async () => host.anyhow(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']));
-      }),
-      host.capture(['mktemp', '-d', '-t', `lesson-check-${names.container}.XXXXXX`]).then((dir) => {
-        undo.network.push(async () => host.anyhow(['rm', '-rf', '--', dir]));
-        return dir;
       }),
       freeSubnet(host),
     ]);
@@ -116,13 +118,33 @@ export class CniProbe {
     await host.ensure(ctrRun(profile, { namespace: names.namespace, flags: ['--detach', '--with-ns', `network:/var/run/netns/${names.netns}`] }, profile.images.podinfo, names.container), { timeoutMs: 60_000 });
   }
 
-  /** Undoes everything, each chain newest first, the two chains at once; never throws. */
+  /** Undoes everything, each chain newest first, the two chains at once, even when the check
+   * was cancelled; never throws. */
   async cleanup(): Promise<void> {
     const unwind = async (chain: Undo[]) => {
       for (const undo of chain.reverse()) await undo().catch(() => undefined);
     };
-    await Promise.all([unwind(this.undo.network), unwind(this.undo.containerd)]);
+    const { network, containerd } = this.undo;
     this.undo = { network: [], containerd: [] };
+    await this.host.uncancellable(() => Promise.all([unwind(network), unwind(containerd)]));
+  }
+}
+
+export interface BridgeProbe {
+  url: string;
+  http: HttpPoll;
+}
+
+/** The whole probe: wire the netns and run podinfo in it, GET / until it answers or a deadline
+ * passes, and undo everything. */
+export async function bridgeProbe(host: Host, profile: Profile, runId: string): Promise<BridgeProbe> {
+  const probe = new CniProbe(host, profile, runId);
+  try {
+    const ip = await probe.start();
+    const url = `http://${ip}:${profile.expect.podinfoPort}/`;
+    return { url, http: await pollHttpGet(host, url) };
+  } finally {
+    await probe.cleanup();
   }
 }
 
@@ -133,33 +155,4 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: [...{ [K 
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
-
-/** Removes a containerd namespace of ours: its images first, then the namespace, retried while
- * garbage collection still holds content (containerd deletes only an empty namespace). */
-export async function removeNamespace(host: Host, profile: Profile, namespace: string, limitMs = 10_000): Promise<void> {
-  const images = (await host.run(ctr(profile, '--namespace', namespace, 'images', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
-  if (images.length) await host.anyhow(ctr(profile, '--namespace', namespace, 'images', 'rm', '--sync', ...images));
-  await host.poll(`containerd namespace ${namespace} removed`, async () => {
-    const r = await host.run(ctr(profile, 'namespaces', 'remove', namespace));
-    if (r.exitCode === 0) return true;
-    const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'));
-    if (list.exitCode === 0 && !list.stdout.split('\n').includes(namespace)) return true;
-    throw new Error(r.stderr.trim());
-  }, limitMs, 100);
-}
-
-/** Removes the run's own containerd namespace, if the run made one and containerd still answers;
- * then nerdctl's per-namespace state under its data root. Never throws. */
-export async function removeRunNamespace(host: Host, profile: Profile, namespace: string): Promise<void> {
-  const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
-  if (list.exitCode === 0 && list.stdout.split('\n').includes(namespace)) {
-    for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout.split('\n').filter(Boolean)) {
-      await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
-      await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
-    }
-    await removeNamespace(host, profile, namespace).catch(() => undefined);
-  }
-  // nerdctl keeps names, hosts files and logs per namespace: <data-root>/<address hash>/<kind>/<namespace>
-  await host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '-name', namespace, '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']);
 }

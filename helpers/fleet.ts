@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from './catalogue.ts';
-import { removeRunNamespace } from './cni-probe.ts';
+import { removeRunTraces } from './run-traces.ts';
 import { Host } from './host.ts';
 import type { TargetHost } from './inventory.ts';
 import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
 import { type RunReport, countStates, gradeOf } from './reporters/model.ts';
 import type { Mode, RunInfo } from './run.ts';
-import { runSuites } from './runner.ts';
+import { runSuitesInChild } from './runner.ts';
 import { SshTransport } from './ssh.ts';
 
 export interface FleetOptions {
@@ -84,14 +84,14 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
     const holder: { current?: ChildProcess } = {};
     const hostReports = join(opts.reportsDir, 'hosts', h.target.name);
     // one host's Markdown stays in its folder: the class's merged summary is the step summary
-    const running = runSuites(info, join(runDir, 'run'), hostReports, opts.only, { format: 'plain', quiet: true }, holder, { GITHUB_STEP_SUMMARY: '' });
+    const running = runSuitesInChild(info, join(runDir, 'run'), hostReports, opts.only, { format: 'plain', quiet: true }, holder, { GITHUB_STEP_SUMMARY: '' });
     if (holder.current) children.add(holder.current);
     const { report } = await running;
     if (holder.current) children.delete(holder.current);
     if (opts.interrupted()) return report;
     return report ?? errorReport(h, opts, runId, startedAt, 'the checks wrote no results (see the console)', 'run again with --only to narrow it down');
   } finally {
-    await removeRunNamespace(host, profile, `lc-${runId}`).catch(() => undefined);
+    await removeRunTraces(host, profile, runId).catch(() => undefined);
     await transport.close();
     rmSync(runDir, { recursive: true, force: true });
   }

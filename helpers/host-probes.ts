@@ -17,11 +17,9 @@ export async function overlayUsable(host: Host): Promise<true | string> {
 
 /** "v2", "v1 (hybrid, with a v2 hierarchy at /sys/fs/cgroup/unified)", "v1", or what was found. */
 export async function cgroupVersion(host: Host): Promise<string> {
-  const fsType = (await host.run(['stat', '-f', '-c', '%T', '/sys/fs/cgroup'])).stdout.trim();
+  // one line per path that exists, in order (unified exists only on a hybrid v1 host)
+  const [fsType = '', unified] = (await host.run(['stat', '-f', '-c', '%T', '/sys/fs/cgroup', '/sys/fs/cgroup/unified'])).stdout.trim().split('\n');
   if (fsType === 'cgroup2fs') return 'v2';
-  if (fsType === 'tmpfs') {
-    const unified = (await host.run(['stat', '-f', '-c', '%T', '/sys/fs/cgroup/unified'])).stdout.trim();
-    return unified === 'cgroup2fs' ? 'v1 (hybrid, with a v2 hierarchy at /sys/fs/cgroup/unified)' : 'v1';
-  }
+  if (fsType === 'tmpfs') return unified === 'cgroup2fs' ? 'v1 (hybrid, with a v2 hierarchy at /sys/fs/cgroup/unified)' : 'v1';
   return `no cgroup hierarchy (/sys/fs/cgroup is ${fsType || 'missing'})`;
 }

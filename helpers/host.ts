@@ -57,6 +57,12 @@ export class Host {
     return this.scope.run({ transcript, signal }, body);
   }
 
+  /** Runs `body` (an undo) in the current check's transcript, but beyond the reach of its
+   * cancellation: a check that timed out still removes what it made. */
+  uncancellable<T>(body: () => Promise<T>): Promise<T> {
+    return this.scope.run({ transcript: this.current().transcript, signal: undefined }, body);
+  }
+
   private current(): Scope {
     return this.scope.getStore() ?? this.outside;
   }
@@ -115,10 +121,19 @@ export class Host {
 
   /** mode (octal string), size, mtime (epoch seconds) and type of a path, or undefined when absent. */
   async stat(path: string): Promise<FileStat | undefined> {
-    const r = await this.run(['stat', '-L', '-c', '%a|%s|%Y|%F', '--', path]);
-    if (r.exitCode !== 0) return undefined;
-    const [mode = '', size = '0', mtime = '0', type = ''] = r.stdout.trim().split('|');
-    return { mode: mode.padStart(4, '0'), size: Number(size), mtime: Number(mtime), type };
+    return (await this.statAll([path])).get(path);
+  }
+
+  /** `stat` of several paths in one command; absent paths map to undefined. */
+  async statAll(paths: string[]): Promise<Map<string, FileStat | undefined>> {
+    // stat reports each path it finds on a line of its own, in order, and the others on stderr
+    const r = await this.run(['stat', '-L', '-c', '%a|%s|%Y|%F|%n', '--', ...paths]);
+    const found = new Map<string, FileStat | undefined>(paths.map((p) => [p, undefined]));
+    for (const line of r.stdout.split('\n')) {
+      const [mode = '', size = '0', mtime = '0', type = '', ...name] = line.split('|');
+      if (name.length) found.set(name.join('|'), { mode: mode.padStart(4, '0'), size: Number(size), mtime: Number(mtime), type });
+    }
+    return found;
   }
 
   /** Polls `probe` until it returns a value, or fails naming what was awaited and the last observation. */

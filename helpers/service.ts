@@ -44,18 +44,19 @@ async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceSt
   return { expected, hint, pid };
 }
 
-/** Seconds since the daemon started, to 1/100 s (from /proc, so any clock change is irrelevant). */
-export async function daemonAgeSeconds(host: Host, pid: number): Promise<number> {
-  const [uptime, stat] = (await host.capture(['cat', '/proc/uptime', `/proc/${pid}/stat`])).split('\n');
-  const ticks = Number(await host.capture(['getconf', 'CLK_TCK']));
+/** How long ago a process started and a file was last written (undefined: the file is missing),
+ * both read by one shell at one moment, so that neither age is older than the other for having
+ * been measured later. The process age comes from /proc (to 1/CLK_TCK s; no wall clock), the
+ * file's from its mtime against the wall clock. */
+export async function processAndFileAges(host: Host, pid: number, path: string): Promise<{ process: number; file: number | undefined; resolution: number }> {
+  const script = 'cat /proc/uptime "/proc/$1/stat" && getconf CLK_TCK && date +%s.%N && { stat -c %.9Y -- "$2" 2>/dev/null || echo missing; }';
+  const [uptime = '', stat = '', ticks = '', now = '', mtime = ''] = (await host.capture(['sh', '-c', script, 'sh', String(pid), path])).split('\n');
   // field 22 (starttime, in clock ticks after boot); the command name in field 2 may hold spaces
-  const fields = (stat ?? '').slice((stat ?? '').lastIndexOf(')') + 2).split(' ');
-  const startTicks = Number(fields[19]);
-  return Number((uptime ?? '').split(' ')[0]) - startTicks / ticks;
-}
-
-/** Seconds since a file was last written. */
-export async function fileAgeSeconds(host: Host, path: string): Promise<number> {
-  const [now, mtime] = [await host.capture(['date', '+%s.%N']), await host.capture(['stat', '-c', '%.9Y', '--', path])];
-  return Number(now) - Number(mtime);
+  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return {
+    process: Number(uptime.split(' ')[0]) - startTicks / Number(ticks),
+    file: mtime === 'missing' ? undefined : Number(now) - Number(mtime),
+    // a start time is known to one clock tick only
+    resolution: 1 / Number(ticks),
+  };
 }

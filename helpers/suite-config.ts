@@ -17,4 +17,5 @@ export const SUITE_OPTIONS = {
   testTimeout: 120_000,
   typecheck: { enabled: false },
   experimental: { fsModuleCache: true },
+  deps: { optimizer: { ssr: { enabled: true, include: ['execa'] } } },
 } satisfies InlineConfig;

@@ -1,19 +1,26 @@
 /**
- * The vitest child of a run (`lesson-check run-suites`, started by helpers/runner.ts): runs the
- * stage suites through vitest's Node API with lesson-check's options and reporters, so that no
- * config file has to be bundled and no reporter transformed at start-up. Reads LC_RUN_DIR,
- * LC_REPORTS_DIR, LC_ONLY and the console options from the environment, as the reporters do.
+ * Starts vitest through its Node API on the stage suites, with lesson-check's options and
+ * reporters: no config file to bundle and no reporter to transform at start-up. The run is
+ * described by the LC_* variables (helpers/runner.ts), which the suites and reporters read.
  */
-import { startVitest } from 'vitest/node';
+import { createVitest } from 'vitest/node';
 import ProgressReporter from './reporters/vitest-progress.ts';
 import LessonReporter from './reporters/vitest-reporter.ts';
 import { ROOT } from './root.ts';
+import type { SuiteControl } from './runner.ts';
 import LessonOrderSequencer from './sequencer.ts';
 import { SUITE_OPTIONS } from './suite-config.ts';
 
-export async function runSuitesHere(): Promise<number> {
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** Runs the suites to the end, or until `control.stop` cancels them (the running checks' signals
+ * abort, so their commands are killed and their probes undone; the rest are not started). With
+ * `ownSignals: false` the caller handles Ctrl-C: vitest's own handler, which ends the process
+ * at once, is taken off again. */
+export async function runStageSuites(control: SuiteControl, { ownSignals }: { ownSignals: boolean }): Promise<void> {
   const only = process.env.LC_ONLY?.split(',');
-  const vitest = await startVitest('test', [], {
+  const before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
+  const vitest = await createVitest('test', {
     ...SUITE_OPTIONS,
     root: ROOT,
     config: false,
@@ -23,6 +30,20 @@ export async function runSuitesHere(): Promise<number> {
     sequence: { sequencer: LessonOrderSequencer },
     reporters: [new ProgressReporter(), new LessonReporter()],
   });
-  await vitest.close();
+  if (!ownSignals) {
+    for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.includes(l)) process.off(s, l as () => void);
+  }
+  control.stop = () => void vitest.cancelCurrentRun('keyboard-input');
+  try {
+    await vitest.start([]);
+  } finally {
+    control.stop = undefined;
+    await vitest.close();
+  }
+}
+
+/** `lesson-check run-suites`: the child process of one host of a fleet. */
+export async function runSuitesHere(): Promise<number> {
+  await runStageSuites({}, { ownSignals: true });
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

@@ -38,11 +38,10 @@ stage('00 host', () => {
   });
 
   check('H4 the tools the lesson uses are present', { section, weight: 0 }, async ({ host, profile }) => {
-    const missing: string[] = [];
-    for (const tool of profile.expect.hostTools) {
-      const r = await host.run(['sh', '-c', 'command -v -- "$1"', 'sh', tool]);
-      if (r.exitCode !== 0) missing.push(tool);
-    }
+    // one shell asks for all of them (command -v is a shell builtin): it prints the missing ones
+    const r = await host.run(['sh', '-c', 'for t do command -v -- "$t" >/dev/null || echo "$t"; done', 'sh', ...profile.expect.hostTools]);
+    if (r.exitCode !== 0) fail({ expected: 'sh runs', observed: observedCommand(r), hint: 'the host has no working /bin/sh' });
+    const missing = r.stdout.split('\n').filter(Boolean);
     require(missing.length === 0, {
       expected: `${profile.expect.hostTools.join(', ')} on PATH (the lesson downloads with curl and unpacks with tar)`,
       observed: `missing: ${missing.join(', ')}`,

@@ -13,13 +13,13 @@ stage('10 containerd', () => {
     const { host, profile } = c;
     const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
     if (c.walking) {
-      const present = [];
-      for (const b of binaries) if (await host.stat(b)) present.push(b);
+      const present = [...(await host.statAll(binaries))].filter(([, st]) => st).map(([b]) => b);
       require(present.length === 0, { expected: 'before step 1, no containerd binaries', observed: `already present: ${present.join(', ')}`, hint: 'the walkthrough needs a host without containerd at the lesson\'s paths' });
       await c.step('install containerd into /usr/local/bin', () => c.walk!.installContainerd());
     }
+    const stats = await host.statAll(binaries);
     for (const b of binaries) {
-      const st = await host.stat(b);
+      const st = stats.get(b);
       if (!st) fail({ expected: `${b} exists`, observed: `${b} is missing`, hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)', cause: `${b} is missing` });
       require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, { expected: `${b} is an executable file`, observed: `${st.type}, mode ${st.mode}`, hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand', cause: `${b} is not executable` });
     }

@@ -2,11 +2,10 @@
 // answers on its IP, and (without nerdctl) the host's own plugins wire a container that answers
 // HTTP. Walking, it performs lesson steps 6 and 7.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
-import { CniProbe } from '../helpers/cni-probe.ts';
+import { bridgeProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import { parseCniVersion } from '../helpers/lab/apt-source.ts';
-import type { Host } from '../helpers/host.ts';
-import { pollHttpGet } from '../helpers/http.ts';
+import { type HttpPoll, pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
 import { dirname } from 'node:path';
@@ -59,24 +58,18 @@ stage('40 cni', () => {
     const name = profile.expect.podinfoName;
     const ip = (await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))).trim();
     require(ipInSubnet(ip, profile.expect.nerdctlSubnet), { expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`, observed: `nerdctl inspect gives ${ip || '(no IP)'}`, hint: 'a container run with --net host has no bridge IP; run it without --net', cause: 'podinfo is not on nerdctl\'s bridge network' });
-    await expectPodinfoAnswers(host, ip, profile.expect.podinfoPort);
+    const url = `http://${ip}:${profile.expect.podinfoPort}/`;
+    requirePodinfoAnswered(url, await pollHttpGet(host, url));
   });
 
   check('K4 the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { section: cniSection, needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
-    const probe = new CniProbe(host, profile, info.runId);
-    try {
-      const ip = await probe.start();
-      await expectPodinfoAnswers(host, ip, profile.expect.podinfoPort);
-    } finally {
-      await probe.cleanup();
-    }
+    const probe = await bridgeProbe(host, profile, info.runId);
+    requirePodinfoAnswered(probe.url, probe.http);
   });
 });
 
-/** GET http://ip:port/ answers 200 with JSON carrying `version`. */
-async function expectPodinfoAnswers(host: Host, ip: string, port: number): Promise<void> {
-  const url = `http://${ip}:${port}/`;
-  const got = await pollHttpGet(host, url);
+/** GET http://ip:port/ answered 200 with JSON carrying `version`. */
+function requirePodinfoAnswered(url: string, got: HttpPoll): void {
   require(got.ok, { expected: `GET ${url} answers 200`, observed: `${observedCommand(got.last)} (${got.attempts} attempts in ${got.elapsedMs} ms, limit ${got.limitMs} ms)`, hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?', cause: 'podinfo does not answer on its bridge IP' });
   let version: unknown;
   try {

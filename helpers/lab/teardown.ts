@@ -25,6 +25,28 @@ export function netNames(id: string): { netns: string; link: string } {
   return { netns: `lc-${id}-`, link: `lc${id}` };
 }
 
+/** Deletes the netns and links named after a lab or run; says which. */
+export async function removeNetObjects(host: Host, id: string): Promise<{ netns: string[]; links: string[] }> {
+  const names = netNames(id);
+  const removed = { netns: [] as string[], links: [] as string[] };
+  const netnsList = (await host.run(['ip', 'netns', 'list'])).stdout;
+  for (const line of netnsList.split('\n')) {
+    const ns = line.split(' ')[0] ?? '';
+    if (ns.startsWith(names.netns)) {
+      await host.anyhow(['ip', 'netns', 'delete', ns]);
+      removed.netns.push(ns);
+    }
+  }
+  const links = (await host.run(['ip', '-o', 'link', 'show'])).stdout;
+  for (const m of links.matchAll(/^\d+: ([^:@\s]+)/gm)) {
+    if (m[1]?.startsWith(names.link)) {
+      await host.anyhow(['ip', 'link', 'delete', m[1]]);
+      removed.links.push(m[1]);
+    }
+  }
+  return removed;
+}
+
 export async function teardownLab(host: Host, prefix: string): Promise<TeardownReport> {
   const state = readState(prefix);
   const report: TeardownReport = { processes: 0, mounts: 0, netns: [], links: [], hostTraces: [], prefixRemoved: false };
@@ -45,22 +67,7 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
     await Promise.all(pids.map((pid) => stopProcess(pid, 2_000)));
   }
   const id = state?.id ?? prefix.split('/').pop() ?? '';
-  const names = netNames(id);
-  const netnsList = (await host.run(['ip', 'netns', 'list'])).stdout;
-  for (const line of netnsList.split('\n')) {
-    const ns = line.split(' ')[0] ?? '';
-    if (ns.startsWith(names.netns)) {
-      await host.anyhow(['ip', 'netns', 'delete', ns]);
-      report.netns.push(ns);
-    }
-  }
-  const links = (await host.run(['ip', '-o', 'link', 'show'])).stdout;
-  for (const m of links.matchAll(/^\d+: ([^:@\s]+)/gm)) {
-    if (m[1]?.startsWith(names.link)) {
-      await host.anyhow(['ip', 'link', 'delete', m[1]]);
-      report.links.push(m[1]);
-    }
-  }
+  Object.assign(report, await removeNetObjects(host, id));
   for (const mountPoint of mountsUnder(prefix)) {
     const r = await host.run(['umount', mountPoint]);
     if (r.exitCode !== 0) await host.anyhow(['umount', '-l', mountPoint]);

@@ -3,19 +3,18 @@
  * a RunReport and writes every report into LC_REPORTS_DIR. Any catalogue check that
  * never reported (its file failed to load, the run was interrupted) appears as an error.
  */
-import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
 import { CATALOGUE } from '../catalogue.ts';
 import { loadProfile } from '../profile.ts';
 import { readRunInfo } from '../run.ts';
 import { writeReports } from './write.ts';
-import { mark, markProcessStart } from '../timing.ts';
+import { mark } from '../timing.ts';
 import { type CheckResult, type RunReport, gradeOf } from './model.ts';
 
 export default class LessonReporter implements Reporter {
   private started = Date.now();
 
   onInit(): void {
-    markProcessStart('vitest: process start');
     mark('vitest: initialised');
   }
 
@@ -24,7 +23,7 @@ export default class LessonReporter implements Reporter {
     this.started = Date.now();
   }
 
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, _errors: unknown, reason: TestRunEndReason): void {
     const runDir = process.env.LC_RUN_DIR;
     const reportsDir = process.env.LC_REPORTS_DIR;
     if (!runDir || !reportsDir) return;
@@ -32,7 +31,7 @@ export default class LessonReporter implements Reporter {
     const profile = loadProfile(info.profileFile);
     const seen = new Map<string, CheckResult>();
     for (const m of modules) for (const t of m.children.allTests()) {
-      const r = toResult(t);
+      const r = toResult(t, reason === 'interrupted');
       seen.set(r.id, r);
     }
     // --only: the checks left out are not part of this run's report
@@ -61,12 +60,14 @@ export default class LessonReporter implements Reporter {
   }
 }
 
-function toResult(t: TestCase): CheckResult {
+function toResult(t: TestCase, interrupted: boolean): CheckResult {
   const meta = t.meta().check;
   const result = t.result();
   const id = meta?.id ?? t.name.split(' ')[0] ?? t.name;
   const base = { id, title: t.name, stage: meta?.stage ?? t.module.moduleId, section: meta?.section ?? '', weight: meta?.weight ?? 1, durationMs: Math.round(t.diagnostic()?.duration ?? 0), transcript: meta?.transcript ?? [] };
   if (result.state === 'passed') return { ...base, state: 'passed' };
+  // Ctrl-C: vitest marks the checks it had not started as skipped; they did not run at all
+  if (interrupted && !meta && result.state === 'skipped') return { ...base, state: 'error', expected: 'the check runs', observed: 'the run was interrupted before this check started', hint: 'run again' };
   if (result.state === 'skipped') return { ...base, state: 'skipped', skipReason: meta?.skipReason ?? result.note ?? 'skipped', skipKind: meta?.skipKind };
   if (result.state === 'pending') return { ...base, state: 'error', expected: 'the check runs', observed: 'the check never finished (the run was interrupted)', hint: 'run again' };
   if (meta?.kind) return { ...base, state: meta.kind === 'failure' ? 'failed' : 'error', expected: meta.expected, observed: meta.observed, hint: meta.hint, cause: meta.cause };

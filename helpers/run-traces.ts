@@ -1,0 +1,45 @@
+/**
+ * What an inspecting run (verify, grade, walkthrough) leaves behind if it is cut short, removed at
+ * its end whatever happened: its containerd namespaces (`lc-<run id>` and `lc-<run id>-…`, with
+ * their containers, images and content), its netns and links, the IPAM and plugin dirs its probes
+ * made, and nerdctl's per-namespace state. Never throws.
+ */
+import type { Host } from './host.ts';
+import type { Profile } from './profile.ts';
+import { ctr } from './containerd.ts';
+import { removeNetObjects } from './lab/teardown.ts';
+
+export async function removeRunTraces(host: Host, profile: Profile, runId: string): Promise<void> {
+  const ours = (ns: string) => ns === `lc-${runId}` || ns.startsWith(`lc-${runId}-`);
+  const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
+  const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
+  await Promise.all(namespaces.map(async (namespace) => {
+    for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout.split('\n').filter(Boolean)) {
+      await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
+      await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
+    }
+    await removeNamespace(host, profile, namespace).catch(() => undefined);
+  }));
+  // nerdctl keeps names, hosts files and logs per namespace: <data-root>/<address hash>/<kind>/<namespace>
+  const named = namespaces.flatMap((n) => ['-name', n, '-o']).slice(0, -1);
+  const sweeps: Array<Promise<unknown>> = [];
+  if (named.length) sweeps.push(host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '(', ...named, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
+  // probes that were cut short: their netns and bridge, and their temp dirs (named after the run)
+  sweeps.push(removeNetObjects(host, runId));
+  sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
+  await Promise.all(sweeps);
+}
+
+/** Removes a containerd namespace of ours: its images first, then the namespace, retried while
+ * garbage collection still holds content (containerd deletes only an empty namespace). */
+export async function removeNamespace(host: Host, profile: Profile, namespace: string, limitMs = 10_000): Promise<void> {
+  const images = (await host.run(ctr(profile, '--namespace', namespace, 'images', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+  if (images.length) await host.anyhow(ctr(profile, '--namespace', namespace, 'images', 'rm', '--sync', ...images));
+  await host.poll(`containerd namespace ${namespace} removed`, async () => {
+    const r = await host.run(ctr(profile, 'namespaces', 'remove', namespace));
+    if (r.exitCode === 0) return true;
+    const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'));
+    if (list.exitCode === 0 && !list.stdout.split('\n').includes(namespace)) return true;
+    throw new Error(r.stderr.trim());
+  }, limitMs, 100);
+}
