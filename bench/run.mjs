@@ -49,15 +49,21 @@ function readMarks(file) {
   return { named, checks };
 }
 
+// every report of the bench goes below one temp folder, removed at the end
+const scratch = mkdtempSync(join(tmpdir(), 'lesson-check-bench-'));
+const temp = (name) => mkdtempSync(join(scratch, name));
 console.log('bench: keeping a lab up…');
-const kept = await $`${cli} lab --keep --quiet --reports ${mkdtempSync(join(tmpdir(), 'bench-lab-'))}`.nothrow();
+const kept = await $`${cli} lab --keep --quiet --reports ${temp('lab-')}`.nothrow();
 const profile = /its profile: (\S+)/.exec(kept.stderr + kept.stdout)?.[1];
-if (!profile) throw new Error(`lab --keep failed:\n${kept.stderr}`);
+if (!profile) {
+  rmSync(scratch, { recursive: true, force: true });
+  throw new Error(`lab --keep failed:\n${kept.stderr}`);
+}
 const prefix = /^prefix = "(.*)"$/m.exec(readFileSync(profile, 'utf8'))[1];
 try {
   // the bare script must pass, or it is not measuring the same thing; one verify warms the caches
   await $`bash ${join(root, 'bench/bare-verify.sh')} ${prefix}`;
-  const reports = mkdtempSync(join(tmpdir(), 'bench-verify-'));
+  const reports = temp('verify-');
   await $`${cli} verify --profile ${profile} --quiet --reports ${reports}`;
   const verifyMs = [];
   const bareMs = [];
@@ -75,7 +81,7 @@ try {
   }
   const verifyStages = stages(join(reports, 'results.json'), marks);
 
-  const labReports = mkdtempSync(join(tmpdir(), 'bench-lab-'));
+  const labReports = temp('lab-');
   const labMs = await timed($`npm run --silent --prefix ${root} lab -- --quiet --reports ${labReports}`);
   const labStages = stages(join(labReports, 'results.json'));
 
@@ -136,4 +142,5 @@ ${stageTable(labStages, false)}
   if (ratio > BUDGET) process.exitCode = 1;
 } finally {
   await $`${cli} lab --down --profile ${profile}`.nothrow();
+  rmSync(scratch, { recursive: true, force: true });
 }

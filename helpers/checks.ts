@@ -142,15 +142,16 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
     ctx.signal.addEventListener('abort', settle, { once: true });
     try {
       await Promise.all(sameStage.map((n) => settled.get(n)));
+      mark(`check ${id}: start`);
       await runCheck(ctx, id, stageName, options, body);
     } finally {
+      mark(`check ${id}: end`);
       settle();
     }
   });
 }
 
 async function runCheck(ctx: TestContext, id: string, stageName: string, options: CheckOptions, body: (c: CheckContext) => Promise<void>): Promise<void> {
-  mark(`check ${id}: start`);
   const run = await loadRunContext();
   const meta: CheckMeta = { id, stage: stageName, weight: options.weight ?? 1, section: options.section, transcript: [] };
   ctx.task.meta.check = meta;
@@ -196,8 +197,6 @@ async function runCheck(ctx: TestContext, id: string, stageName: string, options
     const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
     recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
     throw e;
-  } finally {
-    mark(`check ${id}: end`);
   }
 }
 

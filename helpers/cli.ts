@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CATALOGUE } from './catalogue.ts';
-import { removeRunTraces } from './run-traces.ts';
+import { probesCutShort, removeRunTraces } from './run-traces.ts';
 import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourceName } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
@@ -289,16 +289,17 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     console.error(`\nlesson-check: ${sig} received: stopping and removing this run's probes`);
     suites.stop?.(sig);
   });
+  let report: RunReport | undefined;
   try {
     const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
-    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites);
+    ({ report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites));
     if (signals.signalled()) return 130;
     if (mode === 'grade' && report) writeGrade(report, reportsDir, out);
     return summarize(report, reportsDir, out);
   } finally {
     // the run's own containerd namespace (pulls, probe containers), whatever happened
     mark('cli: removing run traces');
-    await removeRunTraces(host, profile, runId);
+    await removeRunTraces(host, profile, runId, { probesCutShort: probesCutShort(report, signals.signalled()) });
     mark('cli: run traces removed');
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
@@ -309,7 +310,7 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
 async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: ReturnType<typeof parse>, out: ReturnType<typeof consoleOptions>, only: string[] | undefined): Promise<number> {
   let hosts: TargetHost[];
   try {
-    hosts = [...targetsFromUrls(opts.target as string[]), ...(opts.inventory ? readInventory(opts.inventory as string) : [])];
+    hosts = [...targetsFromUrls(opts.target as string[]), ...(opts.inventory ? await readInventory(opts.inventory as string) : [])];
   } catch (e) {
     if (e instanceof InventoryError) throw e;
     throw new UsageError((e as Error).message);
@@ -329,7 +330,7 @@ async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: Retur
   try {
     out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${Math.min(parallel, hosts.length)} at a time`);
     const reports = await checkFleet({ mode, hosts, defaultProfile, reportsDir, only, parallel, info: out.info, interrupted: () => signals.signalled() !== undefined }, children);
-    if (reports.length) writeReports(reports, reportsDir);
+    if (reports.length) await writeReports(reports, reportsDir);
     if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
     else printClass(reports, reportsDir);
     if (signals.signalled()) return 130;
@@ -362,7 +363,7 @@ async function mergeCommand(args: string[]): Promise<number> {
   }
   const reports = [...byHost.values()].sort((a, b) => a.host.localeCompare(b.host));
   const reportsDir = resolve(values.reports as string);
-  writeReports(reports, reportsDir);
+  await writeReports(reports, reportsDir);
   printClass(reports, reportsDir);
   return reports.some((r) => r.checks.some((c) => c.state === 'failed' || c.state === 'error')) ? 1 : 0;
 }
@@ -466,7 +467,8 @@ async function walkthroughCommand(args: string[]): Promise<number> {
   } finally {
     const restored = walk?.restore() ?? [];
     if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
-    await removeRunTraces(host, profile, runId);
+    // a walk on the real host: sweep everything, always
+    await removeRunTraces(host, profile, runId, { probesCutShort: true });
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
   }

@@ -91,7 +91,8 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
     if (opts.interrupted()) return report;
     return report ?? errorReport(h, opts, runId, startedAt, 'the checks wrote no results (see the console)', 'run again with --only to narrow it down');
   } finally {
-    await removeRunTraces(host, profile, runId).catch(() => undefined);
+    // a fleet's child may have been killed (Ctrl-C) with nothing said: sweep everything, always
+    await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => undefined);
     await transport.close();
     rmSync(runDir, { recursive: true, force: true });
   }

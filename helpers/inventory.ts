@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { type SshTarget, parseSshUrl } from './ssh.ts';
 
 export interface TargetHost {
@@ -27,7 +26,7 @@ export function targetsFromUrls(urls: string[]): TargetHost[] {
 }
 
 /** Reads an INI or YAML Ansible inventory (YAML when it parses to a mapping with `hosts` or `children`). */
-export function readInventory(file: string): TargetHost[] {
+export async function readInventory(file: string): Promise<TargetHost[]> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -35,7 +34,8 @@ export function readInventory(file: string): TargetHost[] {
     throw new InventoryError(`${file}: cannot read inventory: ${(e as Error).message}`);
   }
   const hosts = new Map<string, { vars: Vars; groups: Set<string> }>();
-  if (/\.ya?ml$/i.test(file) || /^\s*(all|[\w-]+)\s*:\s*$/m.test(text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '')) readYaml(text, file, hosts);
+  // yaml is big and only YAML inventories need it
+  if (/\.ya?ml$/i.test(file) || /^\s*(all|[\w-]+)\s*:\s*$/m.test(text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '')) readYaml(text, file, hosts, (await import('yaml')).parse);
   else readIni(text, file, hosts);
   return [...hosts].map(([name, h]) => toTarget(name, h.vars, [...h.groups], file));
 }
@@ -48,7 +48,7 @@ function addHost(hosts: Map<string, { vars: Vars; groups: Set<string> }>, name: 
   hosts.set(name, h);
 }
 
-function readYaml(text: string, file: string, hosts: Map<string, { vars: Vars; groups: Set<string> }>): void {
+function readYaml(text: string, file: string, hosts: Map<string, { vars: Vars; groups: Set<string> }>, parseYaml: (text: string) => unknown): void {
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -2,14 +2,22 @@
  * What an inspecting run (verify, grade, walkthrough) leaves behind if it is cut short, removed at
  * its end whatever happened: its containerd namespaces (`lc-<run id>` and `lc-<run id>-…`, with
  * their containers, images and content), its netns and links, the IPAM and plugin dirs its probes
- * made, and nerdctl's per-namespace state. Never throws.
+ * made, and nerdctl's per-namespace state. Never throws. The probes undo what they make
+ * themselves; the netns, links and temp dirs are swept only when a probe may have been cut short
+ * (the run was interrupted, or a check ended in an error such as a timeout).
  */
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 import { ctr } from './containerd.ts';
 import { removeNetObjects } from './lab/teardown.ts';
+import type { RunReport } from './reporters/model.ts';
 
-export async function removeRunTraces(host: Host, profile: Profile, runId: string): Promise<void> {
+/** Whether a probe may have been stopped before it undid what it made. */
+export function probesCutShort(report: RunReport | undefined, signalled: NodeJS.Signals | undefined): boolean {
+  return signalled !== undefined || !report || report.checks.some((c) => c.state === 'error');
+}
+
+export async function removeRunTraces(host: Host, profile: Profile, runId: string, { probesCutShort }: { probesCutShort: boolean }): Promise<void> {
   const ours = (ns: string) => ns === `lc-${runId}` || ns.startsWith(`lc-${runId}-`);
   const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
   const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
@@ -25,8 +33,8 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
   const sweeps: Array<Promise<unknown>> = [];
   if (named.length) sweeps.push(host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '(', ...named, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
   // probes that were cut short: their netns and bridge, and their temp dirs (named after the run)
-  sweeps.push(removeNetObjects(host, runId));
-  sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
+  if (probesCutShort) sweeps.push(removeNetObjects(host, runId));
+  if (probesCutShort) sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
   await Promise.all(sweeps);
 }
 

@@ -28,12 +28,11 @@ stage('00 host', () => {
   });
 
   check('H3 overlay, cgroups and network namespaces are usable', { section, weight: 0, needs: ['H1'] }, async ({ host }) => {
-    const overlay = await overlayUsable(host);
+    // the three probes at once, judged in order
+    const [overlay, cgroups, netns] = await Promise.all([overlayUsable(host), cgroupVersion(host), host.run(['unshare', '--net', '--', 'true'])]);
     if (overlay !== true) fail({ expected: 'an overlay filesystem can be mounted (containerd\'s default snapshotter)', observed: overlay, hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS', cause: 'overlayfs is unavailable' });
-    const cgroups = await cgroupVersion(host);
     host.note(`cgroups: ${cgroups}`);
     if (!cgroups.startsWith('v')) fail({ expected: 'a cgroup v1 or v2 hierarchy at /sys/fs/cgroup', observed: cgroups, hint: 'mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)', cause: 'no cgroup hierarchy' });
-    const netns = await host.run(['unshare', '--net', '--', 'true']);
     if (netns.exitCode !== 0) fail({ expected: 'a network namespace can be created (CNI needs one per container)', observed: observedCommand(netns), hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged', cause: 'network namespaces are unavailable' });
   });
 

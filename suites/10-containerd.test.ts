@@ -17,13 +17,13 @@ stage('10 containerd', () => {
       require(present.length === 0, { expected: 'before step 1, no containerd binaries', observed: `already present: ${present.join(', ')}`, hint: 'the walkthrough needs a host without containerd at the lesson\'s paths' });
       await c.step('install containerd into /usr/local/bin', () => c.walk!.installContainerd());
     }
-    const stats = await host.statAll(binaries);
+    // asked at once, judged in order
+    const [stats, r] = await Promise.all([host.statAll(binaries), host.run([profile.paths.containerd, '--version'])]);
     for (const b of binaries) {
       const st = stats.get(b);
       if (!st) fail({ expected: `${b} exists`, observed: `${b} is missing`, hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)', cause: `${b} is missing` });
       require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, { expected: `${b} is an executable file`, observed: `${st.type}, mode ${st.mode}`, hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand', cause: `${b} is not executable` });
     }
-    const r = await host.run([profile.paths.containerd, '--version']);
     const version = parseVersion(r.stdout);
     require(r.exitCode === 0 && version === profile.versions.containerd, {
       expected: `containerd ${profile.versions.containerd}`,
@@ -38,9 +38,9 @@ stage('10 containerd', () => {
   check('C2 containerd runs as a service and answers on its socket', { section: install, weight: 2, needs: ['C1'] }, async (c) => {
     const { host, profile } = c;
     if (c.walking) await c.step('start containerd (systemctl enable --now containerd)', () => c.walk!.startContainerd());
-    const service = await serviceStatus(host, profile);
+    // asked at once, judged in order
+    const [service, r] = await Promise.all([serviceStatus(host, profile), host.run(ctr(profile, 'version'), { timeoutMs: 10_000 })]);
     if (service.problem) fail({ expected: service.expected, observed: service.problem, hint: service.hint, cause: service.problem });
-    const r = await host.run(ctr(profile, 'version'), { timeoutMs: 10_000 });
     if (r.exitCode !== 0) fail({ expected: `containerd answers on ${profile.paths.socket}`, observed: observedCommand(r), hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`', cause: `containerd does not answer on ${profile.paths.socket}` });
     const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
     const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];

@@ -21,9 +21,11 @@ stage('40 cni', () => {
       require(!(await host.stat(`${dir}/bridge`)), { expected: 'before step 6, no bridge plugin', observed: `${dir}/bridge exists`, hint: 'the walkthrough needs a host without CNI plugins' });
       await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.walk!.installCniPlugins());
     }
+    // every plugin asked at once (and bridge for its version), judged in order
+    const [about, ...answers] = await Promise.all([host.run([`${dir}/bridge`]), ...profile.expect.cniPlugins.map((plugin) => host.run([`${dir}/${plugin}`], { env: { CNI_COMMAND: 'VERSION' }, input: '{}' }))]);
     const problems: string[] = [];
-    for (const plugin of profile.expect.cniPlugins) {
-      const r = await host.run([`${dir}/${plugin}`], { env: { CNI_COMMAND: 'VERSION' }, input: '{}' });
+    for (const [i, plugin] of profile.expect.cniPlugins.entries()) {
+      const r = answers[i]!;
       if (r.spawnError || r.exitCode !== 0) problems.push(`${plugin}: ${r.spawnError ?? `exit ${r.exitCode}`}`);
       else if (!/"supportedVersions"/.test(r.stdout)) problems.push(`${plugin}: no supportedVersions in ${r.stdout.trim()}`);
     }
@@ -37,7 +39,6 @@ stage('40 cni', () => {
         cause: elsewhere.length ? 'the CNI plugins were unpacked into the wrong folder' : 'CNI plugins are missing',
       });
     }
-    const about = await host.run([`${dir}/bridge`]);
     const version = parseCniVersion(about.stderr);
     require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`, cause: `CNI plugins ${version} instead of the pinned release`, dependentsMayRun: true });
   });

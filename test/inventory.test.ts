@@ -50,9 +50,9 @@ const YAML = `all:
 
 describe('inventories', () => {
   for (const [kind, text, name] of [['INI', INI, 'hosts.ini'], ['YAML', YAML, 'hosts.yml']] as const) {
-    test(`${kind}: hosts, ports, users, keys, profiles and groups, with vars inherited`, () => {
+    test(`${kind}: hosts, ports, users, keys, profiles and groups, with vars inherited`, async () => {
       const f = file(name, text);
-      const hosts = readInventory(f).sort((a, b) => a.target.name.localeCompare(b.target.name));
+      const hosts = (await readInventory(f)).sort((a, b) => a.target.name.localeCompare(b.target.name));
       const dir = join(f, '..');
       expect(hosts.map((h) => h.target)).toEqual([
         { name: 'alice', host: '10.0.0.1', user: 'root', port: 2201, identityFile: join(dir, 'keys/grader') },
@@ -65,14 +65,14 @@ describe('inventories', () => {
     });
   }
 
-  test('a malformed line is named by file and line', () => {
+  test('a malformed line is named by file and line', async () => {
     const f = file('bad.ini', '[students]\nalice ansible_port\n');
-    expect(() => readInventory(f)).toThrow(new RegExp(`^${f}:2:\\d+: expected key=value`));
-    expect(() => readInventory(f)).toThrow(InventoryError);
+    await expect(readInventory(f)).rejects.toThrow(new RegExp(`^${f}:2:\\d+: expected key=value`));
+    await expect(readInventory(f)).rejects.toThrow(InventoryError);
   });
 
-  test('--limit picks by name or group, with globs and exclusions', () => {
-    const hosts = readInventory(file('hosts.ini', INI));
+  test('--limit picks by name or group, with globs and exclusions', async () => {
+    const hosts = await readInventory(file('hosts.ini', INI));
     const names = (p: string) => limitHosts(hosts, p).map((h) => h.target.name).sort();
     expect(names('students')).toEqual(['alice', 'bob']);
     expect(names('c*')).toEqual(['alice', 'bob', 'carol']); // the group "class" matches everyone

@@ -24,8 +24,10 @@ const report: RunReport = {
   ],
 };
 
+// top-level await: the module loads junit-report-builder when first asked
+const xml = await renderJUnit([report]);
+
 describe('junit', () => {
-  const xml = renderJUnit([report]);
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
   const suites = doc.testsuites.testsuite as Array<Record<string, any>>;
 

@@ -52,7 +52,7 @@ describe('reports', () => {
     report = await reportWithNastyOutput();
     process.env.GITHUB_STEP_SUMMARY = summaryFile;
     try {
-      writeReports([report], dir);
+      await writeReports([report], dir);
     } finally {
       delete process.env.GITHUB_STEP_SUMMARY;
     }
@@ -71,7 +71,7 @@ describe('reports', () => {
   test('a report of several hosts validates too, with a testsuite per host and stage', async () => {
     const other = { ...report, host: 'student-2' };
     const many = mkdtempSync(join(tmpdir(), 'lc-reports-'));
-    writeReports([report, other], many);
+    await writeReports([report, other], many);
     const xml = readFileSync(join(many, REPORT_FILES.junit), 'utf8');
     expect((await validJUnit(xml)).valid).toBe(true);
     expect(xml.match(/<testsuite /g)).toHaveLength(4);
@@ -101,7 +101,7 @@ describe('the HTML report in headless Chromium', () => {
     expect(existsSync(CHROMIUM[0]!), 'Debian\'s chromium (installed by .ci/run)').toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'lc-html-'));
     const report = await reportWithNastyOutput();
-    writeReports([report], dir);
+    await writeReports([report], dir);
     const url = `file://${join(dir, REPORT_FILES.html)}`;
     const profile = (what: string) => `--user-data-dir=${mkdtempSync(join(tmpdir(), `lc-chromium-${what}-`))}`;
     const dom = await execa(CHROMIUM[0]!, [...CHROMIUM.slice(1), profile('dom'), '--dump-dom', url], { timeout: 60_000 });

@@ -5,16 +5,23 @@
  * cases with their reason; the command transcript in <system-out>. Any command output survives:
  * control characters are shown escaped, invalid UTF-8 arrives as U+FFFD.
  */
-import junitModule, { type Builder, type TestCase } from 'junit-report-builder';
+import type { Builder, TestCase } from 'junit-report-builder';
 import type { XMLElement } from 'xmlbuilder';
 import type { TranscriptEntry } from '../host.ts';
 import { type CheckResult, type RunReport, gradeHint } from './model.ts';
 
-// a CommonJS module: Node hands over the builder itself, TypeScript's types see it under .default
-const junit = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as unknown as Builder;
+let junit: Promise<Builder> | undefined;
 
-export function renderJUnit(reports: RunReport[]): string {
-  const builder = junit.newBuilder().name(`lesson-check ${[...new Set(reports.map((r) => r.mode))].join(', ')}`);
+/** junit-report-builder (with lodash and xmlbuilder) is most of the CLI's code: it is loaded when
+ * first needed, or ahead, while the checks run (the vitest reporter asks at the run's start). */
+export function loadJUnitBuilder(): Promise<Builder> {
+  // a CommonJS module: Node hands over the builder itself, TypeScript's types see it under .default
+  junit ??= import('junit-report-builder').then((m) => ((m as unknown as { default?: Builder }).default ?? m) as unknown as Builder);
+  return junit;
+}
+
+export async function renderJUnit(reports: RunReport[]): Promise<string> {
+  const builder = (await loadJUnitBuilder()).newBuilder().name(`lesson-check ${[...new Set(reports.map((r) => r.mode))].join(', ')}`);
   for (const report of reports) {
     const stages = [...new Set(report.checks.map((c) => c.stage))];
     for (const stage of stages) {

@@ -8,6 +8,7 @@ import { CATALOGUE } from '../catalogue.ts';
 import { loadProfile } from '../profile.ts';
 import { readRunInfo } from '../run.ts';
 import { writeReports } from './write.ts';
+import { loadJUnitBuilder } from './junit.ts';
 import { mark } from '../timing.ts';
 import { type CheckResult, type RunReport, gradeOf } from './model.ts';
 
@@ -20,10 +21,12 @@ export default class LessonReporter implements Reporter {
 
   onTestRunStart(): void {
     mark('vitest: run start');
+    // load it now, while the checks run in the worker, rather than after them
+    void loadJUnitBuilder();
     this.started = Date.now();
   }
 
-  onTestRunEnd(modules: ReadonlyArray<TestModule>, _errors: unknown, reason: TestRunEndReason): void {
+  async onTestRunEnd(modules: ReadonlyArray<TestModule>, _errors: unknown, reason: TestRunEndReason): Promise<void> {
     const runDir = process.env.LC_RUN_DIR;
     const reportsDir = process.env.LC_REPORTS_DIR;
     if (!runDir || !reportsDir) return;
@@ -55,7 +58,7 @@ export default class LessonReporter implements Reporter {
       ...(info.mode === 'grade' ? { grade: gradeOf(checks) } : {}),
     };
     mark('vitest: run end');
-    writeReports([report], reportsDir);
+    await writeReports([report], reportsDir);
     mark('vitest: reports written');
   }
 }

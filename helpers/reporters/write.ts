@@ -10,12 +10,12 @@ import { renderGradebook } from './gradebook.ts';
 export const REPORT_FILES = { junit: 'junit.xml', json: 'results.json', markdown: 'summary.md', html: 'report.html' };
 export const GRADEBOOK = 'gradebook.csv';
 
-export function writeReports(reports: RunReport[], dir: string): void {
+export async function writeReports(reports: RunReport[], dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   // one host: the run's document itself; several: one document holding each host's
   const json = reports.length === 1 ? reports[0] : { runs: reports };
   writeFileSync(join(dir, REPORT_FILES.json), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(join(dir, REPORT_FILES.junit), renderJUnit(reports));
+  writeFileSync(join(dir, REPORT_FILES.junit), await renderJUnit(reports));
   const markdown = renderMarkdown(reports);
   writeFileSync(join(dir, REPORT_FILES.markdown), markdown);
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
