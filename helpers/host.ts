@@ -3,7 +3,7 @@
  * `ensure` throws when the command fails, `capture` returns trimmed stdout, `expectFailure`
  * requires failure, `anyhow` ignores the result (cleanup only). Every command lands in the
  * transcript of whatever check is running: checks of one stage may run at once, so each check's
- * commands are told apart by the async context they run in (`Host.scoped`).
+ * commands are told apart by the async context they run in (`Host.within`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type CommandResult, type RunOptions, type Transport, describeResult, formatArgv, tail } from './transport.ts';

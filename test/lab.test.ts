@@ -3,11 +3,12 @@
 // deliberate mistake fails exactly the checks that guard it.
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { countStates } from '../helpers/reporters/model.ts';
-import { type LabRun, type Traces, junitCases, labTraces, runLab } from './lab-helpers.ts';
+import { type LabRun, type Traces, junitCases, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
 const asRoot = process.getuid?.() === 0;
@@ -20,9 +21,12 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
   let before: Traces;
   let first: LabRun;
 
+  let timings: string;
+
   beforeAll(async () => {
     before = await labTraces();
-    first = await runLab([]);
+    timings = join(mkdtempSync(join(tmpdir(), 'lc-timings-')), 'timings.txt');
+    first = await runLab([], undefined, { LC_TIMINGS: timings });
   }, 600_000);
 
   test('exits 0 with every check passed except the nerdctl ones, skipped for want of nerdctl', () => {
@@ -43,6 +47,12 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
       if (NERDCTL_CHECKS.includes(id)) expect(tc.skipped).toMatch(/nerdctl/);
       else expect(tc.skipped).toBeUndefined();
     }
+  });
+
+  test('walking, the checks run one at a time, in lesson order: each performs a step', () => {
+    expect(overlappingChecks(timings, CATALOGUE.map((c) => c.id))).toEqual([]);
+    const started = [...readFileSync(timings, 'utf8').matchAll(/^\d+ \d+ check (\w+): start$/gm)].map((m) => m[1]);
+    expect(started).toEqual(['H1', 'H2', 'H3', 'H4', 'C1', 'C2', 'C3', 'R1', 'R2', 'R3', 'R5', 'R4', 'R6', 'N1', 'N2', 'N3', 'K1', 'K2', 'K3', 'K4']);
   });
 
   test('R1 was observed for real: its transcript holds the missing-runc error', () => {

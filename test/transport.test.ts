@@ -34,6 +34,29 @@ describe('local transport', () => {
     expect(r.durationMs).toBeLessThan(5_000);
   });
 
+  test('checks at once keep their own transcripts; an undo runs even after its check was cancelled', async () => {
+    const host = new Host(local);
+    const [a, b] = [[], []] as Array<Parameters<Host['within']>[0]>;
+    const cancelled = new AbortController();
+    cancelled.abort();
+    await Promise.all([
+      host.within(a!, undefined, async () => {
+        await host.run(['sh', '-c', 'sleep 0.1; echo a1']);
+        await host.run(['echo', 'a2']);
+      }),
+      host.within(b!, cancelled.signal, async () => {
+        const killed = await host.run(['sleep', '5']);
+        expect(killed.cancelled).toBe(true);
+        await host.uncancellable(() => host.run(['echo', 'b-undo']));
+      }),
+    ]);
+    expect(a!.map((e) => e.stdout.trim())).toEqual(['a1', 'a2']);
+    expect(b!.map((e) => e.command)).toEqual(['sleep 5', 'echo b-undo']);
+    expect(b![1]!.exitCode).toBe(0);
+    // nothing ran outside a check
+    expect(host.takeTranscript()).toEqual([]);
+  });
+
   test('a missing program is a spawn error, not an exit code', async () => {
     const r = await local.run(['/nonexistent/lesson-check-binary']);
     expect(r.spawnError).toMatch(/ENOENT/);

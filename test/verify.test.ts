@@ -1,7 +1,8 @@
 // verify and grade on a kept lab, as root: they pass where the lab passed and change nothing;
 // each student mistake fails the check that guards it, with a hint of its own, while the checks
 // that merely depend on it are skipped as blocked; stopping containerd fails C2 alone.
-import { chmodSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -11,7 +12,7 @@ import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { keepLab, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
+import { keepLab, lessonCheck, overlappingChecks, removeLab, snapshotLab } from './lab-helpers.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
 const asRoot = process.getuid?.() === 0;
@@ -38,13 +39,19 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
     if (prefix) await removeLab(prefix);
   });
 
-  test('passes every check the apt source supports, and changes nothing', async () => {
+  test('passes every check the apt source supports, and changes nothing; a stage\'s checks run at once', async () => {
     const before = await snapshotLab(profileFile);
-    const run = await verify();
+    const timings = join(mkdtempSync(join(tmpdir(), 'lc-timings-')), 'timings.txt');
+    const run = await lessonCheck(['verify', '--profile', profileFile], { LC_TIMINGS: timings });
     expect(run.exitCode, run.output).toBe(0);
     expect(failing(run.report)).toEqual([]);
     for (const { id } of CATALOGUE) expect(check(run.report, id).state).toBe(NERDCTL_CHECKS.includes(id) ? 'skipped' : 'passed');
     expect(await snapshotLab(profileFile)).toEqual(before);
+    // R1, R2, R3, R5 and R6 need nothing of their stage: they start together; R4 waits for R3
+    expect(overlappingChecks(timings, ['R1', 'R2', 'R3', 'R5', 'R6'])).toEqual(['R1', 'R2', 'R3', 'R5', 'R6']);
+    const marks = readFileSync(timings, 'utf8');
+    const at = (mark: string) => Number(new RegExp(`^(\\d+) \\d+ ${mark}$`, 'm').exec(marks)?.[1]);
+    expect(at('check R4: start')).toBeGreaterThanOrEqual(at('check R3: end'));
   });
 
   test('two verify runs at once both pass, and neither sees the other\'s probes', async () => {
