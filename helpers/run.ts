@@ -9,8 +9,7 @@ import { Host } from './host.ts';
 import { LocalTransport } from './transport.ts';
 import { type SshTarget, SshTransport } from './ssh.ts';
 import { type Profile, loadProfile } from './profile.ts';
-import { Lab } from './lab/lab.ts';
-import { SystemWalk } from './lab/system-walk.ts';
+import type { Lab } from './lab/lab.ts';
 import type { LessonWalk } from './lab/walk.ts';
 
 export type Mode = 'lab' | 'walkthrough' | 'verify' | 'grade';
@@ -61,8 +60,9 @@ export async function loadRunContext(): Promise<RunContext> {
   const info = readRunInfo(runDir);
   const host = new Host(info.target ? new SshTransport(info.target, info.sshControlDir) : new LocalTransport());
   const profile = loadProfile(info.profileFile);
-  const lab = info.labStateFile ? Lab.open(info.labStateFile, host, profile) : undefined;
-  const walk = lab ?? (info.walkStateFile ? SystemWalk.open(info.walkStateFile, host, profile) : undefined);
+  // the walks' code is loaded only by the runs that walk (verify and grade only inspect)
+  const lab = info.labStateFile ? (await import('./lab/lab.ts')).Lab.open(info.labStateFile, host, profile) : undefined;
+  const walk = lab ?? (info.walkStateFile ? (await import('./lab/system-walk.ts')).SystemWalk.open(info.walkStateFile, host, profile) : undefined);
   cached = { runDir, info, host, profile, lab, walk };
   return cached;
 }
