@@ -53,7 +53,8 @@ async function build(dir) {
     entryPoints: [ENTRY],
     outdir: staging,
     bundle: true,
-    // vitest is loaded only by the run-suites child: a chunk of its own keeps it off every start
+    // vitest is loaded only by the commands that run the suites: a chunk of its own keeps it off
+    // every other start (--help, --list, merge, lab --down)
     splitting: true,
     format: 'esm',
     platform: 'node',
