@@ -1,8 +1,8 @@
 /**
  * Progress while the suites run: the stage, then each check as it finishes, with its time;
  * on a terminal the running checks (several at once when inspecting) and their elapsed time
- * are shown live on one line. Silent with --quiet or
- * --format json; plain ASCII with --format plain; colour only on a terminal without NO_COLOR.
+ * are shown live on one line. Silent with --quiet or --format json; plain ASCII with --format
+ * plain; colour only on a terminal without NO_COLOR.
  */
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { type ConsoleStyle, consoleStyle, mark } from './console.ts';
