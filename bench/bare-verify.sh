@@ -49,7 +49,8 @@ for p in bridge host-local portmap firewall tuning loopback; do echo '{}' | CNI_
 # K4: a throwaway netns wired by the bridge plugin, podinfo in it, HTTP from the host
 netns=$NS-k4 bridge=lc${id}k4 data=/tmp/lesson-check-$NS-k4
 ip netns add "$netns"
-forward=$(cat -- /proc/sys/net/ipv4/ip_forward)
+# the claim on IPv4 forwarding (helpers/forwarding.ts), and its release below
+flock /proc/sys/net/ipv4/ip_forward sh -c 'mkdir -p "$1" && { [ -e "$1/original" ] || cat "$3" > "$1/original"; } && : > "$1/claim.$2"' sh /run/lesson-check-ip-forward "$NS" /proc/sys/net/ipv4/ip_forward
 ip -4 -o route show table all | has -v 10.254.77.
 conf="{\"cniVersion\":\"1.0.0\",\"name\":\"$NS-k4\",\"type\":\"bridge\",\"bridge\":\"$bridge\",\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.254.77.0/24\"}]],\"dataDir\":\"$data\"}}"
 cni() { echo "$conf" | CNI_COMMAND=$1 CNI_CONTAINERID=$NS-k4 CNI_NETNS=/var/run/netns/$netns CNI_IFNAME=eth0 CNI_PATH=$CNI "$CNI/bridge"; }
@@ -58,8 +59,8 @@ ctr --namespace "$NS" images pull --hosts-dir "$P/etc/containerd/certs.d" "$PODI
 ctr --namespace "$NS" run "${run_flags[@]}" --cgroup "$cgroup/$NS-k4" --detach --with-ns "network:/var/run/netns/$netns" "$PODINFO" "$NS-k4"
 until curl --silent --show-error --fail --max-time 2 "http://$ip:9898/" | has '"version"'; do sleep 0.1; done
 cni DEL
-[ "$forward" = 1 ] || sysctl -q -w net.ipv4.ip_forward=0
 ip link delete "$bridge"; ip netns delete "$netns"; rm -rf -- "$data"
+flock /proc/sys/net/ipv4/ip_forward sh -c 'rm -f "$1/claim.$2"; if [ -d "$1" ] && ! ls -A "$1" | grep -q "^claim\."; then [ "$(cat "$1/original" 2>/dev/null)" = 0 ] && sysctl -q -w net.ipv4.ip_forward=0; rm -rf "$1"; fi; true' sh /run/lesson-check-ip-forward "$NS"
 ctr --namespace "$NS" tasks delete --force "$NS-k4" >/dev/null 2>&1; ctr --namespace "$NS" containers delete "$NS-k4"
 # the run's namespace: its images, then the namespace (retried while GC still holds content)
 ctr --namespace "$NS" images rm --sync $(ctr --namespace "$NS" images ls -q) >/dev/null

@@ -11,6 +11,7 @@ import type { Profile } from './profile.ts';
 import { ctr, ctrPull, ctrRun } from './containerd.ts';
 import { netNames } from './lab/teardown.ts';
 import { removeNamespace } from './run-traces.ts';
+import { claimForwarding, releaseForwarding } from './forwarding.ts';
 import { type HttpPoll, pollHttpGet } from './http.ts';
 
 export interface ProbeNames {
@@ -41,7 +42,7 @@ type Undo = () => Promise<void>;
 
 export class CniProbe {
   /** What to undo, in two chains that touch different things and so run at once, each newest
-   * first: the network (CNI DEL, IPAM dir, forwarding, bridge, netns) and containerd (container,
+   * first: the network (CNI DEL, bridge, netns, IPAM dir, forwarding) and containerd (container,
    * image, namespace). */
   private undo: { network: Undo[]; containerd: Undo[] } = { network: [], containerd: [] };
   readonly names: ProbeNames;
@@ -49,7 +50,7 @@ export class CniProbe {
   constructor(
     private readonly host: Host,
     private readonly profile: Profile,
-    runId: string,
+    private readonly runId: string,
   ) {
     this.names = probeNames(runId);
   }
@@ -70,6 +71,10 @@ export class CniProbe {
     const { host, names, undo } = this;
     // host-local keeps its leases here and makes the dir itself; the run id makes it ours alone
     const dataDir = `/tmp/lesson-check-${names.container}`;
+    // the bridge plugin turns on IPv4 forwarding for a gateway bridge: claimed below, and let go
+    // last, once the bridge is gone; the last probe on this host to let go puts it back
+    // (helpers/forwarding.ts)
+    undo.network.push(async () => releaseForwarding(host, this.runId));
     undo.network.push(async () => host.anyhow(['rm', '-rf', '--', dataDir]));
     // three things that need nothing from each other; each registers its own undo once made
     const [, , subnet] = await allOrFirstError([
@@ -77,10 +82,7 @@ export class CniProbe {
         undo.network.push(async () => host.anyhow(['ip', 'netns', 'delete', names.netns]));
         undo.network.push(async () => host.anyhow(['ip', 'link', 'delete', names.bridge]));
       }),
-      // the bridge plugin turns on IPv4 forwarding for a gateway bridge: put it back as it was
-      host.readFile('/proc/sys/net/ipv4/ip_forward').then((forwarding) => {
-        if (forwarding?.trim() === '0') undo.network.push(async () => host.anyhow(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']));
-      }),
+      claimForwarding(host, this.runId),
       freeSubnet(host),
     ]);
     const conf = JSON.stringify({

@@ -4,12 +4,14 @@
  * their containers, images and content), its netns and links, the IPAM and plugin dirs its probes
  * made, and nerdctl's per-namespace state. Never throws. The probes undo what they make
  * themselves; the netns, links and temp dirs are swept only when a probe may have been cut short
- * (the run was interrupted, or a check ended in an error such as a timeout).
+ * (the run was interrupted, or a check ended in an error such as a timeout), and then the run's
+ * claim on IPv4 forwarding is let go (helpers/forwarding.ts).
  */
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 import { ctr } from './containerd.ts';
 import { removeNetObjects } from './lab/teardown.ts';
+import { releaseForwarding } from './forwarding.ts';
 import type { RunReport } from './reporters/model.ts';
 
 /** Whether a probe may have been stopped before it undid what it made. */
@@ -33,7 +35,10 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
   const sweeps: Array<Promise<unknown>> = [];
   if (named.length) sweeps.push(host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '(', ...named, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
   // probes that were cut short: their netns and bridge, and their temp dirs (named after the run)
-  if (probesCutShort) sweeps.push(removeNetObjects(host, runId));
+  if (probesCutShort) {
+    // the bridge first: the last claim let go may turn forwarding back off
+    sweeps.push(removeNetObjects(host, runId).then(() => releaseForwarding(host, runId)));
+  }
   if (probesCutShort) sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
   await Promise.all(sweeps);
 }

@@ -71,6 +71,9 @@ export interface Traces {
   links: string[];
   labs: string[];
   runContainerd: boolean;
+  /** net.ipv4.ip_forward, and whether a claim on it is still held (helpers/forwarding.ts). */
+  ipForward: string;
+  forwardingClaims: boolean;
 }
 
 /** Everything of a lab that could outlive it. */
@@ -83,7 +86,8 @@ export async function labTraces(): Promise<Traces> {
   const netns = (await execa('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith('lc-'));
   const links = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1] ?? '').filter((n) => n.startsWith('lc'));
   const labs = existsSync(LABS_ROOT) ? readdirSync(LABS_ROOT) : [];
-  return { processes, mounts, netns, links, labs, runContainerd: existsSync('/run/containerd') };
+  const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+  return { processes, mounts, netns, links, labs, runContainerd: existsSync('/run/containerd'), ipForward, forwardingClaims: existsSync('/run/lesson-check-ip-forward') };
 }
 
 /** Keeps a lab up (`lab --keep`) and returns its profile file. */
@@ -118,6 +122,9 @@ export async function snapshotLab(profileFile: string): Promise<Record<string, s
   snap.netns = (await execa('ip', ['netns', 'list'])).stdout;
   snap.links = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1]).sort().join(',');
   snap.cgroups = (await execa('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-type', 'd', '-name', 'lc-*'], { reject: false })).stdout.split('\n').sort().join(',');
+  // the bridge probe's CNI ADD turns forwarding on for the whole host: it must be put back
+  snap.ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+  snap.forwardingClaims = String(existsSync('/run/lesson-check-ip-forward'));
   return snap;
 }
 

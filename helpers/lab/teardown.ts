@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync,
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { stopProcess } from './supervisor.ts';
+import { releaseForwarding } from '../forwarding.ts';
 import type { LabState } from './lab.ts';
 
 export interface TeardownReport {
@@ -68,6 +69,8 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
   }
   const id = state?.id ?? prefix.split('/').pop() ?? '';
   Object.assign(report, await removeNetObjects(host, id));
+  // a walk cut short in K4 may still hold its claim on IPv4 forwarding
+  await releaseForwarding(host, id);
   for (const mountPoint of mountsUnder(prefix)) {
     const r = await host.run(['umount', mountPoint]);
     if (r.exitCode !== 0) await host.anyhow(['umount', '-l', mountPoint]);

@@ -1,0 +1,87 @@
+// As root, on this machine's real network stack: IPv4 forwarding, which the bridge plugin turns on
+// for the whole host, is put back by the last bridge probe to let go, however runs overlap; and
+// the end-of-run sweep removes what a probe cut short leaves (its netns, bridge, IPAM dir and
+// claim), while a run whose probes all finished is not swept at all.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { claimForwarding, releaseForwarding } from '../helpers/forwarding.ts';
+import { Host } from '../helpers/host.ts';
+import { lessonProfile } from '../helpers/profile.ts';
+import { removeRunTraces } from '../helpers/run-traces.ts';
+import { LocalTransport } from '../helpers/transport.ts';
+
+const asRoot = process.getuid?.() === 0;
+const FORWARD = '/proc/sys/net/ipv4/ip_forward';
+const CLAIMS = '/run/lesson-check-ip-forward';
+const forwarding = () => readFileSync(FORWARD, 'utf8').trim();
+// what the bridge plugin does on CNI ADD for a gateway bridge
+const bridgePluginTurnsItOn = () => writeFileSync(FORWARD, '1');
+
+describe.runIf(asRoot)('IPv4 forwarding and the sweep of a run cut short', () => {
+  const host = new Host(new LocalTransport());
+  // the lesson's paths hold no containerd here: the sweep's namespace part finds nothing
+  const profile = lessonProfile();
+  let before: string;
+
+  beforeAll(() => {
+    before = forwarding();
+    writeFileSync(FORWARD, '0');
+  });
+  afterAll(() => {
+    writeFileSync(FORWARD, before);
+  });
+
+  test('two probes overlapping: the first one out leaves it on, the last one out turns it back off', async () => {
+    await claimForwarding(host, 'aaaaaa');
+    bridgePluginTurnsItOn();
+    // the second finds it on, as the old "put back what you found" did, and would have left it on
+    await claimForwarding(host, 'bbbbbb');
+    bridgePluginTurnsItOn();
+    await releaseForwarding(host, 'aaaaaa');
+    expect(forwarding()).toBe('1');
+    await releaseForwarding(host, 'bbbbbb');
+    expect(forwarding()).toBe('0');
+    expect(existsSync(CLAIMS)).toBe(false);
+  });
+
+  test('found on, it stays on', async () => {
+    writeFileSync(FORWARD, '1');
+    await claimForwarding(host, 'cccccc');
+    await releaseForwarding(host, 'cccccc');
+    expect(forwarding()).toBe('1');
+    writeFileSync(FORWARD, '0');
+  });
+
+  /** What a K4 probe leaves when its process dies after CNI ADD. */
+  async function leftovers(runId: string): Promise<string> {
+    await execa('ip', ['netns', 'add', `lc-${runId}-k4`]);
+    await execa('ip', ['link', 'add', `lc${runId}k4`, 'type', 'bridge']);
+    const ipamDir = `/tmp/lesson-check-lc-${runId}-k4`;
+    mkdirSync(ipamDir, { recursive: true });
+    await claimForwarding(host, runId);
+    bridgePluginTurnsItOn();
+    return ipamDir;
+  }
+  const netnsOf = async (runId: string) => (await execa('ip', ['netns', 'list'])).stdout.includes(`lc-${runId}-k4`);
+  const linkOf = async (runId: string) => (await execa('ip', ['-o', 'link', 'show'])).stdout.includes(`lc${runId}k4`);
+
+  test('a run cut short: its netns, bridge and IPAM dir go, and forwarding is turned back off', async () => {
+    const runId = 'dd11ee';
+    const ipamDir = await leftovers(runId);
+    await removeRunTraces(host, profile, runId, { probesCutShort: true });
+    expect([await netnsOf(runId), await linkOf(runId), existsSync(ipamDir)]).toEqual([false, false, false]);
+    expect(forwarding()).toBe('0');
+    expect(existsSync(CLAIMS)).toBe(false);
+  });
+
+  test('a run whose probes all finished is not swept (they undid their own)', async () => {
+    const runId = 'ff22aa';
+    const ipamDir = await leftovers(runId);
+    await removeRunTraces(host, profile, runId, { probesCutShort: false });
+    expect([await netnsOf(runId), await linkOf(runId), existsSync(ipamDir)]).toEqual([true, true, true]);
+    // the same traces, now as a run cut short: all gone
+    await removeRunTraces(host, profile, runId, { probesCutShort: true });
+    expect([await netnsOf(runId), await linkOf(runId), existsSync(ipamDir), forwarding()]).toEqual([false, false, false, '0']);
+  });
+});
