@@ -35,12 +35,18 @@ export function shellQuote(arg: string): string {
 /** ssh exits 255 when it could not reach or log in to the host. */
 export const SSH_FAILED = 255;
 
+/** Commands at once over one host's shared connection: sshd allows 10 sessions per connection
+ * by default (MaxSessions), and inspecting runs a stage's checks, and their commands, at once. */
+const MAX_SESSIONS = 8;
+
 export class SshTransport implements Transport {
   readonly host: string;
   private readonly local = new LocalTransport();
   /** Where the shared connection's socket lives: given by the run's owner, so that the suites'
    * process reuses the connection the CLI opened, and the CLI closes it. */
   readonly controlDir: string;
+  private sessions = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     readonly target: SshTarget,
@@ -79,7 +85,17 @@ export class SshTransport implements Transport {
   }
 
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
-    const r = await this.local.run(['ssh', ...this.sshArgs(), '--', this.target.host, this.remoteCommand(argv, options)], { timeoutMs: options.timeoutMs, input: options.input, signal: options.signal });
+    // a slot of its own, or one handed over by a command that ends
+    if (this.sessions < MAX_SESSIONS) this.sessions++;
+    else await new Promise<void>((turn) => this.waiting.push(turn));
+    let r: CommandResult;
+    try {
+      r = await this.local.run(['ssh', ...this.sshArgs(), '--', this.target.host, this.remoteCommand(argv, options)], { timeoutMs: options.timeoutMs, input: options.input, signal: options.signal });
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.sessions--;
+    }
     // report the command as the check meant it, not the ssh wrapper around it
     return { ...r, argv, spawnError: r.spawnError ?? (r.exitCode === SSH_FAILED ? `ssh to ${this.target.host}: ${r.stderr.trim().split('\n').pop()}` : undefined) };
   }

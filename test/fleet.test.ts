@@ -65,6 +65,19 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     }
   });
 
+  test('twenty commands at once over one host\'s connection all run (sshd allows 10 sessions per connection)', async () => {
+    const t = new SshTransport({ name: 'lo', host: '127.0.0.1', port: sshd.port, user: 'root', identityFile: sshd.key });
+    process.env.LC_SSH_CONFIG = sshd.config;
+    try {
+      expect((await t.run(['true'])).exitCode).toBe(0);
+      const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => t.run(['sh', '-c', 'sleep 0.3; echo "$1"', 'sh', String(i)])));
+      expect(runs.map((r) => `${r.exitCode} ${r.stdout.trim()}${r.stderr.trim()}`)).toEqual(Array.from({ length: 20 }, (_, i) => `0 ${i}`));
+    } finally {
+      delete process.env.LC_SSH_CONFIG;
+      await t.close();
+    }
+  });
+
   let whole: { exitCode: number | null; output: string; reportsDir: string };
   let wholeRuns: RunReport[];
 

@@ -31,7 +31,8 @@ export async function startSshd(): Promise<Sshd> {
   writeFileSync(join(dir, 'sshd_config'), [
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'MaxSessions 50', 'MaxStartups 50',
+    // MaxSessions stays at sshd's default (10 per connection), as on a student's VM
+    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'MaxStartups 50',
     // bash sources ~/.bashrc for every command sshd runs; this machine's root .bashrc runs
     // `pyenv init` (0.6 s a command). A lab VM's would not: give sessions a HOME without one.
     `SetEnv HOME=${dir}`, '',
