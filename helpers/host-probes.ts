@@ -11,7 +11,8 @@ export async function overlayUsable(host: Host): Promise<true | string> {
     const r = await host.run(['unshare', '--mount', '--', 'mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
     return r.exitCode === 0 ? true : observedCommand(r);
   } finally {
-    await host.anyhow(['rm', '-rf', '--', dir]);
+    // removed even when the check was cancelled (a timeout, Ctrl-C)
+    await host.uncancellable(() => host.anyhow(['rm', '-rf', '--', dir]));
   }
 }
 

@@ -45,7 +45,8 @@ stage('30 nerdctl', () => {
       require(r.exitCode !== 0 && seen, { expected: 'nerdctl run fails because the bridge plugin is missing', observed: observedCommand(r), hint: r.exitCode === 0 ? 'CNI plugins are already installed' : 'it failed for another reason: see stderr', cause: r.exitCode === 0 ? 'nerdctl found a bridge plugin' : 'nerdctl run fails for another reason' });
       host.note(`N2 saw ${seen.name}`);
     } finally {
-      if (!c.walking) await host.anyhow(['rm', '-rf', '--', cniPath]);
+      // removed even when the check was cancelled (a timeout, Ctrl-C)
+      if (!c.walking) await host.uncancellable(() => host.anyhow(['rm', '-rf', '--', cniPath]));
     }
   });
 
