@@ -13,7 +13,7 @@ import { describe, test, type TestContext } from 'vitest';
 import type { TranscriptEntry } from './host.ts';
 import { CommandError } from './host.ts';
 import { observedCommand } from './transport.ts';
-import { type RunContext, loadRunContext, readRunInfo, runDirFromEnv } from './run.ts';
+import { type RunContext, loadRunContext, readRunInfo, runDirFromEnv, walks } from './run.ts';
 import { CATALOGUE } from './catalogue.ts';
 import { readLedger, recordOutcome } from './ledger.ts';
 import { mark } from './timing.ts';
@@ -112,7 +112,7 @@ let concurrent: boolean | undefined;
 /** Whether this run's checks of one stage run at once: only when inspecting. (Without a run,
  * `lesson-check verify --list` is only collecting the titles.) */
 function runsConcurrently(): boolean {
-  concurrent ??= process.env.LC_RUN_DIR !== undefined && ['verify', 'grade'].includes(readRunInfo(runDirFromEnv()).mode);
+  concurrent ??= process.env.LC_RUN_DIR !== undefined && !walks(readRunInfo(runDirFromEnv()).mode);
   return concurrent;
 }
 
@@ -162,7 +162,7 @@ async function runCheck(ctx: TestContext, id: string, stageName: string, options
     ctx.skip(blocker.why);
     return;
   }
-  const walking = run.info.mode === 'lab' || run.info.mode === 'walkthrough';
+  const walking = walks(run.info.mode);
   const c: CheckContext = {
     ...run,
     walking,

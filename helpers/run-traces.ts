@@ -38,8 +38,8 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
   if (probesCutShort) {
     // the bridge first: the last claim let go may turn forwarding back off
     sweeps.push(removeNetObjects(host, runId).then(() => releaseForwarding(host, runId)));
+    sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
   }
-  if (probesCutShort) sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
   await Promise.all(sweeps);
 }
 

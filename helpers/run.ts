@@ -14,6 +14,11 @@ import type { LessonWalk } from './lab/walk.ts';
 
 export type Mode = 'lab' | 'walkthrough' | 'verify' | 'grade';
 
+/** Whether a run performs the lesson's steps (lab, walkthrough) rather than only inspecting. */
+export function walks(mode: Mode): boolean {
+  return mode === 'lab' || mode === 'walkthrough';
+}
+
 export interface RunInfo {
   runId: string;
   mode: Mode;
