@@ -20,6 +20,7 @@ import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourceName } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
 import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from './lab/github-source.ts';
+import { buildGoAssets, copyPodinfoTo } from './lab/go-source.ts';
 import { SystemWalk, findLeftovers } from './lab/system-walk.ts';
 import { ProfileError, lessonProfile, loadProfile, profileFileFor, profileToml } from './profile.ts';
 import { consoleStyle, renderSummary } from './reporters/console.ts';
@@ -35,7 +36,7 @@ import { mark } from './timing.ts';
 import { ROOT } from './root.ts';
 
 
-const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror URL] [--pin P] [--reports DIR] [--keep]
+const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--pin P] [--reports DIR] [--keep]
        lesson-check lab --down [--profile FILE]
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
@@ -43,8 +44,8 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
                            [--limit PATTERN] [--parallel N] [--shard i/n] [--reports DIR]
        lesson-check merge DIR… [--reports OUT]
        lesson-check verify --list
-       lesson-check fetch --to DIR [--source github] [--mirror URL] [--pin P]
-       lesson-check walkthrough --yes [--source github|dir:DIR] [--mirror URL] [--pin P]
+       lesson-check fetch --to DIR [--source github|go] [--mirror URL] [--pin P]
+       lesson-check walkthrough --yes [--source github|go|dir:DIR] [--mirror URL] [--pin P]
                                 [--set-aside-leftovers] [--reports DIR]
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
@@ -67,11 +68,14 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
   --format F    the console form: pretty (symbols; colour on a terminal unless NO_COLOR),
                 plain (ASCII, no colour), json (results.json on stdout, nothing else)
   --quiet       no progress: only the summary and the failures
-  --source S    where the lesson's binaries come from: apt (Debian packages; the default),
-                github (the lesson's release assets, checksums verified), dir:DIR (a folder of
-                those assets, for hosts without network)
+  --source S    where the lesson's binaries come from: github (the lesson's release assets,
+                checksums verified), go (the same assets built here from the releases' Go
+                modules, through Go's own GOPROXY), apt (Debian's packages: other versions, no
+                nerdctl), dir:DIR (a folder of release assets, for hosts without network);
+                auto, the lab's default: github if its cache holds the assets (the default never
+                downloads from github.com unasked), else go, else apt, saying why
   --mirror URL  with --source github: fetch the same paths from URL instead of https://github.com
-  --pin P       with --source github or dir: other versions than the lesson's pins,
+  --pin P       with --source github, go or dir: other versions than the lesson's pins,
                 e.g. containerd=2.2.2,runc=1.4.1 (names: containerd, runc, nerdctl, cniPlugins)
   walkthrough   the lesson's steps on THIS host at the lesson's paths, with systemd, from the
                 release assets, asserting every state before and after each step; it changes
@@ -81,8 +85,8 @@ const USAGE = `usage: lesson-check lab [--source apt|github|dir:DIR] [--mirror U
                 runners: Docker, containerd.io, podman): stop its services and rename any runc on
                 systemd's default PATH for the walk, so that R1 can be observed; the runc
                 binaries are put back afterwards, the services stay stopped
-  fetch         gather the github source's assets (checksums verified) into DIR, for
-                \`lab --source dir:DIR\` on a host without network
+  fetch         gather the github (default) or go source's assets (checksums verified; with go,
+                podinfo too) into DIR, for \`lab --source dir:DIR\` on a host without network
   --keep        leave the lab up afterwards and print its profile file
   --down        remove every lab left up (by --keep or by a killed run), or with --profile
                 just the lab that profile file belongs to`;
@@ -130,7 +134,7 @@ function parse(args: string[]) {
         keep: { type: 'boolean', default: false },
         down: { type: 'boolean', default: false },
         profile: { type: 'string', default: 'lesson' },
-        source: { type: 'string', default: 'apt' },
+        source: { type: 'string' },
         mirror: { type: 'string' },
         pin: { type: 'string' },
         to: { type: 'string' },
@@ -156,11 +160,11 @@ function parse(args: string[]) {
   }
 }
 
-/** --source/--mirror/--pin as a source; `fallback` when --source was left at its default. */
-function sourceOption(opts: ReturnType<typeof parse>, fallback: 'apt' | 'github'): SourceSpec {
-  const given = opts.source as string;
+/** --source/--mirror/--pin as a source; `fallback` when --source was not given. */
+function sourceOption(opts: ReturnType<typeof parse>, fallback: 'auto' | 'github'): SourceSpec {
+  const given = (opts.source as string | undefined) ?? fallback;
   try {
-    return parseSource(given === 'apt' ? fallback : given, { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
+    return parseSource(given, { mirror: opts.mirror as string | undefined, pins: opts.pin as string | undefined });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -218,7 +222,7 @@ async function labCommand(args: string[]): Promise<number> {
   const faults = opts.fault as string[];
   for (const f of faults) if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
   const reportsDir = resolve(opts.reports as string);
-  const source = sourceOption(opts, 'apt');
+  const source = sourceOption(opts, 'auto');
 
   const interrupt = new AbortController();
   host.signal = interrupt.signal;
@@ -243,7 +247,8 @@ async function labCommand(args: string[]): Promise<number> {
     }
     const setupMs = Date.now() - t0;
     const cached = lab.fromCache ? 'cache reused' : 'fetched';
-    out.info(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source ${sourceName(source)}, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
+    out.info(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source ${sourceName(lab.state.source)}, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
+    for (const line of lab.state.sourceChoice) out.info(`lesson-check: ${line}`);
     writeSetupLog(reportsDir, host);
     if (signals.signalled()) return 130;
 
@@ -380,23 +385,40 @@ function printClass(reports: RunReport[], reportsDir: string): void {
   console.log(`\nreports: ${[...Object.values(REPORT_FILES), GRADEBOOK].map((f) => join(reportsDir, f)).join(', ')}`);
 }
 
-/** fetch: the github source's assets, verified, into a folder for `--source dir:DIR`. */
+/** fetch: the github or go source's assets, verified, into a folder for `--source dir:DIR`. */
 async function fetchCommand(args: string[]): Promise<number> {
   const opts = parse(args);
   if (!opts.to) throw new UsageError('fetch needs --to DIR');
   const source = sourceOption(opts, 'github');
-  if (source.kind !== 'github') throw new UsageError('fetch gathers the github source (optionally through --mirror)');
+  if (source.kind !== 'github' && source.kind !== 'go') throw new UsageError('fetch gathers the github source (optionally through --mirror) or the go source');
   const host = new Host(new LocalTransport());
+  const to = resolve(opts.to as string);
+  // Ctrl-C cancels the downloads and builds (their own process groups), which remove their scratch
+  const interrupt = new AbortController();
+  host.signal = interrupt.signal;
+  const signals = trapSignals((sig) => {
+    console.error(`\nlesson-check: ${sig} received: stopping`);
+    interrupt.abort();
+  });
   try {
-    const fetched = await fetchGithubAssets(host, source.base, source.versions);
-    const copied = copyAssetsTo(fetched, source.base, resolve(opts.to as string));
+    const built = source.kind === 'go' ? await buildGoAssets(host, source.versions) : undefined;
+    const fetched = source.kind === 'github' ? await fetchGithubAssets(host, source.base, source.versions) : built!;
+    const copied = copyAssetsTo(fetched, to);
+    if (built) {
+      // the go source built podinfo too: a dir: lab serves the real one
+      copyPodinfoTo(built.podinfo, to);
+      copied.push('podinfo/');
+    }
     for (const note of fetched.notes) console.log(`lesson-check: ${note}`);
     for (const [role, why] of Object.entries(fetched.missing)) console.error(`lesson-check: ${role}: not fetched: ${why}`);
-    console.log(`lesson-check: ${copied.length} files in ${resolve(opts.to as string)}; use them with: npm run lab -- --source dir:${resolve(opts.to as string)}`);
+    console.log(`lesson-check: ${copied.length} files in ${to}; use them with: npm run lab -- --source dir:${to}`);
     return 0;
   } catch (e) {
+    if (signals.signalled()) return 130;
     console.error(`lesson-check fetch: ${(e as Error).message}`);
     return 2;
+  } finally {
+    signals.release();
   }
 }
 
@@ -418,7 +440,7 @@ async function walkthroughCommand(args: string[]): Promise<number> {
     return 2;
   }
   const source = sourceOption(opts, 'github');
-  if (source.kind === 'apt') throw new UsageError('the walkthrough installs the lesson\'s release assets: --source github or dir:DIR');
+  if (source.kind === 'apt' || source.kind === 'auto') throw new UsageError('the walkthrough installs the lesson\'s release assets: --source github, go or dir:DIR');
   const host = new Host(new LocalTransport());
   const profile = lessonProfile();
   profile.versions = { ...source.versions };
@@ -437,22 +459,26 @@ async function walkthroughCommand(args: string[]): Promise<number> {
   const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
   const reportsDir = resolve(opts.reports as string);
   const suites: SuiteControl = {};
+  const interrupt = new AbortController();
+  host.signal = interrupt.signal;
   const signals = trapSignals((sig) => {
     console.error(`\nlesson-check: ${sig} received: stopping the walk`);
+    interrupt.abort();
     suites.stop?.(sig);
   });
   let walk: SystemWalk | undefined;
   try {
     let release: ReleaseFiles;
     try {
-      release = source.kind === 'github' ? await fetchGithubAssets(host, source.base, source.versions) : readDirAssets(source.dir, source.versions);
+      release = source.kind === 'github' ? await fetchGithubAssets(host, source.base, source.versions) : source.kind === 'go' ? await buildGoAssets(host, source.versions) : readDirAssets(source.dir, source.versions);
       const missing = Object.values(release.missing);
       if (missing.length) throw new Error(missing.join('; '));
     } catch (e) {
+      if (signals.signalled()) return 130;
       console.error(`lesson-check walkthrough: cannot get the lesson's assets: ${(e as Error).message}`);
       return 2;
     }
-    profile.provenance = { source: release.source, standInImages: false, notes: release.notes };
+    profile.provenance = { source: release.source, standInImages: false, podinfo: '', notes: release.notes };
     const profileFile = join(runDir, 'profile.toml');
     writeFileSync(profileFile, profileToml(profile, ['the lesson profile, with the versions this walkthrough installs']));
     walk = SystemWalk.create(join(runDir, 'walk.json'), { release, workDir: runDir, setAside: [] }, host, profile);
@@ -467,7 +493,8 @@ async function walkthroughCommand(args: string[]): Promise<number> {
   } finally {
     const restored = walk?.restore() ?? [];
     if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
-    // a walk on the real host: sweep everything, always
+    // a walk on the real host: sweep everything, always (an interrupt cancels no cleanup)
+    host.signal = undefined;
     await removeRunTraces(host, profile, runId, { probesCutShort: true });
     rmSync(runDir, { recursive: true, force: true });
     signals.release();

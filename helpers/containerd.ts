@@ -28,12 +28,35 @@ export function ctrPull(profile: Profile, ref: string, namespace?: string): stri
   return ctrIn(profile, namespace, 'images', 'pull', ...hostsDir, ref);
 }
 
-/** `nerdctl …` against the profile's daemon, data root and CNI dirs (`cniPath` overrides the plugin dir). */
-export function nerdctl(profile: Profile, opts: { cniPath?: string; namespace?: string }, ...args: string[]): string[] {
+export interface NerdctlOptions {
+  namespace?: string;
+  /** Overrides of the profile's plugin dir, network config dir and data root. */
+  cniPath?: string;
+  netconfPath?: string;
+  dataRoot?: string;
+}
+
+/** `nerdctl …` against the profile's daemon, data root and CNI dirs (or the overrides given). */
+export function nerdctl(profile: Profile, opts: NerdctlOptions, ...args: string[]): string[] {
   const p = profile.paths;
   const hostsDir = p.hostsDir ? ['--hosts-dir', p.hostsDir] : [];
   const namespace = opts.namespace ? ['--namespace', opts.namespace] : [];
-  return [p.nerdctl, '--address', p.socket, ...namespace, '--data-root', p.nerdctlDataRoot, '--cni-path', opts.cniPath ?? p.cniBinDir, '--cni-netconfpath', p.cniConfDir, ...hostsDir, ...args];
+  return [p.nerdctl, '--address', p.socket, ...namespace, '--data-root', opts.dataRoot ?? p.nerdctlDataRoot, '--cni-path', opts.cniPath ?? p.cniBinDir, '--cni-netconfpath', opts.netconfPath ?? p.cniConfDir, ...hostsDir, ...args];
+}
+
+/** Runs `body` with nerdctl options for a probe. Inspecting (`scratch` names the probe), the probe
+ * keeps nerdctl's own state in a temp dir of its own, removed afterwards even when cancelled:
+ * nerdctl makes a folder per namespace in its network config dir and data root, which on the
+ * host's would outlive the probe (and a verify changes nothing it did not create). Walking
+ * (`scratch` undefined), it uses the host's, as the lesson does. */
+export async function withNerdctlProbe<T>(host: Host, scratch: string | undefined, namespace: string | undefined, body: (opts: NerdctlOptions & { dir?: string }) => Promise<T>): Promise<T> {
+  if (!scratch) return body({ namespace });
+  const dir = await host.capture(['mktemp', '-d', '-t', `${scratch}.XXXXXX`]);
+  try {
+    return await body({ namespace, dir, netconfPath: `${dir}/net.d`, dataRoot: `${dir}/data` });
+  } finally {
+    await host.uncancellable(() => host.anyhow(['rm', '-rf', '--', dir]));
+  }
 }
 
 /** Polls `ctr version` until the daemon answers on the profile's socket; `alive` may end the wait

@@ -53,8 +53,10 @@ export interface Profile {
   /** Parts of the lesson this host cannot have, each with the reason ('' = available). Their
    * checks are skipped as not applicable, saying so. */
   unavailable: { nerdctl: string };
-  /** Facts about where the binaries and images came from, for reports. */
-  provenance: { source: string; standInImages: boolean; notes: string[] };
+  /** Facts about where the binaries and images came from, for reports; `podinfo` is the version
+   * of the podinfo image when it is the real program, built from source ('' = a stand-in or
+   * unknown). */
+  provenance: { source: string; standInImages: boolean; podinfo: string; notes: string[] };
 }
 
 export const LESSON_VERSIONS = { containerd: '2.2.1', runc: '1.4.0', nerdctl: '2.2.1', cniPlugins: '1.9.0' };
@@ -103,7 +105,7 @@ export function lessonProfile(): Profile {
       hostTools: ['tar', 'curl'],
     },
     unavailable: { nerdctl: '' },
-    provenance: { source: 'lesson', standInImages: false, notes: [] },
+    provenance: { source: 'lesson', standInImages: false, podinfo: '', notes: [] },
   };
 }
 
@@ -177,10 +179,11 @@ export function profileToml(profile: Profile, comment: string[]): string {
   const lines = [...comment.map((c) => `# ${c}`), `prefix = ${JSON.stringify(profile.prefix)}`, `name = ${JSON.stringify(profile.name)}`, ''];
   lines.push('[versions]');
   for (const [k, v] of Object.entries(profile.versions)) lines.push(`${k} = ${JSON.stringify(v)}`);
-  lines.push('', '[expect]', `helloOutput = ${JSON.stringify(profile.expect.helloOutput)}`);
+  lines.push('', '[expect]', `helloOutput = ${JSON.stringify(profile.expect.helloOutput)}`, `nerdctlSubnet = ${JSON.stringify(profile.expect.nerdctlSubnet)}`);
   lines.push('', '[unavailable]', `nerdctl = ${JSON.stringify(profile.unavailable.nerdctl)}`);
   lines.push('', '[provenance]', `source = ${JSON.stringify(profile.provenance.source)}`);
   lines.push(`standInImages = ${profile.provenance.standInImages}`);
+  lines.push(`podinfo = ${JSON.stringify(profile.provenance.podinfo)}`);
   lines.push(`notes = [${profile.provenance.notes.map((n) => JSON.stringify(n)).join(', ')}]`, '');
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@
  * What an inspecting run (verify, grade, walkthrough) leaves behind if it is cut short, removed at
  * its end whatever happened: its containerd namespaces (`lc-<run id>` and `lc-<run id>-…`, with
  * their containers, images and content), its netns and links, the IPAM and plugin dirs its probes
- * made, and nerdctl's per-namespace state. Never throws. The probes undo what they make
+ * made, nerdctl's per-namespace state, and the cgroups named after the run. Never throws. The probes undo what they make
  * themselves; the netns, links and temp dirs are swept only when a probe may have been cut short
  * (the run was interrupted, or a check ended in an error such as a timeout), and then the run's
  * claim on IPv4 forwarding is let go (helpers/forwarding.ts).
@@ -34,6 +34,9 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
   const named = namespaces.flatMap((n) => ['-name', n, '-o']).slice(0, -1);
   const sweeps: Array<Promise<unknown>> = [];
   if (named.length) sweeps.push(host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '(', ...named, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
+  // the cgroup a namespace's containers go under (`/lc-<run id>`, in every v1 hierarchy or the v2
+  // tree): runc removes a container's own but not its parent; rmdir takes only unused ones
+  sweeps.push(host.anyhow(['find', '/sys/fs/cgroup', '-mindepth', '1', '-maxdepth', '3', '-depth', '-type', 'd', '(', '-name', `lc-${runId}`, '-o', '-path', `*/lc-${runId}/*`, ')', '-exec', 'rmdir', '--', '{}', '+']));
   // probes that were cut short: their netns and bridge, and their temp dirs (named after the run)
   if (probesCutShort) {
     // the bridge first: the last claim let go may turn forwarding back off

@@ -4,6 +4,7 @@
 #   lab:  what the lab and the checks run (ip, unshare, curl, tar, ps, sysctl, apt-get download)
 #   test: the same, plus chromium (the HTML report is rendered in it) and the OpenSSH server
 #         and client (a class is graded over ssh in the tests)
+#   both: where a Go toolchain is, what the go source needs to build runc (gcc, libseccomp-dev)
 set -euo pipefail
 lab=(ca-certificates curl tar iproute2 util-linux mount procps coreutils dpkg apt debian-archive-keyring)
 test=("${lab[@]}" chromium openssh-server openssh-client)
@@ -12,6 +13,10 @@ case "${1:-}" in
   test) wanted=("${test[@]}") ;;
   *) echo "usage: $0 lab|test" >&2; exit 2 ;;
 esac
+# the go source builds runc as upstream does, with cgo and libseccomp: only where Go is
+if command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then
+  wanted+=(gcc libc6-dev libseccomp-dev pkg-config)
+fi
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -43,11 +43,12 @@ stage('40 cni', () => {
     require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`, cause: `CNI plugins ${version} instead of the pinned release`, dependentsMayRun: true });
   });
 
-  check('K2 nerdctl runs podinfo detached and nerdctl ps shows it Up', { section: podinfoSection, weight: 2, needs: ['N1', 'K1'] }, async (c) => {
+  check('K2 nerdctl runs podinfo detached and nerdctl ps shows it Up', { section: podinfoSection, weight: 2, needs: ['N1', 'K1', 'C2', 'R6'] }, async (c) => {
     const { host, profile } = c;
     const name = profile.expect.podinfoName;
     if (c.walking) await c.step(`nerdctl run -d --name ${name} podinfo`, () => host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', name, profile.images.podinfo), { timeoutMs: 120_000 }));
-    const ps = await host.run(nerdctl(profile, {}, 'ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'));
+    // -a: a stopped podinfo is "not running", not "missing"
+    const ps = await host.run(nerdctl(profile, {}, 'ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'));
     if (ps.exitCode !== 0) fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
     // "<name> <status>" per line; a running container's status starts with "Up"
     const row = ps.stdout.split(/\n/).map((l) => l.trim().split(/\s+/)).find(([n]) => n === name);

@@ -1,6 +1,7 @@
 // Grading a class over ssh, for real: Debian's sshd on loopback with a generated key, three kept
-// labs as three hosts (each with its own profile), one of them broken, and one host that cannot
-// be reached. The merged reports say exactly that; shards merged equal the single run.
+// labs as three hosts (each with its own profile, nerdctl and the real podinfo included), one of
+// them broken, and one host that cannot be reached. The merged reports say exactly that; shards
+// merged equal the single run.
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,9 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     expect(wholeRuns.map((r) => r.host)).toEqual(['student-a', 'student-b', 'student-c', 'student-d']);
     const failing = (r: RunReport) => r.checks.filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
     expect(failing(wholeRuns[0]!)).toEqual([]);
+    // the labs are the lesson's own releases: nerdctl and podinfo on its bridge checked over ssh too
+    expect(wholeRuns[0]!.checks.map((c) => c.state)).toEqual(wholeRuns[0]!.checks.map(() => 'passed'));
+    for (const id of ['N1', 'N2', 'N3', 'K2', 'K3']) expect(wholeRuns[1]!.checks.find((c) => c.id === id)!.state, id).not.toBe('failed');
     expect(failing(wholeRuns[1]!)).toEqual(['R2', 'R6']);
     expect(failing(wholeRuns[2]!)).toEqual([]);
     expect(wholeRuns[3]!.checks.every((c) => c.state === 'error' && /host unreachable/.test(c.observed ?? ''))).toBe(true);

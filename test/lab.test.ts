@@ -1,12 +1,15 @@
-// The lab end to end, as root: the lesson walked against real containerd, runc and CNI plugins,
-// the JUnit it writes, what it leaves behind (nothing), and that its checks can fail: each
-// deliberate mistake fails exactly the checks that guard it.
+// The lab end to end, as root: the lesson walked against real containerd, runc, nerdctl and CNI
+// plugins at the lesson's own versions (the default source here: go), the JUnit it writes, what
+// it leaves behind (nothing), and that its checks can fail: each deliberate mistake fails exactly
+// the checks that guard it. The apt source, without nerdctl, skips the nerdctl checks, saying so.
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from '../helpers/catalogue.ts';
+import { LESSON_VERSIONS } from '../helpers/profile.ts';
+import { PODINFO } from '../helpers/lab/go-source.ts';
 import { countStates } from '../helpers/reporters/model.ts';
 import { type LabRun, type Traces, junitCases, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
 
@@ -29,13 +32,13 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     first = await runLab([], undefined, { LC_TIMINGS: timings });
   }, 600_000);
 
-  test('exits 0 with every check passed except the nerdctl ones, skipped for want of nerdctl', () => {
+  test('exits 0 with all 20 checks passed, none skipped, at the lesson\'s own versions', () => {
     expect(first.exitCode, first.output).toBe(0);
-    const expected = Object.fromEntries(CATALOGUE.map(({ id }) => [id, NERDCTL_CHECKS.includes(id) ? 'skipped' : 'passed']));
-    expect(states(first)).toEqual(expected);
+    expect(states(first)).toEqual(Object.fromEntries(CATALOGUE.map(({ id }) => [id, 'passed'])));
+    expect(first.report!.versions).toEqual({ containerd: LESSON_VERSIONS.containerd, runc: LESSON_VERSIONS.runc, nerdctl: LESSON_VERSIONS.nerdctl, cniPlugins: LESSON_VERSIONS.cniPlugins, podinfo: PODINFO.release });
   });
 
-  test('its JUnit has a testcase for each of the 20 IDs, no failures, and skip reasons naming nerdctl', () => {
+  test('its JUnit has a testcase for each of the 20 IDs, no failures, no skips', () => {
     const cases = junitCases(first.junit!);
     expect(cases.size).toBe(20);
     for (const { id } of CATALOGUE) {
@@ -44,8 +47,7 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
       const tc = cases.get(name!)!;
       expect(tc.failure).toBeUndefined();
       expect(tc.error).toBeUndefined();
-      if (NERDCTL_CHECKS.includes(id)) expect(tc.skipped).toMatch(/nerdctl/);
-      else expect(tc.skipped).toBeUndefined();
+      expect(tc.skipped).toBeUndefined();
     }
   });
 
@@ -53,6 +55,20 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(overlappingChecks(timings, CATALOGUE.map((c) => c.id))).toEqual([]);
     const started = [...readFileSync(timings, 'utf8').matchAll(/^\d+ \d+ check (\w+): start$/gm)].map((m) => m[1]);
     expect(started).toEqual(['H1', 'H2', 'H3', 'H4', 'C1', 'C2', 'C3', 'R1', 'R2', 'R3', 'R5', 'R4', 'R6', 'N1', 'N2', 'N3', 'K1', 'K2', 'K3', 'K4']);
+  });
+
+  test('N2 saw nerdctl fail for want of the bridge plugin, and the report says which text and that the lesson\'s differs', () => {
+    const n2 = first.report!.checks.find((c) => c.id === 'N2')!;
+    expect(n2.transcript.some((e) => /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/.test(e.stderr))).toBe(true);
+    expect(n2.transcript.map((e) => e.command).join('\n')).toMatch(/N2 saw nerdctl's pre-flight error; the lesson's text differs/);
+  });
+
+  test('N3 and K3 met the real podinfo: its version from --version, its own JSON over the bridge', () => {
+    const n3 = first.report!.checks.find((c) => c.id === 'N3')!;
+    expect(n3.transcript.find((e) => e.command.includes('--net host'))!.stdout.trim()).toBe(PODINFO.release);
+    const k3 = first.report!.checks.find((c) => c.id === 'K3')!;
+    const body = JSON.parse(k3.transcript.find((e) => e.command.startsWith('curl '))!.stdout);
+    expect(body).toMatchObject({ version: PODINFO.release, message: expect.stringContaining('greetings from podinfo') });
   });
 
   test('R1 was observed for real: its transcript holds the missing-runc error', () => {
@@ -65,10 +81,10 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
 
   test('the reports folder holds JUnit, Markdown, JSON and HTML, and their counts agree', () => {
     const n = countStates(first.report!.checks);
-    expect(n).toEqual({ passed: 15, failed: 0, error: 0, skipped: 5 });
+    expect(n).toEqual({ passed: 20, failed: 0, error: 0, skipped: 0 });
     const junit = first.junit!;
     expect(junit).toMatch(new RegExp(`<testsuites [^>]*tests="20" failures="${n.failed}" errors="${n.error}"`));
-    expect(junit.match(/<skipped>/g)).toHaveLength(n.skipped);
+    expect(junit.match(/<skipped>/g) ?? []).toHaveLength(n.skipped);
     const md = readFileSync(join(first.reportsDir, 'summary.md'), 'utf8');
     expect(md).toContain(`## lesson-check: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`);
     const html = readFileSync(join(first.reportsDir, 'report.html'), 'utf8');
@@ -80,9 +96,25 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(first.output).toMatch(/^ {2}✓ R6 /m);
   });
 
-  test('the reports say stand-in images and the apt source were used', () => {
-    expect(first.report).toMatchObject({ mode: 'lab', source: 'apt', standInImages: true });
+  test('the reports say which source was chosen and why the others were not, and which images are stand-ins', () => {
+    expect(first.report).toMatchObject({ mode: 'lab', source: 'go', standInImages: true });
+    const notes = first.report!.notes.join('\n');
+    expect(notes).toMatch(/^source github: not taken \(auto\): /m);
+    expect(notes).toMatch(/^source go: chosen \(auto\)/m);
+    expect(notes).toMatch(/^built from github\.com\/containerd\/nerdctl\/v2@v2\.2\.1 /m);
+    expect(notes).toMatch(/^image sagikazarmark\/docker-hello-world:latest: a lesson-check stand-in/m);
+    expect(notes).toContain(`image stefanprodan/podinfo:latest: podinfo ${PODINFO.release}, built from ${PODINFO.module}@${PODINFO.version}`);
+    expect(first.output).toMatch(/source go: chosen \(auto\)/);
     expect(first.junit).toContain('name="stand-in images" value="true"');
+  });
+
+  test('the apt source walks the lesson too, and skips the nerdctl checks, saying there is no nerdctl', async () => {
+    const run = await runLab(['--source', 'apt']);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(states(run)).toEqual(Object.fromEntries(CATALOGUE.map(({ id }) => [id, NERDCTL_CHECKS.includes(id) ? 'skipped' : 'passed'])));
+    for (const id of NERDCTL_CHECKS) expect(run.report!.checks.find((c) => c.id === id)!.skipReason).toMatch(/nerdctl is not available from the apt source/);
+    expect(run.report!.source).toBe('apt');
+    expect(await labTraces()).toEqual(before);
   });
 
   test('leaves no process, mount, netns, link, lab prefix or /run/containerd behind', async () => {

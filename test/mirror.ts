@@ -1,18 +1,17 @@
 /**
- * A mirror laid out like github.com, served on loopback, whose release assets are assembled from
- * the Debian binaries: the containerd tarball (bin/…), runc.<arch>, the CNI plugins tarball, each
- * with the checksum file upstream publishes beside it, and the unit file under github.com's
- * /raw/ path. nerdctl is packaged nowhere, so its asset is absent (404), as a thin mirror's might be.
+ * A mirror laid out like github.com, served on loopback, whose release assets are the go
+ * source's builds of the lesson's releases (helpers/lab/go-source.ts): the same file names, tar
+ * layouts and checksum files as upstream's, the unit file from containerd's module under
+ * github.com's /raw/ path. A lab fetching from it meets the lesson's own version numbers.
  */
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { basename, join, normalize } from 'node:path';
-import { execa } from 'execa';
+import { dirname, join, normalize } from 'node:path';
 import { Host } from '../helpers/host.ts';
-import { fetchAptArtifacts } from '../helpers/lab/apt-source.ts';
+import { buildGoAssets } from '../helpers/lab/go-source.ts';
 import { lessonAssets } from '../helpers/lab/github-source.ts';
+import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 
 export interface Mirror {
@@ -21,47 +20,18 @@ export interface Mirror {
   close(): Promise<void>;
 }
 
-const UNIT = `# containerd.service for the lesson-check mirror test, after the upstream unit
-[Unit]
-Description=containerd container runtime
-After=network.target local-fs.target
-
-[Service]
-ExecStartPre=-/sbin/modprobe overlay
-ExecStart=/usr/local/bin/containerd
-Type=notify
-Delegate=yes
-KillMode=process
-Restart=always
-
-[Install]
-WantedBy=multi-user.target
-`;
-
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
-/** Builds the mirror's files under a fresh folder. */
+/** Builds the mirror's files under a fresh folder (the go source's cache makes this a copy). */
 export async function buildMirror(): Promise<string> {
-  const apt = await fetchAptArtifacts(new Host(new LocalTransport()));
+  const built = await buildGoAssets(new Host(new LocalTransport()), { ...LESSON_VERSIONS });
   const root = mkdtempSync(join(tmpdir(), 'lc-mirror-'));
-  const work = mkdtempSync(join(tmpdir(), 'lc-mirror-work-'));
   for (const asset of lessonAssets()) {
-    const file = join(root, asset.path);
-    mkdirSync(join(file, '..'), { recursive: true });
-    if (asset.role === 'containerd') {
-      mkdirSync(join(work, 'containerd/bin'), { recursive: true });
-      for (const b of [apt.files.containerd, apt.files.ctr, apt.files.shim]) copyFileSync(b, join(work, 'containerd/bin', basename(b)));
-      await execa('tar', ['czf', file, '--owner=0', '--group=0', '-C', join(work, 'containerd'), 'bin']);
-    } else if (asset.role === 'runc') {
-      copyFileSync(apt.files.runc, file);
-    } else if (asset.role === 'cni') {
-      await execa('tar', ['czf', file, '--owner=0', '--group=0', '-C', apt.files.cniDir, ...readdirSync(apt.files.cniDir)]);
-    } else if (asset.role === 'unit') {
-      writeFileSync(file, UNIT);
-    } else continue; // nerdctl: not on this mirror
-    if (asset.checksum) writeFileSync(join(root, asset.checksum.path), `${sha256(file)}  ${asset.checksum.name}\n`, { flag: 'a' });
+    const from = built.files[asset.role];
+    if (!from) throw new Error(`the go source built no ${asset.role}`);
+    for (const path of [asset.path, asset.checksum?.path]) {
+      if (!path) continue;
+      mkdirSync(join(root, dirname(path)), { recursive: true });
+      copyFileSync(join(dirname(from), path.slice(path.lastIndexOf('/') + 1)), join(root, path));
+    }
   }
   return root;
 }

@@ -8,6 +8,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 30_000,
-    globalSetup: ['test/temp-dir.ts'],
+    globalSetup: ['test/temp-dir.ts', 'test/go-assets.ts'],
   },
 });

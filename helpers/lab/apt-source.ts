@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { isAlive } from './supervisor.ts';
+import { lockDir } from './cache-lock.ts';
 
 export const APT_CACHE = process.env.LC_CACHE_DIR ?? '/var/cache/lesson-check/apt';
 
@@ -62,22 +62,6 @@ export async function fetchAptArtifacts(host: Host, cacheDir = APT_CACHE): Promi
   } finally {
     release();
   }
-}
-
-/** A lock held by this process: a directory naming its PID; one whose holder died is taken over. */
-async function lockDir(host: Host, dir: string): Promise<() => void> {
-  await host.poll(`the apt cache lock ${dir}`, async () => {
-    try {
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'pid'), String(process.pid));
-      return true;
-    } catch {
-      const holder = Number(readFileSync(join(dir, 'pid'), 'utf8').trim() || 0);
-      if (holder && !isAlive(holder)) rmSync(dir, { recursive: true, force: true });
-      return undefined;
-    }
-  }, 900_000, 200);
-  return () => rmSync(dir, { recursive: true, force: true });
 }
 
 async function fetchUnlocked(host: Host, cacheDir: string): Promise<AptArtifacts> {

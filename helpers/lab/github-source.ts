@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
 import { LESSON_VERSIONS } from '../profile.ts';
 
@@ -77,9 +77,20 @@ export interface ReleaseFiles {
   fromCache: boolean;
 }
 
+/** The cache folder of `base`'s downloads. */
+function cacheOf(base: string, cacheRoot: string): string {
+  return join(cacheRoot, createHash('sha256').update(base).digest('hex').slice(0, 12));
+}
+
+/** True when every asset and checksum file of `versions` is already in the cache (no network). */
+export function githubCached(base: string, versions: Versions, cacheRoot = GITHUB_CACHE): boolean {
+  const cache = cacheOf(base, cacheRoot);
+  return lessonAssets(versions).every((a) => [a.path, a.checksum?.path].every((p) => !p || existsSync(join(cache, p))));
+}
+
 /** Fetches the lesson's assets from `base` (github.com or a mirror) into the cache, verified. */
 export async function fetchGithubAssets(host: Host, base: string, versions: Versions = LESSON_VERSIONS, cacheRoot = GITHUB_CACHE): Promise<ReleaseFiles> {
-  const cache = join(cacheRoot, createHash('sha256').update(base).digest('hex').slice(0, 12));
+  const cache = cacheOf(base, cacheRoot);
   const result: ReleaseFiles = { source: base === GITHUB ? 'github' : `github (mirror ${base})`, versions, files: {}, missing: {}, notes: [], fromCache: true };
   for (const asset of lessonAssets(versions)) {
     const local = join(cache, asset.path);
@@ -125,17 +136,18 @@ export function readDirAssets(dir: string, versions: Versions = LESSON_VERSIONS)
   return result;
 }
 
-/** Copies fetched assets and their checksum files, flat, into `dir` (for `--source dir:DIR`). */
-export function copyAssetsTo(fetched: ReleaseFiles, base: string, dir: string, cacheRoot = GITHUB_CACHE): string[] {
+/** Copies fetched or built assets and their checksum files (which lie beside them), flat, into
+ * `dir` (for `--source dir:DIR`). */
+export function copyAssetsTo(fetched: ReleaseFiles, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
-  const cache = join(cacheRoot, createHash('sha256').update(base).digest('hex').slice(0, 12));
   const copied: string[] = [];
   for (const asset of lessonAssets(fetched.versions)) {
-    if (!fetched.files[asset.role]) continue;
-    for (const path of [asset.path, asset.checksum?.path]) {
-      if (!path || copied.includes(fileName(path))) continue;
-      copyFileSync(join(cache, path), join(dir, fileName(path)));
-      copied.push(fileName(path));
+    const file = fetched.files[asset.role];
+    if (!file) continue;
+    for (const name of [fileName(asset.path), asset.checksum && fileName(asset.checksum.path)]) {
+      if (!name || copied.includes(name)) continue;
+      copyFileSync(join(dirname(file), name), join(dir, name));
+      copied.push(name);
     }
   }
   return copied;

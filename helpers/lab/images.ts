@@ -1,14 +1,17 @@
 /**
- * Stand-in images for the offline lab, built from busybox-static and pushed to the lab's own
- * registry under the lesson's image names. *hello* prints a greeting; *podinfo* answers on 9898
- * like the real one (`GET /` JSON with `version`, `/healthz`, `/version`) and
- * `/home/app/podinfo --version` prints a version.
+ * The offline lab's images, pushed to the lab's own registry under the lesson's image names.
+ * *hello* is a stand-in built from busybox-static that prints a greeting. *podinfo* is the real
+ * program where the source built it (the go source), laid out as upstream's image is
+ * (`/home/app/podinfo`, `./ui`, working dir `/home/app`, user `app`, port 9898); otherwise a
+ * busybox stand-in that answers on 9898 like the real one (`GET /` JSON with `version`,
+ * `/healthz`, `/version`) and whose `/home/app/podinfo --version` prints a version.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Host } from '../host.ts';
+import type { PodinfoBuild } from './go-source.ts';
 
 export const STAND_IN_GREETING = 'Hello from the lesson-check stand-in for docker-hello-world!';
 export const STAND_IN_PODINFO_VERSION = '6.9.4-standin';
@@ -30,8 +33,12 @@ interface ImageSpec {
   /** Repository path and tag inside the registry, e.g. stefanprodan/podinfo:latest. */
   repository: string;
   tag: string;
-  config: { Cmd: string[]; WorkingDir?: string; ExposedPorts?: Record<string, object> };
+  config: { Cmd: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, object> };
+  /** What the image is, for its labels and the reports. */
+  origin: string;
   extraFiles?: Record<string, { content: string; mode: number }>;
+  /** Host files and folders copied into the image: image path → host path. */
+  copies?: Record<string, string>;
 }
 
 /** The lesson's image reference → the registry path and tag it is served under. */
@@ -43,23 +50,38 @@ export function splitReference(ref: string): { registry: string; repository: str
   return colon > 0 ? { registry, repository: rest.slice(0, colon), tag: rest.slice(colon + 1) } : { registry, repository: rest, tag: 'latest' };
 }
 
-/** Builds both stand-ins from busybox and pushes them to the registry at `registryUrl`. */
-export async function pushStandInImages(host: Host, opts: { busybox: string; workDir: string; registryUrl: string; hello: string; podinfo: string }): Promise<void> {
+/** Builds the lab's images and pushes them to the registry at `registryUrl`; returns a line per
+ * image saying what it is (for the reports). */
+export async function pushLabImages(host: Host, opts: { busybox: string; workDir: string; registryUrl: string; hello: string; podinfo: string; podinfoBuild?: PodinfoBuild }): Promise<string[]> {
   const hello = splitReference(opts.hello);
   const podinfo = splitReference(opts.podinfo);
+  const built = opts.podinfoBuild;
+  const podinfoConfig = { Cmd: ['./podinfo'], WorkingDir: '/home/app', ExposedPorts: { '9898/tcp': {} } };
   const specs: ImageSpec[] = [
-    { repository: hello.repository, tag: hello.tag, config: { Cmd: ['/bin/echo', STAND_IN_GREETING] } },
-    {
-      repository: podinfo.repository,
-      tag: podinfo.tag,
-      config: { Cmd: ['./podinfo'], WorkingDir: '/home/app', ExposedPorts: { '9898/tcp': {} } },
-      extraFiles: { 'home/app/podinfo': { content: PODINFO_SCRIPT, mode: 0o755 } },
-    },
+    { repository: hello.repository, tag: hello.tag, config: { Cmd: ['/bin/echo', STAND_IN_GREETING] }, origin: 'a lesson-check stand-in built from busybox-static' },
+    built
+      ? {
+          repository: podinfo.repository,
+          tag: podinfo.tag,
+          config: { ...podinfoConfig, User: 'app' },
+          origin: `podinfo ${built.version}, built from ${built.module}`,
+          copies: { 'home/app/podinfo': built.binary, 'home/app/ui': built.ui },
+        }
+      : {
+          repository: podinfo.repository,
+          tag: podinfo.tag,
+          config: podinfoConfig,
+          origin: 'a lesson-check stand-in built from busybox-static',
+          extraFiles: { 'home/app/podinfo': { content: PODINFO_SCRIPT, mode: 0o755 } },
+        },
   ];
+  const lines: string[] = [];
   for (const spec of specs) {
     const layer = await buildLayer(host, opts.busybox, join(opts.workDir, spec.repository.replace(/\//g, '_')), spec);
     await pushImage(host, opts.registryUrl, spec, layer);
+    lines.push(`image ${spec.repository}:${spec.tag}: ${spec.origin}`);
   }
+  return lines;
 }
 
 interface Layer {
@@ -74,11 +96,14 @@ async function buildLayer(host: Host, busybox: string, dir: string, spec: ImageS
   copyFileSync(busybox, join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
   for (const applet of APPLETS) symlinkSync('busybox', join(root, 'bin', applet));
-  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  // upstream's podinfo runs as the unprivileged `app` (alpine's `adduser -S`)
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:100:101:app:/home/app:/sbin/nologin\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\napp:x:101:app\n');
   for (const [path, f] of Object.entries(spec.extraFiles ?? {})) {
     writeFileSync(join(root, path), f.content);
     chmodSync(join(root, path), f.mode);
   }
+  for (const [path, from] of Object.entries(spec.copies ?? {})) cpSync(from, join(root, path), { recursive: true });
   const tarFile = join(dir, 'layer.tar');
   // fixed owner, order and times: the same inputs give the same digest
   await host.ensure(['tar', '--create', '--file', tarFile, '--directory', root, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--mtime=@0', '--format=gnu', '.']);
@@ -92,7 +117,7 @@ async function pushImage(host: Host, registryUrl: string, spec: ImageSpec, layer
     JSON.stringify({
       architecture: arch,
       os: 'linux',
-      config: { ...spec.config, Env: ['PATH=/bin'], Labels: { 'io.lesson-check.stand-in': 'true' } },
+      config: { ...spec.config, Env: ['PATH=/bin'], Labels: { 'io.lesson-check.origin': spec.origin } },
       rootfs: { type: 'layers', diff_ids: [layer.diffId] },
     }),
   );
@@ -103,12 +128,12 @@ async function pushImage(host: Host, registryUrl: string, spec: ImageSpec, layer
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer.gz), size: layer.gz.length }],
-    annotations: { 'org.opencontainers.image.description': 'lesson-check stand-in image' },
+    annotations: { 'org.opencontainers.image.description': `lesson-check lab image: ${spec.origin}` },
   });
   const url = `${base}/manifests/${spec.tag}`;
   const r = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
   if (r.status !== 201) throw new Error(`PUT ${url} answered ${r.status}: ${await r.text()}`);
-  host.note(`pushed stand-in image ${spec.repository}:${spec.tag} to ${registryUrl}`);
+  host.note(`pushed image ${spec.repository}:${spec.tag} (${spec.origin}) to ${registryUrl}`);
 }
 
 async function pushBlob(base: string, blob: Buffer): Promise<void> {

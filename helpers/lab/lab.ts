@@ -3,7 +3,7 @@
  * it (installs from the source's cache, a supervised containerd), and the infrastructure that
  * keeps it offline (a loopback registry serving stand-in images under the lesson's names).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -13,9 +13,12 @@ import { type Profile, sandboxProfile, profileToml } from '../profile.ts';
 import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
 import { LESSON_CONFIG_TOML, installCniRelease, installContainerdRelease, installNerdctlRelease, installRuncAsset, writeLessonConfig } from './release-steps.ts';
 import { GITHUB, type ReleaseFiles, type Versions, fetchGithubAssets, parsePins, readDirAssets } from './github-source.ts';
-import { STAND_IN_GREETING, pushStandInImages, splitReference } from './images.ts';
+import { STAND_IN_GREETING, pushLabImages, splitReference } from './images.ts';
+import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from './go-source.ts';
+import { chooseSource } from './choose-source.ts';
 import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
-import { snapshotHostTraces } from './teardown.ts';
+import { netNames, snapshotHostTraces } from './teardown.ts';
+import { freeSubnet } from '../cni-probe.ts';
 import type { LessonWalk } from './walk.ts';
 
 export const LABS_ROOT = process.env.LC_LABS_ROOT ?? '/var/lib/lesson-check/labs';
@@ -25,18 +28,27 @@ export const FAULTS = ['config-without-systemd-cgroup', 'runc-not-executable'] a
 export type Fault = (typeof FAULTS)[number];
 
 /** Where the lesson's binaries come from: Debian packages, the lesson's release assets (from
- * github.com or a mirror of it), or a folder of those assets. */
-export type SourceSpec = { kind: 'apt' } | { kind: 'github'; base: string; versions: Versions } | { kind: 'dir'; dir: string; versions: Versions };
+ * github.com or a mirror of it, built from their Go modules, or a folder of them), or `auto`:
+ * the most faithful of those that works here (helpers/lab/choose-source.ts). */
+export type SourceSpec =
+  | { kind: 'apt' }
+  | { kind: 'github'; base: string; versions: Versions }
+  | { kind: 'go'; versions: Versions }
+  | { kind: 'dir'; dir: string; versions: Versions }
+  | { kind: 'auto'; versions: Versions };
 
 export function parseSource(text: string, opts: { mirror?: string; pins?: string } = {}): SourceSpec {
   if (text === 'apt') {
-    if (opts.mirror || opts.pins) throw new Error('--mirror and --pin go with --source github or dir:');
+    if (opts.mirror || opts.pins) throw new Error('--mirror and --pin go with --source github, go or dir:');
     return { kind: 'apt' };
   }
   const versions = parsePins(opts.pins);
   if (text === 'github') return { kind: 'github', base: (opts.mirror ?? GITHUB).replace(/\/+$/, ''), versions };
-  if (text.startsWith('dir:') && text.length > 4 && !opts.mirror) return { kind: 'dir', dir: text.slice(4), versions };
-  throw new Error(opts.mirror ? '--mirror goes with --source github' : `unknown source ${text} (apt, github, dir:PATH)`);
+  if (opts.mirror) throw new Error('--mirror goes with --source github');
+  if (text === 'go') return { kind: 'go', versions };
+  if (text === 'auto') return { kind: 'auto', versions };
+  if (text.startsWith('dir:') && text.length > 4) return { kind: 'dir', dir: text.slice(4), versions };
+  throw new Error(`unknown source ${text} (auto, github, go, apt, dir:PATH)`);
 }
 
 export interface LabState {
@@ -46,8 +58,14 @@ export interface LabState {
   faults: Fault[];
   /** Debian packages: the lab's registry and busybox always, the lesson's binaries for `apt`. */
   artifacts?: AptArtifacts;
-  /** The lesson's release assets, for `github` and `dir:`. */
+  /** The lesson's release assets, for `github`, `go` and `dir:`. */
   release?: ReleaseFiles;
+  /** podinfo built from its module (the go source): the lab's podinfo image is the real program. */
+  podinfo?: PodinfoBuild;
+  /** Why this source: the `auto` choice, or that it was asked for. */
+  sourceChoice: string[];
+  /** The lab's own default network for nerdctl (its bridge and subnet), written at step 6. */
+  nerdctlNetwork?: { bridge: string; subnet: string };
   /** Host paths outside the prefix that existed before the lab (teardown leaves those alone). */
   hostTracesBefore: string[];
   profileFile: string;
@@ -65,6 +83,9 @@ function lessonConfigToml(faults: Fault[]): string {
 }
 
 export class Lab implements LessonWalk {
+  /** A line per image pushed, saying what it is (stand-in, or built from upstream source). */
+  private imageNotes: string[] = [];
+
   private constructor(
     readonly stateFile: string,
     public state: LabState,
@@ -87,6 +108,7 @@ export class Lab implements LessonWalk {
       prefix,
       source: opts.source,
       faults: opts.faults,
+      sourceChoice: [],
       profileFile: join(prefix, 'profile.toml'),
       hostTracesBefore: snapshotHostTraces(id),
     };
@@ -98,11 +120,31 @@ export class Lab implements LessonWalk {
   /** Builds the lab up to the lesson's first step: cached binaries, registry, stand-in images, profile. */
   async setUp(): Promise<void> {
     this.state.artifacts = await fetchAptArtifacts(this.host);
+    if (this.state.source.kind === 'auto') {
+      const chosen = await chooseSource(this.host, this.state.source.versions);
+      this.state.source = chosen.source;
+      this.state.sourceChoice = chosen.reasons;
+      if (chosen.built) {
+        this.state.release = chosen.built;
+        this.state.podinfo = chosen.built.podinfo;
+      }
+    } else {
+      this.state.sourceChoice = [`source ${sourceName(this.state.source)}: asked for with --source`];
+    }
     const source = this.state.source;
     if (source.kind === 'github') this.state.release = await fetchGithubAssets(this.host, source.base, source.versions);
-    if (source.kind === 'dir') this.state.release = readDirAssets(source.dir, source.versions);
+    if (source.kind === 'dir') {
+      this.state.release = readDirAssets(source.dir, source.versions);
+      this.state.podinfo = readDirPodinfo(source.dir);
+    }
+    if (source.kind === 'go' && !this.state.release) {
+      const built = await buildGoAssets(this.host, source.versions);
+      this.state.release = built;
+      this.state.podinfo = built.podinfo;
+    }
     const missing = Object.entries(this.state.release?.missing ?? {}).filter(([role]) => role !== 'nerdctl' && role !== 'unit');
     if (missing.length) throw new Error(`the ${sourceName(source)} source lacks what the lesson needs: ${missing.map(([, why]) => why).join('; ')}`);
+    if (this.state.release && !this.state.release.missing.nerdctl) this.state.nerdctlNetwork = { bridge: `${netNames(this.id).link}n0`, subnet: await freeSubnet(this.host) };
     this.save();
     this.linkHostTools();
     await this.startRegistry();
@@ -184,12 +226,13 @@ export class Lab implements LessonWalk {
   private async serveLessonImages(): Promise<void> {
     const { registry } = this.state;
     if (!registry) throw new Error('registry not started');
-    await pushStandInImages(this.host, {
+    this.imageNotes = await pushLabImages(this.host, {
       busybox: this.artifacts.files.busybox,
       workDir: join(this.own, 'images'),
       registryUrl: registry.url,
       hello: this.profile.images.hello,
       podinfo: this.profile.images.podinfo,
+      podinfoBuild: this.state.podinfo,
     });
     const registries = new Set([this.profile.images.hello, this.profile.images.podinfo].map((r) => splitReference(r).registry));
     for (const name of registries) {
@@ -206,18 +249,19 @@ export class Lab implements LessonWalk {
     const release = this.state.release;
     this.profile.name = `lab-${this.id}`;
     this.profile.expect.helloOutput = escapeRegExp(STAND_IN_GREETING);
-    const standIns = 'images are lesson-check stand-ins built from busybox-static, served by a loopback registry';
+    const images = [...this.imageNotes, 'images served by a loopback registry under the lesson\'s names'];
     if (release) {
       // the lesson's own assets: the lesson's pins (or --pin's) are what they must report
       this.profile.versions = { ...release.versions };
       if (release.missing.nerdctl) this.profile.unavailable.nerdctl = `nerdctl could not be fetched: ${release.missing.nerdctl}`;
-      this.profile.provenance = { source: release.source, standInImages: true, notes: [...release.notes, standIns] };
+      this.profile.provenance = { source: release.source, standInImages: true, podinfo: this.state.podinfo?.version ?? '', notes: [...this.state.sourceChoice, ...release.notes, ...images] };
     } else {
       // Debian's builds: what the binaries report of themselves is what the checks expect
       this.profile.versions = { ...this.profile.versions, containerd: a.reported.containerd, runc: a.reported.runc, cniPlugins: a.reported.cniPlugins };
       this.profile.unavailable.nerdctl = 'nerdctl is not available from the apt source: no Debian or Ubuntu release packages it';
-      this.profile.provenance = { source: 'apt', standInImages: true, notes: [...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`), standIns] };
+      this.profile.provenance = { source: 'apt', standInImages: true, podinfo: '', notes: [...this.state.sourceChoice, ...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`), ...images] };
     }
+    if (this.state.nerdctlNetwork) this.profile.expect.nerdctlSubnet = this.state.nerdctlNetwork.subnet;
     const versionsNote = release ? 'versions: the lesson\'s pins' : 'versions: what the apt source\'s binaries report of themselves';
     writeFileSync(this.state.profileFile, profileToml(this.profile, [`lesson-check sandbox lab ${this.id} (source ${sourceName(this.state.source)})`, versionsNote]));
   }
@@ -277,6 +321,13 @@ export class Lab implements LessonWalk {
     await writeLessonConfig(this.host, this.profile, lessonConfigToml(this.state.faults));
   }
 
+  private writeNerdctlNetwork(): void {
+    const network = this.state.nerdctlNetwork;
+    if (!network) return;
+    mkdirSync(this.profile.paths.cniConfDir, { recursive: true });
+    writeFileSync(join(this.profile.paths.cniConfDir, 'nerdctl-bridge.conflist'), nerdctlNetworkConflist(network, join(this.state.prefix, 'var/lib/cni/networks')));
+  }
+
   /** Step 5: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
   async installNerdctl(): Promise<void> {
     const tarball = this.asset('nerdctl');
@@ -287,15 +338,47 @@ export class Lab implements LessonWalk {
   /** Step 6: every plugin of the release into /opt/cni/bin. */
   async installCniPlugins(): Promise<void> {
     const tarball = this.asset('cni');
-    if (tarball) return installCniRelease(this.host, this.profile, tarball);
+    if (tarball) {
+      await installCniRelease(this.host, this.profile, tarball);
+      return this.writeNerdctlNetwork();
+    }
     const dst = this.profile.paths.cniBinDir;
     await this.host.ensure(['mkdir', '-p', dst]);
     await this.host.ensure(['cp', '--no-preserve=ownership', '-R', `${this.artifacts.files.cniDir}/.`, dst]);
   }
 }
 
+/** nerdctl's default network ("bridge") for this lab, as nerdctl itself would write it but for
+ * its bridge (`lc<id>n0`, not the host-wide `nerdctl0`), its subnet (free on this host, not
+ * 10.4.0.0/24) and host-local's lease dir (inside the prefix): two labs at once, or a lab beside
+ * a real nerdctl, never share a bridge, a subnet or leases. And no iptables: no masquerading (the
+ * lab is offline) and no `firewall` plugin, whose chains are host-wide and outlive the lab.
+ * Written at step 6, after N2 has seen nerdctl fail as on a fresh host, where no such file
+ * exists yet. */
+export function nerdctlNetworkConflist(network: { bridge: string; subnet: string }, leaseDir: string): string {
+  const [base] = network.subnet.split('/');
+  const gateway = base!.replace(/\.0$/, '.1');
+  return `${JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: 'bridge',
+      nerdctlID: createHash('sha256').update('bridge').digest('hex'),
+      nerdctlLabels: { 'nerdctl/default-network': 'true' },
+      plugins: [
+        { type: 'bridge', bridge: network.bridge, isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: 'host-local', dataDir: leaseDir, ranges: [[{ gateway, subnet: network.subnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
+        // portmap touches iptables only for published ports (-p), which the lesson has none of
+        { type: 'portmap', capabilities: { portMappings: true } },
+        { type: 'tuning' },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
 export function sourceName(s: SourceSpec): string {
-  return s.kind === 'apt' ? 'apt' : s.kind === 'github' ? (s.base === GITHUB ? 'github' : `github (mirror ${s.base})`) : `dir:${s.dir}`;
+  if (s.kind === 'github') return s.base === GITHUB ? 'github' : `github (mirror ${s.base})`;
+  return s.kind === 'dir' ? `dir:${s.dir}` : s.kind;
 }
 
 /** A TCP port free on 127.0.0.1 right now (the kernel picks it). */

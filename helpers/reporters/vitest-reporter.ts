@@ -49,7 +49,7 @@ export default class LessonReporter implements Reporter {
       profile: profile.name,
       mode: info.mode,
       source: profile.provenance.source,
-      versions: profile.versions,
+      versions: { ...profile.versions, ...(profile.provenance.podinfo ? { podinfo: profile.provenance.podinfo } : {}) },
       standInImages: profile.provenance.standInImages,
       notes: profile.provenance.notes,
       startedAt: info.startedAt,
