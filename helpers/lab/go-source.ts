@@ -284,8 +284,10 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
       }
       fromCache = false;
       const mod = await downloadModule(host, go, c.module, c.version);
-      if (!atLeast(go.version, mod.goLine) && (go.env.GOTOOLCHAIN ?? 'local').startsWith('local')) {
-        throw new GoSourceError(`${c.module}@${c.version} needs Go ${mod.goLine} or newer, and ${go.go} is ${go.version} (GOTOOLCHAIN=${go.env.GOTOOLCHAIN}): install a newer Go from https://go.dev/dl, or let Go fetch one (GOTOOLCHAIN=auto)`);
+      // Go 1.21 and later fetch the toolchain a module needs, unless GOTOOLCHAIN says local
+      const switches = atLeast(go.version, '1.21') && !!go.env.GOTOOLCHAIN && !go.env.GOTOOLCHAIN.startsWith('local');
+      if (!atLeast(go.version, mod.goLine) && !switches) {
+        throw new GoSourceError(`${c.module}@${c.version} needs Go ${mod.goLine} or newer, and ${go.go} is ${go.version} (GOTOOLCHAIN=${go.env.GOTOOLCHAIN || 'unknown to it'}): install a newer Go from https://go.dev/dl, or let Go fetch one (GOTOOLCHAIN=auto)`);
       }
       await buildComponent(new Builder(host, go, arch), c, mod, dir);
       notes.push(builtNote(JSON.parse(readFileSync(record, 'utf8')) as BuildRecord));
