@@ -7,8 +7,8 @@
  * `/healthz`, `/version`) and whose `/home/app/podinfo --version` prints a version.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, cpSync, existsSync, mkdirSync, copyFileSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Host } from '../host.ts';
 import type { PodinfoBuild } from './go-source.ts';
@@ -39,6 +39,8 @@ interface ImageSpec {
   extraFiles?: Record<string, { content: string; mode: number }>;
   /** Host files and folders copied into the image: image path → host path. */
   copies?: Record<string, string>;
+  /** A folder where the compressed layer is kept for the next lab (built from big files). */
+  layerCache?: string;
 }
 
 /** The lesson's image reference → the registry path and tag it is served under. */
@@ -66,6 +68,7 @@ export async function pushLabImages(host: Host, opts: { busybox: string; workDir
           config: { ...podinfoConfig, User: 'app' },
           origin: `podinfo ${built.version}, built from ${built.module}`,
           copies: { 'home/app/podinfo': built.binary, 'home/app/ui': built.ui },
+          layerCache: dirname(built.binary),
         }
       : {
           repository: podinfo.repository,
@@ -90,6 +93,30 @@ interface Layer {
 }
 
 async function buildLayer(host: Host, busybox: string, dir: string, spec: ImageSpec): Promise<Layer> {
+  // a layer of big files (podinfo's binary) is compressed once and kept beside them
+  const cache = spec.layerCache && join(spec.layerCache, `layer-${layerKey(busybox, spec)}`);
+  if (cache && existsSync(`${cache}.diffid`)) return { gz: readFileSync(`${cache}.tar.gz`), diffId: readFileSync(`${cache}.diffid`, 'utf8') };
+  const layer = await makeLayer(host, busybox, dir, spec);
+  if (cache) {
+    // written whole, then renamed: labs started together may both get here
+    writeFileSync(`${cache}.tar.gz.${process.pid}`, layer.gz);
+    renameSync(`${cache}.tar.gz.${process.pid}`, `${cache}.tar.gz`);
+    writeFileSync(`${cache}.diffid.${process.pid}`, layer.diffId);
+    renameSync(`${cache}.diffid.${process.pid}`, `${cache}.diffid`);
+  }
+  return layer;
+}
+
+/** What a layer is made of: the spec, and the size and time of every file copied in. */
+function layerKey(busybox: string, spec: ImageSpec): string {
+  const files = [busybox, ...Object.values(spec.copies ?? {})].map((f) => {
+    const st = statSync(f);
+    return `${f} ${st.size} ${st.mtimeMs}`;
+  });
+  return createHash('sha256').update(JSON.stringify({ spec, files, applets: APPLETS })).digest('hex').slice(0, 16);
+}
+
+async function makeLayer(host: Host, busybox: string, dir: string, spec: ImageSpec): Promise<Layer> {
   const root = join(dir, 'rootfs');
   for (const d of ['bin', 'tmp', 'etc', 'home/app']) mkdirSync(join(root, d), { recursive: true });
   chmodSync(join(root, 'tmp'), 0o1777);
