@@ -2,10 +2,10 @@
  * What an inspecting run (verify, grade, walkthrough) leaves behind if it is cut short, removed at
  * its end whatever happened: its containerd namespaces (`lc-<run id>` and `lc-<run id>-…`, with
  * their containers, images and content), its netns and links, the IPAM and plugin dirs its probes
- * made, nerdctl's per-namespace state, and the cgroups named after the run. Never throws. The probes undo what they make
- * themselves; the netns, links and temp dirs are swept only when a probe may have been cut short
- * (the run was interrupted, or a check ended in an error such as a timeout), and then the run's
- * claim on IPv4 forwarding is let go (helpers/forwarding.ts).
+ * made, nerdctl's per-namespace state, and the cgroups named after the run. Never throws. The
+ * probes undo what they make themselves; the netns, links and temp dirs are swept only when a
+ * probe may have been cut short (the run was interrupted, or a check ended in an error such as a
+ * timeout), and then the run's claim on IPv4 forwarding is let go (helpers/forwarding.ts).
  */
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
