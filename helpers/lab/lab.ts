@@ -5,7 +5,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { awaitContainerd } from '../containerd.ts';
@@ -17,6 +16,9 @@ import { STAND_IN_GREETING, pushLabImages, splitReference } from './images.ts';
 import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from './go-source.ts';
 import { chooseSource } from './choose-source.ts';
 import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
+import { freeLoopbackPort, startRegistry } from './registry.ts';
+
+export { freeLoopbackPort };
 import { netNames, snapshotHostTraces } from './teardown.ts';
 import { freeSubnet } from '../cni-probe.ts';
 import type { LessonWalk } from './walk.ts';
@@ -200,26 +202,8 @@ export class Lab implements LessonWalk {
 
   private async startRegistry(): Promise<void> {
     const port = await freeLoopbackPort();
-    const config = join(this.own, 'registry.yml');
-    writeFileSync(
-      config,
-      [
-        'version: 0.1',
-        'log: { level: warn }',
-        `storage: { filesystem: { rootdirectory: ${join(this.own, 'registry')} }, delete: { enabled: true } }`,
-        `http: { addr: 127.0.0.1:${port} }`,
-        '',
-      ].join('\n'),
-    );
-    const pid = startDaemon([this.artifacts.files.registry, 'serve', config], { env: { PATH: '/usr/bin:/bin' }, logFile: join(this.own, 'registry.log') });
-    const url = `http://127.0.0.1:${port}`;
-    this.state.registry = { port, pid, url };
+    this.state.registry = await startRegistry(this.host, { binary: this.artifacts.files.registry, dir: this.own, name: 'registry', addr: `127.0.0.1:${port}` });
     this.save();
-    await this.host.poll(`registry answering on ${url}/v2/`, async () => {
-      if (!isAlive(pid)) throw new Error(`registry exited; see ${join(this.own, 'registry.log')}`);
-      const r = await fetch(`${url}/v2/`).catch(() => undefined);
-      return r?.status === 200 ? true : undefined;
-    }, 15_000);
   }
 
   /** Stand-in images under the lesson's names, and hosts.toml so those names resolve to our registry only. */
@@ -379,18 +363,6 @@ export function nerdctlNetworkConflist(network: { bridge: string; subnet: string
 export function sourceName(s: SourceSpec): string {
   if (s.kind === 'github') return s.base === GITHUB ? 'github' : `github (mirror ${s.base})`;
   return s.kind === 'dir' ? `dir:${s.dir}` : s.kind;
-}
-
-/** A TCP port free on 127.0.0.1 right now (the kernel picks it). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function escapeRegExp(s: string): string {
