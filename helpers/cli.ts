@@ -47,6 +47,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
        lesson-check fetch --to DIR [--source github|go] [--mirror URL] [--pin P]
        lesson-check walkthrough --yes [--source github|go|dir:DIR] [--mirror URL] [--pin P]
                                 [--set-aside-leftovers] [--reports DIR]
+       lesson-check machine [--source github|go|dir:DIR] [--reports DIR] [--keep [--until ID]]
+       lesson-check machine --down
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
@@ -85,6 +87,10 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                 runners: Docker, containerd.io, podman): stop its services and rename any runc on
                 systemd's default PATH for the walk, so that R1 can be observed; the runc
                 binaries are put back afterwards, the services stay stopped
+  machine       the walkthrough inside a throwaway Debian machine with systemd as init
+                (systemd-nspawn, its own network namespace and sshd), torn down afterwards;
+                --keep leaves it up (--until ID: unfinished after that check) and says how to
+                reach it over ssh; --down removes every machine left up
   fetch         gather the github (default) or go source's assets (checksums verified; with go,
                 podinfo too) into DIR, for \`lab --source dir:DIR\` on a host without network
   --keep        leave the lab up afterwards and print its profile file
@@ -101,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'fetch') return await fetchCommand(rest);
     if (command === 'walkthrough') return await walkthroughCommand(rest);
     if (command === 'merge') return await mergeCommand(rest);
+    if (command === 'machine') return await (await import('./machine/command.ts')).machineCommand(rest);
     // internal: the vitest child of one host of a fleet (helpers/runner.ts); loaded only here, since vitest is big
     if (command === 'run-suites') return await (await import('./suite-runner.ts')).runSuitesHere();
     if (command === '--help' || command === '-h' || command === 'help') {

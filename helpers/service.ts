@@ -11,6 +11,9 @@ export interface ServiceStatus {
   problem?: string;
   hint: string;
   pid?: number;
+  /** A mistake that leaves the daemon running as it was (its checks can go on): the unit file
+   * edited without `systemctl daemon-reload`. */
+  stale?: { problem: string; hint: string };
 }
 
 export async function serviceStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
@@ -28,8 +31,10 @@ async function systemdStatus(host: Host, profile: Profile): Promise<ServiceStatu
   if (enabled !== 'enabled') return { expected, problem: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`, hint: '`systemctl enable --now containerd`' };
   const active = (await host.run(['systemctl', 'is-active', 'containerd'])).stdout.trim();
   if (active !== 'active') return { expected, problem: `\`systemctl is-active containerd\` says ${active || '(nothing)'}`, hint: '`systemctl start containerd`; `journalctl -u containerd` says why it stopped' };
-  const pid = Number((await host.capture(['systemctl', 'show', '--property', 'MainPID', '--value', 'containerd'])) || 0);
-  return { expected, hint, pid: pid || undefined };
+  const [mainPid = '', needReload = ''] = (await host.capture(['systemctl', 'show', '--property', 'MainPID,NeedDaemonReload', '--value', 'containerd'])).split('\n');
+  // the unit file edited after systemd read it: systemd still runs containerd as the old one says
+  const stale = needReload.trim() === 'yes' ? { problem: `${profile.paths.unitFile} changed on disk after systemd loaded it (NeedDaemonReload=yes)`, hint: 'after editing a unit file: `systemctl daemon-reload`, then `systemctl restart containerd`' } : undefined;
+  return { expected, hint, pid: Number(mainPid) || undefined, stale };
 }
 
 async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
@@ -59,4 +64,15 @@ export async function processAndFileAges(host: Host, pid: number, path: string):
     // a start time is known to one clock tick only
     resolution: 1 / Number(ticks),
   };
+}
+
+/** systemd's default PATH for services, which a daemon without a PATH of its own gets. */
+export const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Every runc the daemon `pid` could find on its PATH (containerd's shim looks `runc` up there),
+ * resolved to the real file, in PATH order, each once. */
+export async function runcsOnDaemonPath(host: Host, pid: number): Promise<string[]> {
+  const script = `p=$(tr '\\0' '\\n' < "/proc/$1/environ" | sed -n 's/^PATH=//p'); IFS=:; for d in \${p:-$2}; do readlink -e "$d/runc"; done; true`;
+  const found = (await host.capture(['sh', '-c', script, 'sh', String(pid), SERVICE_PATH])).split('\n').filter(Boolean);
+  return [...new Set(found)];
 }

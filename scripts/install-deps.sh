@@ -7,7 +7,8 @@
 #   both: where a Go toolchain is, what the go source needs to build runc (gcc, libseccomp-dev)
 set -euo pipefail
 lab=(ca-certificates curl tar iproute2 util-linux mount procps coreutils dpkg apt debian-archive-keyring)
-test=("${lab[@]}" chromium openssh-server openssh-client)
+# test: the machine lab boots Debian with systemd-nspawn from a debootstrapped rootfs
+test=("${lab[@]}" chromium openssh-server openssh-client systemd-container debootstrap openssl)
 case "${1:-}" in
   lab) wanted=("${lab[@]}") ;;
   test) wanted=("${test[@]}") ;;

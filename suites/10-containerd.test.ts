@@ -50,6 +50,7 @@ stage('10 containerd', () => {
       hint: 'another containerd (a distribution package?) may be the one running: `readlink /proc/$(pidof containerd)/exe`',
       cause: 'the running daemon is another containerd than the one installed',
     });
+    if (service.stale) fail({ expected: `${service.expected}, as systemd last loaded it`, observed: service.stale.problem, hint: service.stale.hint, cause: 'the unit file was edited without `systemctl daemon-reload`', dependentsMayRun: true });
   });
 
   check('C3 ctr pulls the lesson\'s hello image and lists it', { section: 'Meet ctr (step 2)', needs: ['C2'] }, async ({ host, profile, namespace }) => {

@@ -8,7 +8,7 @@ import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valu
 import { ctrIn, ctrRun } from '../helpers/containerd.ts';
 import { findElsewhere, nearMisses } from '../helpers/diagnose.ts';
 import { parseVersion } from '../helpers/lab/apt-source.ts';
-import { processAndFileAges, serviceStatus } from '../helpers/service.ts';
+import { processAndFileAges, runcsOnDaemonPath, serviceStatus } from '../helpers/service.ts';
 
 const SETTING = 'plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options.SystemdCgroup';
 const configure = 'Configure containerd (step 4)';
@@ -33,6 +33,14 @@ stage('20 runc', () => {
     });
     const left = (await host.capture(ctrIn(profile, namespace, 'containers', 'ls', '-q'))).split(/\n/);
     require(!left.includes(name), { expected: 'the failed run leaves no container record', observed: `container "${name}" is still listed`, hint: `remove it: \`ctr containers rm ${name}\``, cause: 'a container record was left behind' });
+    if (!c.walking) {
+      // the counterfactual names a runc that exists nowhere; a runc of another install on the
+      // daemon's PATH would be found by name once the lesson's is gone, and the run would not fail
+      const { pid } = await serviceStatus(host, profile);
+      const lessons = (await host.run(['readlink', '-e', profile.paths.runc])).stdout.trim() || profile.paths.runc;
+      const others = pid ? (await runcsOnDaemonPath(host, pid)).filter((f) => f !== lessons) : [];
+      require(others.length === 0, { expected: `no runc on containerd's PATH but the lesson's ${profile.paths.runc}`, observed: `containerd's PATH also holds ${others.join(', ')}`, hint: 'a runc from another install (a distribution package: apt install runc) is found by containerd\'s shim whenever the lesson\'s is missing, so `ctr run` cannot fail for want of runc; remove that package', cause: 'another runc is on containerd\'s PATH' });
+    }
   });
 
   check('R2 runc is installed at /usr/local/sbin with mode 0755 at the pinned version', { section: 'Install runc (step 3)', weight: 2 }, async (c) => {

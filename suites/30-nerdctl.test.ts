@@ -41,6 +41,12 @@ stage('30 nerdctl', () => {
     // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
     await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n2'), namespace, async (probe) => {
       const opts = probe.dir ? { ...probe, cniPath: probe.dir } : probe;
+      if (probe.netconfPath) {
+        // the host's default network, if nerdctl made one: without it nerdctl would make its own
+        // again and refuse, its 10.4.0.0/24 overlapping the host's nerdctl0
+        await host.ensure(['mkdir', '-p', probe.netconfPath]);
+        await host.anyhow(['cp', '--', `${profile.paths.cniConfDir}/nerdctl-bridge.conflist`, probe.netconfPath]);
+      }
       const r = await host.run(nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 });
       const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
       require(r.exitCode !== 0 && seen, { expected: 'nerdctl run fails because the bridge plugin is missing', observed: observedCommand(r), hint: r.exitCode === 0 ? 'CNI plugins are already installed' : 'it failed for another reason: see stderr', cause: r.exitCode === 0 ? 'nerdctl found a bridge plugin' : 'nerdctl run fails for another reason' });

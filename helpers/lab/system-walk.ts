@@ -8,14 +8,13 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awaitContainerd } from '../containerd.ts';
+import { SERVICE_PATH } from '../service.ts';
 import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
 import type { ReleaseFiles } from './github-source.ts';
 import { installCniRelease, installContainerdRelease, installNerdctlRelease, installRuncAsset, writeLessonConfig } from './release-steps.ts';
 import type { LessonWalk } from './walk.ts';
 
-/** systemd's default PATH for services: a runc in any of these is found by containerd's shim. */
-const SYSTEMD_SERVICE_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export interface SystemWalkState {
   release: ReleaseFiles;
@@ -40,7 +39,8 @@ export async function findLeftovers(host: Host, profile: Profile): Promise<Lefto
   const atLessonPaths: string[] = [];
   for (const path of lessonPaths) if (await host.stat(path)) atLessonPaths.push(path);
   const runcOnPath: string[] = [];
-  for (const dir of SYSTEMD_SERVICE_PATH) {
+  // systemd's default PATH for services: a runc in any of these is found by containerd's shim
+  for (const dir of SERVICE_PATH.split(':')) {
     const runc = join(dir, 'runc');
     // /sbin and /bin are often links to /usr/…: report each binary once
     const real = (await host.run(['readlink', '-e', runc])).stdout.trim();

@@ -1,0 +1,178 @@
+/**
+ * `lesson-check machine`: the lesson exactly as written, on a throwaway Debian machine with
+ * systemd as its init (systemd-nspawn). It boots one, runs `walkthrough` inside it — the lesson's
+ * own commands at the lesson's own paths, `systemctl` and all — from the lesson's release assets
+ * (github, go or dir:), copies the reports out, and tears the machine down; or, with --keep,
+ * leaves it up (finished, or stopped after a given check with --until) and says how to reach it
+ * over ssh with the `lesson` profile. `--down` removes every machine left up.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CATALOGUE } from '../catalogue.ts';
+import { Host } from '../host.ts';
+import { fetchAptArtifacts } from '../lab/apt-source.ts';
+import { GITHUB, type ReleaseFiles, copyAssetsTo, fetchGithubAssets, githubCached, readDirAssets } from '../lab/github-source.ts';
+import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from '../lab/go-source.ts';
+import { type SourceSpec, parseSource, sourceName } from '../lab/lab.ts';
+import { LocalTransport } from '../transport.ts';
+import { INSIDE, Machine, MACHINES_ROOT } from './machine.ts';
+import { MachineError } from './rootfs.ts';
+import { machineDirs, teardownMachine } from './teardown.ts';
+
+export const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P] [--reports DIR]
+                              [--keep [--until ID]]
+       lesson-check machine --down`;
+
+class MachineUsageError extends Error {}
+
+function options(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        source: { type: 'string' },
+        mirror: { type: 'string' },
+        pin: { type: 'string' },
+        reports: { type: 'string', default: 'reports' },
+        keep: { type: 'boolean', default: false },
+        until: { type: 'string' },
+        down: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new MachineUsageError((e as Error).message);
+  }
+}
+
+/** Exit code: the walkthrough's inside (0, 1), or 2 for usage and setup errors, 130 interrupted. */
+export async function machineCommand(args: string[]): Promise<number> {
+  let opts: ReturnType<typeof options>;
+  let source: SourceSpec;
+  try {
+    opts = options(args);
+    source = parseSource(opts.source ?? 'auto', { mirror: opts.mirror, pins: opts.pin });
+    if (source.kind === 'apt') throw new MachineUsageError('the walkthrough installs the lesson\'s release assets: --source github, go or dir:DIR');
+    if (opts.until && !CATALOGUE.some((c) => c.id === opts.until!.toUpperCase())) throw new MachineUsageError(`--until ${opts.until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`);
+    if (opts.until && !opts.keep) throw new MachineUsageError('--until goes with --keep (a machine left unfinished at that check)');
+  } catch (e) {
+    console.error(`lesson-check machine: ${(e as Error).message}\n\n${MACHINE_USAGE}`);
+    return 2;
+  }
+  const host = new Host(new LocalTransport());
+  if (opts.down) return down(host);
+  if (process.getuid?.() !== 0) {
+    console.error('lesson-check machine: must run as root (it boots a container with systemd-nspawn and makes a veth)');
+    return 2;
+  }
+
+  const interrupt = new AbortController();
+  host.signal = interrupt.signal;
+  let signalled: NodeJS.Signals | undefined;
+  let inner: ReturnType<typeof spawn> | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = sig;
+    console.error(`\nlesson-check: ${sig} received: stopping and removing the machine`);
+    interrupt.abort();
+    inner?.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const reportsDir = resolve(opts.reports);
+  let machine: Machine | undefined;
+  let keep = false;
+  try {
+    let prepared: Prepared;
+    try {
+      machine = await Machine.prepare(host);
+      prepared = await prepareAssets(host, source, join(machine.state.dir, 'assets'));
+      const t0 = Date.now();
+      const { rootfsFromCache } = await machine.boot({ assetsDir: prepared.assetsDir, registryBinary: prepared.registry, busybox: prepared.busybox, podinfo: prepared.podinfo });
+      console.log(`lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} in ${((Date.now() - t0) / 1000).toFixed(1)} s (Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; the lesson's assets from source ${prepared.source})`);
+    } catch (e) {
+      if (signalled) return 130;
+      console.error(`lesson-check machine: could not boot the machine: ${(e as Error).message}`);
+      return 2;
+    }
+    // the walkthrough inside, as the lesson's CI would run it on a fresh VM
+    const only = opts.until ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === opts.until!.toUpperCase()) + 1).map((c) => c.id) : undefined;
+    const leader = machine.leaderPid();
+    if (!leader) throw new MachineError('the machine stopped');
+    const argv = ['nsenter', '-t', String(leader), '-a', '--', 'env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'CI=true', 'NO_COLOR=1', INSIDE.node, join(INSIDE.app, 'bin/lesson-check.js'), 'walkthrough', '--yes', '--source', `dir:${INSIDE.assets}`, '--reports', INSIDE.reports, ...(only ? ['--only', only.join(',')] : [])];
+    inner = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+    const code = await new Promise<number>((done) => inner!.once('close', (c) => done(c ?? 1)));
+    inner = undefined;
+    mkdirSync(reportsDir, { recursive: true });
+    const inside = join(machine.state.dir, 'reports');
+    if (existsSync(inside)) for (const f of readdirSync(inside)) cpSync(join(inside, f), join(reportsDir, f), { recursive: true });
+    if (signalled) return 130;
+    keep = opts.keep;
+    if (keep) {
+      const m = machine.state;
+      process.stderr.write([
+        `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${opts.until!.toUpperCase()}` : ''}: ${machine.target}`,
+        `  check it with: LC_SSH_CONFIG=${machine.sshConfig} lesson-check verify --target ${machine.target}`,
+        `  enter it with: ssh -F ${machine.sshConfig} ${m.ip}`,
+        '  remove it with: lesson-check machine --down',
+        '',
+      ].join('\n'));
+    }
+    return code;
+  } finally {
+    if (machine && !keep) {
+      const torn = await teardownMachine(new Host(new LocalTransport()), machine.state.dir);
+      console.log(`lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`);
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+interface Prepared {
+  source: string;
+  assetsDir: string;
+  registry: string;
+  busybox: string;
+  podinfo?: PodinfoBuild;
+}
+
+/** The lesson's release assets as a folder the machine mounts, and the lab's registry and images. */
+async function prepareAssets(host: Host, spec: SourceSpec, dir: string): Promise<Prepared> {
+  const apt = await fetchAptArtifacts(host);
+  // the default: github when its cache holds the assets (nothing is downloaded from github.com
+  // unasked), else the releases built from their Go modules
+  const source: SourceSpec = spec.kind === 'auto' ? (githubCached(GITHUB, spec.versions) ? { kind: 'github', base: GITHUB, versions: spec.versions } : { kind: 'go', versions: spec.versions }) : spec;
+  let release: ReleaseFiles;
+  let podinfo: PodinfoBuild | undefined;
+  if (source.kind === 'go') {
+    const built = await buildGoAssets(host, source.versions);
+    release = built;
+    podinfo = built.podinfo;
+  } else if (source.kind === 'github') {
+    release = await fetchGithubAssets(host, source.base, source.versions);
+  } else if (source.kind === 'dir') {
+    release = readDirAssets(source.dir, source.versions);
+    podinfo = readDirPodinfo(source.dir);
+  } else {
+    throw new MachineError(`source ${sourceName(source)} has no release assets`);
+  }
+  const missing = Object.values(release.missing);
+  if (missing.length) throw new MachineError(`the ${sourceName(source)} source lacks: ${missing.join('; ')}`);
+  copyAssetsTo(release, dir);
+  return { source: sourceName(source), assetsDir: dir, registry: apt.files.registry, busybox: apt.files.busybox, podinfo };
+}
+
+async function down(host: Host): Promise<number> {
+  const dirs = machineDirs();
+  for (const dir of dirs) {
+    const torn = await teardownMachine(host, dir);
+    console.log(`lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.cgroups} cgroups)`);
+  }
+  if (dirs.length === 0) console.log(`lesson-check: no machines to remove (${MACHINES_ROOT})`);
+  return 0;
+}
+

@@ -1,0 +1,61 @@
+/**
+ * The machine lab's Debian root filesystem: debootstrapped once (minbase, plus systemd as init,
+ * sshd, and the tools the lesson uses) and cached; every machine boots a copy of it.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Host } from '../host.ts';
+import { lockDir } from '../lab/cache-lock.ts';
+import { hostArch } from '../lab/github-source.ts';
+
+export const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';
+export const DEBIAN_MIRROR = process.env.LC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+const SUITE = 'bookworm';
+
+/** What the lesson's host has: systemd as init, an sshd to reach it, and the lesson's own tools
+ * (curl, tar; iptables for the CNI plugins' rules, kmod for the unit's `modprobe overlay`). */
+const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'iptables', 'curl', 'ca-certificates', 'procps', 'kmod', 'bash-completion'];
+
+/** A setup problem with one clear line (no systemd-nspawn, no debootstrap mirror, not root). */
+export class MachineError extends Error {
+  override name = 'MachineError';
+}
+
+/** The tools a machine needs on this host, or a MachineError saying what to install. */
+export async function requireMachineTools(host: Host): Promise<void> {
+  if (process.getuid?.() !== 0) throw new MachineError('a machine needs root (it boots a container with systemd-nspawn and makes a veth)');
+  for (const [tool, pkg] of [['systemd-nspawn', 'systemd-container'], ['debootstrap', 'debootstrap'], ['openssl', 'openssl'], ['ssh-keygen', 'openssh-client']] as const) {
+    const r = await host.run(['sh', '-c', 'command -v "$1"', 'sh', tool]);
+    if (r.exitCode !== 0) throw new MachineError(`${tool} not found: install Debian's ${pkg} (apt-get install ${pkg})`);
+  }
+}
+
+/** The cached rootfs, debootstrapped on first use (under a lock: machines started together make one). */
+export async function cachedRootfs(host: Host, cacheRoot = MACHINE_CACHE): Promise<{ dir: string; fromCache: boolean }> {
+  const dir = join(cacheRoot, `${SUITE}-${hostArch()}`);
+  // beside the rootfs, not in it: every machine gets a copy of the rootfs
+  const complete = `${dir}.complete`;
+  if (existsSync(complete)) return { dir, fromCache: true };
+  mkdirSync(cacheRoot, { recursive: true });
+  const release = await lockDir(host, join(cacheRoot, '.lock'), 1_800_000);
+  try {
+    if (existsSync(complete)) return { dir, fromCache: true };
+    const tmp = `${dir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    try {
+      const r = await host.run(['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, DEBIAN_MIRROR], { timeoutMs: 1_800_000 });
+      if (r.exitCode !== 0) {
+        const why = (r.stderr || r.stdout).trim().split('\n').filter((l) => /^E:|failed|Couldn't|unable/i.test(l)).pop() ?? `exit ${r.exitCode}`;
+        throw new MachineError(`debootstrap ${SUITE} from ${DEBIAN_MIRROR} failed: ${why}`);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(tmp, dir);
+      writeFileSync(complete, `${new Date().toISOString()}\n`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return { dir, fromCache: false };
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Total, idempotent teardown of a machine, driven by what is on the host: systemd-nspawn is asked
+ * to shut the machine down (SIGTERM: a clean poweroff), then whatever still runs from its folder
+ * is killed; its registry, mounts, veth, cgroups (`/lc-m-<id>` in every hierarchy, deepest first)
+ * and folder are removed. Safe on a machine that never finished booting, and twice.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Host } from '../host.ts';
+import { mountsUnder, processesOf } from '../lab/teardown.ts';
+import { stopProcess } from '../lab/supervisor.ts';
+import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
+
+export interface MachineTeardown {
+  name: string;
+  processes: number;
+  mounts: number;
+  veth: boolean;
+  cgroups: number;
+  removed: boolean;
+}
+
+export async function teardownMachine(host: Host, dir: string): Promise<MachineTeardown> {
+  const state = readState(dir);
+  const id = state?.id ?? dir.split('/').pop() ?? '';
+  const report: MachineTeardown = { name: state?.name ?? `lc-${id}`, processes: 0, mounts: 0, veth: false, cgroups: 0, removed: false };
+  if (state?.nspawnPid) await stopProcess(state.nspawnPid, 15_000);
+  if (state?.registryPid) await stopProcess(state.registryPid, 5_000);
+  for (let round = 0; round < 5; round++) {
+    const pids = processesOf(dir);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        report.processes++;
+      } catch {
+        // already gone
+      }
+    }
+    await Promise.all(pids.map((pid) => stopProcess(pid, 2_000)));
+  }
+  for (const mountPoint of mountsUnder(dir)) {
+    const r = await host.run(['umount', mountPoint]);
+    if (r.exitCode !== 0) await host.anyhow(['umount', '-l', mountPoint]);
+    report.mounts++;
+  }
+  // nspawn removes the veth when it ends; one it could not is removed here
+  const veth = `ve-${report.name}`;
+  if ((await host.run(['ip', 'link', 'show', veth])).exitCode === 0) {
+    await host.anyhow(['ip', 'link', 'delete', veth]);
+    report.veth = true;
+  }
+  report.cgroups = removeCgroupTree(`lc-m-${id}`);
+  for (const d of NSPAWN_HOST_DIRS) {
+    if (!state || (state.nspawnDirsBefore ?? NSPAWN_HOST_DIRS).includes(d)) continue;
+    try {
+      rmdirSync(d);
+    } catch {
+      // not empty (another machine runs) or gone
+    }
+  }
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  report.removed = !existsSync(dir);
+  return report;
+}
+
+/** Removes `/sys/fs/cgroup/<hierarchy>/<name>` and every cgroup below it, deepest first (rmdir:
+ * a cgroup still in use stays). Returns how many went. */
+function removeCgroupTree(name: string): number {
+  const roots = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSafe('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}`);
+  let removed = 0;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSafe(dir)) if (statSync(join(dir, entry)).isDirectory()) walk(join(dir, entry));
+    try {
+      rmdirSync(dir);
+      removed++;
+    } catch {
+      // in use, or gone already
+    }
+  };
+  for (const root of roots) if (existsSync(join(root, name))) walk(join(root, name));
+  return removed;
+}
+
+function readState(dir: string): MachineState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'machine.json'), 'utf8')) as MachineState;
+  } catch {
+    return undefined;
+  }
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Every machine left up (kept, or by a run that was killed). */
+export function machineDirs(): string[] {
+  return readdirSafe(MACHINES_ROOT).map((id) => join(MACHINES_ROOT, id));
+}
