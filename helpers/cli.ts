@@ -494,7 +494,8 @@ async function walkthroughCommand(args: string[]): Promise<number> {
       out.info(`lesson-check: set aside for the walk: ${[...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')), ...leftovers.runcOnPath].join(', ')}`);
     }
     const info: RunInfo = { runId, mode: 'walkthrough', host: 'local', profileFile, walkStateFile: join(runDir, 'walk.json'), startedAt: new Date().toISOString() };
-    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, undefined, out, suites);
+    // --only: the walk goes as far as the checks asked for (a machine left unfinished on purpose)
+    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, parseOnly(opts.only as string | undefined), out, suites);
     if (signals.signalled()) return 130;
     return summarize(report, reportsDir, out);
   } finally {

@@ -2,11 +2,13 @@
  * What an inspecting run (verify, grade, walkthrough) leaves behind if it is cut short, removed at
  * its end whatever happened: its containerd namespaces (`lc-<run id>` and `lc-<run id>-…`, with
  * their containers, images and content), its netns and links, the IPAM and plugin dirs its probes
- * made, nerdctl's per-namespace state, and the cgroups named after the run. Never throws. The
- * probes undo what they make themselves; the netns, links and temp dirs are swept only when a
- * probe may have been cut short (the run was interrupted, or a check ended in an error such as a
- * timeout), and then the run's claim on IPv4 forwarding is let go (helpers/forwarding.ts).
+ * made, nerdctl's, containerd's and runc's per-namespace state, and the cgroups named after the
+ * run. Never throws. The probes undo what they make themselves; the netns, links and temp dirs
+ * are swept only when a probe may have been cut short (the run was interrupted, or a check ended
+ * in an error such as a timeout), and then the run's claim on IPv4 forwarding is let go
+ * (helpers/forwarding.ts).
  */
+import { dirname } from 'node:path';
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 import { ctr } from './containerd.ts';
@@ -34,6 +36,13 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
   const named = namespaces.flatMap((n) => ['-name', n, '-o']).slice(0, -1);
   const sweeps: Array<Promise<unknown>> = [];
   if (named.length) sweeps.push(host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '(', ...named, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
+  // containerd and runc keep a folder per namespace in their state and root dirs, and leave it
+  // when the namespace goes: `<state>/io.containerd.runtime.v2.task/<ns>`, `<state>/runc/<ns>`
+  // (and the sandbox's own runc root), `<root>/io.containerd.runtime.v2.task/<ns>`; rmdir takes
+  // only empty ones
+  const state = dirname(profile.paths.socket);
+  const stateDirs = [...new Set([`${state}/io.containerd.runtime.v2.task`, `${state}/runc`, '/run/containerd/runc', ...(profile.paths.runcRoot ? [profile.paths.runcRoot] : []), `${profile.prefix}/var/lib/containerd/io.containerd.runtime.v2.task`])];
+  sweeps.push(host.anyhow(['sh', '-c', 'd=$1; shift; for p in "$@"; do [ -d "$p" ] && find "$p" -mindepth 1 -maxdepth 1 -type d \\( -name "$d" -o -name "$d-*" \\) -exec rmdir -- {} +; done; true', 'sh', `lc-${runId}`, ...stateDirs]));
   // the cgroup a namespace's containers go under (`/lc-<run id>`, in every v1 hierarchy or the v2
   // tree): runc removes a container's own but not its parent; rmdir takes only unused ones
   sweeps.push(host.anyhow(['find', '/sys/fs/cgroup', '-mindepth', '1', '-maxdepth', '3', '-depth', '-type', 'd', '(', '-name', `lc-${runId}`, '-o', '-path', `*/lc-${runId}/*`, ')', '-exec', 'rmdir', '--', '{}', '+']));

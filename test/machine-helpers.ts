@@ -1,0 +1,75 @@
+/** Machines for the tests: kept up with `lesson-check machine --keep`, entered with nsenter, and
+ * what a machine could leave on the host. */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { MACHINES_ROOT, type MachineState } from '../helpers/machine/machine.ts';
+import { type LabRun, lessonCheck } from './lab-helpers.ts';
+
+export interface KeptMachine {
+  run: LabRun;
+  state: MachineState;
+  target: string;
+  sshConfig: string;
+}
+
+/** `lesson-check machine --keep [ARGS]`: the machine's state, its ssh target and config. */
+export async function keepMachine(args: string[] = []): Promise<KeptMachine> {
+  const run = await lessonCheck(['machine', '--keep', ...args]);
+  const target = /kept up[^:]*: (ssh:\/\/\S+)/.exec(run.output)?.[1];
+  const sshConfig = /LC_SSH_CONFIG=(\S+)/.exec(run.output)?.[1];
+  if (!target || !sshConfig) throw new Error(`machine --keep failed (exit ${run.exitCode}):\n${run.output}`);
+  const state = JSON.parse(readFileSync(join(sshConfig, '../machine.json'), 'utf8')) as MachineState;
+  return { run, state, target, sshConfig };
+}
+
+/** The machine's PID 1. */
+function leader(state: MachineState): number {
+  for (const task of readdirSync(`/proc/${state.nspawnPid}/task`)) {
+    for (const child of readFileSync(`/proc/${state.nspawnPid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) {
+      if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'systemd') return Number(child);
+    }
+  }
+  throw new Error(`machine ${state.name} is not running`);
+}
+
+/** A shell command inside the machine, as root there would type it; throws when it fails. */
+export async function inMachine(state: MachineState, script: string): Promise<string> {
+  const r = await execa('nsenter', ['-t', String(leader(state)), '-a', '--', 'env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'sh', '-c', script], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`in ${state.name}: ${script}: exit ${r.exitCode}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** What verify must leave exactly as it was inside a machine: the lesson's files, the unit's
+ * state, containerd's namespaces with their containers, tasks and images, links, nerdctl's state. */
+export async function snapshotMachine(state: MachineState): Promise<Record<string, string>> {
+  const snap: Record<string, string> = {};
+  // files with size and time, but containerd's own databases (they change under any client);
+  // folders by name (creating and removing an entry touches a folder)
+  snap.files = await inMachine(state, 'find /etc /usr/local /opt/cni /var/lib/nerdctl /var/lib/containerd/io.containerd.runtime.v2.task /run/containerd -xdev \\( -type d -printf "%p/ %m\\n" \\) -o \\( -type s -o -type p -o -name \"*.db\" \\) -o -printf "%p %s %T@ %m\\n" 2>/dev/null | sort');
+  snap.unit = await inMachine(state, 'systemctl show containerd -p ActiveState -p SubState -p UnitFileState -p MainPID -p ActiveEnterTimestampMonotonic');
+  snap.links = await inMachine(state, 'ip -o link show | cut -d: -f2 | sort');
+  const namespaces = (await inMachine(state, 'ctr namespaces ls -q')).split('\n').filter(Boolean);
+  snap.namespaces = namespaces.join(',');
+  for (const ns of namespaces) snap[ns] = await inMachine(state, `ctr -n ${ns} containers ls; ctr -n ${ns} tasks ls; ctr -n ${ns} images ls -q`);
+  return snap;
+}
+
+export interface HostTraces {
+  machines: string[];
+  processes: string[];
+  veths: string[];
+  cgroups: string[];
+  nspawnDirs: string[];
+}
+
+/** Everything of a machine that could outlive it on the host. */
+export async function machineTraces(): Promise<HostTraces> {
+  const ps = await execa('ps', ['-eo', 'pid=,stat=,args='], { reject: false });
+  const processes = ps.stdout.split('\n').filter((l) => (l.includes(`${MACHINES_ROOT}/`) || l.includes('systemd-nspawn')) && !/^\s*\d+\s+Z/.test(l));
+  const veths = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1] ?? '').filter((n) => n.startsWith('ve-lc-'));
+  const cgroups = (await execa('find', ['/sys/fs/cgroup', '-maxdepth', '2', '-type', 'd', '-name', 'lc-m-*'], { reject: false })).stdout.split('\n').filter(Boolean).sort();
+  const machines = existsSync(MACHINES_ROOT) ? readdirSync(MACHINES_ROOT) : [];
+  const nspawnDirs = existsSync('/run/systemd/nspawn/propagate') ? readdirSync('/run/systemd/nspawn/propagate') : [];
+  return { machines, processes, veths, cgroups, nspawnDirs };
+}
