@@ -137,10 +137,10 @@ ${seconds(labMs)} s in all (the walk runs one check at a time: each performs a l
 |---|---:|---:|---:|
 ${stageTable(labStages, false)}
 `;
-  // the go source's figures (npm run bench:go-build) are kept as they were
+  // the sections other benchmarks write (npm run bench:go-build, bench:machine) are kept as they were
   const previous = existsSync(join(root, 'bench/RESULTS.md')) ? readFileSync(join(root, 'bench/RESULTS.md'), 'utf8') : '';
-  const goBuild = /<!-- go-build:[\s\S]*?<!-- \/go-build -->/.exec(previous)?.[0];
-  writeFileSync(join(root, 'bench/RESULTS.md'), goBuild ? `${md}\n${goBuild}\n` : md);
+  const kept = [...previous.matchAll(/<!-- ([\w-]+):[\s\S]*?<!-- \/\1 -->/g)].map((m) => m[0]);
+  writeFileSync(join(root, 'bench/RESULTS.md'), [md, ...kept].join('\n') + (kept.length ? '\n' : ''));
   console.log(md);
   if (ratio > BUDGET) process.exitCode = 1;
 } finally {

@@ -256,6 +256,8 @@ async function labCommand(args: string[]): Promise<number> {
     const cached = lab.fromCache ? 'cache reused' : 'fetched';
     out.info(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source ${sourceName(lab.state.source)}, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
     for (const line of lab.state.sourceChoice) out.info(`lesson-check: ${line}`);
+    // the sandbox is the default: twice as fast as a machine, and it needs no debootstrap or nspawn
+    out.info('lesson-check: the sandbox lab (a supervised containerd under a prefix); the lesson exactly as written, with systemd: `lesson-check machine`');
     writeSetupLog(reportsDir, host);
     if (signals.signalled()) return 130;
 

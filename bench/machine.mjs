@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// npm run bench:machine [-- --runs N]: what the machine lab costs against the sandbox lab. Times
+// the machine's rootfs made cold (debootstrap from Debian's mirror into an empty cache), then
+// `lesson-check machine` (boot, the walkthrough inside with systemd, teardown) against
+// `npm run lab` (the sandbox), warm and alternating; writes the figures into bench/RESULTS.md
+// between its machine markers (npm run bench keeps them).
+import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { $, argv } from 'zx';
+
+$.verbose = false;
+const root = new URL('..', import.meta.url).pathname;
+const runs = Number(argv.runs ?? 3);
+const cli = ['node', join(root, 'bin/lesson-check.js')];
+const RESULTS = join(root, 'bench/RESULTS.md');
+const BEGIN = '<!-- machine: written by npm run bench:machine -->';
+const END = '<!-- /machine -->';
+
+const seconds = (ms) => (ms / 1000).toFixed(1);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function timed(cmd) {
+  const t0 = performance.now();
+  await cmd;
+  return performance.now() - t0;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'lesson-check-machine-bench-'));
+try {
+  console.log('bench: a machine from an empty rootfs cache (debootstrap)…');
+  const coldMs = await timed($({ env: { ...process.env, LC_MACHINE_CACHE_DIR: join(scratch, 'cache') } })`${cli} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`.nothrow());
+  const machine = () => $`${cli} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`;
+  const lab = () => $`npm run --silent --prefix ${root} lab -- --quiet --reports ${mkdtempSync(join(scratch, 'r-'))}`;
+  await machine();
+  await lab();
+  const machineMs = [];
+  const labMs = [];
+  for (let i = 0; i < runs; i++) {
+    machineMs.push(await timed(machine()));
+    labMs.push(await timed(lab()));
+    console.log(`  run ${i + 1}/${runs}: machine ${seconds(machineMs.at(-1))} s, sandbox lab ${seconds(labMs.at(-1))} s`);
+  }
+  const section = `${BEGIN}
+## The machine lab against the sandbox lab
+
+Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), by \`npm run bench:machine\`; both with the go source (cached).
+
+| | median | min | max |
+|---|---:|---:|---:|
+| \`lesson-check machine\`, cold (the Debian rootfs debootstrapped first) | ${seconds(coldMs)} s | | |
+| \`lesson-check machine\`, warm: copy the rootfs, boot systemd, the walkthrough inside, shut down | ${seconds(median(machineMs))} s | ${seconds(Math.min(...machineMs))} s | ${seconds(Math.max(...machineMs))} s |
+| \`npm run lab\`, warm: the sandbox under a prefix, a supervised containerd | ${seconds(median(labMs))} s | ${seconds(Math.min(...labMs))} s | ${seconds(Math.max(...labMs))} s |
+${END}`;
+  const current = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
+  const at = current.indexOf(BEGIN);
+  writeFileSync(RESULTS, at >= 0 ? `${current.slice(0, at)}${section}${current.slice(current.indexOf(END) + END.length)}` : `${current.trimEnd()}\n\n${section}\n`);
+  console.log(section);
+} finally {
+  await $`${cli} machine --down`.nothrow();
+  rmSync(scratch, { recursive: true, force: true });
+}
