@@ -6,7 +6,8 @@
  *   grade   verify, plus a score and a hint per failure that points at the lesson
  * The suites run in vitest, started in this process (a fleet's hosts: one child each); this
  * process owns set-up, teardown and signals.
- * Exit codes: 0 all passed, 1 checks failed, 2 usage or setup error, 130 interrupted.
+ * Exit codes: 0 all passed, 1 checks failed, 2 usage or setup error, 128 + the signal's number
+ * when ended by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,7 @@ import { InventoryError, type TargetHost, limitHosts, readInventory, shardHosts,
 import { GRADEBOOK, runsOf, writeReports } from './reporters/write.ts';
 import { LocalTransport } from './transport.ts';
 import { mark } from './timing.ts';
+import { trapSignals } from './signals.ts';
 import { ROOT } from './root.ts';
 
 
@@ -177,25 +179,6 @@ function sourceOption(opts: ReturnType<typeof parse>, fallback: 'auto' | 'github
   }
 }
 
-/** Ctrl-C and SIGTERM: cancel what runs, let the caller tear down, exit 130. */
-function trapSignals(onSignal: (sig: NodeJS.Signals) => void): { signalled: () => NodeJS.Signals | undefined; release: () => void } {
-  let got: NodeJS.Signals | undefined;
-  const handler = (sig: NodeJS.Signals) => {
-    if (got) return;
-    got = sig;
-    onSignal(sig);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return {
-    signalled: () => got,
-    release: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
-  };
-}
-
 function parseOnly(only: string | undefined): string[] | undefined {
   if (!only) return undefined;
   const ids = only.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
@@ -247,7 +230,7 @@ async function labCommand(args: string[]): Promise<number> {
       lab = Lab.prepare(host, { faults: faults as Fault[], source });
       await lab.setUp();
     } catch (e) {
-      if (signals.signalled()) return 130;
+      if (signals.signalled()) return signals.exitCode();
       console.error(`lesson-check lab: could not set up the lab: ${(e as Error).message}`);
       writeSetupLog(reportsDir, host);
       return 2;
@@ -259,11 +242,11 @@ async function labCommand(args: string[]): Promise<number> {
     // the sandbox is the default: twice as fast as a machine, and it needs no debootstrap or nspawn
     out.info('lesson-check: the sandbox lab (a supervised containerd under a prefix); the lesson exactly as written, with systemd: `lesson-check machine`');
     writeSetupLog(reportsDir, host);
-    if (signals.signalled()) return 130;
+    if (signals.signalled()) return signals.exitCode();
 
     const info: RunInfo = { runId: lab.id, mode: 'lab', host: 'local', profileFile: lab.state.profileFile, labStateFile: lab.stateFile, startedAt: new Date().toISOString() };
     const { report, walkMs } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, suites);
-    if (signals.signalled()) return 130;
+    if (signals.signalled()) return signals.exitCode();
     out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
     return summarize(report, reportsDir, out);
   } finally {
@@ -307,7 +290,7 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
   try {
     const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
     ({ report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites));
-    if (signals.signalled()) return 130;
+    if (signals.signalled()) return signals.exitCode();
     if (mode === 'grade' && report) writeGrade(report, reportsDir, out);
     return summarize(report, reportsDir, out);
   } finally {
@@ -339,7 +322,9 @@ async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: Retur
   const children = new Set<ReturnType<typeof spawn>>();
   const signals = trapSignals((sig) => {
     console.error(`\nlesson-check: ${sig} received: no new host starts; stopping the running ones, then writing the reports of the hosts that finished`);
-    for (const c of children) c.kill(sig);
+    // each host's child cancels its checks as on Ctrl-C (their probes undo themselves); this process
+    // then sweeps each host
+    for (const c of children) c.kill('SIGINT');
   });
   try {
     out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${Math.min(parallel, hosts.length)} at a time`);
@@ -347,7 +332,7 @@ async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: Retur
     if (reports.length) await writeReports(reports, reportsDir);
     if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
     else printClass(reports, reportsDir);
-    if (signals.signalled()) return 130;
+    if (signals.signalled()) return signals.exitCode();
     return reports.some((r) => r.checks.some((c) => c.state === 'failed' || c.state === 'error')) ? 1 : 0;
   } finally {
     signals.release();
@@ -423,7 +408,7 @@ async function fetchCommand(args: string[]): Promise<number> {
     console.log(`lesson-check: ${copied.length} files in ${to}; use them with: npm run lab -- --source dir:${to}`);
     return 0;
   } catch (e) {
-    if (signals.signalled()) return 130;
+    if (signals.signalled()) return signals.exitCode();
     console.error(`lesson-check fetch: ${(e as Error).message}`);
     return 2;
   } finally {
@@ -483,7 +468,7 @@ async function walkthroughCommand(args: string[]): Promise<number> {
       const missing = Object.values(release.missing);
       if (missing.length) throw new Error(missing.join('; '));
     } catch (e) {
-      if (signals.signalled()) return 130;
+      if (signals.signalled()) return signals.exitCode();
       console.error(`lesson-check walkthrough: cannot get the lesson's assets: ${(e as Error).message}`);
       return 2;
     }
@@ -498,7 +483,7 @@ async function walkthroughCommand(args: string[]): Promise<number> {
     const info: RunInfo = { runId, mode: 'walkthrough', host: 'local', profileFile, walkStateFile: join(runDir, 'walk.json'), startedAt: new Date().toISOString() };
     // --only: the walk goes as far as the checks asked for (a machine left unfinished on purpose)
     const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, parseOnly(opts.only as string | undefined), out, suites);
-    if (signals.signalled()) return 130;
+    if (signals.signalled()) return signals.exitCode();
     return summarize(report, reportsDir, out);
   } finally {
     const restored = walk?.restore() ?? [];

@@ -58,13 +58,25 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
 /** Removes a containerd namespace of ours: its images first, then the namespace, retried while
  * garbage collection still holds content (containerd deletes only an empty namespace). */
 export async function removeNamespace(host: Host, profile: Profile, namespace: string, limitMs = 10_000): Promise<void> {
-  const images = (await host.run(ctr(profile, '--namespace', namespace, 'images', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
-  if (images.length) await host.anyhow(ctr(profile, '--namespace', namespace, 'images', 'rm', '--sync', ...images));
+  const inNs = (...args: string[]) => ctr(profile, '--namespace', namespace, ...args);
+  const images = (await host.run(inNs('images', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+  if (images.length) await host.anyhow(inNs('images', 'rm', '--sync', ...images));
+  let cleared = false;
   await host.poll(`containerd namespace ${namespace} removed`, async () => {
     const r = await host.run(ctr(profile, 'namespaces', 'remove', namespace));
     if (r.exitCode === 0) return true;
     const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'));
     if (list.exitCode === 0 && !list.stdout.split('\n').includes(namespace)) return true;
+    if (!cleared) {
+      // a `ctr run` cut short leaves its lease and its container's active snapshot, which keep
+      // the namespace from being removed: the leases, then the active snapshots
+      cleared = true;
+      const leases = (await host.run(inNs('leases', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+      if (leases.length) await host.anyhow(inNs('leases', 'rm', ...leases));
+      const active = (await host.run(inNs('snapshots', 'ls'))).stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((cols) => cols.at(-1) === 'Active').map((cols) => cols[0]!);
+      for (const key of active) await host.anyhow(inNs('snapshots', 'rm', key));
+      await host.anyhow(inNs('content', 'prune', 'references'));
+    }
     throw new Error(r.stderr.trim());
   }, limitMs, 100);
 }

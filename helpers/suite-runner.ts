@@ -10,8 +10,9 @@ import { ROOT } from './root.ts';
 import type { SuiteControl } from './runner.ts';
 import LessonOrderSequencer from './sequencer.ts';
 import { SUITE_OPTIONS } from './suite-config.ts';
+import { ENDING_SIGNALS } from './signals.ts';
 
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const SIGNALS = ENDING_SIGNALS;
 
 /** Runs the suites to the end, or until `control.stop` cancels them (the running checks' signals
  * abort, so their commands are killed and their probes undone; the rest are not started). With

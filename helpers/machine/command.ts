@@ -17,6 +17,7 @@ import { GITHUB, type ReleaseFiles, copyAssetsTo, fetchGithubAssets, githubCache
 import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from '../lab/go-source.ts';
 import { type SourceSpec, parseSource, sourceName } from '../lab/lab.ts';
 import { LocalTransport } from '../transport.ts';
+import { trapSignals } from '../signals.ts';
 import { INSIDE, Machine, MACHINES_ROOT } from './machine.ts';
 import { MachineError } from './rootfs.ts';
 import { machineDirs, teardownMachine } from './teardown.ts';
@@ -48,7 +49,8 @@ function options(args: string[]) {
   }
 }
 
-/** Exit code: the walkthrough's inside (0, 1), or 2 for usage and setup errors, 130 interrupted. */
+/** Exit code: the walkthrough's inside (0, 1), or 2 for usage and setup errors, 128 + the
+ * signal's number when ended by one. */
 export async function machineCommand(args: string[]): Promise<number> {
   let opts: ReturnType<typeof options>;
   let source: SourceSpec;
@@ -71,17 +73,12 @@ export async function machineCommand(args: string[]): Promise<number> {
 
   const interrupt = new AbortController();
   host.signal = interrupt.signal;
-  let signalled: NodeJS.Signals | undefined;
   let inner: ReturnType<typeof spawn> | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) return;
-    signalled = sig;
+  const signals = trapSignals((sig) => {
     console.error(`\nlesson-check: ${sig} received: stopping and removing the machine`);
     interrupt.abort();
     inner?.kill('SIGTERM');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   const reportsDir = resolve(opts.reports);
   let machine: Machine | undefined;
   let keep = false;
@@ -94,7 +91,7 @@ export async function machineCommand(args: string[]): Promise<number> {
       const { rootfsFromCache } = await machine.boot({ assetsDir: prepared.assetsDir, registryBinary: prepared.registry, busybox: prepared.busybox, podinfo: prepared.podinfo });
       console.log(`lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} in ${((Date.now() - t0) / 1000).toFixed(1)} s (Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; the lesson's assets from source ${prepared.source})`);
     } catch (e) {
-      if (signalled) return 130;
+      if (signals.signalled()) return signals.exitCode();
       console.error(`lesson-check machine: could not boot the machine: ${(e as Error).message}`);
       return 2;
     }
@@ -109,7 +106,7 @@ export async function machineCommand(args: string[]): Promise<number> {
     mkdirSync(reportsDir, { recursive: true });
     const inside = join(machine.state.dir, 'reports');
     if (existsSync(inside)) for (const f of readdirSync(inside)) cpSync(join(inside, f), join(reportsDir, f), { recursive: true });
-    if (signalled) return 130;
+    if (signals.signalled()) return signals.exitCode();
     keep = opts.keep;
     if (keep) {
       const m = machine.state;
@@ -127,8 +124,7 @@ export async function machineCommand(args: string[]): Promise<number> {
       const torn = await teardownMachine(new Host(new LocalTransport()), machine.state.dir);
       console.log(`lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`);
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.release();
   }
 }
 
