@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CATALOGUE } from './catalogue.ts';
 import { probesCutShort, removeRunTraces } from './run-traces.ts';
+import { cleanDeadRuns, forgetRun, recordRun } from './run-records.ts';
 import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourceName } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
@@ -51,6 +52,7 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                                 [--set-aside-leftovers] [--reports DIR]
        lesson-check machine [--source github|go|dir:DIR] [--reports DIR] [--keep [--until ID]]
        lesson-check machine --down
+       lesson-check clean
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
@@ -93,6 +95,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                 (systemd-nspawn, its own network namespace and sshd), torn down afterwards;
                 --keep leaves it up (--until ID: unfinished after that check) and says how to
                 reach it over ssh; --down removes every machine left up
+  clean         remove what verify or grade runs that were killed (SIGKILL, a power cut) left on
+                this host; every run does it as it starts, and never touches a live run's
   fetch         gather the github (default) or go source's assets (checksums verified; with go,
                 podinfo too) into DIR, for \`lab --source dir:DIR\` on a host without network
   --keep        leave the lab up afterwards and print its profile file
@@ -109,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'fetch') return await fetchCommand(rest);
     if (command === 'walkthrough') return await walkthroughCommand(rest);
     if (command === 'merge') return await mergeCommand(rest);
+    if (command === 'clean') return await cleanCommand(rest);
     if (command === 'machine') return await (await import('./machine/command.ts')).machineCommand(rest);
     // internal: the vitest child of one host of a fleet (helpers/runner.ts); loaded only here, since vitest is big
     if (command === 'run-suites') return await (await import('./suite-runner.ts')).runSuitesHere();
@@ -288,6 +293,9 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
   });
   let report: RunReport | undefined;
   try {
+    // what runs that were killed left here goes first; then this run says it is here
+    for (const dead of await cleanDeadRuns(host)) out.info(`lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) left here: it ended without cleaning up`);
+    await recordRun(host, profile, runId, mode);
     const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
     ({ report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites));
     if (signals.signalled()) return signals.exitCode();
@@ -297,6 +305,7 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     // the run's own containerd namespace (pulls, probe containers), whatever happened
     mark('cli: removing run traces');
     await removeRunTraces(host, profile, runId, { probesCutShort: probesCutShort(report, signals.signalled()) });
+    await forgetRun(host, runId);
     mark('cli: run traces removed');
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
@@ -337,6 +346,15 @@ async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: Retur
   } finally {
     signals.release();
   }
+}
+
+/** clean: removes what inspecting runs that were killed (SIGKILL, a power cut) left on this host. */
+async function cleanCommand(args: string[]): Promise<number> {
+  parse(args);
+  const removed = await cleanDeadRuns(new Host(new LocalTransport()));
+  for (const dead of removed) console.log(`lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) left: it ended without cleaning up`);
+  if (removed.length === 0) console.log('lesson-check: nothing to clean: no run that ended without cleaning up left anything here');
+  return 0;
 }
 
 /** merge: several runs' results (shards of a class) into one set of reports. */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from './catalogue.ts';
 import { removeRunTraces } from './run-traces.ts';
+import { cleanDeadRuns, forgetRun, recordRun } from './run-records.ts';
 import { Host } from './host.ts';
 import type { TargetHost } from './inventory.ts';
 import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
@@ -80,6 +81,8 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
       const hint = /sudo/.test(why) ? `give ${h.target.user} passwordless sudo on the host, or connect as root` : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
       return errorReport(h, opts, runId, startedAt, `host unreachable: ${why}`, hint);
     }
+    for (const dead of await cleanDeadRuns(host)) opts.info(`${h.target.name}: removed what run ${dead.runId} (PID ${dead.pid} on ${dead.origin}) left there: it ended without cleaning up`);
+    await recordRun(host, profile, runId, opts.mode);
     const info: RunInfo = { runId, mode: opts.mode, host: h.target.name, target: h.target, sshControlDir: transport.controlDir, profileFile, startedAt };
     const holder: { current?: ChildProcess } = {};
     const hostReports = join(opts.reportsDir, 'hosts', h.target.name);
@@ -93,6 +96,7 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
   } finally {
     // a fleet's child may have been killed (Ctrl-C) with nothing said: sweep everything, always
     await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => undefined);
+    await forgetRun(host, runId).catch(() => undefined);
     await transport.close();
     rmSync(runDir, { recursive: true, force: true });
   }

@@ -3,7 +3,9 @@
 // moments — start-up, the runc stage's probe containers, inside the bridge probe — exits with the
 // shell's code for that signal and leaves the lab exactly as it was: namespaces, containers,
 // tasks, images, files, netns, links, cgroups, IPv4 forwarding, temp dirs, processes. The lab's
-// own walk, told to stop by SIGTERM or SIGHUP, is torn down the same way.
+// own walk, told to stop by SIGTERM or SIGHUP, is torn down the same way. A run killed outright
+// (SIGKILL) is cleaned up by the next run, never a live one; a busy node's own containers are
+// never touched.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
-import { type Traces, keepLab, labTraces, removeLab, snapshotLab } from './lab-helpers.ts';
+import { type Traces, keepLab, labTraces, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
 const ROOT = join(import.meta.dirname, '..');
@@ -61,6 +63,41 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
     if (profileFile) await removeLab(loadProfile(profileFile).prefix);
   });
 
+  const verify = () => lessonCheck(['verify', '--profile', profileFile]);
+
+  test('a verify killed with SIGKILL inside the bridge probe: the next one removes what it left, says so, and passes', async () => {
+    const killed = await runAndSignal(['verify', '--profile', profileFile], 'SIGKILL', moments['inside the bridge probe']!);
+    expect(killed.signal, killed.output).toBe('SIGKILL');
+    expect(await snapshotLab(profileFile)).not.toEqual(before);
+    const next = await verify();
+    expect(next.exitCode, next.output).toBe(0);
+    expect(next.output).toMatch(/removed what run [0-9a-f]{6} \(verify, PID \d+, .*\) left here: it ended without cleaning up/);
+    expect(await snapshotLab(profileFile)).toEqual(before);
+    expect(runLeftovers()).toEqual([]);
+  });
+
+  test('two verifies at once, one killed: the live one is untouched and passes; the next run cleans', async () => {
+    const [killed, live] = await Promise.all([runAndSignal(['verify', '--profile', profileFile], 'SIGKILL', moments['the runc stage']!), verify()]);
+    expect(killed.signal, killed.output).toBe('SIGKILL');
+    expect(live.exitCode, live.output).toBe(0);
+    const next = await verify();
+    expect(next.exitCode, next.output).toBe(0);
+    expect(await snapshotLab(profileFile)).toEqual(before);
+  });
+
+  test('lesson-check clean says when there is nothing to clean, and a namespace merely named lc-… is not ours', async () => {
+    const profile = loadProfile(profileFile);
+    await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'create', 'lc-abcdef']);
+    try {
+      const run = await lessonCheck(['clean']);
+      expect(run.exitCode).toBe(0);
+      expect(run.output).toContain('nothing to clean');
+      expect((await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q'])).stdout.split('\n')).toContain('lc-abcdef');
+    } finally {
+      await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'remove', 'lc-abcdef']);
+    }
+  });
+
   for (const signal of SIGNALS) {
     for (const [moment, when] of Object.entries(moments)) {
       test(`verify, ${signal} at ${moment}`, async () => {
@@ -73,6 +110,29 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
       });
     }
   }
+});
+
+describe.runIf(asRoot)('a busy node is not disturbed', { timeout: 300_000 }, () => {
+  let profileFile: string;
+  afterAll(async () => {
+    if (profileFile) await removeLab(loadProfile(profileFile).prefix);
+  });
+
+  test('a namespace of others, with a running container and its image, is identical after ten verifies', async () => {
+    profileFile = await keepLab();
+    const p = loadProfile(profileFile);
+    const ctr = (...args: string[]) => execa(p.paths.ctr, ['--address', p.paths.socket, '--namespace', 'k8s.io', ...args]);
+    // as Kubernetes' own namespace would hold one: made outside the tool, running
+    await ctr('images', 'pull', '--hosts-dir', p.paths.hostsDir, p.images.podinfo);
+    await ctr('run', '-d', '--runc-root', p.paths.runcRoot, '--cgroup', `${p.paths.cgroupParent}/busy`, p.images.podinfo, 'busy');
+    const before = await snapshotLab(profileFile);
+    expect(before['k8s.io tasks']).toMatch(/busy\s+\d+\s+RUNNING/);
+    for (let i = 0; i < 10; i++) {
+      const run = await lessonCheck(['verify', '--profile', profileFile]);
+      expect(run.exitCode, run.output).toBe(0);
+    }
+    expect(await snapshotLab(profileFile)).toEqual(before);
+  });
 });
 
 describe.runIf(asRoot)('the lab, told to stop mid-walk, is torn down', { timeout: 300_000 }, () => {
