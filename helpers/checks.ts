@@ -15,6 +15,7 @@ import { CommandError } from './host.ts';
 import { observedCommand } from './transport.ts';
 import { type RunContext, loadRunContext, readRunInfo, runDirFromEnv, walks } from './run.ts';
 import { CATALOGUE } from './catalogue.ts';
+import { ctr } from './containerd.ts';
 import { readLedger, recordOutcome } from './ledger.ts';
 import { mark } from './timing.ts';
 
@@ -194,6 +195,9 @@ async function runCheck(ctx: TestContext, id: string, stageName: string, options
       return;
     }
     Object.assign(meta, describeError(e));
+    // containerd went away while the check ran (killed, restarted): not the host's state the
+    // lesson speaks of, but a run that could not finish; said as such
+    if (!WITHOUT_DAEMON.includes(id) && !(e instanceof StepError) && !ctx.signal.aborted && (await daemonStoppedAnswering(run))) Object.assign(meta, { kind: 'error', cause: `containerd stopped answering on ${run.profile.paths.socket}`, hint: 'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, `journalctl -u containerd`; run again once it is back (the next run removes what this one left)' });
     const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
     recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
     throw e;
@@ -223,6 +227,16 @@ function describeError(e: unknown): Pick<CheckMeta, 'kind' | 'expected' | 'obser
   }
   const message = e instanceof Error ? e.message : String(e);
   return { kind: 'error', expected: 'the check runs to completion', observed: message, hint: 'the check could not run; see the transcript' };
+}
+
+/** Checks that do not talk to containerd (C2 says itself when it does not answer). */
+const WITHOUT_DAEMON = ['H1', 'H2', 'H3', 'H4', 'C1', 'C2'];
+
+/** Asked after a check failed: does containerd, which answered when C2 ran, still answer? */
+async function daemonStoppedAnswering(run: RunContext): Promise<boolean> {
+  const socket = run.profile.paths.socket;
+  const r = await run.host.run(ctr(run.profile, 'version'), { timeoutMs: 3_000 });
+  return r.exitCode !== 0 && (r.timedOut || (r.stderr.includes(socket) && /connection refused|connection reset by peer|no such file or directory|error reading from server|transport is closing/.test(r.stderr)));
 }
 
 function firstLine(s: string): string {

@@ -304,8 +304,8 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
   } finally {
     // the run's own containerd namespace (pulls, probe containers), whatever happened
     mark('cli: removing run traces');
-    await removeRunTraces(host, profile, runId, { probesCutShort: probesCutShort(report, signals.signalled()) });
-    await forgetRun(host, runId);
+    // with containerd down the namespace stays: so does the record, for the next run to finish
+    if (await removeRunTraces(host, profile, runId, { probesCutShort: probesCutShort(report, signals.signalled()) })) await forgetRun(host, runId);
     mark('cli: run traces removed');
     rmSync(runDir, { recursive: true, force: true });
     signals.release();

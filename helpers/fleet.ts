@@ -95,8 +95,7 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
     return report ?? errorReport(h, opts, runId, startedAt, 'the checks wrote no results (see the console)', 'run again with --only to narrow it down');
   } finally {
     // a fleet's child may have been killed (Ctrl-C) with nothing said: sweep everything, always
-    await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => undefined);
-    await forgetRun(host, runId).catch(() => undefined);
+    if (await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => false)) await forgetRun(host, runId).catch(() => undefined);
     await transport.close();
     rmSync(runDir, { recursive: true, force: true });
   }

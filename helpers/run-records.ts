@@ -75,10 +75,15 @@ export async function cleanDeadRuns(host: Host, except?: string): Promise<RunRec
     }
   }
   const dead = records.filter((r) => r.runId !== except && deadHere(r));
+  const cleaned: RunRecord[] = [];
   for (const r of dead) {
     const profile = { paths: r.paths, prefix: r.prefix } as Profile;
-    await removeRunTraces(host, profile, r.runId, { probesCutShort: true });
+    const complete = await removeRunTraces(host, profile, r.runId, { probesCutShort: true });
+    // containerd down: the record stays for a later run; unless that containerd is gone for good
+    // (a lab torn down), and with it all the run had in it
+    if (!complete && (await host.stat(r.paths.ctr))) continue;
     await forgetRun(host, r.runId);
+    cleaned.push(r);
   }
-  return dead;
+  return cleaned;
 }

@@ -21,16 +21,21 @@ export function probesCutShort(report: RunReport | undefined, signalled: NodeJS.
   return signalled !== undefined || !report || report.checks.some((c) => c.state === 'error');
 }
 
-export async function removeRunTraces(host: Host, profile: Profile, runId: string, { probesCutShort }: { probesCutShort: boolean }): Promise<void> {
+/** Returns whether everything of the run is gone: false when containerd could not be asked (it
+ * is down) or kept a namespace, so that the run's record stays for a later run to finish the job. */
+export async function removeRunTraces(host: Host, profile: Profile, runId: string, { probesCutShort }: { probesCutShort: boolean }): Promise<boolean> {
   const ours = (ns: string) => ns === `lc-${runId}` || ns.startsWith(`lc-${runId}-`);
   const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
   const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
+  let complete = list.exitCode === 0;
   await Promise.all(namespaces.map(async (namespace) => {
     for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout.split('\n').filter(Boolean)) {
       await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
       await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
     }
-    await removeNamespace(host, profile, namespace).catch(() => undefined);
+    await removeNamespace(host, profile, namespace).catch(() => {
+      complete = false;
+    });
   }));
   // nerdctl keeps names, hosts files and logs per namespace: <data-root>/<address hash>/<kind>/<namespace>
   const named = namespaces.flatMap((n) => ['-name', n, '-o']).slice(0, -1);
@@ -53,6 +58,7 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
     sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
   }
   await Promise.all(sweeps);
+  return complete;
 }
 
 /** Removes a containerd namespace of ours: its images first, then the namespace, retried while

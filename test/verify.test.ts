@@ -2,7 +2,7 @@
 // podinfo included), as root: they pass where the lab passed and change nothing; each student
 // mistake fails the check that guards it, with a hint of its own, while the checks that merely
 // depend on it are skipped as blocked; stopping containerd fails C2 alone.
-import { chmodSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -222,6 +222,30 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       await lab.startContainerd();
       expect(failing(run.report)).toEqual(['C2']);
       for (const id of ['C3', 'R1', 'R5', 'R6', 'N2', 'N3', 'K2', 'K4']) expect(check(run.report, id)).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by C2: /) });
+    });
+
+    test('containerd killed during a verify: the checks in flight are errors that say so, exit 1 at once; once it is back, the next run cleans up', async () => {
+      const timings = join(mkdtempSync(join(tmpdir(), 'lc-timings-')), 'timings.txt');
+      const started = Date.now();
+      let killedAt = 0;
+      const run = await lessonCheck(['verify', '--profile', profileFile], { LC_TIMINGS: timings }, () => {
+        if (killedAt || !existsSync(timings) || !readFileSync(timings, 'utf8').includes('check R6: start')) return;
+        killedAt = Date.now();
+        process.kill(Number(readFileSync(join(prefix, 'run/containerd/containerd.pid'), 'utf8')), 'SIGKILL');
+      });
+      expect(killedAt, run.output).toBeGreaterThan(started);
+      expect(run.exitCode, run.output).toBe(1);
+      expect(Date.now() - killedAt).toBeLessThan(10_000);
+      const errors = run.report!.checks.filter((c) => c.state === 'error');
+      expect(errors.length).toBeGreaterThan(0);
+      for (const c of errors) expect(c.cause, c.id).toBe(`containerd stopped answering on ${join(prefix, 'run/containerd/containerd.sock')}`);
+      expect(failing(run.report).filter((id) => !errors.some((c) => c.id === id))).toEqual([]);
+      await lab.startContainerd();
+      // the student's podinfo may not have survived its containerd being killed
+      await student('start', 'podinfo').catch(() => undefined);
+      const next = await verify();
+      expect(next.exitCode, next.output).toBe(0);
+      expect(next.output).toMatch(/removed what run [0-9a-f]{6} \(verify, .*\) left here/);
     });
 
     test('grade names the lesson section and the cause, not the fix', async () => {
