@@ -32,7 +32,7 @@ import type { Mode, RunInfo } from './run.ts';
 import { type ConsoleOptions, type SuiteControl, runSuites } from './runner.ts';
 import { checkFleet } from './fleet.ts';
 import { InventoryError, type TargetHost, limitHosts, readInventory, shardHosts, targetsFromUrls } from './inventory.ts';
-import { GRADEBOOK, runsOf, writeReports } from './reporters/write.ts';
+import { GRADEBOOK, runsOf, tryWriteReports, writeReports } from './reporters/write.ts';
 import { LocalTransport } from './transport.ts';
 import { mark } from './timing.ts';
 import { trapSignals } from './signals.ts';
@@ -250,10 +250,10 @@ async function labCommand(args: string[]): Promise<number> {
     if (signals.signalled()) return signals.exitCode();
 
     const info: RunInfo = { runId: lab.id, mode: 'lab', host: 'local', profileFile: lab.state.profileFile, labStateFile: lab.stateFile, startedAt: new Date().toISOString() };
-    const { report, walkMs } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, suites);
+    const { report, walkMs, writeError } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, suites);
     if (signals.signalled()) return signals.exitCode();
     out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
-    return summarize(report, reportsDir, out);
+    return summarize(report, reportsDir, out, writeError);
   } finally {
     if (lab && opts.keep && !signals.signalled()) {
       // the kept lab's profile is the point of --keep: said even with --quiet
@@ -297,10 +297,11 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     for (const dead of await cleanDeadRuns(host)) out.info(`lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) left here: it ended without cleaning up`);
     await recordRun(host, profile, runId, mode);
     const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
-    ({ report } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites));
+    let writeError: string | undefined;
+    ({ report, writeError } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites));
     if (signals.signalled()) return signals.exitCode();
-    if (mode === 'grade' && report) writeGrade(report, reportsDir, out);
-    return summarize(report, reportsDir, out);
+    if (mode === 'grade' && report && !writeError) writeGrade(report, reportsDir, out);
+    return summarize(report, reportsDir, out, writeError);
   } finally {
     // the run's own containerd namespace (pulls, probe containers), whatever happened
     mark('cli: removing run traces');
@@ -338,10 +339,14 @@ async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: Retur
   try {
     out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${Math.min(parallel, hosts.length)} at a time`);
     const reports = await checkFleet({ mode, hosts, defaultProfile, reportsDir, only, parallel, info: out.info, interrupted: () => signals.signalled() !== undefined }, children);
-    if (reports.length) await writeReports(reports, reportsDir);
+    const writeError = reports.length ? await tryWriteReports(reports, reportsDir) : undefined;
     if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
     else printClass(reports, reportsDir);
     if (signals.signalled()) return signals.exitCode();
+    if (writeError) {
+      console.error(`lesson-check: ${writeError}`);
+      return 2;
+    }
     return reports.some((r) => r.checks.some((c) => c.state === 'failed' || c.state === 'error')) ? 1 : 0;
   } finally {
     signals.release();
@@ -500,9 +505,9 @@ async function walkthroughCommand(args: string[]): Promise<number> {
     }
     const info: RunInfo = { runId, mode: 'walkthrough', host: 'local', profileFile, walkStateFile: join(runDir, 'walk.json'), startedAt: new Date().toISOString() };
     // --only: the walk goes as far as the checks asked for (a machine left unfinished on purpose)
-    const { report } = await runSuites(info, join(runDir, 'run'), reportsDir, parseOnly(opts.only as string | undefined), out, suites);
+    const { report, writeError } = await runSuites(info, join(runDir, 'run'), reportsDir, parseOnly(opts.only as string | undefined), out, suites);
     if (signals.signalled()) return signals.exitCode();
-    return summarize(report, reportsDir, out);
+    return summarize(report, reportsDir, out, writeError);
   } finally {
     const restored = walk?.restore() ?? [];
     if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
@@ -530,9 +535,15 @@ async function listChecks(): Promise<void> {
 }
 
 /** The end of a run on the console: the summary table and failures, or the JSON document alone. */
-function summarize(report: RunReport | undefined, reportsDir: string, out: ConsoleOptions): number {
+function summarize(report: RunReport | undefined, reportsDir: string, out: ConsoleOptions, writeError?: string): number {
   if (!report) {
     console.error(`lesson-check: the run wrote no results to ${reportsDir}`);
+    return 2;
+  }
+  if (writeError) {
+    // the results on the console all the same, then the one line that says what was not written
+    console.log(renderSummary(report, consoleStyle(process.stdout, out.format === 'json' ? 'plain' : out.format)));
+    console.error(`lesson-check: ${writeError}`);
     return 2;
   }
   if (out.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -567,9 +578,14 @@ async function labDown(host: Host, only?: string): Promise<number> {
 }
 
 
-/** The lab's set-up commands (apt, registry, images) as a transcript beside the reports. */
+/** The lab's set-up commands (apt, registry, images) as a transcript beside the reports; where
+ * the reports cannot be written, the end of the run says so. */
 function writeSetupLog(reportsDir: string, host: Host): void {
-  mkdirSync(reportsDir, { recursive: true });
   const lines = host.takeTranscript().map((e) => `$ ${e.command}  # ${e.outcome}${e.exitCode ? `\n${e.stderr.trimEnd()}` : ''}`);
-  writeFileSync(join(reportsDir, 'lab-setup.log'), `${lines.join('\n')}\n`, { flag: 'a' });
+  try {
+    mkdirSync(reportsDir, { recursive: true });
+    writeFileSync(join(reportsDir, 'lab-setup.log'), `${lines.join('\n')}\n`, { flag: 'a' });
+  } catch {
+    // the reports' own writing names the folder and why
+  }
 }

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunReport } from './reporters/model.ts';
+import { lastRun } from './reporters/write.ts';
 import type { RunInfo } from './run.ts';
 import { mark } from './timing.ts';
 import { ROOT } from './root.ts';
@@ -20,6 +21,8 @@ export interface ConsoleOptions {
 export interface SuiteRun {
   report: RunReport | undefined;
   walkMs: number;
+  /** Why the reports could not be written (their folder not writable, the disk full). */
+  writeError?: string;
 }
 
 /** How the CLI stops a run it is waiting for (Ctrl-C): set while the suites run. */
@@ -30,7 +33,11 @@ export interface SuiteControl {
 function prepare(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, extraEnv: Record<string, string>): Record<string, string> {
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
-  rmSync(join(reportsDir, 'results.json'), { force: true });
+  try {
+    rmSync(join(reportsDir, 'results.json'), { force: true });
+  } catch {
+    // a reports folder that cannot be written: said once the results are in
+  }
   return { LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}), ...extraEnv };
 }
 
@@ -39,6 +46,8 @@ export async function runSuites(info: RunInfo, runDir: string, reportsDir: strin
   const env = prepare(info, runDir, reportsDir, only, console_, {});
   const started = Date.now();
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  lastRun.report = undefined;
+  lastRun.writeError = undefined;
   Object.assign(process.env, env);
   try {
     mark('cli: vitest starting');
@@ -51,7 +60,8 @@ export async function runSuites(info: RunInfo, runDir: string, reportsDir: strin
       else process.env[k] = v;
     }
   }
-  return { report: readReport(reportsDir), walkMs: Date.now() - started };
+  // the reporter ran in this process: its report stands even where it could not be written
+  return { report: lastRun.writeError ? lastRun.report : readReport(reportsDir), walkMs: Date.now() - started, writeError: lastRun.writeError };
 }
 
 /** Runs the stage suites in a child process (`lesson-check run-suites`); a signal to it is passed on. */

@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { lessonCheck } from './lab-helpers.ts';
 
@@ -36,6 +37,17 @@ describe('lesson-check command line', () => {
     const run = await lessonCheck(['grade', '--profile', file]);
     expect(run.exitCode).toBe(2);
     expect(run.output).toMatch(new RegExp(`bad profile: ${file}:3:\\d+: `));
+  });
+});
+
+describe('reports that cannot be written', () => {
+  test('the console still shows the results, one line names the folder and why, exit 2', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'lc-cli-')), 'a-file');
+    writeFileSync(file, '');
+    const run = await execa(process.execPath, [join(import.meta.dirname, '../bin/lesson-check.js'), 'verify', '--only', 'H2', '--reports', join(file, 'reports')], { reject: false, env: { NO_COLOR: '1' } });
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.stdout).toMatch(/^1 passed, 0 failed, 0 errors, 0 skipped/m);
+    expect(run.stderr.trim().split('\n').filter((l) => l.startsWith('lesson-check: the reports could not be written'))).toEqual([`lesson-check: the reports could not be written to ${join(file, 'reports')}: ${join(file, 'reports')}: ENOTDIR not a directory, mkdir '${join(file, 'reports')}'`]);
   });
 });
 

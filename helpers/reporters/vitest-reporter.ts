@@ -7,7 +7,7 @@ import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/no
 import { CATALOGUE } from '../catalogue.ts';
 import { loadProfile } from '../profile.ts';
 import { readRunInfo } from '../run.ts';
-import { writeReports } from './write.ts';
+import { lastRun, tryWriteReports } from './write.ts';
 import { loadJUnitBuilder } from './junit.ts';
 import { mark } from '../timing.ts';
 import { type CheckResult, type RunReport, gradeOf } from './model.ts';
@@ -58,7 +58,8 @@ export default class LessonReporter implements Reporter {
       ...(info.mode === 'grade' ? { grade: gradeOf(checks) } : {}),
     };
     mark('vitest: run end');
-    await writeReports([report], reportsDir);
+    lastRun.report = report;
+    lastRun.writeError = await tryWriteReports([report], reportsDir);
     mark('vitest: reports written');
   }
 }

@@ -10,6 +10,21 @@ import { renderGradebook } from './gradebook.ts';
 export const REPORT_FILES = { junit: 'junit.xml', json: 'results.json', markdown: 'summary.md', html: 'report.html' };
 export const GRADEBOOK = 'gradebook.csv';
 
+/** What the last run in this process reported, and why its reports could not be written (a
+ * folder not writable, a full disk): the console still shows the results. */
+export const lastRun: { report?: RunReport; writeError?: string } = {};
+
+/** writeReports, but a report that cannot be written is said in one line, not thrown. */
+export async function tryWriteReports(reports: RunReport[], dir: string): Promise<string | undefined> {
+  try {
+    await writeReports(reports, dir);
+    return undefined;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return `the reports could not be written to ${dir}: ${err.path ? `${err.path}: ` : ''}${err.code ?? ''} ${err.message.replace(/^\w+: /, '')}`.replace(/\s+/g, ' ').trim();
+  }
+}
+
 export async function writeReports(reports: RunReport[], dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   // one host: the run's document itself; several: one document holding each host's
