@@ -21,6 +21,7 @@ import { cleanDeadRuns, forgetRun, recordRun } from './run-records.ts';
 import { Host } from './host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab, type SourceSpec, parseSource, sourceName } from './lab/lab.ts';
 import { teardownLab } from './lab/teardown.ts';
+import { isAlive } from './lab/supervisor.ts';
 import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from './lab/github-source.ts';
 import { buildGoAssets, copyPodinfoTo } from './lab/go-source.ts';
 import { SystemWalk, findLeftovers } from './lab/system-walk.ts';
@@ -253,7 +254,14 @@ async function labCommand(args: string[]): Promise<number> {
     const { report, walkMs, writeError } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, suites);
     if (signals.signalled()) return signals.exitCode();
     out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
-    return summarize(report, reportsDir, out, writeError);
+    const code = summarize(report, reportsDir, out, writeError);
+    // the lab's own parts, not the lesson's: a registry that stopped is a setup error
+    const registry = lab.state.registry;
+    if (registry && !isAlive(registry.pid)) {
+      console.error(`lesson-check lab: the lab's registry (${registry.url}, PID ${registry.pid}) stopped during the walk, so pulls failed for the lab's sake, not the lesson's: see ${join(lab.state.prefix, 'lab', 'registry.log')}`);
+      return 2;
+    }
+    return code;
   } finally {
     if (lab && opts.keep && !signals.signalled()) {
       // the kept lab's profile is the point of --keep: said even with --quiet

@@ -11,6 +11,7 @@ import { CATALOGUE } from '../helpers/catalogue.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { PODINFO } from '../helpers/lab/go-source.ts';
 import { countStates } from '../helpers/reporters/model.ts';
+import { LABS_ROOT } from '../helpers/lab/lab.ts';
 import { type LabRun, type Traces, junitCases, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
@@ -157,6 +158,22 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(run.output).toContain('SIGINT received');
     expect(run.output).toMatch(/torn down .* prefix removed/);
     expect(run.exitCode === 130 || run.signal === 'SIGINT', `exit ${run.exitCode}, signal ${run.signal}`).toBe(true);
+    expect(await labTraces()).toEqual(before);
+  });
+
+  test('the lab\'s registry stopping mid-walk is a setup error that names it, exit 2, and the lab is torn down', async () => {
+    let killed = false;
+    const run = await runLab([], (output) => {
+      const id = /lab ([0-9a-f]{6}) at/.exec(output)?.[1];
+      if (killed || !id || !/✓ C2 /.test(output)) return;
+      killed = true;
+      const state = JSON.parse(readFileSync(join(LABS_ROOT, id, 'lab', 'lab.json'), 'utf8')) as { registry: { pid: number } };
+      process.kill(state.registry.pid, 'SIGKILL');
+    });
+    expect(killed, run.output).toBe(true);
+    expect(run.exitCode, run.output).toBe(2);
+    expect(run.output).toMatch(/lesson-check lab: the lab's registry \(http:\/\/127\.0\.0\.1:\d+, PID \d+\) stopped during the walk/);
+    expect(run.output).toMatch(/torn down .* prefix removed/);
     expect(await labTraces()).toEqual(before);
   });
 
