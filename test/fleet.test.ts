@@ -2,7 +2,7 @@
 // labs as three hosts (each with its own profile, nerdctl and the real podinfo included), one of
 // them broken, and one host that cannot be reached. The merged reports say exactly that; shards
 // merged equal the single run.
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -115,27 +115,30 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     expect(csv[4]).toMatch(/^student-d,0,/);
   });
 
-  test('Ctrl-C stops cleanly: no new host starts, and the finished hosts are reported', async () => {
-    let sent = false;
-    const run = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '1'], env, (output, pid) => {
-      if (!sent && output.includes('[1/4] ')) {
-        sent = true;
-        process.kill(-pid, 'SIGINT');
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    test(`${signal} stops cleanly: no new host starts, the finished hosts are reported, nothing is left on any`, async () => {
+      let sent = false;
+      const run = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '1'], env, (output, pid) => {
+        if (!sent && output.includes('[1/4] ')) {
+          sent = true;
+          process.kill(-pid, signal);
+        }
+      });
+      expect(sent).toBe(true);
+      expect(run.exitCode === code || run.signal === signal, run.output).toBe(true);
+      const runs: RunReport[] = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')).runs ?? [];
+      expect(runs.length).toBeGreaterThanOrEqual(1);
+      expect(runs.length).toBeLessThan(4);
+      expect(runs[0]!.host).toBe('student-a');
+      // nothing of the interrupted run is left on the hosts: no containerd namespace, no record
+      for (const p of profiles) {
+        const profile = loadProfile(p);
+        const ns = await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q']);
+        expect(ns.stdout.split('\n').filter((n) => n.startsWith('lc-'))).toEqual([]);
       }
+      expect(existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []).toEqual([]);
     });
-    expect(sent).toBe(true);
-    expect(run.exitCode === 130 || run.signal === 'SIGINT', run.output).toBe(true);
-    const runs: RunReport[] = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')).runs ?? [];
-    expect(runs.length).toBeGreaterThanOrEqual(1);
-    expect(runs.length).toBeLessThan(4);
-    expect(runs[0]!.host).toBe('student-a');
-    // nothing of the interrupted run is left on the hosts: no containerd namespace of its own
-    for (const p of profiles) {
-      const profile = loadProfile(p);
-      const ns = await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q']);
-      expect(ns.stdout.split('\n').filter((n) => n.startsWith('lc-'))).toEqual([]);
-    }
-  });
+  }
 
   test('--shard 1/2 and 2/2, then merge, give the same results as one run', async () => {
     const [one, two] = await Promise.all([1, 2].map((i) => lessonCheck(['grade', '--inventory', inventory, '--parallel', '2', '--shard', `${i}/2`], env)));

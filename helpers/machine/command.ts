@@ -98,15 +98,28 @@ export async function machineCommand(args: string[]): Promise<number> {
     // the walkthrough inside, as the lesson's CI would run it on a fresh VM
     const only = opts.until ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === opts.until!.toUpperCase()) + 1).map((c) => c.id) : undefined;
     const leader = machine.leaderPid();
-    if (!leader) throw new MachineError('the machine stopped');
+    if (!leader) {
+      console.error(`lesson-check machine: machine ${machine.state.name} stopped before the walk: see ${join(machine.state.dir, 'console.log')}`);
+      return 2;
+    }
     const argv = ['nsenter', '-t', String(leader), '-a', '--', 'env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'CI=true', 'NO_COLOR=1', INSIDE.node, join(INSIDE.app, 'bin/lesson-check.js'), 'walkthrough', '--yes', '--source', `dir:${INSIDE.assets}`, '--reports', INSIDE.reports, ...(only ? ['--only', only.join(',')] : [])];
     inner = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
     const code = await new Promise<number>((done) => inner!.once('close', (c) => done(c ?? 1)));
     inner = undefined;
-    mkdirSync(reportsDir, { recursive: true });
-    const inside = join(machine.state.dir, 'reports');
-    if (existsSync(inside)) for (const f of readdirSync(inside)) cpSync(join(inside, f), join(reportsDir, f), { recursive: true });
+    // the reports of what ran, even when a signal cut the walk short
+    let copyError: string | undefined;
+    try {
+      mkdirSync(reportsDir, { recursive: true });
+      const inside = join(machine.state.dir, 'reports');
+      if (existsSync(inside)) for (const f of readdirSync(inside)) cpSync(join(inside, f), join(reportsDir, f), { recursive: true });
+    } catch (e) {
+      copyError = `the reports could not be written to ${reportsDir}: ${(e as Error).message}`;
+    }
     if (signals.signalled()) return signals.exitCode();
+    if (copyError) {
+      console.error(`lesson-check: ${copyError}`);
+      return 2;
+    }
     keep = opts.keep;
     if (keep) {
       const m = machine.state;
