@@ -38,10 +38,11 @@ function startTimeOf(pid: number | 'self'): string | undefined {
   }
 }
 
-/** Writes this run's record on the host, before the run makes anything there. */
+/** Writes this run's record on the host, before the run makes anything there. Best effort: a
+ * user who may not write /run (verify as non-root, H1 says so) runs without one. */
 export async function recordRun(host: Host, profile: Profile, runId: string, mode: string): Promise<void> {
   const record: RunRecord = { runId, mode, origin: hostname(), pid: process.pid, pidStart: startTimeOf('self') ?? '', startedAt: new Date().toISOString(), paths: profile.paths, prefix: profile.prefix };
-  await host.ensure(['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && mv "$2.tmp" "$2"', 'sh', RECORDS_DIR, `${RECORDS_DIR}/${runId}.json`], { input: JSON.stringify(record, null, 2) });
+  await host.anyhow(['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && mv "$2.tmp" "$2"', 'sh', RECORDS_DIR, `${RECORDS_DIR}/${runId}.json`], { input: JSON.stringify(record, null, 2) });
 }
 
 /** Removes this run's record, once it has cleaned up after itself. */

@@ -27,7 +27,8 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
   const ours = (ns: string) => ns === `lc-${runId}` || ns.startsWith(`lc-${runId}-`);
   const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
   const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
-  let complete = list.exitCode === 0;
+  // no ctr at all (nothing of the lesson here): the run can have made no namespace
+  let complete = list.exitCode === 0 || list.spawnError !== undefined;
   await Promise.all(namespaces.map(async (namespace) => {
     for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout.split('\n').filter(Boolean)) {
       await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));

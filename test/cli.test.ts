@@ -1,5 +1,5 @@
 // The command line's contract: usage errors and unusable profiles exit 2 and say which and why.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -48,6 +48,23 @@ describe('reports that cannot be written', () => {
     expect(run.exitCode, run.stderr).toBe(2);
     expect(run.stdout).toMatch(/^1 passed, 0 failed, 0 errors, 0 skipped/m);
     expect(run.stderr.trim().split('\n').filter((l) => l.startsWith('lesson-check: the reports could not be written'))).toEqual([`lesson-check: the reports could not be written to ${join(file, 'reports')}: ${join(file, 'reports')}: ENOTDIR not a directory, mkdir '${join(file, 'reports')}'`]);
+  });
+
+  test('a verify by a user who may not write /run still runs (H1 fails), and leaves no run record', async () => {
+    const runs = () => (existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []);
+    const before = runs();
+    const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    // the tests' own temp folder is root's alone: this user's reports go to /tmp
+    const reports = mkdtempSync('/tmp/lc-cli-nobody-');
+    await execa('chmod', ['777', reports]);
+    try {
+      const run = await execa(asNobody[0] ?? process.execPath, [...asNobody.slice(1), ...(asNobody.length ? [process.execPath] : []), join(import.meta.dirname, '../bin/lesson-check.js'), 'verify', '--only', 'H1,H2', '--reports', reports], { reject: false, cwd: '/', env: { NO_COLOR: '1', TMPDIR: '/tmp' } });
+      expect(run.exitCode, run.stderr).toBe(1);
+      expect(run.stdout).toMatch(/^1 passed, 1 failed/m);
+      expect(runs()).toEqual(before);
+    } finally {
+      rmSync(reports, { recursive: true, force: true });
+    }
   });
 });
 
