@@ -5,25 +5,17 @@
 // and the warm `npm run lab` with the go source against the apt source, alternating; writes the
 // figures into bench/RESULTS.md between its go-build markers (npm run bench keeps them).
 import { cpus, tmpdir } from 'node:os';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
+import { median, seconds as secondsTo, timed, writeSection } from './lib.mjs';
 
 $.verbose = false;
 const root = new URL('..', import.meta.url).pathname;
 const runs = Number(argv.runs ?? 3);
 const cli = ['node', join(root, 'bin/lesson-check.js')];
-const RESULTS = join(root, 'bench/RESULTS.md');
-const BEGIN = '<!-- go-build: written by npm run bench:go-build -->';
-const END = '<!-- /go-build -->';
 
-const seconds = (ms) => (ms / 1000).toFixed(1);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timed(cmd) {
-  const t0 = performance.now();
-  await cmd;
-  return performance.now() - t0;
-}
+const seconds = (ms) => secondsTo(ms, 1);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lesson-check-go-bench-'));
 try {
@@ -50,8 +42,7 @@ try {
     console.log(`  run ${i + 1}/${runs}: lab go ${seconds(goMs.at(-1))} s, lab apt ${seconds(aptMs.at(-1))} s`);
   }
 
-  const section = `${BEGIN}
-## The go source: cold build and warm lab
+  const section = writeSection('go-build', `## The go source: cold build and warm lab
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(await $`go version`.nothrow()).stdout.trim() || 'go: not found'}, by \`npm run bench:go-build\`.
 
@@ -72,12 +63,7 @@ ${builds.map((r) => `| \`${r.module}@${r.version}\` | ${r.seconds} s |`).join('\
 The go lab does more than the apt lab: 20 checks to its 15 (nerdctl's five), the release tarballs
 unpacked with the lesson's own \`tar xzvofC\` (about 2 s of gzip; the apt lab copies Debian's
 unpacked binaries), and the real podinfo pulled (a 10 MB layer, twice: nerdctl's namespace and the
-bridge probe's own).
-${END}`;
-  const current = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
-  const at = current.indexOf(BEGIN);
-  const next = at >= 0 ? `${current.slice(0, at)}${section}${current.slice(current.indexOf(END) + END.length)}` : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(RESULTS, next);
+bridge probe's own).`);
   console.log(section);
 } finally {
   rmSync(scratch, { recursive: true, force: true });

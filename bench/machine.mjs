@@ -5,25 +5,17 @@
 // `npm run lab` (the sandbox), warm and alternating; writes the figures into bench/RESULTS.md
 // between its machine markers (npm run bench keeps them).
 import { cpus, tmpdir } from 'node:os';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
+import { median, seconds as secondsTo, timed, writeSection } from './lib.mjs';
 
 $.verbose = false;
 const root = new URL('..', import.meta.url).pathname;
 const runs = Number(argv.runs ?? 3);
 const cli = ['node', join(root, 'bin/lesson-check.js')];
-const RESULTS = join(root, 'bench/RESULTS.md');
-const BEGIN = '<!-- machine: written by npm run bench:machine -->';
-const END = '<!-- /machine -->';
 
-const seconds = (ms) => (ms / 1000).toFixed(1);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timed(cmd) {
-  const t0 = performance.now();
-  await cmd;
-  return performance.now() - t0;
-}
+const seconds = (ms) => secondsTo(ms, 1);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lesson-check-machine-bench-'));
 try {
@@ -40,8 +32,7 @@ try {
     labMs.push(await timed(lab()));
     console.log(`  run ${i + 1}/${runs}: machine ${seconds(machineMs.at(-1))} s, sandbox lab ${seconds(labMs.at(-1))} s`);
   }
-  const section = `${BEGIN}
-## The machine lab against the sandbox lab
+  const section = writeSection('machine', `## The machine lab against the sandbox lab
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), by \`npm run bench:machine\`; both with the go source (cached).
 
@@ -49,11 +40,7 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${c
 |---|---:|---:|---:|
 | \`lesson-check machine\`, cold (the Debian rootfs debootstrapped first) | ${seconds(coldMs)} s | | |
 | \`lesson-check machine\`, warm: copy the rootfs, boot systemd, the walkthrough inside, shut down | ${seconds(median(machineMs))} s | ${seconds(Math.min(...machineMs))} s | ${seconds(Math.max(...machineMs))} s |
-| \`npm run lab\`, warm: the sandbox under a prefix, a supervised containerd | ${seconds(median(labMs))} s | ${seconds(Math.min(...labMs))} s | ${seconds(Math.max(...labMs))} s |
-${END}`;
-  const current = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
-  const at = current.indexOf(BEGIN);
-  writeFileSync(RESULTS, at >= 0 ? `${current.slice(0, at)}${section}${current.slice(current.indexOf(END) + END.length)}` : `${current.trimEnd()}\n\n${section}\n`);
+| \`npm run lab\`, warm: the sandbox under a prefix, a supervised containerd | ${seconds(median(labMs))} s | ${seconds(Math.min(...labMs))} s | ${seconds(Math.max(...labMs))} s |`);
   console.log(section);
 } finally {
   await $`${cli} machine --down`.nothrow();

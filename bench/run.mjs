@@ -4,9 +4,10 @@
 // `npm run lab` warm; says where verify's time goes, phase by phase (LC_TIMINGS marks) and
 // stage by stage (the transcripts' own durations); writes bench/RESULTS.md.
 import { cpus, tmpdir } from 'node:os';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
+import { RESULTS, keptSections, median, seconds, timed } from './lib.mjs';
 
 $.verbose = false;
 const root = new URL('..', import.meta.url).pathname;
@@ -14,13 +15,6 @@ const runs = Number(argv.runs ?? 7);
 const cli = ['node', join(root, 'bin/lesson-check.js')];
 const BUDGET = 1.5;
 
-const seconds = (ms) => (ms / 1000).toFixed(2);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timed(cmd) {
-  const t0 = performance.now();
-  await cmd;
-  return performance.now() - t0;
-}
 
 /** Per stage: checks, commands, time in commands, and wall time from the first check's start to the last one's end. */
 function stages(resultsFile, marks) {
@@ -138,9 +132,8 @@ ${seconds(labMs)} s in all (the walk runs one check at a time: each performs a l
 ${stageTable(labStages, false)}
 `;
   // the sections other benchmarks write (npm run bench:go-build, bench:machine) are kept as they were
-  const previous = existsSync(join(root, 'bench/RESULTS.md')) ? readFileSync(join(root, 'bench/RESULTS.md'), 'utf8') : '';
-  const kept = [...previous.matchAll(/<!-- ([\w-]+):[\s\S]*?<!-- \/\1 -->/g)].map((m) => m[0]);
-  writeFileSync(join(root, 'bench/RESULTS.md'), [md, ...kept].join('\n') + (kept.length ? '\n' : ''));
+  const kept = keptSections();
+  writeFileSync(RESULTS, [md, ...kept].join('\n') + (kept.length ? '\n' : ''));
   console.log(md);
   if (ratio > BUDGET) process.exitCode = 1;
 } finally {

@@ -57,6 +57,16 @@ async function run(argv: string[], onOutput?: (text: string, pid: number) => voi
   return { exitCode, stdout, signal, output, reportsDir, report: results ? (JSON.parse(results) as RunReport) : undefined, junit: read('junit.xml') };
 }
 
+/** The IDs of a report's checks that failed or could not run. */
+export function failing(report: RunReport | undefined): string[] {
+  return (report?.checks ?? []).filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
+}
+
+/** One check of a report, by ID. */
+export function check(report: RunReport | undefined, id: string) {
+  return report!.checks.find((c) => c.id === id)!;
+}
+
 /** testcase name → its element, from a JUnit document. */
 export function junitCases(xml: string): Map<string, Record<string, any>> {
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);

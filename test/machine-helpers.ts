@@ -3,7 +3,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { MACHINES_ROOT, type MachineState } from '../helpers/machine/machine.ts';
+import { Host } from '../helpers/host.ts';
+import { MACHINES_ROOT, Machine, type MachineState } from '../helpers/machine/machine.ts';
+import { LocalTransport } from '../helpers/transport.ts';
 import { type LabRun, lessonCheck } from './lab-helpers.ts';
 
 export interface KeptMachine {
@@ -23,19 +25,10 @@ export async function keepMachine(args: string[] = []): Promise<KeptMachine> {
   return { run, state, target, sshConfig };
 }
 
-/** The machine's PID 1. */
-function leader(state: MachineState): number {
-  for (const task of readdirSync(`/proc/${state.nspawnPid}/task`)) {
-    for (const child of readFileSync(`/proc/${state.nspawnPid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) {
-      if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'systemd') return Number(child);
-    }
-  }
-  throw new Error(`machine ${state.name} is not running`);
-}
-
 /** A shell command inside the machine, as root there would type it; throws when it fails. */
 export async function inMachine(state: MachineState, script: string): Promise<string> {
-  const r = await execa('nsenter', ['-t', String(leader(state)), '-a', '--', 'env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'sh', '-c', script], { reject: false });
+  const [file, ...args] = Machine.open(new Host(new LocalTransport()), state.dir).enterArgv(['sh', '-c', script]);
+  const r = await execa(file!, args, { reject: false });
   if (r.exitCode !== 0) throw new Error(`in ${state.name}: ${script}: exit ${r.exitCode}: ${r.stderr}`);
   return r.stdout;
 }

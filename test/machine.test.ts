@@ -11,18 +11,12 @@ import { CATALOGUE } from '../helpers/catalogue.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/lab/registry.ts';
 import { stopProcess } from '../helpers/lab/supervisor.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { check, failing, lessonCheck } from './lab-helpers.ts';
 import { type HostTraces, type KeptMachine, inMachine, keepMachine, machineTraces, snapshotMachine } from './machine-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
 const nspawn = asRoot && (await execa('sh', ['-c', 'command -v systemd-nspawn && command -v debootstrap'], { reject: false })).exitCode === 0;
 
-function failing(report: RunReport | undefined): string[] {
-  return (report?.checks ?? []).filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
-}
-function check(report: RunReport | undefined, id: string) {
-  return report!.checks.find((c) => c.id === id)!;
-}
 
 describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () => {
   let before: HostTraces;

@@ -12,18 +12,11 @@ import { Host } from '../helpers/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { type Profile, loadProfile } from '../helpers/profile.ts';
 import { nerdctl } from '../helpers/containerd.ts';
-import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { keepLab, lessonCheck, overlappingChecks, removeLab, snapshotLab } from './lab-helpers.ts';
+import { check, failing, keepLab, lessonCheck, overlappingChecks, removeLab, snapshotLab } from './lab-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
 
-function failing(report: RunReport | undefined): string[] {
-  return (report?.checks ?? []).filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
-}
-function check(report: RunReport | undefined, id: string) {
-  return report!.checks.find((c) => c.id === id)!;
-}
 
 describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, () => {
   let profileFile: string;

@@ -19,7 +19,9 @@ export interface SourceChoice {
   built?: GoAssets;
 }
 
-export async function chooseSource(host: Host, versions: Versions): Promise<SourceChoice> {
+/** `apt: false` where only the lesson's release assets will do (a walkthrough): the go source's
+ * failure is then the answer. */
+export async function chooseSource(host: Host, versions: Versions, { apt = true } = {}): Promise<SourceChoice> {
   const reasons: string[] = [];
   if (githubCached(GITHUB, versions)) {
     reasons.push('source github: chosen (auto): the lesson\'s release assets, already in the cache');
@@ -31,6 +33,7 @@ export async function chooseSource(host: Host, versions: Versions): Promise<Sour
     reasons.push(`source go: chosen (auto): the lesson's releases built from their Go modules${built.fromCache ? ' (cached build)' : ''}`);
     return { source: { kind: 'go', versions }, reasons, built };
   } catch (e) {
+    if (!apt) throw e;
     reasons.push(`source go: not taken (auto): ${(e as Error).message}`);
   }
   reasons.push('source apt: chosen (auto): Debian\'s packages, whose versions differ from the lesson\'s pins, and no nerdctl');

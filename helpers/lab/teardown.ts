@@ -54,32 +54,45 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
   // the daemons first, gracefully; then whatever is left (shims, containers) by force
   if (state?.containerd) await stopProcess(state.containerd.pid, 5_000);
   if (state?.registry) await stopProcess(state.registry.pid, 5_000);
+  report.processes = await killProcessesUnder(prefix);
+  const id = state?.id ?? prefix.split('/').pop() ?? '';
+  Object.assign(report, await removeNetObjects(host, id));
+  // a walk cut short in K4 may still hold its claim on IPv4 forwarding
+  await releaseForwarding(host, id);
+  report.mounts = await unmountUnder(host, prefix);
+  report.hostTraces = removeHostTraces(id, state?.hostTracesBefore);
+  if (existsSync(prefix)) rmSync(prefix, { recursive: true, force: true });
+  report.prefixRemoved = !existsSync(prefix);
+  return report;
+}
+
+/** SIGKILLs whatever still runs from `dir` (shims, containers), until nothing does; how many. */
+export async function killProcessesUnder(dir: string): Promise<number> {
+  let killed = 0;
   for (let round = 0; round < 5; round++) {
-    const pids = processesOf(prefix);
+    const pids = processesOf(dir);
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
-        report.processes++;
+        killed++;
       } catch {
         // already gone
       }
     }
     await Promise.all(pids.map((pid) => stopProcess(pid, 2_000)));
   }
-  const id = state?.id ?? prefix.split('/').pop() ?? '';
-  Object.assign(report, await removeNetObjects(host, id));
-  // a walk cut short in K4 may still hold its claim on IPv4 forwarding
-  await releaseForwarding(host, id);
-  for (const mountPoint of mountsUnder(prefix)) {
+  return killed;
+}
+
+/** Unmounts everything under `dir`, deepest first (lazily where it is busy); how many. */
+export async function unmountUnder(host: Host, dir: string): Promise<number> {
+  const points = mountsUnder(dir);
+  for (const mountPoint of points) {
     const r = await host.run(['umount', mountPoint]);
     if (r.exitCode !== 0) await host.anyhow(['umount', '-l', mountPoint]);
-    report.mounts++;
   }
-  report.hostTraces = removeHostTraces(id, state?.hostTracesBefore);
-  if (existsSync(prefix)) rmSync(prefix, { recursive: true, force: true });
-  report.prefixRemoved = !existsSync(prefix);
-  return report;
+  return points.length;
 }
 
 function readState(prefix: string): LabState | undefined {

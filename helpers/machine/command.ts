@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { CATALOGUE } from '../catalogue.ts';
 import { Host } from '../host.ts';
 import { fetchAptArtifacts } from '../lab/apt-source.ts';
-import { GITHUB, type ReleaseFiles, copyAssetsTo, fetchGithubAssets, githubCached, readDirAssets } from '../lab/github-source.ts';
+import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from '../lab/github-source.ts';
+import { chooseSource } from '../lab/choose-source.ts';
 import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from '../lab/go-source.ts';
 import { type SourceSpec, parseSource, sourceName } from '../lab/lab.ts';
 import { LocalTransport } from '../transport.ts';
@@ -97,12 +98,11 @@ export async function machineCommand(args: string[]): Promise<number> {
     }
     // the walkthrough inside, as the lesson's CI would run it on a fresh VM
     const only = opts.until ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === opts.until!.toUpperCase()) + 1).map((c) => c.id) : undefined;
-    const leader = machine.leaderPid();
-    if (!leader) {
+    if (!machine.leaderPid()) {
       console.error(`lesson-check machine: machine ${machine.state.name} stopped before the walk: see ${join(machine.state.dir, 'console.log')}`);
       return 2;
     }
-    const argv = ['nsenter', '-t', String(leader), '-a', '--', 'env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'CI=true', 'NO_COLOR=1', INSIDE.node, join(INSIDE.app, 'bin/lesson-check.js'), 'walkthrough', '--yes', '--source', `dir:${INSIDE.assets}`, '--reports', INSIDE.reports, ...(only ? ['--only', only.join(',')] : [])];
+    const argv = machine.enterArgv([INSIDE.node, join(INSIDE.app, 'bin/lesson-check.js'), 'walkthrough', '--yes', '--source', `dir:${INSIDE.assets}`, '--reports', INSIDE.reports, ...(only ? ['--only', only.join(',')] : [])], { CI: 'true', NO_COLOR: '1' });
     inner = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
     const code = await new Promise<number>((done) => inner!.once('close', (c) => done(c ?? 1)));
     inner = undefined;
@@ -152,13 +152,13 @@ interface Prepared {
 /** The lesson's release assets as a folder the machine mounts, and the lab's registry and images. */
 async function prepareAssets(host: Host, spec: SourceSpec, dir: string): Promise<Prepared> {
   const apt = await fetchAptArtifacts(host);
-  // the default: github when its cache holds the assets (nothing is downloaded from github.com
-  // unasked), else the releases built from their Go modules
-  const source: SourceSpec = spec.kind === 'auto' ? (githubCached(GITHUB, spec.versions) ? { kind: 'github', base: GITHUB, versions: spec.versions } : { kind: 'go', versions: spec.versions }) : spec;
+  // the default, as the lab's, but without Debian's packages: the walkthrough installs release assets
+  const chosen = spec.kind === 'auto' ? await chooseSource(host, spec.versions, { apt: false }) : undefined;
+  const source = chosen?.source ?? spec;
   let release: ReleaseFiles;
   let podinfo: PodinfoBuild | undefined;
   if (source.kind === 'go') {
-    const built = await buildGoAssets(host, source.versions);
+    const built = chosen?.built ?? (await buildGoAssets(host, source.versions));
     release = built;
     podinfo = built.podinfo;
   } else if (source.kind === 'github') {

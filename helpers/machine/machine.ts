@@ -18,15 +18,13 @@ import { freeLoopbackPort, startRegistry } from '../lab/registry.ts';
 import { isAlive, startDaemon, stopProcess } from '../lab/supervisor.ts';
 import { lessonProfile } from '../profile.ts';
 import { ROOT } from '../root.ts';
+import { SERVICE_PATH } from '../service.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
 
 export const MACHINES_ROOT = process.env.LC_MACHINES_ROOT ?? '/var/lib/lesson-check/machines';
 
 /** Where the host's Node.js, this project, the lesson's assets and the reports appear inside. */
 export const INSIDE = { node: '/opt/lesson-check/node', app: '/opt/lesson-check/app', assets: '/opt/lesson-check/assets', reports: '/opt/lesson-check/reports' };
-
-/** The PATH systemd gives services, for commands entered into the machine. */
-const MACHINE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface MachineState {
   id: string;
@@ -177,11 +175,18 @@ export class Machine {
     return undefined;
   }
 
-  /** Runs a command inside the machine (all its namespaces), with systemd's service PATH. */
-  async exec(argv: string[], opts: { check?: boolean; timeoutMs?: number; input?: string } = {}) {
+  /** The argv that runs `argv` inside the machine (all its namespaces), in a clean environment
+   * with systemd's service PATH, plus `env`. */
+  enterArgv(argv: string[], env: Record<string, string> = {}): string[] {
     const leader = this.leaderPid();
     if (!leader) throw new MachineError(`machine ${this.state.name} is not running`);
-    const full = ['nsenter', '-t', String(leader), '-a', '--', 'env', '-i', `PATH=${MACHINE_PATH}`, 'HOME=/root', 'LANG=C.UTF-8', ...argv];
+    const vars = Object.entries({ PATH: SERVICE_PATH, HOME: '/root', LANG: 'C.UTF-8', ...env }).map(([k, v]) => `${k}=${v}`);
+    return ['nsenter', '-t', String(leader), '-a', '--', 'env', '-i', ...vars, ...argv];
+  }
+
+  /** Runs a command inside the machine. */
+  async exec(argv: string[], opts: { check?: boolean; timeoutMs?: number; input?: string } = {}) {
+    const full = this.enterArgv(argv);
     return opts.check ? this.host.ensure(full, { timeoutMs: opts.timeoutMs, input: opts.input }) : this.host.run(full, { timeoutMs: opts.timeoutMs, input: opts.input });
   }
 

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { mountsUnder, processesOf } from '../lab/teardown.ts';
+import { killProcessesUnder, unmountUnder } from '../lab/teardown.ts';
 import { stopProcess } from '../lab/supervisor.ts';
 import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
 
@@ -26,24 +26,8 @@ export async function teardownMachine(host: Host, dir: string): Promise<MachineT
   const report: MachineTeardown = { name: state?.name ?? `lc-${id}`, processes: 0, mounts: 0, veth: false, cgroups: 0, removed: false };
   if (state?.nspawnPid) await stopProcess(state.nspawnPid, 15_000);
   if (state?.registryPid) await stopProcess(state.registryPid, 5_000);
-  for (let round = 0; round < 5; round++) {
-    const pids = processesOf(dir);
-    if (pids.length === 0) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        report.processes++;
-      } catch {
-        // already gone
-      }
-    }
-    await Promise.all(pids.map((pid) => stopProcess(pid, 2_000)));
-  }
-  for (const mountPoint of mountsUnder(dir)) {
-    const r = await host.run(['umount', mountPoint]);
-    if (r.exitCode !== 0) await host.anyhow(['umount', '-l', mountPoint]);
-    report.mounts++;
-  }
+  report.processes = await killProcessesUnder(dir);
+  report.mounts = await unmountUnder(host, dir);
   // nspawn removes the veth when it ends; one it could not is removed here
   const veth = `ve-${report.name}`;
   if ((await host.run(['ip', 'link', 'show', veth])).exitCode === 0) {
