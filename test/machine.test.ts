@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
+import { APT_CACHE } from '../helpers/lab/apt-source.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/lab/registry.ts';
 import { stopProcess } from '../helpers/lab/supervisor.ts';
@@ -67,7 +68,7 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
     beforeAll(() => {
       // Debian 12's own runc package, unpacked by the apt source: a real distribution runc
       const rootfs = join(finished.state.dir, 'rootfs');
-      writeFileSync(join(rootfs, 'opt/lesson-check/distro-runc'), readFileSync('/var/cache/lesson-check/apt/unpacked/runc/usr/sbin/runc'), { mode: 0o755 });
+      writeFileSync(join(rootfs, 'opt/lesson-check/distro-runc'), readFileSync(join(APT_CACHE, 'unpacked/runc/usr/sbin/runc')), { mode: 0o755 });
     });
     for (const c of cases) {
       test(c.name, async () => {
