@@ -19,19 +19,32 @@ const seconds = (ms) => secondsTo(ms, 1);
 
 const scratch = mkdtempSync(join(tmpdir(), 'lesson-check-go-bench-'));
 try {
-  const cold = { GOMODCACHE: join(scratch, 'gomod'), GOCACHE: join(scratch, 'gocache'), LC_GO_CACHE_DIR: join(scratch, 'lc-go'), GOFLAGS: `${process.env.GOFLAGS ?? ''} -modcacherw`.trim() };
-  console.log('bench: cold build of the lesson\'s releases (empty caches)…');
-  const coldMs = await timed($({ env: { ...process.env, ...cold } })`${cli} fetch --source go --to ${join(scratch, 'cold')}`);
+  const cold = {
+    GOMODCACHE: join(scratch, 'gomod'),
+    GOCACHE: join(scratch, 'gocache'),
+    LC_GO_CACHE_DIR: join(scratch, 'lc-go'),
+    GOFLAGS: `${process.env.GOFLAGS ?? ''} -modcacherw`.trim(),
+  };
+  console.log("bench: cold build of the lesson's releases (empty caches)…");
+  const coldMs = await timed(
+    $({ env: { ...process.env, ...cold } })`${cli} fetch --source go --to ${join(scratch, 'cold')}`,
+  );
   // each module's own build time, from the build records the go source keeps beside its outputs
-  const builds = readdirSync(cold.LC_GO_CACHE_DIR).filter((d) => d.startsWith('go'))
-    .flatMap((d) => readdirSync(join(cold.LC_GO_CACHE_DIR, d)).map((m) => join(cold.LC_GO_CACHE_DIR, d, m, 'build.json')))
+  const builds = readdirSync(cold.LC_GO_CACHE_DIR)
+    .filter((d) => d.startsWith('go'))
+    .flatMap((d) =>
+      readdirSync(join(cold.LC_GO_CACHE_DIR, d)).map((m) => join(cold.LC_GO_CACHE_DIR, d, m, 'build.json')),
+    )
     .filter((f) => existsSync(f))
     .map((f) => JSON.parse(readFileSync(f, 'utf8')));
-  const warmMs = await timed($({ env: { ...process.env, ...cold } })`${cli} fetch --source go --to ${join(scratch, 'warm')}`);
+  const warmMs = await timed(
+    $({ env: { ...process.env, ...cold } })`${cli} fetch --source go --to ${join(scratch, 'warm')}`,
+  );
   console.log(`  cold ${seconds(coldMs)} s, warm ${seconds(warmMs)} s`);
 
   // the labs use the machine's own caches: warm them once each, then alternate
-  const lab = (source) => $`npm run --silent --prefix ${root} lab -- --source ${source} --quiet --reports ${mkdtempSync(join(scratch, 'lab-'))}`;
+  const lab = (source) =>
+    $`npm run --silent --prefix ${root} lab -- --source ${source} --quiet --reports ${mkdtempSync(join(scratch, 'lab-'))}`;
   await lab('go');
   await lab('apt');
   const goMs = [];
@@ -42,7 +55,9 @@ try {
     console.log(`  run ${i + 1}/${runs}: lab go ${seconds(goMs.at(-1))} s, lab apt ${seconds(aptMs.at(-1))} s`);
   }
 
-  const section = writeSection('go-build', `## The go source: cold build and warm lab
+  const section = writeSection(
+    'go-build',
+    `## The go source: cold build and warm lab
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(await $`go version`.nothrow()).stdout.trim() || 'go: not found'}, by \`npm run bench:go-build\`.
 
@@ -63,7 +78,8 @@ ${builds.map((r) => `| \`${r.module}@${r.version}\` | ${r.seconds} s |`).join('\
 The go lab does more than the apt lab: 20 checks to its 15 (nerdctl's five), the release tarballs
 unpacked with the lesson's own \`tar xzvofC\` (about 2 s of gzip; the apt lab copies Debian's
 unpacked binaries), and the real podinfo pulled (a 10 MB layer, twice: nerdctl's namespace and the
-bridge probe's own).`);
+bridge probe's own).`,
+  );
   console.log(section);
 } finally {
   rmSync(scratch, { recursive: true, force: true });

@@ -22,7 +22,12 @@ export function writeSection(name, body) {
   const current = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
   const section = `${begin(name)}\n${body}\n${end(name)}`;
   const at = current.indexOf(begin(name));
-  writeFileSync(RESULTS, at >= 0 ? `${current.slice(0, at)}${section}${current.slice(current.indexOf(end(name)) + end(name).length)}` : `${current.trimEnd()}\n\n${section}\n`);
+  writeFileSync(
+    RESULTS,
+    at >= 0
+      ? `${current.slice(0, at)}${section}${current.slice(current.indexOf(end(name)) + end(name).length)}`
+      : `${current.trimEnd()}\n\n${section}\n`,
+  );
   return section;
 }
 

@@ -20,7 +20,11 @@ const seconds = (ms) => secondsTo(ms, 1);
 const scratch = mkdtempSync(join(tmpdir(), 'lesson-check-machine-bench-'));
 try {
   console.log('bench: a machine from an empty rootfs cache (debootstrap)…');
-  const coldMs = await timed($({ env: { ...process.env, LC_MACHINE_CACHE_DIR: join(scratch, 'cache') } })`${cli} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`.nothrow());
+  const coldMs = await timed(
+    $({
+      env: { ...process.env, LC_MACHINE_CACHE_DIR: join(scratch, 'cache') },
+    })`${cli} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`.nothrow(),
+  );
   const machine = () => $`${cli} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`;
   const lab = () => $`npm run --silent --prefix ${root} lab -- --quiet --reports ${mkdtempSync(join(scratch, 'r-'))}`;
   await machine();
@@ -30,9 +34,13 @@ try {
   for (let i = 0; i < runs; i++) {
     machineMs.push(await timed(machine()));
     labMs.push(await timed(lab()));
-    console.log(`  run ${i + 1}/${runs}: machine ${seconds(machineMs.at(-1))} s, sandbox lab ${seconds(labMs.at(-1))} s`);
+    console.log(
+      `  run ${i + 1}/${runs}: machine ${seconds(machineMs.at(-1))} s, sandbox lab ${seconds(labMs.at(-1))} s`,
+    );
   }
-  const section = writeSection('machine', `## The machine lab against the sandbox lab
+  const section = writeSection(
+    'machine',
+    `## The machine lab against the sandbox lab
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), by \`npm run bench:machine\`; both with the go source (cached).
 
@@ -40,7 +48,8 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${c
 |---|---:|---:|---:|
 | \`lesson-check machine\`, cold (the Debian rootfs debootstrapped first) | ${seconds(coldMs)} s | | |
 | \`lesson-check machine\`, warm: copy the rootfs, boot systemd, the walkthrough inside, shut down | ${seconds(median(machineMs))} s | ${seconds(Math.min(...machineMs))} s | ${seconds(Math.max(...machineMs))} s |
-| \`npm run lab\`, warm: the sandbox under a prefix, a supervised containerd | ${seconds(median(labMs))} s | ${seconds(Math.min(...labMs))} s | ${seconds(Math.max(...labMs))} s |`);
+| \`npm run lab\`, warm: the sandbox under a prefix, a supervised containerd | ${seconds(median(labMs))} s | ${seconds(Math.min(...labMs))} s | ${seconds(Math.max(...labMs))} s |`,
+  );
   console.log(section);
 } finally {
   await $`${cli} machine --down`.nothrow();

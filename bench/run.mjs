@@ -15,7 +15,6 @@ const runs = Number(argv.runs ?? 7);
 const cli = ['node', join(root, 'bin/lesson-check.js')];
 const BUDGET = 1.5;
 
-
 /** Per stage: checks, commands, time in commands, and wall time from the first check's start to the last one's end. */
 function stages(resultsFile, marks) {
   const r = JSON.parse(readFileSync(resultsFile, 'utf8'));
@@ -24,7 +23,13 @@ function stages(resultsFile, marks) {
     const commands = c.transcript.filter((e) => e.outcome);
     const s = by.get(c.stage) ?? { checks: 0, commands: 0, commandMs: 0, start: Infinity, end: 0 };
     const span = marks?.checks.get(c.id);
-    by.set(c.stage, { checks: s.checks + 1, commands: s.commands + commands.length, commandMs: s.commandMs + commands.reduce((a, e) => a + e.durationMs, 0), start: Math.min(s.start, span?.start ?? Infinity), end: Math.max(s.end, span?.end ?? 0) });
+    by.set(c.stage, {
+      checks: s.checks + 1,
+      commands: s.commands + commands.length,
+      commandMs: s.commandMs + commands.reduce((a, e) => a + e.durationMs, 0),
+      start: Math.min(s.start, span?.start ?? Infinity),
+      end: Math.max(s.end, span?.end ?? 0),
+    });
   }
   return by;
 }
@@ -66,12 +71,20 @@ try {
   for (let i = 0; i < runs; i++) {
     rmSync(timings, { force: true });
     const t0 = Date.now();
-    verifyMs.push(await timed($({ env: { ...process.env, LC_TIMINGS: timings } })`${cli} verify --profile ${profile} --quiet --reports ${reports}`));
+    verifyMs.push(
+      await timed(
+        $({
+          env: { ...process.env, LC_TIMINGS: timings },
+        })`${cli} verify --profile ${profile} --quiet --reports ${reports}`,
+      ),
+    );
     marks = readMarks(timings);
     marks.named.set('bench: started', t0);
     marks.named.set('bench: ended', Date.now());
     bareMs.push(await timed($`bash ${join(root, 'bench/bare-verify.sh')} ${prefix}`));
-    process.stdout.write(`  run ${i + 1}/${runs}: verify ${seconds(verifyMs.at(-1))} s, bare ${seconds(bareMs.at(-1))} s\n`);
+    process.stdout.write(
+      `  run ${i + 1}/${runs}: verify ${seconds(verifyMs.at(-1))} s, bare ${seconds(bareMs.at(-1))} s\n`,
+    );
   }
   const verifyStages = stages(join(reports, 'results.json'), marks);
 
@@ -89,13 +102,27 @@ try {
     ['vitest starts (Node API: options, reporters, vite server)', at('cli: modules loaded'), at('vitest: run start')],
     ['the worker thread starts and loads the suites and helpers', at('vitest: run start'), Math.min(...starts)],
     ['the checks, stage by stage (table below)', Math.min(...starts), Math.max(...ends)],
-    ['  of which: between stages (vitest loads the next stage file)', 0, Math.max(...ends) - Math.min(...starts) - stageSpans],
+    [
+      '  of which: between stages (vitest loads the next stage file)',
+      0,
+      Math.max(...ends) - Math.min(...starts) - stageSpans,
+    ],
     ['reports written (JUnit, JSON, Markdown, HTML)', at('vitest: run end'), at('vitest: reports written')],
     ['vitest closes', at('vitest: reports written'), at('cli: vitest closed')],
-    ['the run\'s traces removed (namespace, netns, temp dirs)', at('cli: removing run traces'), at('cli: run traces removed')],
+    [
+      "the run's traces removed (namespace, netns, temp dirs)",
+      at('cli: removing run traces'),
+      at('cli: run traces removed'),
+    ],
     ['the process exits', at('cli: run traces removed'), at('bench: ended')],
   ];
-  const stageTable = (by, withWall) => [...by].map(([s, v]) => `| ${s} | ${v.checks} | ${v.commands} | ${seconds(v.commandMs)} s |${withWall ? ` ${v.end ? seconds(v.end - v.start) : '0.00'} s |` : ''}`).join('\n');
+  const stageTable = (by, withWall) =>
+    [...by]
+      .map(
+        ([s, v]) =>
+          `| ${s} | ${v.checks} | ${v.commands} | ${seconds(v.commandMs)} s |${withWall ? ` ${v.end ? seconds(v.end - v.start) : '0.00'} s |` : ''}`,
+      )
+      .join('\n');
   const md = `# Benchmark results
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node.js ${process.version}, by \`npm run bench\` (${runs} alternating runs against one kept lab, after one warm-up run).

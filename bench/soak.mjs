@@ -22,7 +22,15 @@ try {
     const t0 = performance.now();
     const r = await $`${cli} verify --profile ${profile} --quiet --reports ${join(scratch, `v${i}`)}`.nothrow();
     times.push(performance.now() - t0);
-    if (r.exitCode !== 0) failures.push({ run: i, exitCode: r.exitCode, output: r.stdout.split('\n').filter((l) => /^[✗!]|observed|cause/.test(l)).join('\n') });
+    if (r.exitCode !== 0)
+      failures.push({
+        run: i,
+        exitCode: r.exitCode,
+        output: r.stdout
+          .split('\n')
+          .filter((l) => /^[✗!]|observed|cause/.test(l))
+          .join('\n'),
+      });
     process.stdout.write(`  ${i}/${runs}: exit ${r.exitCode} in ${(times.at(-1) / 1000).toFixed(2)} s\n`);
   }
 } finally {
@@ -30,6 +38,8 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 const sorted = [...times].sort((a, b) => a - b);
-console.log(`soak: ${runs - failures.length}/${runs} verifies passed; median ${(sorted[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(sorted.at(-1) / 1000).toFixed(2)} s`);
+console.log(
+  `soak: ${runs - failures.length}/${runs} verifies passed; median ${(sorted[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(sorted.at(-1) / 1000).toFixed(2)} s`,
+);
 for (const f of failures) console.log(`run ${f.run}: exit ${f.exitCode}\n${f.output}`);
 process.exitCode = failures.length ? 1 : 0;

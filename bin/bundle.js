@@ -63,7 +63,9 @@ async function build(dir) {
     external: ['vitest', 'vitest/*', 'vite'],
     define: { __LESSON_CHECK_ROOT__: JSON.stringify(ROOT) },
     // bundled CommonJS packages call require(): give them one
-    banner: { js: "import { createRequire as __lcCreateRequire } from 'node:module'; const require = __lcCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __lcCreateRequire } from 'node:module'; const require = __lcCreateRequire(import.meta.url);",
+    },
     logLevel: 'silent',
   });
   try {

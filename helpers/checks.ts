@@ -132,7 +132,9 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
   const stageName = currentStage;
   const needs = options.needs ?? [];
   const order = (x: string) => CATALOGUE.findIndex((e) => e.id === x);
-  for (const need of needs) if (!(order(need) >= 0 && order(need) < order(id))) throw new Error(`${id} needs ${need}, which is not an earlier check of the catalogue`);
+  for (const need of needs)
+    if (!(order(need) >= 0 && order(need) < order(id)))
+      throw new Error(`${id} needs ${need}, which is not an earlier check of the catalogue`);
   // a check left out by --only never runs: nothing may wait for it
   const only = process.env.LC_ONLY?.split(',');
   let settle = () => {};
@@ -152,9 +154,21 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
   });
 }
 
-async function runCheck(ctx: TestContext, id: string, stageName: string, options: CheckOptions, body: (c: CheckContext) => Promise<void>): Promise<void> {
+async function runCheck(
+  ctx: TestContext,
+  id: string,
+  stageName: string,
+  options: CheckOptions,
+  body: (c: CheckContext) => Promise<void>,
+): Promise<void> {
   const run = await loadRunContext();
-  const meta: CheckMeta = { id, stage: stageName, weight: options.weight ?? 1, section: options.section, transcript: [] };
+  const meta: CheckMeta = {
+    id,
+    stage: stageName,
+    weight: options.weight ?? 1,
+    section: options.section,
+    transcript: [],
+  };
   ctx.task.meta.check = meta;
   const blocker = findBlocker(run.runDir, options.needs ?? []);
   if (blocker) {
@@ -197,7 +211,17 @@ async function runCheck(ctx: TestContext, id: string, stageName: string, options
     Object.assign(meta, describeError(e));
     // containerd went away while the check ran (killed, restarted): not the host's state the
     // lesson speaks of, but a run that could not finish; said as such
-    if (!WITHOUT_DAEMON.includes(id) && !(e instanceof StepError) && !ctx.signal.aborted && (await daemonStoppedAnswering(run))) Object.assign(meta, { kind: 'error', cause: `containerd stopped answering on ${run.profile.paths.socket}`, hint: 'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, `journalctl -u containerd`; run again once it is back (the next run removes what this one left)' });
+    if (
+      !WITHOUT_DAEMON.includes(id) &&
+      !(e instanceof StepError) &&
+      !ctx.signal.aborted &&
+      (await daemonStoppedAnswering(run))
+    )
+      Object.assign(meta, {
+        kind: 'error',
+        cause: `containerd stopped answering on ${run.profile.paths.socket}`,
+        hint: 'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, `journalctl -u containerd`; run again once it is back (the next run removes what this one left)',
+      });
     const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
     recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
     throw e;
@@ -219,14 +243,34 @@ export class StepError extends Error {
 function describeError(e: unknown): Pick<CheckMeta, 'kind' | 'expected' | 'observed' | 'hint' | 'cause'> {
   if (e instanceof CheckFailure) return { kind: 'failure', ...e.details };
   if (e instanceof StepError) {
-    const inner = e.cause instanceof CommandError ? observedCommand(e.cause.result) : e.cause instanceof Error ? e.cause.message : String(e.cause);
-    return { kind: 'error', expected: `the lesson step "${e.step}" completes`, observed: inner, hint: 'the walkthrough could not perform this step; see the transcript for the command that failed' };
+    const inner =
+      e.cause instanceof CommandError
+        ? observedCommand(e.cause.result)
+        : e.cause instanceof Error
+          ? e.cause.message
+          : String(e.cause);
+    return {
+      kind: 'error',
+      expected: `the lesson step "${e.step}" completes`,
+      observed: inner,
+      hint: 'the walkthrough could not perform this step; see the transcript for the command that failed',
+    };
   }
   if (e instanceof CommandError) {
-    return { kind: 'error', expected: 'the check\'s commands run', observed: observedCommand(e.result), hint: 'the check could not run; see the transcript' };
+    return {
+      kind: 'error',
+      expected: "the check's commands run",
+      observed: observedCommand(e.result),
+      hint: 'the check could not run; see the transcript',
+    };
   }
   const message = e instanceof Error ? e.message : String(e);
-  return { kind: 'error', expected: 'the check runs to completion', observed: message, hint: 'the check could not run; see the transcript' };
+  return {
+    kind: 'error',
+    expected: 'the check runs to completion',
+    observed: message,
+    hint: 'the check could not run; see the transcript',
+  };
 }
 
 /** Checks that do not talk to containerd (C2 says itself when it does not answer). */
@@ -236,7 +280,14 @@ const WITHOUT_DAEMON = ['H1', 'H2', 'H3', 'H4', 'C1', 'C2'];
 async function daemonStoppedAnswering(run: RunContext): Promise<boolean> {
   const socket = run.profile.paths.socket;
   const r = await run.host.run(ctr(run.profile, 'version'), { timeoutMs: 3_000 });
-  return r.exitCode !== 0 && (r.timedOut || (r.stderr.includes(socket) && /connection refused|connection reset by peer|no such file or directory|error reading from server|transport is closing/.test(r.stderr)));
+  return (
+    r.exitCode !== 0 &&
+    (r.timedOut ||
+      (r.stderr.includes(socket) &&
+        /connection refused|connection reset by peer|no such file or directory|error reading from server|transport is closing/.test(
+          r.stderr,
+        )))
+  );
 }
 
 function firstLine(s: string): string {

@@ -32,13 +32,19 @@ import { REPORT_FILES } from './reporters/write.ts';
 import type { Mode, RunInfo } from './run.ts';
 import { type ConsoleOptions, type SuiteControl, runSuites } from './runner.ts';
 import { checkFleet } from './fleet.ts';
-import { InventoryError, type TargetHost, limitHosts, readInventory, shardHosts, targetsFromUrls } from './inventory.ts';
+import {
+  InventoryError,
+  type TargetHost,
+  limitHosts,
+  readInventory,
+  shardHosts,
+  targetsFromUrls,
+} from './inventory.ts';
 import { GRADEBOOK, runsOf, tryWriteReports, writeReports } from './reporters/write.ts';
 import { LocalTransport } from './transport.ts';
 import { mark } from './timing.ts';
 import { trapSignals } from './signals.ts';
 import { ROOT } from './root.ts';
-
 
 const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--pin P] [--reports DIR] [--keep]
        lesson-check lab --down [--profile FILE]
@@ -187,9 +193,15 @@ function sourceOption(opts: ReturnType<typeof parse>, fallback: 'auto' | 'github
 
 function parseOnly(only: string | undefined): string[] | undefined {
   if (!only) return undefined;
-  const ids = only.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const ids = only
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   const unknown = ids.filter((id) => !CATALOGUE.some((c) => c.id === id));
-  if (unknown.length) throw new UsageError(`unknown check ID in --only: ${unknown.join(', ')} (known: ${CATALOGUE.map((c) => c.id).join(' ')})`);
+  if (unknown.length)
+    throw new UsageError(
+      `unknown check ID in --only: ${unknown.join(', ')} (known: ${CATALOGUE.map((c) => c.id).join(' ')})`,
+    );
   return ids;
 }
 
@@ -197,7 +209,8 @@ function parseOnly(only: string | undefined): string[] | undefined {
  * JSON, nowhere with --quiet. */
 function consoleOptions(opts: ReturnType<typeof parse>): ConsoleOptions & { info: (line: string) => void } {
   const format = opts.format as string;
-  if (!['pretty', 'plain', 'json'].includes(format)) throw new UsageError(`unknown --format ${format} (pretty, plain or json)`);
+  if (!['pretty', 'plain', 'json'].includes(format))
+    throw new UsageError(`unknown --format ${format} (pretty, plain or json)`);
   const quiet = opts.quiet as boolean;
   const info = (line: string) => {
     if (quiet) return;
@@ -214,9 +227,11 @@ async function labCommand(args: string[]): Promise<number> {
     return 2;
   }
   const host = new Host(new LocalTransport());
-  if (opts.down) return await labDown(host, opts.profile === 'lesson' ? undefined : loadProfile(opts.profile as string).prefix);
+  if (opts.down)
+    return await labDown(host, opts.profile === 'lesson' ? undefined : loadProfile(opts.profile as string).prefix);
   const faults = opts.fault as string[];
-  for (const f of faults) if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
+  for (const f of faults)
+    if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
   const reportsDir = resolve(opts.reports as string);
   const source = sourceOption(opts, 'auto');
 
@@ -243,33 +258,57 @@ async function labCommand(args: string[]): Promise<number> {
     }
     const setupMs = Date.now() - t0;
     const cached = lab.fromCache ? 'cache reused' : 'fetched';
-    out.info(`lesson-check: lab ${lab.id} at ${lab.state.prefix} (source ${sourceName(lab.state.source)}, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`);
+    out.info(
+      `lesson-check: lab ${lab.id} at ${lab.state.prefix} (source ${sourceName(lab.state.source)}, ${cached}; set up in ${(setupMs / 1000).toFixed(1)} s)`,
+    );
     for (const line of lab.state.sourceChoice) out.info(`lesson-check: ${line}`);
     // the sandbox is the default: twice as fast as a machine, and it needs no debootstrap or nspawn
-    out.info('lesson-check: the sandbox lab (a supervised containerd under a prefix); the lesson exactly as written, with systemd: `lesson-check machine`');
+    out.info(
+      'lesson-check: the sandbox lab (a supervised containerd under a prefix); the lesson exactly as written, with systemd: `lesson-check machine`',
+    );
     writeSetupLog(reportsDir, host);
     if (signals.signalled()) return signals.exitCode();
 
-    const info: RunInfo = { runId: lab.id, mode: 'lab', host: 'local', profileFile: lab.state.profileFile, labStateFile: lab.stateFile, startedAt: new Date().toISOString() };
-    const { report, walkMs, writeError } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), reportsDir, undefined, out, suites);
+    const info: RunInfo = {
+      runId: lab.id,
+      mode: 'lab',
+      host: 'local',
+      profileFile: lab.state.profileFile,
+      labStateFile: lab.stateFile,
+      startedAt: new Date().toISOString(),
+    };
+    const { report, walkMs, writeError } = await runSuites(
+      info,
+      join(lab.state.prefix, 'lab', 'run'),
+      reportsDir,
+      undefined,
+      out,
+      suites,
+    );
     if (signals.signalled()) return signals.exitCode();
     out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
     const code = summarize(report, reportsDir, out, writeError);
     // the lab's own parts, not the lesson's: a registry that stopped is a setup error
     const registry = lab.state.registry;
     if (registry && !isAlive(registry.pid)) {
-      console.error(`lesson-check lab: the lab's registry (${registry.url}, PID ${registry.pid}) stopped during the walk, so pulls failed for the lab's sake, not the lesson's: see ${join(lab.state.prefix, 'lab', 'registry.log')}`);
+      console.error(
+        `lesson-check lab: the lab's registry (${registry.url}, PID ${registry.pid}) stopped during the walk, so pulls failed for the lab's sake, not the lesson's: see ${join(lab.state.prefix, 'lab', 'registry.log')}`,
+      );
       return 2;
     }
     return code;
   } finally {
     if (lab && opts.keep && !signals.signalled()) {
       // the kept lab's profile is the point of --keep: said even with --quiet
-      process.stderr.write(`lesson-check: lab kept up; its profile: ${lab.state.profileFile}\n  check it with: lesson-check verify --profile ${lab.state.profileFile}\n  remove it with: lesson-check lab --down\n`);
+      process.stderr.write(
+        `lesson-check: lab kept up; its profile: ${lab.state.profileFile}\n  check it with: lesson-check verify --profile ${lab.state.profileFile}\n  remove it with: lesson-check lab --down\n`,
+      );
     } else if (lab) {
       const t1 = Date.now();
       const torn = await teardownLab(new Host(new LocalTransport()), lab.state.prefix);
-      out.info(`lesson-check: lab ${lab.id} torn down in ${((Date.now() - t1) / 1000).toFixed(1)} s (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.netns.length} netns, ${torn.links.length} links, ${torn.hostTraces.length} host dirs; prefix ${torn.prefixRemoved ? 'removed' : 'NOT removed'})`);
+      out.info(
+        `lesson-check: lab ${lab.id} torn down in ${((Date.now() - t1) / 1000).toFixed(1)} s (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.netns.length} netns, ${torn.links.length} links, ${torn.hostTraces.length} host dirs; prefix ${torn.prefixRemoved ? 'removed' : 'NOT removed'})`,
+      );
     }
     signals.release();
   }
@@ -302,9 +341,18 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
   let report: RunReport | undefined;
   try {
     // what runs that were killed left here goes first; then this run says it is here
-    for (const dead of await cleanDeadRuns(host)) out.info(`lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) left here: it ended without cleaning up`);
+    for (const dead of await cleanDeadRuns(host))
+      out.info(
+        `lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) left here: it ended without cleaning up`,
+      );
     await recordRun(host, profile, runId, mode);
-    const info: RunInfo = { runId, mode, host: 'local', profileFile: resolve(profileFile), startedAt: new Date().toISOString() };
+    const info: RunInfo = {
+      runId,
+      mode,
+      host: 'local',
+      profileFile: resolve(profileFile),
+      startedAt: new Date().toISOString(),
+    };
     let writeError: string | undefined;
     ({ report, writeError } = await runSuites(info, join(runDir, 'run'), reportsDir, only, out, suites));
     if (signals.signalled()) return signals.exitCode();
@@ -314,7 +362,8 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
     // the run's own containerd namespace (pulls, probe containers), whatever happened
     mark('cli: removing run traces');
     // with containerd down the namespace stays: so does the record, for the next run to finish
-    if (await removeRunTraces(host, profile, runId, { probesCutShort: probesCutShort(report, signals.signalled()) })) await forgetRun(host, runId);
+    if (await removeRunTraces(host, profile, runId, { probesCutShort: probesCutShort(report, signals.signalled()) }))
+      await forgetRun(host, runId);
     mark('cli: run traces removed');
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
@@ -322,31 +371,56 @@ async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: str
 }
 
 /** verify/grade over --target and --inventory hosts: merged reports, a gradebook, exit 1 on any failure. */
-async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: ReturnType<typeof parse>, out: ReturnType<typeof consoleOptions>, only: string[] | undefined): Promise<number> {
+async function fleetCommand(
+  mode: Extract<Mode, 'verify' | 'grade'>,
+  opts: ReturnType<typeof parse>,
+  out: ReturnType<typeof consoleOptions>,
+  only: string[] | undefined,
+): Promise<number> {
   let hosts: TargetHost[];
   try {
-    hosts = [...targetsFromUrls(opts.target as string[]), ...(opts.inventory ? await readInventory(opts.inventory as string) : [])];
+    hosts = [
+      ...targetsFromUrls(opts.target as string[]),
+      ...(opts.inventory ? await readInventory(opts.inventory as string) : []),
+    ];
   } catch (e) {
     if (e instanceof InventoryError) throw e;
     throw new UsageError((e as Error).message);
   }
   hosts = shardHosts(limitHosts(hosts, opts.limit as string | undefined), opts.shard as string | undefined);
   const parallel = Number(opts.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
+  if (!Number.isInteger(parallel) || parallel < 1)
+    throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
   if (hosts.length === 0) throw new UsageError('no hosts to check (after --limit and --shard)');
   const defaultProfile = opts.profile as string;
   if (defaultProfile !== 'lesson') loadProfile(defaultProfile);
   const reportsDir = resolve(opts.reports as string);
   const children = new Set<ReturnType<typeof spawn>>();
   const signals = trapSignals((sig) => {
-    console.error(`\nlesson-check: ${sig} received: no new host starts; stopping the running ones, then writing the reports of the hosts that finished`);
+    console.error(
+      `\nlesson-check: ${sig} received: no new host starts; stopping the running ones, then writing the reports of the hosts that finished`,
+    );
     // each host's child cancels its checks as on Ctrl-C (their probes undo themselves); this process
     // then sweeps each host
     for (const c of children) c.kill('SIGINT');
   });
   try {
-    out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${Math.min(parallel, hosts.length)} at a time`);
-    const reports = await checkFleet({ mode, hosts, defaultProfile, reportsDir, only, parallel, info: out.info, interrupted: () => signals.signalled() !== undefined }, children);
+    out.info(
+      `lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${Math.min(parallel, hosts.length)} at a time`,
+    );
+    const reports = await checkFleet(
+      {
+        mode,
+        hosts,
+        defaultProfile,
+        reportsDir,
+        only,
+        parallel,
+        info: out.info,
+        interrupted: () => signals.signalled() !== undefined,
+      },
+      children,
+    );
     const writeError = reports.length ? await tryWriteReports(reports, reportsDir) : undefined;
     if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
     else printClass(reports, reportsDir);
@@ -365,8 +439,12 @@ async function fleetCommand(mode: Extract<Mode, 'verify' | 'grade'>, opts: Retur
 async function cleanCommand(args: string[]): Promise<number> {
   parse(args);
   const removed = await cleanDeadRuns(new Host(new LocalTransport()));
-  for (const dead of removed) console.log(`lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) left: it ended without cleaning up`);
-  if (removed.length === 0) console.log('lesson-check: nothing to clean: no run that ended without cleaning up left anything here');
+  for (const dead of removed)
+    console.log(
+      `lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) left: it ended without cleaning up`,
+    );
+  if (removed.length === 0)
+    console.log('lesson-check: nothing to clean: no run that ended without cleaning up left anything here');
   return 0;
 }
 
@@ -374,12 +452,18 @@ async function cleanCommand(args: string[]): Promise<number> {
 async function mergeCommand(args: string[]): Promise<number> {
   const { values, positionals } = (() => {
     try {
-      return parseArgs({ args, options: { reports: { type: 'string', default: 'reports' } }, allowPositionals: true, strict: true });
+      return parseArgs({
+        args,
+        options: { reports: { type: 'string', default: 'reports' } },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
   })();
-  if (positionals.length === 0) throw new UsageError('merge needs the report folders to join: lesson-check merge DIR… [--reports OUT]');
+  if (positionals.length === 0)
+    throw new UsageError('merge needs the report folders to join: lesson-check merge DIR… [--reports OUT]');
   const byHost = new Map<string, RunReport>();
   for (const dir of positionals) {
     let doc: unknown;
@@ -405,7 +489,9 @@ function printClass(reports: RunReport[], reportsDir: string): void {
     const n = countStates(r.checks);
     const g = r.grade ?? gradeOf(r.checks);
     const first = r.checks.find((c) => c.state === 'failed' || c.state === 'error');
-    console.log(` ${r.host.padEnd(20)} ${`${g.percent}%`.padStart(6)}  ${String(n.passed).padStart(6)}  ${String(n.failed).padStart(6)}  ${String(n.error).padStart(6)}  ${String(n.skipped).padStart(7)}  ${first ? `${first.id} ${first.cause ?? ''}` : ''}`);
+    console.log(
+      ` ${r.host.padEnd(20)} ${`${g.percent}%`.padStart(6)}  ${String(n.passed).padStart(6)}  ${String(n.failed).padStart(6)}  ${String(n.error).padStart(6)}  ${String(n.skipped).padStart(7)}  ${first ? `${first.id} ${first.cause ?? ''}` : ''}`,
+    );
   }
   console.log(`\nreports: ${[...Object.values(REPORT_FILES), GRADEBOOK].map((f) => join(reportsDir, f)).join(', ')}`);
 }
@@ -415,7 +501,8 @@ async function fetchCommand(args: string[]): Promise<number> {
   const opts = parse(args);
   if (!opts.to) throw new UsageError('fetch needs --to DIR');
   const source = sourceOption(opts, 'github');
-  if (source.kind !== 'github' && source.kind !== 'go') throw new UsageError('fetch gathers the github source (optionally through --mirror) or the go source');
+  if (source.kind !== 'github' && source.kind !== 'go')
+    throw new UsageError('fetch gathers the github source (optionally through --mirror) or the go source');
   const host = new Host(new LocalTransport());
   const to = resolve(opts.to as string);
   // Ctrl-C cancels the downloads and builds (their own process groups), which remove their scratch
@@ -435,7 +522,8 @@ async function fetchCommand(args: string[]): Promise<number> {
       copied.push('podinfo/');
     }
     for (const note of fetched.notes) console.log(`lesson-check: ${note}`);
-    for (const [role, why] of Object.entries(fetched.missing)) console.error(`lesson-check: ${role}: not fetched: ${why}`);
+    for (const [role, why] of Object.entries(fetched.missing))
+      console.error(`lesson-check: ${role}: not fetched: ${why}`);
     console.log(`lesson-check: ${copied.length} files in ${to}; use them with: npm run lab -- --source dir:${to}`);
     return 0;
   } catch (e) {
@@ -452,7 +540,9 @@ async function walkthroughCommand(args: string[]): Promise<number> {
   const opts = parse(args);
   const out = consoleOptions(opts);
   if (!opts.yes && process.env.CI !== 'true') {
-    console.error('lesson-check walkthrough: it installs containerd, runc, nerdctl and the CNI plugins into /usr/local, /etc and /opt of THIS host; say --yes (CI=true implies it), or use `npm run lab` for a private sandbox');
+    console.error(
+      'lesson-check walkthrough: it installs containerd, runc, nerdctl and the CNI plugins into /usr/local, /etc and /opt of THIS host; say --yes (CI=true implies it), or use `npm run lab` for a private sandbox',
+    );
     return 2;
   }
   if (process.getuid?.() !== 0) {
@@ -461,23 +551,30 @@ async function walkthroughCommand(args: string[]): Promise<number> {
   }
   // sd_booted(): systemd runs as init exactly when this directory exists
   if (!existsSync('/run/systemd/system')) {
-    console.error(`lesson-check walkthrough: systemd is not this host's init (PID 1 is ${readFileSync('/proc/1/comm', 'utf8').trim()}); the lesson runs containerd as a systemd service. Use \`npm run lab\` here.`);
+    console.error(
+      `lesson-check walkthrough: systemd is not this host's init (PID 1 is ${readFileSync('/proc/1/comm', 'utf8').trim()}); the lesson runs containerd as a systemd service. Use \`npm run lab\` here.`,
+    );
     return 2;
   }
   const source = sourceOption(opts, 'github');
-  if (source.kind === 'apt' || source.kind === 'auto') throw new UsageError('the walkthrough installs the lesson\'s release assets: --source github, go or dir:DIR');
+  if (source.kind === 'apt' || source.kind === 'auto')
+    throw new UsageError("the walkthrough installs the lesson's release assets: --source github, go or dir:DIR");
   const host = new Host(new LocalTransport());
   const profile = lessonProfile();
   profile.versions = { ...source.versions };
 
   const leftovers = await findLeftovers(host, profile);
   if (leftovers.atLessonPaths.length) {
-    console.error(`lesson-check walkthrough: this host already has the lesson's files: ${leftovers.atLessonPaths.join(', ')}. The walkthrough asserts the state before each step, so it needs a host without them (a fresh VM); \`lesson-check verify\` checks a finished one.`);
+    console.error(
+      `lesson-check walkthrough: this host already has the lesson's files: ${leftovers.atLessonPaths.join(', ')}. The walkthrough asserts the state before each step, so it needs a host without them (a fresh VM); \`lesson-check verify\` checks a finished one.`,
+    );
     return 2;
   }
   for (const s of leftovers.services) out.info(`lesson-check: found ${s}`);
   if (leftovers.runcOnPath.length && !opts['set-aside-leftovers']) {
-    out.info(`lesson-check: runc already on systemd's default PATH: ${leftovers.runcOnPath.join(', ')}; containerd will find it, so R1 cannot be observed (rerun with --set-aside-leftovers on a throwaway VM)`);
+    out.info(
+      `lesson-check: runc already on systemd's default PATH: ${leftovers.runcOnPath.join(', ')}; containerd will find it, so R1 cannot be observed (rerun with --set-aside-leftovers on a throwaway VM)`,
+    );
   }
 
   const runId = randomBytes(3).toString('hex');
@@ -495,7 +592,12 @@ async function walkthroughCommand(args: string[]): Promise<number> {
   try {
     let release: ReleaseFiles;
     try {
-      release = source.kind === 'github' ? await fetchGithubAssets(host, source.base, source.versions) : source.kind === 'go' ? await buildGoAssets(host, source.versions) : readDirAssets(source.dir, source.versions);
+      release =
+        source.kind === 'github'
+          ? await fetchGithubAssets(host, source.base, source.versions)
+          : source.kind === 'go'
+            ? await buildGoAssets(host, source.versions)
+            : readDirAssets(source.dir, source.versions);
       const missing = Object.values(release.missing);
       if (missing.length) throw new Error(missing.join('; '));
     } catch (e) {
@@ -505,15 +607,34 @@ async function walkthroughCommand(args: string[]): Promise<number> {
     }
     profile.provenance = { source: release.source, standInImages: false, podinfo: '', notes: release.notes };
     const profileFile = join(runDir, 'profile.toml');
-    writeFileSync(profileFile, profileToml(profile, ['the lesson profile, with the versions this walkthrough installs']));
+    writeFileSync(
+      profileFile,
+      profileToml(profile, ['the lesson profile, with the versions this walkthrough installs']),
+    );
     walk = SystemWalk.create(join(runDir, 'walk.json'), { release, workDir: runDir, setAside: [] }, host, profile);
     if (opts['set-aside-leftovers'] && (leftovers.runcOnPath.length || leftovers.services.length)) {
       await walk.setAside(leftovers);
-      out.info(`lesson-check: set aside for the walk: ${[...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')), ...leftovers.runcOnPath].join(', ')}`);
+      out.info(
+        `lesson-check: set aside for the walk: ${[...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')), ...leftovers.runcOnPath].join(', ')}`,
+      );
     }
-    const info: RunInfo = { runId, mode: 'walkthrough', host: 'local', profileFile, walkStateFile: join(runDir, 'walk.json'), startedAt: new Date().toISOString() };
+    const info: RunInfo = {
+      runId,
+      mode: 'walkthrough',
+      host: 'local',
+      profileFile,
+      walkStateFile: join(runDir, 'walk.json'),
+      startedAt: new Date().toISOString(),
+    };
     // --only: the walk goes as far as the checks asked for (a machine left unfinished on purpose)
-    const { report, writeError } = await runSuites(info, join(runDir, 'run'), reportsDir, parseOnly(opts.only as string | undefined), out, suites);
+    const { report, writeError } = await runSuites(
+      info,
+      join(runDir, 'run'),
+      reportsDir,
+      parseOnly(opts.only as string | undefined),
+      out,
+      suites,
+    );
     if (signals.signalled()) return signals.exitCode();
     return summarize(report, reportsDir, out, writeError);
   } finally {
@@ -530,7 +651,11 @@ async function walkthroughCommand(args: string[]): Promise<number> {
 async function listChecks(): Promise<void> {
   const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
   const out = await new Promise<string>((done) => {
-    const p = spawn(process.execPath, [vitest, 'list', '--json', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      [vitest, 'list', '--json', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts')],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let text = '';
     p.stdout.on('data', (d: Buffer) => (text += d.toString()));
     p.once('close', () => done(text));
@@ -543,7 +668,12 @@ async function listChecks(): Promise<void> {
 }
 
 /** The end of a run on the console: the summary table and failures, or the JSON document alone. */
-function summarize(report: RunReport | undefined, reportsDir: string, out: ConsoleOptions, writeError?: string): number {
+function summarize(
+  report: RunReport | undefined,
+  reportsDir: string,
+  out: ConsoleOptions,
+  writeError?: string,
+): number {
   if (!report) {
     console.error(`lesson-check: the run wrote no results to ${reportsDir}`);
     return 2;
@@ -557,7 +687,11 @@ function summarize(report: RunReport | undefined, reportsDir: string, out: Conso
   if (out.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
     console.log(renderSummary(report, consoleStyle(process.stdout, out.format)));
-    console.log(`reports: ${Object.values(REPORT_FILES).map((f) => join(reportsDir, f)).join(', ')}`);
+    console.log(
+      `reports: ${Object.values(REPORT_FILES)
+        .map((f) => join(reportsDir, f))
+        .join(', ')}`,
+    );
   }
   const counts = countStates(report.checks);
   return counts.failed + counts.error > 0 ? 1 : 0;
@@ -566,11 +700,20 @@ function summarize(report: RunReport | undefined, reportsDir: string, out: Conso
 /** The grade: grade.json beside the other reports, and a table on the console. */
 function writeGrade(report: RunReport, reportsDir: string, out: ConsoleOptions): void {
   const grade = report.grade!;
-  const rows = report.checks.map((c: CheckResult) => ({ id: c.id, state: c.state, weight: c.weight, hint: gradeHint(c) ?? '' }));
-  writeFileSync(join(reportsDir, 'grade.json'), `${JSON.stringify({ host: report.host, profile: report.profile, ...grade, checks: rows }, null, 2)}\n`);
+  const rows = report.checks.map((c: CheckResult) => ({
+    id: c.id,
+    state: c.state,
+    weight: c.weight,
+    hint: gradeHint(c) ?? '',
+  }));
+  writeFileSync(
+    join(reportsDir, 'grade.json'),
+    `${JSON.stringify({ host: report.host, profile: report.profile, ...grade, checks: rows }, null, 2)}\n`,
+  );
   if (out.format === 'json') return;
   console.log('\n ID   state    weight  hint');
-  for (const r of rows) console.log(` ${r.id.padEnd(4)} ${r.state.padEnd(8)} ${String(r.weight).padStart(6)}  ${r.hint}`);
+  for (const r of rows)
+    console.log(` ${r.id.padEnd(4)} ${r.state.padEnd(8)} ${String(r.weight).padStart(6)}  ${r.hint}`);
   console.log(`\nscore ${grade.score}/${grade.maxScore} (${grade.percent}%)`);
 }
 
@@ -585,11 +728,12 @@ async function labDown(host: Host, only?: string): Promise<number> {
   return 0;
 }
 
-
 /** The lab's set-up commands (apt, registry, images) as a transcript beside the reports; where
  * the reports cannot be written, the end of the run says so. */
 function writeSetupLog(reportsDir: string, host: Host): void {
-  const lines = host.takeTranscript().map((e) => `$ ${e.command}  # ${e.outcome}${e.exitCode ? `\n${e.stderr.trimEnd()}` : ''}`);
+  const lines = host
+    .takeTranscript()
+    .map((e) => `$ ${e.command}  # ${e.outcome}${e.exitCode ? `\n${e.stderr.trimEnd()}` : ''}`);
   try {
     mkdirSync(reportsDir, { recursive: true });
     writeFileSync(join(reportsDir, 'lab-setup.log'), `${lines.join('\n')}\n`, { flag: 'a' });

@@ -56,7 +56,13 @@ export class CniProbe {
   }
 
   private cniEnv(command: 'ADD' | 'DEL'): Record<string, string> {
-    return { CNI_COMMAND: command, CNI_CONTAINERID: this.names.container, CNI_NETNS: `/var/run/netns/${this.names.netns}`, CNI_IFNAME: 'eth0', CNI_PATH: this.profile.paths.cniBinDir };
+    return {
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: this.names.container,
+      CNI_NETNS: `/var/run/netns/${this.names.netns}`,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: this.profile.paths.cniBinDir,
+    };
   }
 
   /** Wires the netns while podinfo is pulled, then runs podinfo in it; returns its IP. */
@@ -117,7 +123,15 @@ export class CniProbe {
       await host.anyhow(ctr(profile, '--namespace', names.namespace, 'tasks', 'delete', '--force', names.container));
       await host.anyhow(ctr(profile, '--namespace', names.namespace, 'containers', 'delete', names.container));
     });
-    await host.ensure(ctrRun(profile, { namespace: names.namespace, flags: ['--detach', '--with-ns', `network:/var/run/netns/${names.netns}`] }, profile.images.podinfo, names.container), { timeoutMs: 60_000 });
+    await host.ensure(
+      ctrRun(
+        profile,
+        { namespace: names.namespace, flags: ['--detach', '--with-ns', `network:/var/run/netns/${names.netns}`] },
+        profile.images.podinfo,
+        names.container,
+      ),
+      { timeoutMs: 60_000 },
+    );
   }
 
   /** Undoes everything, each chain newest first, the two chains at once, even when the check
@@ -152,7 +166,9 @@ export async function bridgeProbe(host: Host, profile: Profile, runId: string): 
 
 /** Like Promise.all, but waits for every promise to settle before throwing the first error, so
  * that nothing is still being made (and not yet registered for undoing) when cleanup starts. */
-async function allOrFirstError<T extends readonly unknown[]>(promises: [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+async function allOrFirstError<T extends readonly unknown[]>(
+  promises: [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
   const settled = await Promise.allSettled(promises);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;

@@ -5,9 +5,23 @@
  */
 import { TomlError, parse } from 'smol-toml';
 
-export const RUNC_OPTIONS_PATH = ['plugins', 'io.containerd.cri.v1.runtime', 'containerd', 'runtimes', 'runc', 'options'];
+export const RUNC_OPTIONS_PATH = [
+  'plugins',
+  'io.containerd.cri.v1.runtime',
+  'containerd',
+  'runtimes',
+  'runc',
+  'options',
+];
 /** Where containerd 1.x (config version 2) kept the same setting. */
-export const V2_RUNC_OPTIONS_PATH = ['plugins', 'io.containerd.grpc.v1.cri', 'containerd', 'runtimes', 'runc', 'options'];
+export const V2_RUNC_OPTIONS_PATH = [
+  'plugins',
+  'io.containerd.grpc.v1.cri',
+  'containerd',
+  'runtimes',
+  'runc',
+  'options',
+];
 
 export type Parsed = { ok: true; doc: Record<string, unknown> } | { ok: false; where: string; message: string };
 
@@ -16,7 +30,12 @@ export function parseToml(text: string, file: string): Parsed {
   try {
     return { ok: true, doc: parse(text) as Record<string, unknown> };
   } catch (e) {
-    if (e instanceof TomlError) return { ok: false, where: `${file}:${e.line}:${e.column}`, message: (e.message.split('\n')[0] ?? e.message).trim() };
+    if (e instanceof TomlError)
+      return {
+        ok: false,
+        where: `${file}:${e.line}:${e.column}`,
+        message: (e.message.split('\n')[0] ?? e.message).trim(),
+      };
     throw e;
   }
 }

@@ -16,9 +16,18 @@ export function ctrIn(profile: Profile, namespace: string | undefined, ...args: 
 }
 
 /** `ctr [--namespace NS] run … IMAGE NAME …`; a sandbox adds its own runc root and cgroup parent. */
-export function ctrRun(profile: Profile, opts: { namespace?: string; flags?: string[] }, image: string, name: string, ...args: string[]): string[] {
+export function ctrRun(
+  profile: Profile,
+  opts: { namespace?: string; flags?: string[] },
+  image: string,
+  name: string,
+  ...args: string[]
+): string[] {
   const p = profile.paths;
-  const sandbox = [...(p.runcRoot ? ['--runc-root', p.runcRoot] : []), ...(p.cgroupParent ? ['--cgroup', `${p.cgroupParent}/${name}`] : [])];
+  const sandbox = [
+    ...(p.runcRoot ? ['--runc-root', p.runcRoot] : []),
+    ...(p.cgroupParent ? ['--cgroup', `${p.cgroupParent}/${name}`] : []),
+  ];
   return ctrIn(profile, opts.namespace, 'run', ...sandbox, ...(opts.flags ?? []), image, name, ...args);
 }
 
@@ -41,7 +50,20 @@ export function nerdctl(profile: Profile, opts: NerdctlOptions, ...args: string[
   const p = profile.paths;
   const hostsDir = p.hostsDir ? ['--hosts-dir', p.hostsDir] : [];
   const namespace = opts.namespace ? ['--namespace', opts.namespace] : [];
-  return [p.nerdctl, '--address', p.socket, ...namespace, '--data-root', opts.dataRoot ?? p.nerdctlDataRoot, '--cni-path', opts.cniPath ?? p.cniBinDir, '--cni-netconfpath', opts.netconfPath ?? p.cniConfDir, ...hostsDir, ...args];
+  return [
+    p.nerdctl,
+    '--address',
+    p.socket,
+    ...namespace,
+    '--data-root',
+    opts.dataRoot ?? p.nerdctlDataRoot,
+    '--cni-path',
+    opts.cniPath ?? p.cniBinDir,
+    '--cni-netconfpath',
+    opts.netconfPath ?? p.cniConfDir,
+    ...hostsDir,
+    ...args,
+  ];
 }
 
 /** Runs `body` with nerdctl options for a probe. Inspecting (`scratch` names the probe), the probe
@@ -49,7 +71,12 @@ export function nerdctl(profile: Profile, opts: NerdctlOptions, ...args: string[
  * nerdctl makes a folder per namespace in its network config dir and data root, which on the
  * host's would outlive the probe (and a verify changes nothing it did not create). Walking
  * (`scratch` undefined), it uses the host's, as the lesson does. */
-export async function withNerdctlProbe<T>(host: Host, scratch: string | undefined, namespace: string | undefined, body: (opts: NerdctlOptions & { dir?: string }) => Promise<T>): Promise<T> {
+export async function withNerdctlProbe<T>(
+  host: Host,
+  scratch: string | undefined,
+  namespace: string | undefined,
+  body: (opts: NerdctlOptions & { dir?: string }) => Promise<T>,
+): Promise<T> {
   if (!scratch) return body({ namespace });
   const dir = await host.capture(['mktemp', '-d', '-t', `${scratch}.XXXXXX`]);
   try {
@@ -61,10 +88,20 @@ export async function withNerdctlProbe<T>(host: Host, scratch: string | undefine
 
 /** Polls `ctr version` until the daemon answers on the profile's socket; `alive` may end the wait
  * early by throwing (the daemon exited). */
-export async function awaitContainerd(host: Host, profile: Profile, limitMs: number, alive: () => void = () => undefined): Promise<void> {
-  await host.poll(`containerd answering on ${profile.paths.socket}`, async () => {
-    alive();
-    const r = await host.transport.run(ctr(profile, 'version'), { timeoutMs: 5_000 });
-    return r.exitCode === 0 ? true : undefined;
-  }, limitMs, 50);
+export async function awaitContainerd(
+  host: Host,
+  profile: Profile,
+  limitMs: number,
+  alive: () => void = () => undefined,
+): Promise<void> {
+  await host.poll(
+    `containerd answering on ${profile.paths.socket}`,
+    async () => {
+      alive();
+      const r = await host.transport.run(ctr(profile, 'version'), { timeoutMs: 5_000 });
+      return r.exitCode === 0 ? true : undefined;
+    },
+    limitMs,
+    50,
+  );
 }

@@ -18,7 +18,11 @@ export async function findElsewhere(host: Host, name: string, dirs: string[], de
 /** Keys of `table` that look like `wanted` but are not it ("systemdCgroup", "SystemdCgroups"). */
 export function nearMisses(table: unknown, wanted: string): string[] {
   if (typeof table !== 'object' || table === null) return [];
-  const squash = (k: string) => k.toLowerCase().replace(/[^a-z]/g, '').replace(/s$/, '');
+  const squash = (k: string) =>
+    k
+      .toLowerCase()
+      .replace(/[^a-z]/g, '')
+      .replace(/s$/, '');
   return Object.keys(table).filter((k) => k !== wanted && squash(k) === squash(wanted));
 }
 

@@ -45,12 +45,19 @@ export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>
       reports.push(report);
       const n = countStates(report.checks);
       if (n.failed + n.error) failing++;
-      opts.info(`[${reports.length}/${opts.hosts.length}] ${report.host}: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped${report.grade ? `, score ${report.grade.percent}%` : ''} (hosts failing so far: ${failing})`);
+      opts.info(
+        `[${reports.length}/${opts.hosts.length}] ${report.host}: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped${report.grade ? `, score ${report.grade.percent}%` : ''} (hosts failing so far: ${failing})`,
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, opts.hosts.length)) }, worker));
   // a host that could not be checked weighs each check as the checked hosts do
-  const weights = new Map(reports.flatMap((r) => r.checks).filter((c) => c.section !== c.stage).map((c) => [c.id, c.weight]));
+  const weights = new Map(
+    reports
+      .flatMap((r) => r.checks)
+      .filter((c) => c.section !== c.stage)
+      .map((c) => [c.id, c.weight]),
+  );
   for (const r of reports) {
     for (const c of r.checks) if (c.section === c.stage) c.weight = weights.get(c.id) ?? c.weight;
     if (r.grade) r.grade = gradeOf(r.checks);
@@ -59,7 +66,11 @@ export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>
 }
 
 /** One host: reach it, run the suites against it, remove the run's own namespace there. */
-async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildProcess>): Promise<RunReport | undefined> {
+async function checkHost(
+  h: TargetHost,
+  opts: FleetOptions,
+  children: Set<ChildProcess>,
+): Promise<RunReport | undefined> {
   const runId = randomBytes(3).toString('hex');
   const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
   const transport = new SshTransport(h.target, join(runDir, 'ssh'));
@@ -72,42 +83,115 @@ async function checkHost(h: TargetHost, opts: FleetOptions, children: Set<ChildP
     try {
       profile = loadProfile(profileFile);
     } catch (e) {
-      return errorReport(h, opts, runId, startedAt, `its profile cannot be used: ${(e as Error).message}`, 'fix the lesson_check_profile of this host in the inventory');
+      return errorReport(
+        h,
+        opts,
+        runId,
+        startedAt,
+        `its profile cannot be used: ${(e as Error).message}`,
+        'fix the lesson_check_profile of this host in the inventory',
+      );
     }
     // reach it first: an unreachable host, or a sudo that wants a password, is this host's error
     const hello = await host.run(['true'], { timeoutMs: 30_000 });
     if (hello.exitCode !== 0) {
-      const why = hello.timedOut ? 'timed out connecting' : hello.spawnError ?? (/password is required|a terminal is required/.test(hello.stderr) ? 'sudo asks for a password' : hello.stderr.trim() || `exit ${hello.exitCode}`);
-      const hint = /sudo/.test(why) ? `give ${h.target.user} passwordless sudo on the host, or connect as root` : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
+      const why = hello.timedOut
+        ? 'timed out connecting'
+        : (hello.spawnError ??
+          (/password is required|a terminal is required/.test(hello.stderr)
+            ? 'sudo asks for a password'
+            : hello.stderr.trim() || `exit ${hello.exitCode}`));
+      const hint = /sudo/.test(why)
+        ? `give ${h.target.user} passwordless sudo on the host, or connect as root`
+        : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
       return errorReport(h, opts, runId, startedAt, `host unreachable: ${why}`, hint);
     }
-    for (const dead of await cleanDeadRuns(host)) opts.info(`${h.target.name}: removed what run ${dead.runId} (PID ${dead.pid} on ${dead.origin}) left there: it ended without cleaning up`);
+    for (const dead of await cleanDeadRuns(host))
+      opts.info(
+        `${h.target.name}: removed what run ${dead.runId} (PID ${dead.pid} on ${dead.origin}) left there: it ended without cleaning up`,
+      );
     await recordRun(host, profile, runId, opts.mode);
-    const info: RunInfo = { runId, mode: opts.mode, host: h.target.name, target: h.target, sshControlDir: transport.controlDir, profileFile, startedAt };
+    const info: RunInfo = {
+      runId,
+      mode: opts.mode,
+      host: h.target.name,
+      target: h.target,
+      sshControlDir: transport.controlDir,
+      profileFile,
+      startedAt,
+    };
     const holder: { current?: ChildProcess } = {};
     const hostReports = join(opts.reportsDir, 'hosts', h.target.name);
     // one host's Markdown stays in its folder: the class's merged summary is the step summary
-    const running = runSuitesInChild(info, join(runDir, 'run'), hostReports, opts.only, { format: 'plain', quiet: true }, holder, { GITHUB_STEP_SUMMARY: '' });
+    const running = runSuitesInChild(
+      info,
+      join(runDir, 'run'),
+      hostReports,
+      opts.only,
+      { format: 'plain', quiet: true },
+      holder,
+      { GITHUB_STEP_SUMMARY: '' },
+    );
     if (holder.current) children.add(holder.current);
     const { report } = await running;
     if (holder.current) children.delete(holder.current);
     if (opts.interrupted()) return report;
-    return report ?? errorReport(h, opts, runId, startedAt, 'the checks wrote no results (see the console)', 'run again with --only to narrow it down');
+    return (
+      report ??
+      errorReport(
+        h,
+        opts,
+        runId,
+        startedAt,
+        'the checks wrote no results (see the console)',
+        'run again with --only to narrow it down',
+      )
+    );
   } finally {
     // a fleet's child may have been killed (Ctrl-C) with nothing said: sweep everything, always
-    if (await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => false)) await forgetRun(host, runId).catch(() => undefined);
+    if (await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => false))
+      await forgetRun(host, runId).catch(() => undefined);
     await transport.close();
     rmSync(runDir, { recursive: true, force: true });
   }
 }
 
 /** A host the checks could not run on: every check an error, saying why. */
-function errorReport(h: TargetHost, opts: FleetOptions, runId: string, startedAt: string, why: string, hint: string): RunReport {
+function errorReport(
+  h: TargetHost,
+  opts: FleetOptions,
+  runId: string,
+  startedAt: string,
+  why: string,
+  hint: string,
+): RunReport {
   const checks = CATALOGUE.filter(({ id }) => !opts.only || opts.only.includes(id)).map(({ id, stage }) => ({
-    id, title: id, stage, section: stage, weight: 1, state: 'error' as const, durationMs: 0,
-    expected: `the host ${h.target.name} can be checked`, observed: why, hint, cause: why, transcript: [],
+    id,
+    title: id,
+    stage,
+    section: stage,
+    weight: 1,
+    state: 'error' as const,
+    durationMs: 0,
+    expected: `the host ${h.target.name} can be checked`,
+    observed: why,
+    hint,
+    cause: why,
+    transcript: [],
   }));
-  const report: RunReport = { runId, host: h.target.name, profile: h.profileFile ?? opts.defaultProfile, mode: opts.mode, source: 'unknown', versions: {}, standInImages: false, notes: [], startedAt, durationMs: 0, checks };
+  const report: RunReport = {
+    runId,
+    host: h.target.name,
+    profile: h.profileFile ?? opts.defaultProfile,
+    mode: opts.mode,
+    source: 'unknown',
+    versions: {},
+    standInImages: false,
+    notes: [],
+    startedAt,
+    durationMs: 0,
+    checks,
+  };
   if (opts.mode === 'grade') report.grade = gradeOf(checks);
   return report;
 }

@@ -105,7 +105,14 @@ export class Host {
 
   /** Adds a line to the transcript that is not a command (a step, an HTTP request). */
   note(text: string): void {
-    this.current().transcript.push({ command: `# ${text}`, outcome: '', exitCode: null, durationMs: 0, stdout: '', stderr: '' });
+    this.current().transcript.push({
+      command: `# ${text}`,
+      outcome: '',
+      exitCode: null,
+      durationMs: 0,
+      stdout: '',
+      stderr: '',
+    });
   }
 
   /** The commands run outside any check since the last call. */
@@ -131,7 +138,8 @@ export class Host {
     const found = new Map<string, FileStat | undefined>(paths.map((p) => [p, undefined]));
     for (const line of r.stdout.split('\n')) {
       const [mode = '', size = '0', mtime = '0', type = '', ...name] = line.split('|');
-      if (name.length) found.set(name.join('|'), { mode: mode.padStart(4, '0'), size: Number(size), mtime: Number(mtime), type });
+      if (name.length)
+        found.set(name.join('|'), { mode: mode.padStart(4, '0'), size: Number(size), mtime: Number(mtime), type });
     }
     return found;
   }
@@ -151,7 +159,9 @@ export class Host {
       }
       const elapsed = Date.now() - started;
       if (elapsed >= limitMs) {
-        throw new Error(`${what}: not reached after ${elapsed} ms (limit ${limitMs} ms, ${attempts} attempts)${last ? `; last: ${String(last)}` : ''}`);
+        throw new Error(
+          `${what}: not reached after ${elapsed} ms (limit ${limitMs} ms, ${attempts} attempts)${last ? `; last: ${String(last)}` : ''}`,
+        );
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }

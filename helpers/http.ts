@@ -16,9 +16,12 @@ export async function pollHttpGet(host: Host, url: string, limitMs = 15_000): Pr
   let attempts = 0;
   for (;;) {
     attempts++;
-    const last = await host.run(['curl', '--silent', '--show-error', '--fail', '--max-time', '2', url], { timeoutMs: 5_000 });
+    const last = await host.run(['curl', '--silent', '--show-error', '--fail', '--max-time', '2', url], {
+      timeoutMs: 5_000,
+    });
     const elapsedMs = Date.now() - started;
-    if (last.exitCode === 0 || elapsedMs >= limitMs) return { ok: last.exitCode === 0, last, attempts, elapsedMs, limitMs };
+    if (last.exitCode === 0 || elapsedMs >= limitMs)
+      return { ok: last.exitCode === 0, last, attempts, elapsedMs, limitMs };
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -35,12 +35,21 @@ export async function readInventory(file: string): Promise<TargetHost[]> {
   }
   const hosts = new Map<string, { vars: Vars; groups: Set<string> }>();
   // yaml is big and only YAML inventories need it
-  if (/\.ya?ml$/i.test(file) || /^\s*(all|[\w-]+)\s*:\s*$/m.test(text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '')) readYaml(text, file, hosts, (await import('yaml')).parse);
+  if (
+    /\.ya?ml$/i.test(file) ||
+    /^\s*(all|[\w-]+)\s*:\s*$/m.test(text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '')
+  )
+    readYaml(text, file, hosts, (await import('yaml')).parse);
   else readIni(text, file, hosts);
   return [...hosts].map(([name, h]) => toTarget(name, h.vars, [...h.groups], file));
 }
 
-function addHost(hosts: Map<string, { vars: Vars; groups: Set<string> }>, name: string, vars: Vars, group?: string): void {
+function addHost(
+  hosts: Map<string, { vars: Vars; groups: Set<string> }>,
+  name: string,
+  vars: Vars,
+  group?: string,
+): void {
   const h = hosts.get(name) ?? { vars: {}, groups: new Set<string>() };
   // the more specific wins: callers add group vars first, host vars last
   Object.assign(h.vars, vars);
@@ -48,7 +57,12 @@ function addHost(hosts: Map<string, { vars: Vars; groups: Set<string> }>, name: 
   hosts.set(name, h);
 }
 
-function readYaml(text: string, file: string, hosts: Map<string, { vars: Vars; groups: Set<string> }>, parseYaml: (text: string) => unknown): void {
+function readYaml(
+  text: string,
+  file: string,
+  hosts: Map<string, { vars: Vars; groups: Set<string> }>,
+  parseYaml: (text: string) => unknown,
+): void {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -66,7 +80,8 @@ function readYaml(text: string, file: string, hosts: Map<string, { vars: Vars; g
       addHost(hosts, name, { ...vars, ...(hostVars ?? {}) });
       for (const l of [...lineage, group]) addHost(hosts, name, {}, l);
     }
-    for (const [child, childNode] of Object.entries(g.children ?? {})) walk(child, childNode, vars, [...lineage, group]);
+    for (const [child, childNode] of Object.entries(g.children ?? {}))
+      walk(child, childNode, vars, [...lineage, group]);
   };
   for (const [group, node] of Object.entries(doc as Record<string, unknown>)) walk(group, node, {}, []);
 }
@@ -97,7 +112,8 @@ function readIni(text: string, file: string, hosts: Map<string, { vars: Vars; gr
       const vars: Vars = {};
       for (const pair of pairs) {
         const eq = pair.indexOf('=');
-        if (eq < 1) throw new InventoryError(`${file}:${i + 1}:${raw.indexOf(pair) + 1}: expected key=value, found ${pair}`);
+        if (eq < 1)
+          throw new InventoryError(`${file}:${i + 1}:${raw.indexOf(pair) + 1}: expected key=value, found ${pair}`);
         vars[pair.slice(0, eq)] = unquote(pair.slice(eq + 1));
       }
       groupHosts.set(section, [...(groupHosts.get(section) ?? []), { name: name!, vars }]);
@@ -124,10 +140,17 @@ function unquote(v: string): string {
 function toTarget(name: string, vars: Vars, groups: string[], file: string): TargetHost {
   const str = (k: string) => (vars[k] === undefined ? undefined : String(vars[k]));
   const port = str('ansible_port');
-  if (port !== undefined && !/^\d+$/.test(port)) throw new InventoryError(`${file}: host ${name}: ansible_port must be a number, not ${port}`);
+  if (port !== undefined && !/^\d+$/.test(port))
+    throw new InventoryError(`${file}: host ${name}: ansible_port must be a number, not ${port}`);
   const rel = (p: string | undefined) => (p && !isAbsolute(p) ? resolve(dirname(file), p) : p);
   return {
-    target: { name, host: str('ansible_host') ?? name, user: str('ansible_user'), port: port ? Number(port) : undefined, identityFile: rel(str('ansible_ssh_private_key_file')) },
+    target: {
+      name,
+      host: str('ansible_host') ?? name,
+      user: str('ansible_user'),
+      port: port ? Number(port) : undefined,
+      identityFile: rel(str('ansible_ssh_private_key_file')),
+    },
     groups,
     profileFile: rel(str('lesson_check_profile')),
   };
@@ -136,12 +159,23 @@ function toTarget(name: string, vars: Vars, groups: string[], file: string): Tar
 /** Ansible-style --limit: names or groups, comma- or colon-separated, `*` globs, `!` excludes. */
 export function limitHosts(hosts: TargetHost[], pattern: string | undefined): TargetHost[] {
   if (!pattern) return hosts;
-  const parts = pattern.split(/[,:]/).map((p) => p.trim()).filter(Boolean);
-  const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const parts = pattern
+    .split(/[,:]/)
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const glob = (p: string) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
   const matches = (h: TargetHost, p: string) => [h.target.name, ...h.groups].some((n) => glob(p).test(n));
   const include = parts.filter((p) => !p.startsWith('!'));
   const exclude = parts.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
-  return hosts.filter((h) => (include.length === 0 || include.some((p) => matches(h, p))) && !exclude.some((p) => matches(h, p)));
+  return hosts.filter(
+    (h) => (include.length === 0 || include.some((p) => matches(h, p))) && !exclude.some((p) => matches(h, p)),
+  );
 }
 
 /** --shard i/n: every n-th host by name, so that n runners split a class deterministically. */

@@ -163,7 +163,9 @@ function mergeInto(base: Record<string, unknown>, over: Record<string, unknown>,
       if (!isTable(value)) throw new ProfileError(`${file}: \`${path}\` must be a table`);
       mergeInto(current, value, file, path);
     } else if (Array.isArray(current) ? !Array.isArray(value) : typeof value !== typeof current) {
-      throw new ProfileError(`${file}: \`${path}\` must be ${Array.isArray(current) ? 'an array' : `a ${typeof current}`}, not ${JSON.stringify(value)}`);
+      throw new ProfileError(
+        `${file}: \`${path}\` must be ${Array.isArray(current) ? 'an array' : `a ${typeof current}`}, not ${JSON.stringify(value)}`,
+      );
     } else {
       base[key] = value;
     }
@@ -176,10 +178,20 @@ function isTable(v: unknown): v is Record<string, unknown> {
 
 /** Writes a profile as TOML: `prefix` first ('' = the lesson's real paths), then what a run sets. */
 export function profileToml(profile: Profile, comment: string[]): string {
-  const lines = [...comment.map((c) => `# ${c}`), `prefix = ${JSON.stringify(profile.prefix)}`, `name = ${JSON.stringify(profile.name)}`, ''];
+  const lines = [
+    ...comment.map((c) => `# ${c}`),
+    `prefix = ${JSON.stringify(profile.prefix)}`,
+    `name = ${JSON.stringify(profile.name)}`,
+    '',
+  ];
   lines.push('[versions]');
   for (const [k, v] of Object.entries(profile.versions)) lines.push(`${k} = ${JSON.stringify(v)}`);
-  lines.push('', '[expect]', `helloOutput = ${JSON.stringify(profile.expect.helloOutput)}`, `nerdctlSubnet = ${JSON.stringify(profile.expect.nerdctlSubnet)}`);
+  lines.push(
+    '',
+    '[expect]',
+    `helloOutput = ${JSON.stringify(profile.expect.helloOutput)}`,
+    `nerdctlSubnet = ${JSON.stringify(profile.expect.nerdctlSubnet)}`,
+  );
   lines.push('', '[unavailable]', `nerdctl = ${JSON.stringify(profile.unavailable.nerdctl)}`);
   lines.push('', '[provenance]', `source = ${JSON.stringify(profile.provenance.source)}`);
   lines.push(`standInImages = ${profile.provenance.standInImages}`);

@@ -41,8 +41,27 @@ function startTimeOf(pid: number | 'self'): string | undefined {
 /** Writes this run's record on the host, before the run makes anything there. Best effort: a
  * user who may not write /run (verify as non-root, H1 says so) runs without one. */
 export async function recordRun(host: Host, profile: Profile, runId: string, mode: string): Promise<void> {
-  const record: RunRecord = { runId, mode, origin: hostname(), pid: process.pid, pidStart: startTimeOf('self') ?? '', startedAt: new Date().toISOString(), paths: profile.paths, prefix: profile.prefix };
-  await host.anyhow(['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && mv "$2.tmp" "$2"', 'sh', RECORDS_DIR, `${RECORDS_DIR}/${runId}.json`], { input: JSON.stringify(record, null, 2) });
+  const record: RunRecord = {
+    runId,
+    mode,
+    origin: hostname(),
+    pid: process.pid,
+    pidStart: startTimeOf('self') ?? '',
+    startedAt: new Date().toISOString(),
+    paths: profile.paths,
+    prefix: profile.prefix,
+  };
+  await host.anyhow(
+    [
+      'sh',
+      '-c',
+      'mkdir -p "$1" && cat > "$2.tmp" && mv "$2.tmp" "$2"',
+      'sh',
+      RECORDS_DIR,
+      `${RECORDS_DIR}/${runId}.json`,
+    ],
+    { input: JSON.stringify(record, null, 2) },
+  );
 }
 
 /** Removes this run's record, once it has cleaned up after itself. */
@@ -66,7 +85,13 @@ function deadHere(r: RunRecord): boolean {
 
 /** Removes what runs that ended without cleaning up left on the host; returns their records. */
 export async function cleanDeadRuns(host: Host, except?: string): Promise<RunRecord[]> {
-  const list = await host.run(['sh', '-c', 'for f in "$1"/*.json; do [ -f "$f" ] && cat "$f" && echo; done; true', 'sh', RECORDS_DIR]);
+  const list = await host.run([
+    'sh',
+    '-c',
+    'for f in "$1"/*.json; do [ -f "$f" ] && cat "$f" && echo; done; true',
+    'sh',
+    RECORDS_DIR,
+  ]);
   const records: RunRecord[] = [];
   for (const chunk of list.stdout.split(/\n(?=\{)/)) {
     try {

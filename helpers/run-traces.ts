@@ -23,40 +23,135 @@ export function probesCutShort(report: RunReport | undefined, signalled: NodeJS.
 
 /** Returns whether everything of the run is gone: false when containerd could not be asked (it
  * is down) or kept a namespace, so that the run's record stays for a later run to finish the job. */
-export async function removeRunTraces(host: Host, profile: Profile, runId: string, { probesCutShort }: { probesCutShort: boolean }): Promise<boolean> {
+export async function removeRunTraces(
+  host: Host,
+  profile: Profile,
+  runId: string,
+  { probesCutShort }: { probesCutShort: boolean },
+): Promise<boolean> {
   const ours = (ns: string) => ns === `lc-${runId}` || ns.startsWith(`lc-${runId}-`);
   const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
   const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
   // no ctr at all (nothing of the lesson here): the run can have made no namespace
   let complete = list.exitCode === 0 || list.spawnError !== undefined;
-  await Promise.all(namespaces.map(async (namespace) => {
-    for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout.split('\n').filter(Boolean)) {
-      await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
-      await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
-    }
-    await removeNamespace(host, profile, namespace).catch(() => {
-      complete = false;
-    });
-  }));
+  await Promise.all(
+    namespaces.map(async (namespace) => {
+      for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout
+        .split('\n')
+        .filter(Boolean)) {
+        await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
+        await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
+      }
+      await removeNamespace(host, profile, namespace).catch(() => {
+        complete = false;
+      });
+    }),
+  );
   // nerdctl keeps names, hosts files and logs per namespace: <data-root>/<address hash>/<kind>/<namespace>
   const named = namespaces.flatMap((n) => ['-name', n, '-o']).slice(0, -1);
   const sweeps: Array<Promise<unknown>> = [];
-  if (named.length) sweeps.push(host.anyhow(['find', profile.paths.nerdctlDataRoot, '-mindepth', '3', '-maxdepth', '3', '-type', 'd', '(', ...named, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
+  if (named.length)
+    sweeps.push(
+      host.anyhow([
+        'find',
+        profile.paths.nerdctlDataRoot,
+        '-mindepth',
+        '3',
+        '-maxdepth',
+        '3',
+        '-type',
+        'd',
+        '(',
+        ...named,
+        ')',
+        '-prune',
+        '-exec',
+        'rm',
+        '-rf',
+        '--',
+        '{}',
+        '+',
+      ]),
+    );
   // containerd and runc keep a folder per namespace in their state and root dirs, and leave it
   // when the namespace goes: `<state>/io.containerd.runtime.v2.task/<ns>`, `<state>/runc/<ns>`
   // (and the sandbox's own runc root), `<root>/io.containerd.runtime.v2.task/<ns>`; rmdir takes
   // only empty ones
   const state = dirname(profile.paths.socket);
-  const stateDirs = [...new Set([`${state}/io.containerd.runtime.v2.task`, `${state}/runc`, '/run/containerd/runc', ...(profile.paths.runcRoot ? [profile.paths.runcRoot] : []), `${profile.prefix}/var/lib/containerd/io.containerd.runtime.v2.task`])];
-  sweeps.push(host.anyhow(['sh', '-c', 'd=$1; shift; for p in "$@"; do [ -d "$p" ] && find "$p" -mindepth 1 -maxdepth 1 -type d \\( -name "$d" -o -name "$d-*" \\) -exec rmdir -- {} +; done; true', 'sh', `lc-${runId}`, ...stateDirs]));
+  const stateDirs = [
+    ...new Set([
+      `${state}/io.containerd.runtime.v2.task`,
+      `${state}/runc`,
+      '/run/containerd/runc',
+      ...(profile.paths.runcRoot ? [profile.paths.runcRoot] : []),
+      `${profile.prefix}/var/lib/containerd/io.containerd.runtime.v2.task`,
+    ]),
+  ];
+  sweeps.push(
+    host.anyhow([
+      'sh',
+      '-c',
+      'd=$1; shift; for p in "$@"; do [ -d "$p" ] && find "$p" -mindepth 1 -maxdepth 1 -type d \\( -name "$d" -o -name "$d-*" \\) -exec rmdir -- {} +; done; true',
+      'sh',
+      `lc-${runId}`,
+      ...stateDirs,
+    ]),
+  );
   // the cgroup a namespace's containers go under (`/lc-<run id>`, in every v1 hierarchy or the v2
   // tree): runc removes a container's own but not its parent; rmdir takes only unused ones
-  sweeps.push(host.anyhow(['find', '/sys/fs/cgroup', '-mindepth', '1', '-maxdepth', '3', '-depth', '-type', 'd', '(', '-name', `lc-${runId}`, '-o', '-path', `*/lc-${runId}/*`, ')', '-exec', 'rmdir', '--', '{}', '+']));
+  sweeps.push(
+    host.anyhow([
+      'find',
+      '/sys/fs/cgroup',
+      '-mindepth',
+      '1',
+      '-maxdepth',
+      '3',
+      '-depth',
+      '-type',
+      'd',
+      '(',
+      '-name',
+      `lc-${runId}`,
+      '-o',
+      '-path',
+      `*/lc-${runId}/*`,
+      ')',
+      '-exec',
+      'rmdir',
+      '--',
+      '{}',
+      '+',
+    ]),
+  );
   // probes that were cut short: their netns and bridge, and their temp dirs (named after the run)
   if (probesCutShort) {
     // the bridge first: the last claim let go may turn forwarding back off
     sweeps.push(removeNetObjects(host, runId).then(() => releaseForwarding(host, runId)));
-    sweeps.push(host.anyhow(['find', '/tmp', '-mindepth', '1', '-maxdepth', '1', '(', '-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`, ')', '-prune', '-exec', 'rm', '-rf', '--', '{}', '+']));
+    sweeps.push(
+      host.anyhow([
+        'find',
+        '/tmp',
+        '-mindepth',
+        '1',
+        '-maxdepth',
+        '1',
+        '(',
+        '-name',
+        `lesson-check-lc-${runId}-*`,
+        '-o',
+        '-name',
+        `lc-${runId}-*`,
+        ')',
+        '-prune',
+        '-exec',
+        'rm',
+        '-rf',
+        '--',
+        '{}',
+        '+',
+      ]),
+    );
   }
   await Promise.all(sweeps);
   return complete;
@@ -64,26 +159,40 @@ export async function removeRunTraces(host: Host, profile: Profile, runId: strin
 
 /** Removes a containerd namespace of ours: its images first, then the namespace, retried while
  * garbage collection still holds content (containerd deletes only an empty namespace). */
-export async function removeNamespace(host: Host, profile: Profile, namespace: string, limitMs = 10_000): Promise<void> {
+export async function removeNamespace(
+  host: Host,
+  profile: Profile,
+  namespace: string,
+  limitMs = 10_000,
+): Promise<void> {
   const inNs = (...args: string[]) => ctr(profile, '--namespace', namespace, ...args);
   const images = (await host.run(inNs('images', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
   if (images.length) await host.anyhow(inNs('images', 'rm', '--sync', ...images));
   let cleared = false;
-  await host.poll(`containerd namespace ${namespace} removed`, async () => {
-    const r = await host.run(ctr(profile, 'namespaces', 'remove', namespace));
-    if (r.exitCode === 0) return true;
-    const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'));
-    if (list.exitCode === 0 && !list.stdout.split('\n').includes(namespace)) return true;
-    if (!cleared) {
-      // a `ctr run` cut short leaves its lease and its container's active snapshot, which keep
-      // the namespace from being removed: the leases, then the active snapshots
-      cleared = true;
-      const leases = (await host.run(inNs('leases', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
-      if (leases.length) await host.anyhow(inNs('leases', 'rm', ...leases));
-      const active = (await host.run(inNs('snapshots', 'ls'))).stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((cols) => cols.at(-1) === 'Active').map((cols) => cols[0]!);
-      for (const key of active) await host.anyhow(inNs('snapshots', 'rm', key));
-      await host.anyhow(inNs('content', 'prune', 'references'));
-    }
-    throw new Error(r.stderr.trim());
-  }, limitMs, 100);
+  await host.poll(
+    `containerd namespace ${namespace} removed`,
+    async () => {
+      const r = await host.run(ctr(profile, 'namespaces', 'remove', namespace));
+      if (r.exitCode === 0) return true;
+      const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'));
+      if (list.exitCode === 0 && !list.stdout.split('\n').includes(namespace)) return true;
+      if (!cleared) {
+        // a `ctr run` cut short leaves its lease and its container's active snapshot, which keep
+        // the namespace from being removed: the leases, then the active snapshots
+        cleared = true;
+        const leases = (await host.run(inNs('leases', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+        if (leases.length) await host.anyhow(inNs('leases', 'rm', ...leases));
+        const active = (await host.run(inNs('snapshots', 'ls'))).stdout
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .filter((cols) => cols.at(-1) === 'Active')
+          .map((cols) => cols[0]!);
+        for (const key of active) await host.anyhow(inNs('snapshots', 'rm', key));
+        await host.anyhow(inNs('content', 'prune', 'references'));
+      }
+      throw new Error(r.stderr.trim());
+    },
+    limitMs,
+    100,
+  );
 }

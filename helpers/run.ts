@@ -67,7 +67,11 @@ export async function loadRunContext(): Promise<RunContext> {
   const profile = loadProfile(info.profileFile);
   // the walks' code is loaded only by the runs that walk (verify and grade only inspect)
   const lab = info.labStateFile ? (await import('./lab/lab.ts')).Lab.open(info.labStateFile, host, profile) : undefined;
-  const walk = lab ?? (info.walkStateFile ? (await import('./lab/system-walk.ts')).SystemWalk.open(info.walkStateFile, host, profile) : undefined);
+  const walk =
+    lab ??
+    (info.walkStateFile
+      ? (await import('./lab/system-walk.ts')).SystemWalk.open(info.walkStateFile, host, profile)
+      : undefined);
   cached = { runDir, info, host, profile, lab, walk };
   return cached;
 }

@@ -30,7 +30,14 @@ export interface SuiteControl {
   stop?: (signal: NodeJS.Signals) => void;
 }
 
-function prepare(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, extraEnv: Record<string, string>): Record<string, string> {
+function prepare(
+  info: RunInfo,
+  runDir: string,
+  reportsDir: string,
+  only: string[] | undefined,
+  console_: ConsoleOptions,
+  extraEnv: Record<string, string>,
+): Record<string, string> {
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(info, null, 2));
   try {
@@ -38,11 +45,25 @@ function prepare(info: RunInfo, runDir: string, reportsDir: string, only: string
   } catch {
     // a reports folder that cannot be written: said once the results are in
   }
-  return { LC_RUN_DIR: runDir, LC_REPORTS_DIR: reportsDir, LC_FORMAT: console_.format, LC_QUIET: console_.quiet ? '1' : '0', ...(only ? { LC_ONLY: only.join(',') } : {}), ...extraEnv };
+  return {
+    LC_RUN_DIR: runDir,
+    LC_REPORTS_DIR: reportsDir,
+    LC_FORMAT: console_.format,
+    LC_QUIET: console_.quiet ? '1' : '0',
+    ...(only ? { LC_ONLY: only.join(',') } : {}),
+    ...extraEnv,
+  };
 }
 
 /** Runs the stage suites in this process; `control.stop` cancels them. */
-export async function runSuites(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, control: SuiteControl): Promise<SuiteRun> {
+export async function runSuites(
+  info: RunInfo,
+  runDir: string,
+  reportsDir: string,
+  only: string[] | undefined,
+  console_: ConsoleOptions,
+  control: SuiteControl,
+): Promise<SuiteRun> {
   const env = prepare(info, runDir, reportsDir, only, console_, {});
   const started = Date.now();
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -61,11 +82,23 @@ export async function runSuites(info: RunInfo, runDir: string, reportsDir: strin
     }
   }
   // the reporter ran in this process: its report stands even where it could not be written
-  return { report: lastRun.writeError ? lastRun.report : readReport(reportsDir), walkMs: Date.now() - started, writeError: lastRun.writeError };
+  return {
+    report: lastRun.writeError ? lastRun.report : readReport(reportsDir),
+    walkMs: Date.now() - started,
+    writeError: lastRun.writeError,
+  };
 }
 
 /** Runs the stage suites in a child process (`lesson-check run-suites`); a signal to it is passed on. */
-export async function runSuitesInChild(info: RunInfo, runDir: string, reportsDir: string, only: string[] | undefined, console_: ConsoleOptions, child: { current?: ChildProcess }, extraEnv: Record<string, string> = {}): Promise<SuiteRun> {
+export async function runSuitesInChild(
+  info: RunInfo,
+  runDir: string,
+  reportsDir: string,
+  only: string[] | undefined,
+  console_: ConsoleOptions,
+  child: { current?: ChildProcess },
+  extraEnv: Record<string, string> = {},
+): Promise<SuiteRun> {
   const env = prepare(info, runDir, reportsDir, only, console_, extraEnv);
   const started = Date.now();
   child.current = spawn(process.execPath, [join(ROOT, 'bin', 'lesson-check.js'), 'run-suites'], {

@@ -22,30 +22,55 @@ export async function serviceStatus(host: Host, profile: Profile): Promise<Servi
 
 async function systemdStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
   const expected = `${profile.paths.unitFile} runs ${profile.paths.containerd}, enabled and active`;
-  const hint = 'lesson step 1: put containerd.service into /etc/systemd/system, `systemctl daemon-reload`, `systemctl enable --now containerd`';
+  const hint =
+    'lesson step 1: put containerd.service into /etc/systemd/system, `systemctl daemon-reload`, `systemctl enable --now containerd`';
   const unit = await host.readFile(profile.paths.unitFile);
   if (unit === undefined) return { expected, problem: `${profile.paths.unitFile} is missing`, hint };
   const execStart = /^ExecStart=\s*(\S+)/m.exec(unit)?.[1];
-  if (execStart !== profile.paths.containerd) return { expected, problem: `the unit's ExecStart runs ${execStart ?? '(nothing)'}`, hint: 'use the unit file from the containerd release: it runs /usr/local/bin/containerd' };
+  if (execStart !== profile.paths.containerd)
+    return {
+      expected,
+      problem: `the unit's ExecStart runs ${execStart ?? '(nothing)'}`,
+      hint: 'use the unit file from the containerd release: it runs /usr/local/bin/containerd',
+    };
   const enabled = (await host.run(['systemctl', 'is-enabled', 'containerd'])).stdout.trim();
-  if (enabled !== 'enabled') return { expected, problem: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`, hint: '`systemctl enable --now containerd`' };
+  if (enabled !== 'enabled')
+    return {
+      expected,
+      problem: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`,
+      hint: '`systemctl enable --now containerd`',
+    };
   const active = (await host.run(['systemctl', 'is-active', 'containerd'])).stdout.trim();
-  if (active !== 'active') return { expected, problem: `\`systemctl is-active containerd\` says ${active || '(nothing)'}`, hint: '`systemctl start containerd`; `journalctl -u containerd` says why it stopped' };
-  const [mainPid = '', needReload = ''] = (await host.capture(['systemctl', 'show', '--property', 'MainPID,NeedDaemonReload', '--value', 'containerd'])).split('\n');
+  if (active !== 'active')
+    return {
+      expected,
+      problem: `\`systemctl is-active containerd\` says ${active || '(nothing)'}`,
+      hint: '`systemctl start containerd`; `journalctl -u containerd` says why it stopped',
+    };
+  const [mainPid = '', needReload = ''] = (
+    await host.capture(['systemctl', 'show', '--property', 'MainPID,NeedDaemonReload', '--value', 'containerd'])
+  ).split('\n');
   // the unit file edited after systemd read it: systemd still runs containerd as the old one says
-  const stale = needReload.trim() === 'yes' ? { problem: `${profile.paths.unitFile} changed on disk after systemd loaded it (NeedDaemonReload=yes)`, hint: 'after editing a unit file: `systemctl daemon-reload`, then `systemctl restart containerd`' } : undefined;
+  const stale =
+    needReload.trim() === 'yes'
+      ? {
+          problem: `${profile.paths.unitFile} changed on disk after systemd loaded it (NeedDaemonReload=yes)`,
+          hint: 'after editing a unit file: `systemctl daemon-reload`, then `systemctl restart containerd`',
+        }
+      : undefined;
   return { expected, hint, pid: Number(mainPid) || undefined, stale };
 }
 
 async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
   const expected = `the supervised containerd (PID in ${profile.paths.pidFile}) runs ${profile.paths.containerd}`;
-  const hint = 'the sandbox\'s containerd is not running: see the lab\'s containerd.log';
+  const hint = "the sandbox's containerd is not running: see the lab's containerd.log";
   const pidText = await host.readFile(profile.paths.pidFile);
   const pid = Number(pidText?.trim());
   if (!pid) return { expected, problem: `no PID in ${profile.paths.pidFile}`, hint };
   const exe = await host.run(['readlink', `/proc/${pid}/exe`]);
   if (exe.exitCode !== 0) return { expected, problem: `PID ${pid} is not running`, hint };
-  if (exe.stdout.trim() !== profile.paths.containerd) return { expected, problem: `PID ${pid} runs ${exe.stdout.trim()}`, hint };
+  if (exe.stdout.trim() !== profile.paths.containerd)
+    return { expected, problem: `PID ${pid} runs ${exe.stdout.trim()}`, hint };
   return { expected, hint, pid };
 }
 
@@ -53,9 +78,16 @@ async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceSt
  * both read by one shell at one moment, so that neither age is older than the other for having
  * been measured later. The process age comes from /proc (to 1/CLK_TCK s; no wall clock), the
  * file's from its mtime against the wall clock. */
-export async function processAndFileAges(host: Host, pid: number, path: string): Promise<{ process: number; file: number | undefined; resolution: number }> {
-  const script = 'cat /proc/uptime "/proc/$1/stat" && getconf CLK_TCK && date +%s.%N && { stat -c %.9Y -- "$2" 2>/dev/null || echo missing; }';
-  const [uptime = '', stat = '', ticks = '', now = '', mtime = ''] = (await host.capture(['sh', '-c', script, 'sh', String(pid), path])).split('\n');
+export async function processAndFileAges(
+  host: Host,
+  pid: number,
+  path: string,
+): Promise<{ process: number; file: number | undefined; resolution: number }> {
+  const script =
+    'cat /proc/uptime "/proc/$1/stat" && getconf CLK_TCK && date +%s.%N && { stat -c %.9Y -- "$2" 2>/dev/null || echo missing; }';
+  const [uptime = '', stat = '', ticks = '', now = '', mtime = ''] = (
+    await host.capture(['sh', '-c', script, 'sh', String(pid), path])
+  ).split('\n');
   // field 22 (starttime, in clock ticks after boot); the command name in field 2 may hold spaces
   const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
   return {

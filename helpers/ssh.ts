@@ -63,13 +63,19 @@ export class SshTransport implements Transport {
     return [
       // LC_SSH_CONFIG: an ssh_config to use instead of ~/.ssh/config (the project's tests use one)
       ...(process.env.LC_SSH_CONFIG ? ['-F', process.env.LC_SSH_CONFIG] : []),
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=10',
-      '-o', 'ServerAliveInterval=15',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
+      '-o',
+      'ServerAliveInterval=15',
       // one connection per host, reused by every command of the run (%C: a hash of host, port, user)
-      '-o', 'ControlMaster=auto',
-      '-o', `ControlPath=${join(this.controlDir, '%C')}`,
-      '-o', 'ControlPersist=60',
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${join(this.controlDir, '%C')}`,
+      '-o',
+      'ControlPersist=60',
       ...(t.port ? ['-p', String(t.port)] : []),
       ...(t.identityFile ? ['-i', t.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
       ...(t.user ? ['-l', t.user] : []),
@@ -79,7 +85,10 @@ export class SshTransport implements Transport {
   /** The command line the remote shell runs: [cd DIR &&] [sudo -n] [env K=V …] argv, each word quoted. */
   remoteCommand(argv: string[], options: RunOptions = {}): string {
     const sudo = this.target.user && this.target.user !== 'root' ? ['sudo', '-n', '--'] : [];
-    const env = options.env && Object.keys(options.env).length ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)] : [];
+    const env =
+      options.env && Object.keys(options.env).length
+        ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)]
+        : [];
     const words = [...sudo, ...env, ...argv].map(shellQuote).join(' ');
     return options.cwd ? `cd ${shellQuote(options.cwd)} && ${words}` : words;
   }
@@ -90,14 +99,24 @@ export class SshTransport implements Transport {
     else await new Promise<void>((turn) => this.waiting.push(turn));
     let r: CommandResult;
     try {
-      r = await this.local.run(['ssh', ...this.sshArgs(), '--', this.target.host, this.remoteCommand(argv, options)], { timeoutMs: options.timeoutMs, input: options.input, signal: options.signal });
+      r = await this.local.run(['ssh', ...this.sshArgs(), '--', this.target.host, this.remoteCommand(argv, options)], {
+        timeoutMs: options.timeoutMs,
+        input: options.input,
+        signal: options.signal,
+      });
     } finally {
       const next = this.waiting.shift();
       if (next) next();
       else this.sessions--;
     }
     // report the command as the check meant it, not the ssh wrapper around it
-    return { ...r, argv, spawnError: r.spawnError ?? (r.exitCode === SSH_FAILED ? `ssh to ${this.target.host}: ${r.stderr.trim().split('\n').pop()}` : undefined) };
+    return {
+      ...r,
+      argv,
+      spawnError:
+        r.spawnError ??
+        (r.exitCode === SSH_FAILED ? `ssh to ${this.target.host}: ${r.stderr.trim().split('\n').pop()}` : undefined),
+    };
   }
 
   /** Ends the shared connection and removes its socket dir. */

@@ -32,7 +32,8 @@ export async function runStageSuites(control: SuiteControl, { ownSignals }: { ow
     reporters: [new ProgressReporter(), new LessonReporter()],
   });
   if (!ownSignals) {
-    for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.includes(l)) process.off(s, l as () => void);
+    for (const s of SIGNALS)
+      for (const l of process.listeners(s)) if (!before.get(s)!.includes(l)) process.off(s, l as () => void);
   }
   control.stop = () => void vitest.cancelCurrentRun('keyboard-input');
   try {

@@ -78,7 +78,10 @@ export class LocalTransport implements Transport {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const r = await child;
-      const spawnError = r.failed && r.exitCode === undefined && !timedOut && !cancelled ? r.originalMessage ?? r.shortMessage : undefined;
+      const spawnError =
+        r.failed && r.exitCode === undefined && !timedOut && !cancelled
+          ? (r.originalMessage ?? r.shortMessage)
+          : undefined;
       return {
         argv,
         exitCode: r.exitCode ?? null,

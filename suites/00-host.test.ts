@@ -22,24 +22,57 @@ stage('00 host', () => {
     require(kernel === 'Linux' && (machine === 'x86_64' || machine === 'aarch64'), {
       expected: 'Linux on x86_64 (amd64) or aarch64 (arm64): the lesson downloads only those assets',
       observed: `\`uname -s -m\` printed ${kernel} ${machine}`,
-      hint: 'the lesson\'s release assets exist for linux-amd64 and linux-arm64 only',
+      hint: "the lesson's release assets exist for linux-amd64 and linux-arm64 only",
       cause: 'an unsupported platform',
     });
   });
 
-  check('H3 overlay, cgroups and network namespaces are usable', { section, weight: 0, needs: ['H1'] }, async ({ host }) => {
-    // the three probes at once, judged in order
-    const [overlay, cgroups, netns] = await Promise.all([overlayUsable(host), cgroupVersion(host), host.run(['unshare', '--net', '--', 'true'])]);
-    if (overlay !== true) fail({ expected: 'an overlay filesystem can be mounted (containerd\'s default snapshotter)', observed: overlay, hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS', cause: 'overlayfs is unavailable' });
-    host.note(`cgroups: ${cgroups}`);
-    if (!cgroups.startsWith('v')) fail({ expected: 'a cgroup v1 or v2 hierarchy at /sys/fs/cgroup', observed: cgroups, hint: 'mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)', cause: 'no cgroup hierarchy' });
-    if (netns.exitCode !== 0) fail({ expected: 'a network namespace can be created (CNI needs one per container)', observed: observedCommand(netns), hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged', cause: 'network namespaces are unavailable' });
-  });
+  check(
+    'H3 overlay, cgroups and network namespaces are usable',
+    { section, weight: 0, needs: ['H1'] },
+    async ({ host }) => {
+      // the three probes at once, judged in order
+      const [overlay, cgroups, netns] = await Promise.all([
+        overlayUsable(host),
+        cgroupVersion(host),
+        host.run(['unshare', '--net', '--', 'true']),
+      ]);
+      if (overlay !== true)
+        fail({
+          expected: "an overlay filesystem can be mounted (containerd's default snapshotter)",
+          observed: overlay,
+          hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS',
+          cause: 'overlayfs is unavailable',
+        });
+      host.note(`cgroups: ${cgroups}`);
+      if (!cgroups.startsWith('v'))
+        fail({
+          expected: 'a cgroup v1 or v2 hierarchy at /sys/fs/cgroup',
+          observed: cgroups,
+          hint: 'mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)',
+          cause: 'no cgroup hierarchy',
+        });
+      if (netns.exitCode !== 0)
+        fail({
+          expected: 'a network namespace can be created (CNI needs one per container)',
+          observed: observedCommand(netns),
+          hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged',
+          cause: 'network namespaces are unavailable',
+        });
+    },
+  );
 
   check('H4 the tools the lesson uses are present', { section, weight: 0 }, async ({ host, profile }) => {
     // one shell asks for all of them (command -v is a shell builtin): it prints the missing ones
-    const r = await host.run(['sh', '-c', 'for t do command -v -- "$t" >/dev/null || echo "$t"; done', 'sh', ...profile.expect.hostTools]);
-    if (r.exitCode !== 0) fail({ expected: 'sh runs', observed: observedCommand(r), hint: 'the host has no working /bin/sh' });
+    const r = await host.run([
+      'sh',
+      '-c',
+      'for t do command -v -- "$t" >/dev/null || echo "$t"; done',
+      'sh',
+      ...profile.expect.hostTools,
+    ]);
+    if (r.exitCode !== 0)
+      fail({ expected: 'sh runs', observed: observedCommand(r), hint: 'the host has no working /bin/sh' });
     const missing = r.stdout.split('\n').filter(Boolean);
     require(missing.length === 0, {
       expected: `${profile.expect.hostTools.join(', ')} on PATH (the lesson downloads with curl and unpacks with tar)`,

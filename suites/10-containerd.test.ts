@@ -9,54 +9,110 @@ import { serviceStatus } from '../helpers/service.ts';
 const install = 'Install containerd (step 1)';
 
 stage('10 containerd', () => {
-  check('C1 containerd, ctr and the runc shim are installed at the pinned version', { section: install, weight: 2, needs: ['H1'] }, async (c) => {
-    const { host, profile } = c;
-    const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
-    if (c.walking) {
-      const present = [...(await host.statAll(binaries))].filter(([, st]) => st).map(([b]) => b);
-      require(present.length === 0, { expected: 'before step 1, no containerd binaries', observed: `already present: ${present.join(', ')}`, hint: 'the walkthrough needs a host without containerd at the lesson\'s paths' });
-      await c.step('install containerd into /usr/local/bin', () => c.walk!.installContainerd());
-    }
-    // asked at once, judged in order
-    const [stats, r] = await Promise.all([host.statAll(binaries), host.run([profile.paths.containerd, '--version'])]);
-    for (const b of binaries) {
-      const st = stats.get(b);
-      if (!st) fail({ expected: `${b} exists`, observed: `${b} is missing`, hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)', cause: `${b} is missing` });
-      require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, { expected: `${b} is an executable file`, observed: `${st.type}, mode ${st.mode}`, hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand', cause: `${b} is not executable` });
-    }
-    const version = parseVersion(r.stdout);
-    require(r.exitCode === 0 && version === profile.versions.containerd, {
-      expected: `containerd ${profile.versions.containerd}`,
-      observed: r.exitCode === 0 ? `containerd reports ${version}: ${r.stdout.trim()}` : observedCommand(r),
-      hint: `lesson step 1 downloads containerd ${profile.versions.containerd}; an older containerd (Debian's 1.6, say) is another binary`,
-      cause: `containerd ${version} instead of the pinned release`,
-      // another version still runs the lesson: later checks say whether it works
-      dependentsMayRun: r.exitCode === 0,
-    });
-  });
+  check(
+    'C1 containerd, ctr and the runc shim are installed at the pinned version',
+    { section: install, weight: 2, needs: ['H1'] },
+    async (c) => {
+      const { host, profile } = c;
+      const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
+      if (c.walking) {
+        const present = [...(await host.statAll(binaries))].filter(([, st]) => st).map(([b]) => b);
+        require(present.length === 0, {
+          expected: 'before step 1, no containerd binaries',
+          observed: `already present: ${present.join(', ')}`,
+          hint: "the walkthrough needs a host without containerd at the lesson's paths",
+        });
+        await c.step('install containerd into /usr/local/bin', () => c.walk!.installContainerd());
+      }
+      // asked at once, judged in order
+      const [stats, r] = await Promise.all([host.statAll(binaries), host.run([profile.paths.containerd, '--version'])]);
+      for (const b of binaries) {
+        const st = stats.get(b);
+        if (!st)
+          fail({
+            expected: `${b} exists`,
+            observed: `${b} is missing`,
+            hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)',
+            cause: `${b} is missing`,
+          });
+        require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, {
+          expected: `${b} is an executable file`,
+          observed: `${st.type}, mode ${st.mode}`,
+          hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand',
+          cause: `${b} is not executable`,
+        });
+      }
+      const version = parseVersion(r.stdout);
+      require(r.exitCode === 0 && version === profile.versions.containerd, {
+        expected: `containerd ${profile.versions.containerd}`,
+        observed: r.exitCode === 0 ? `containerd reports ${version}: ${r.stdout.trim()}` : observedCommand(r),
+        hint: `lesson step 1 downloads containerd ${profile.versions.containerd}; an older containerd (Debian's 1.6, say) is another binary`,
+        cause: `containerd ${version} instead of the pinned release`,
+        // another version still runs the lesson: later checks say whether it works
+        dependentsMayRun: r.exitCode === 0,
+      });
+    },
+  );
 
-  check('C2 containerd runs as a service and answers on its socket', { section: install, weight: 2, needs: ['C1'] }, async (c) => {
-    const { host, profile } = c;
-    if (c.walking) await c.step('start containerd (systemctl enable --now containerd)', () => c.walk!.startContainerd());
-    // asked at once, judged in order
-    const [service, r] = await Promise.all([serviceStatus(host, profile), host.run(ctr(profile, 'version'), { timeoutMs: 10_000 })]);
-    if (service.problem) fail({ expected: service.expected, observed: service.problem, hint: service.hint, cause: service.problem });
-    if (r.exitCode !== 0) fail({ expected: `containerd answers on ${profile.paths.socket}`, observed: observedCommand(r), hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`', cause: `containerd does not answer on ${profile.paths.socket}` });
-    const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
-    const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
-    require(client !== undefined && client === server, {
-      expected: 'the daemon\'s version matches the client\'s (one containerd install, not two)',
-      observed: `ctr ${client ?? '?'}, daemon ${server ?? '?'}`,
-      hint: 'another containerd (a distribution package?) may be the one running: `readlink /proc/$(pidof containerd)/exe`',
-      cause: 'the running daemon is another containerd than the one installed',
-    });
-    if (service.stale) fail({ expected: `${service.expected}, as systemd last loaded it`, observed: service.stale.problem, hint: service.stale.hint, cause: 'the unit file was edited without `systemctl daemon-reload`', dependentsMayRun: true });
-  });
+  check(
+    'C2 containerd runs as a service and answers on its socket',
+    { section: install, weight: 2, needs: ['C1'] },
+    async (c) => {
+      const { host, profile } = c;
+      if (c.walking)
+        await c.step('start containerd (systemctl enable --now containerd)', () => c.walk!.startContainerd());
+      // asked at once, judged in order
+      const [service, r] = await Promise.all([
+        serviceStatus(host, profile),
+        host.run(ctr(profile, 'version'), { timeoutMs: 10_000 }),
+      ]);
+      if (service.problem)
+        fail({ expected: service.expected, observed: service.problem, hint: service.hint, cause: service.problem });
+      if (r.exitCode !== 0)
+        fail({
+          expected: `containerd answers on ${profile.paths.socket}`,
+          observed: observedCommand(r),
+          hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`',
+          cause: `containerd does not answer on ${profile.paths.socket}`,
+        });
+      const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
+      const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
+      require(client !== undefined && client === server, {
+        expected: "the daemon's version matches the client's (one containerd install, not two)",
+        observed: `ctr ${client ?? '?'}, daemon ${server ?? '?'}`,
+        hint: 'another containerd (a distribution package?) may be the one running: `readlink /proc/$(pidof containerd)/exe`',
+        cause: 'the running daemon is another containerd than the one installed',
+      });
+      if (service.stale)
+        fail({
+          expected: `${service.expected}, as systemd last loaded it`,
+          observed: service.stale.problem,
+          hint: service.stale.hint,
+          cause: 'the unit file was edited without `systemctl daemon-reload`',
+          dependentsMayRun: true,
+        });
+    },
+  );
 
-  check('C3 ctr pulls the lesson\'s hello image and lists it', { section: 'Meet ctr (step 2)', needs: ['C2'] }, async ({ host, profile, namespace }) => {
-    const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
-    if (pull.exitCode !== 0) fail({ expected: `\`ctr images pull ${profile.images.hello}\` succeeds`, observed: observedCommand(pull), hint: 'lesson step 2: check the image name and that the host reaches ghcr.io', cause: 'the hello image cannot be pulled' });
-    const list = await host.capture(ctrIn(profile, namespace, 'images', 'ls', '-q'));
-    require(list.split(/\n/).includes(profile.images.hello), { expected: `${profile.images.hello} is listed by \`ctr images ls\``, observed: `listed: ${list.split(/\n/).join(', ') || '(nothing)'}`, hint: 'ctr works in the "default" namespace unless told otherwise (-n)', cause: 'the pulled image is not listed' });
-  });
+  check(
+    "C3 ctr pulls the lesson's hello image and lists it",
+    { section: 'Meet ctr (step 2)', needs: ['C2'] },
+    async ({ host, profile, namespace }) => {
+      const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
+      if (pull.exitCode !== 0)
+        fail({
+          expected: `\`ctr images pull ${profile.images.hello}\` succeeds`,
+          observed: observedCommand(pull),
+          hint: 'lesson step 2: check the image name and that the host reaches ghcr.io',
+          cause: 'the hello image cannot be pulled',
+        });
+      const list = await host.capture(ctrIn(profile, namespace, 'images', 'ls', '-q'));
+      require(list.split(/\n/).includes(profile.images.hello), {
+        expected: `${profile.images.hello} is listed by \`ctr images ls\``,
+        observed: `listed: ${list.split(/\n/).join(', ') || '(nothing)'}`,
+        hint: 'ctr works in the "default" namespace unless told otherwise (-n)',
+        cause: 'the pulled image is not listed',
+      });
+    },
+  );
 });

@@ -11,32 +11,63 @@ import { parseVersion } from '../helpers/lab/apt-source.ts';
  * hook, once a conflist exists) and nerdctl 2.2's earlier check. nerdctl's fatal log line quotes
  * the message, so its quotes may arrive escaped, once or twice over (`\\\"bridge\\\"`). */
 const NO_BRIDGE = [
-  { pattern: /failed to find plugin \\*"bridge\\*" in path/, name: 'the lesson\'s OCI-hook error' },
-  { pattern: /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/, name: 'nerdctl\'s pre-flight error' },
+  { pattern: /failed to find plugin \\*"bridge\\*" in path/, name: "the lesson's OCI-hook error" },
+  { pattern: /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/, name: "nerdctl's pre-flight error" },
 ];
 const SEMVER = /\bv?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?\b/;
 const section = 'Install nerdctl (step 5)';
 
 stage('30 nerdctl', () => {
-  check('N1 nerdctl is installed with mode 0755 at the pinned version, with bash completion', { section, weight: 2, needs: ['H1'] }, async (c) => {
-    const { host, profile } = c;
-    if (profile.unavailable.nerdctl) c.skip(profile.unavailable.nerdctl);
-    if (c.walking) await c.step('install nerdctl and its bash completion', () => c.walk!.installNerdctl());
-    const st = await host.stat(profile.paths.nerdctl);
-    if (!st) fail({ expected: `nerdctl at ${profile.paths.nerdctl}`, observed: 'it is missing', hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`', cause: 'nerdctl is not installed' });
-    require(st.mode === '0755', { expected: `${profile.paths.nerdctl} has mode 0755`, observed: `mode ${st.mode}`, hint: 'lesson step 5 installs with `install -m 755`', cause: 'nerdctl has the wrong permissions' });
-    const r = await host.run([profile.paths.nerdctl, '--version']);
-    const version = parseVersion(r.stdout.replace(/^nerdctl version /, ''));
-    require(r.exitCode === 0 && version === profile.versions.nerdctl, { expected: `nerdctl ${profile.versions.nerdctl}`, observed: r.exitCode === 0 ? `nerdctl reports ${version}` : observedCommand(r), hint: `lesson step 5 downloads nerdctl ${profile.versions.nerdctl}`, cause: `nerdctl ${version} instead of the pinned release`, dependentsMayRun: r.exitCode === 0 });
-    const completion = await host.stat(profile.paths.bashCompletion);
-    require(completion && completion.size > 0, { expected: `bash completion at ${profile.paths.bashCompletion}`, observed: completion ? 'the file is empty' : 'it is missing', hint: 'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`', cause: 'the bash completion is missing', dependentsMayRun: true });
-  });
+  check(
+    'N1 nerdctl is installed with mode 0755 at the pinned version, with bash completion',
+    { section, weight: 2, needs: ['H1'] },
+    async (c) => {
+      const { host, profile } = c;
+      if (profile.unavailable.nerdctl) c.skip(profile.unavailable.nerdctl);
+      if (c.walking) await c.step('install nerdctl and its bash completion', () => c.walk!.installNerdctl());
+      const st = await host.stat(profile.paths.nerdctl);
+      if (!st)
+        fail({
+          expected: `nerdctl at ${profile.paths.nerdctl}`,
+          observed: 'it is missing',
+          hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`',
+          cause: 'nerdctl is not installed',
+        });
+      require(st.mode === '0755', {
+        expected: `${profile.paths.nerdctl} has mode 0755`,
+        observed: `mode ${st.mode}`,
+        hint: 'lesson step 5 installs with `install -m 755`',
+        cause: 'nerdctl has the wrong permissions',
+      });
+      const r = await host.run([profile.paths.nerdctl, '--version']);
+      const version = parseVersion(r.stdout.replace(/^nerdctl version /, ''));
+      require(r.exitCode === 0 && version === profile.versions.nerdctl, {
+        expected: `nerdctl ${profile.versions.nerdctl}`,
+        observed: r.exitCode === 0 ? `nerdctl reports ${version}` : observedCommand(r),
+        hint: `lesson step 5 downloads nerdctl ${profile.versions.nerdctl}`,
+        cause: `nerdctl ${version} instead of the pinned release`,
+        dependentsMayRun: r.exitCode === 0,
+      });
+      const completion = await host.stat(profile.paths.bashCompletion);
+      require(completion && completion.size > 0, {
+        expected: `bash completion at ${profile.paths.bashCompletion}`,
+        observed: completion ? 'the file is empty' : 'it is missing',
+        hint: 'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`',
+        cause: 'the bash completion is missing',
+        dependentsMayRun: true,
+      });
+    },
+  );
 
   check('N2 nerdctl run fails for want of the bridge CNI plugin', { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
     const { host, profile, namespace } = c;
     if (c.walking) {
       const bridge = `${profile.paths.cniBinDir}/bridge`;
-      require(!(await host.stat(bridge)), { expected: 'before step 6, no bridge plugin', observed: `${bridge} exists`, hint: 'the walkthrough needs a host without CNI plugins' });
+      require(!(await host.stat(bridge)), {
+        expected: 'before step 6, no bridge plugin',
+        observed: `${bridge} exists`,
+        hint: 'the walkthrough needs a host without CNI plugins',
+      });
     }
     // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
     await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n2'), namespace, async (probe) => {
@@ -47,17 +78,55 @@ stage('30 nerdctl', () => {
         await host.ensure(['mkdir', '-p', probe.netconfPath]);
         await host.anyhow(['cp', '--', `${profile.paths.cniConfDir}/nerdctl-bridge.conflist`, probe.netconfPath]);
       }
-      const r = await host.run(nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 });
+      const r = await host.run(
+        nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'),
+        { timeoutMs: 120_000 },
+      );
       const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
-      require(r.exitCode !== 0 && seen, { expected: 'nerdctl run fails because the bridge plugin is missing', observed: observedCommand(r), hint: r.exitCode === 0 ? 'CNI plugins are already installed' : 'it failed for another reason: see stderr', cause: r.exitCode === 0 ? 'nerdctl found a bridge plugin' : 'nerdctl run fails for another reason' });
-      host.note(seen === NO_BRIDGE[0] ? `N2 saw ${seen.name}, as the lesson shows it` : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, which nerdctl gives once a network config exists)`);
+      require(r.exitCode !== 0 && seen, {
+        expected: 'nerdctl run fails because the bridge plugin is missing',
+        observed: observedCommand(r),
+        hint: r.exitCode === 0 ? 'CNI plugins are already installed' : 'it failed for another reason: see stderr',
+        cause: r.exitCode === 0 ? 'nerdctl found a bridge plugin' : 'nerdctl run fails for another reason',
+      });
+      host.note(
+        seen === NO_BRIDGE[0]
+          ? `N2 saw ${seen.name}, as the lesson shows it`
+          : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, which nerdctl gives once a network config exists)`,
+      );
     });
   });
 
-  check('N3 nerdctl run --net host prints podinfo\'s version', { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
+  check("N3 nerdctl run --net host prints podinfo's version", { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
     const { host, profile, namespace } = c;
-    const r = await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n3'), namespace, (probe) => host.run(nerdctl(profile, probe, 'run', '--net', 'host', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'), { timeoutMs: 120_000 }));
-    if (r.exitCode !== 0) fail({ expected: 'nerdctl run --net host succeeds', observed: observedCommand(r), hint: 'host networking needs no CNI plugin: check the image name and runc', cause: 'nerdctl run --net host fails' });
-    require(SEMVER.test(r.stdout), { expected: 'podinfo prints a semantic version', observed: `stdout: ${r.stdout.trim() || '(empty)'}`, hint: 'is the command `/home/app/podinfo --version`?', cause: 'podinfo printed no version' });
+    const r = await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n3'), namespace, (probe) =>
+      host.run(
+        nerdctl(
+          profile,
+          probe,
+          'run',
+          '--net',
+          'host',
+          '--rm',
+          profile.images.podinfo,
+          '/home/app/podinfo',
+          '--version',
+        ),
+        { timeoutMs: 120_000 },
+      ),
+    );
+    if (r.exitCode !== 0)
+      fail({
+        expected: 'nerdctl run --net host succeeds',
+        observed: observedCommand(r),
+        hint: 'host networking needs no CNI plugin: check the image name and runc',
+        cause: 'nerdctl run --net host fails',
+      });
+    require(SEMVER.test(r.stdout), {
+      expected: 'podinfo prints a semantic version',
+      observed: `stdout: ${r.stdout.trim() || '(empty)'}`,
+      hint: 'is the command `/home/app/podinfo --version`?',
+      cause: 'podinfo printed no version',
+    });
   });
 });

@@ -14,70 +14,139 @@ const cniSection = 'Install the CNI plugins (step 6)';
 const podinfoSection = 'Run podinfo (step 7)';
 
 stage('40 cni', () => {
-  check('K1 the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release', { section: cniSection, weight: 2, needs: ['H1'] }, async (c) => {
-    const { host, profile } = c;
-    const dir = profile.paths.cniBinDir;
-    if (c.walking) {
-      require(!(await host.stat(`${dir}/bridge`)), { expected: 'before step 6, no bridge plugin', observed: `${dir}/bridge exists`, hint: 'the walkthrough needs a host without CNI plugins' });
-      await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.walk!.installCniPlugins());
-    }
-    // every plugin asked at once (and bridge for its version), judged in order
-    const [about, ...answers] = await Promise.all([host.run([`${dir}/bridge`]), ...profile.expect.cniPlugins.map((plugin) => host.run([`${dir}/${plugin}`], { env: { CNI_COMMAND: 'VERSION' }, input: '{}' }))]);
-    const problems: string[] = [];
-    for (const [i, plugin] of profile.expect.cniPlugins.entries()) {
-      const r = answers[i]!;
-      if (r.spawnError || r.exitCode !== 0) problems.push(`${plugin}: ${r.spawnError ?? `exit ${r.exitCode}`}`);
-      else if (!/"supportedVersions"/.test(r.stdout)) problems.push(`${plugin}: no supportedVersions in ${r.stdout.trim()}`);
-    }
-    if (problems.length) {
-      // the usual mistake: unpacked one level too high or too deep, or into a bin dir
-      const elsewhere = (await findElsewhere(host, 'bridge', [...neighbourDirs(dir), dirname(profile.paths.containerd)], 3)).filter((f) => f !== `${dir}/bridge`);
-      fail({
-        expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each answering CNI_COMMAND=VERSION`,
-        observed: `${problems.join('; ')}${elsewhere.length ? `; a bridge plugin is at ${elsewhere.join(', ')}` : ''}`,
-        hint: elsewhere.length ? `the plugins were unpacked into another folder: they belong directly in ${dir}` : 'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with `tar xzvofC … /opt/cni/bin`',
-        cause: elsewhere.length ? 'the CNI plugins were unpacked into the wrong folder' : 'CNI plugins are missing',
+  check(
+    'K1 the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release',
+    { section: cniSection, weight: 2, needs: ['H1'] },
+    async (c) => {
+      const { host, profile } = c;
+      const dir = profile.paths.cniBinDir;
+      if (c.walking) {
+        require(!(await host.stat(`${dir}/bridge`)), {
+          expected: 'before step 6, no bridge plugin',
+          observed: `${dir}/bridge exists`,
+          hint: 'the walkthrough needs a host without CNI plugins',
+        });
+        await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.walk!.installCniPlugins());
+      }
+      // every plugin asked at once (and bridge for its version), judged in order
+      const [about, ...answers] = await Promise.all([
+        host.run([`${dir}/bridge`]),
+        ...profile.expect.cniPlugins.map((plugin) =>
+          host.run([`${dir}/${plugin}`], { env: { CNI_COMMAND: 'VERSION' }, input: '{}' }),
+        ),
+      ]);
+      const problems: string[] = [];
+      for (const [i, plugin] of profile.expect.cniPlugins.entries()) {
+        const r = answers[i]!;
+        if (r.spawnError || r.exitCode !== 0) problems.push(`${plugin}: ${r.spawnError ?? `exit ${r.exitCode}`}`);
+        else if (!/"supportedVersions"/.test(r.stdout))
+          problems.push(`${plugin}: no supportedVersions in ${r.stdout.trim()}`);
+      }
+      if (problems.length) {
+        // the usual mistake: unpacked one level too high or too deep, or into a bin dir
+        const elsewhere = (
+          await findElsewhere(host, 'bridge', [...neighbourDirs(dir), dirname(profile.paths.containerd)], 3)
+        ).filter((f) => f !== `${dir}/bridge`);
+        fail({
+          expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each answering CNI_COMMAND=VERSION`,
+          observed: `${problems.join('; ')}${elsewhere.length ? `; a bridge plugin is at ${elsewhere.join(', ')}` : ''}`,
+          hint: elsewhere.length
+            ? `the plugins were unpacked into another folder: they belong directly in ${dir}`
+            : 'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with `tar xzvofC … /opt/cni/bin`',
+          cause: elsewhere.length ? 'the CNI plugins were unpacked into the wrong folder' : 'CNI plugins are missing',
+        });
+      }
+      const version = parseCniVersion(about.stderr);
+      require(version === profile.versions.cniPlugins, {
+        expected: `the bridge plugin reports ${profile.versions.cniPlugins}`,
+        observed: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`,
+        hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`,
+        cause: `CNI plugins ${version} instead of the pinned release`,
+        dependentsMayRun: true,
       });
-    }
-    const version = parseCniVersion(about.stderr);
-    require(version === profile.versions.cniPlugins, { expected: `the bridge plugin reports ${profile.versions.cniPlugins}`, observed: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`, hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`, cause: `CNI plugins ${version} instead of the pinned release`, dependentsMayRun: true });
-  });
+    },
+  );
 
-  check('K2 nerdctl runs podinfo detached and nerdctl ps shows it Up', { section: podinfoSection, weight: 2, needs: ['N1', 'K1', 'C2', 'R6'] }, async (c) => {
-    const { host, profile } = c;
-    const name = profile.expect.podinfoName;
-    if (c.walking) await c.step(`nerdctl run -d --name ${name} podinfo`, () => host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', name, profile.images.podinfo), { timeoutMs: 120_000 }));
-    // -a: a stopped podinfo is "not running", not "missing"
-    const ps = await host.run(nerdctl(profile, {}, 'ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'));
-    if (ps.exitCode !== 0) fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
-    // "<name> <status>" per line; a running container's status starts with "Up"
-    const row = ps.stdout.split(/\n/).map((l) => l.trim().split(/\s+/)).find(([n]) => n === name);
-    const status = row?.slice(1).join(' ') ?? '';
-    require(row && status.startsWith('Up'), { expected: `a container named ${name} is Up`, observed: row ? `nerdctl ps: ${name} ${status}` : `no container named ${name} in nerdctl ps`, hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped', cause: row ? 'podinfo is not running' : 'there is no podinfo container' });
-  });
+  check(
+    'K2 nerdctl runs podinfo detached and nerdctl ps shows it Up',
+    { section: podinfoSection, weight: 2, needs: ['N1', 'K1', 'C2', 'R6'] },
+    async (c) => {
+      const { host, profile } = c;
+      const name = profile.expect.podinfoName;
+      if (c.walking)
+        await c.step(`nerdctl run -d --name ${name} podinfo`, () =>
+          host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', name, profile.images.podinfo), {
+            timeoutMs: 120_000,
+          }),
+        );
+      // -a: a stopped podinfo is "not running", not "missing"
+      const ps = await host.run(
+        nerdctl(profile, {}, 'ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'),
+      );
+      if (ps.exitCode !== 0)
+        fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
+      // "<name> <status>" per line; a running container's status starts with "Up"
+      const row = ps.stdout
+        .split(/\n/)
+        .map((l) => l.trim().split(/\s+/))
+        .find(([n]) => n === name);
+      const status = row?.slice(1).join(' ') ?? '';
+      require(row && status.startsWith('Up'), {
+        expected: `a container named ${name} is Up`,
+        observed: row ? `nerdctl ps: ${name} ${status}` : `no container named ${name} in nerdctl ps`,
+        hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped',
+        cause: row ? 'podinfo is not running' : 'there is no podinfo container',
+      });
+    },
+  );
 
-  check('K3 podinfo\'s bridge IP is in nerdctl\'s subnet and answers GET / with its version', { section: podinfoSection, weight: 2, needs: ['K2'] }, async ({ host, profile }) => {
-    const name = profile.expect.podinfoName;
-    const ip = (await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))).trim();
-    require(ipInSubnet(ip, profile.expect.nerdctlSubnet), { expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`, observed: `nerdctl inspect gives ${ip || '(no IP)'}`, hint: 'a container run with --net host has no bridge IP; run it without --net', cause: 'podinfo is not on nerdctl\'s bridge network' });
-    const url = `http://${ip}:${profile.expect.podinfoPort}/`;
-    requirePodinfoAnswered(url, await pollHttpGet(host, url));
-  });
+  check(
+    "K3 podinfo's bridge IP is in nerdctl's subnet and answers GET / with its version",
+    { section: podinfoSection, weight: 2, needs: ['K2'] },
+    async ({ host, profile }) => {
+      const name = profile.expect.podinfoName;
+      const ip = (
+        await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))
+      ).trim();
+      require(ipInSubnet(ip, profile.expect.nerdctlSubnet), {
+        expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`,
+        observed: `nerdctl inspect gives ${ip || '(no IP)'}`,
+        hint: 'a container run with --net host has no bridge IP; run it without --net',
+        cause: "podinfo is not on nerdctl's bridge network",
+      });
+      const url = `http://${ip}:${profile.expect.podinfoPort}/`;
+      requirePodinfoAnswered(url, await pollHttpGet(host, url));
+    },
+  );
 
-  check('K4 the host\'s bridge and host-local plugins wire a ctr container that answers HTTP', { section: cniSection, needs: ['C2', 'K1', 'R6'] }, async ({ host, profile, info }) => {
-    const probe = await bridgeProbe(host, profile, info.runId);
-    requirePodinfoAnswered(probe.url, probe.http);
-  });
+  check(
+    "K4 the host's bridge and host-local plugins wire a ctr container that answers HTTP",
+    { section: cniSection, needs: ['C2', 'K1', 'R6'] },
+    async ({ host, profile, info }) => {
+      const probe = await bridgeProbe(host, profile, info.runId);
+      requirePodinfoAnswered(probe.url, probe.http);
+    },
+  );
 });
 
 /** GET http://ip:port/ answered 200 with JSON carrying `version`. */
 function requirePodinfoAnswered(url: string, got: HttpPoll): void {
-  require(got.ok, { expected: `GET ${url} answers 200`, observed: `${observedCommand(got.last)} (${got.attempts} attempts in ${got.elapsedMs} ms, limit ${got.limitMs} ms)`, hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?', cause: 'podinfo does not answer on its bridge IP' });
+  require(got.ok, {
+    expected: `GET ${url} answers 200`,
+    observed: `${observedCommand(got.last)} (${got.attempts} attempts in ${got.elapsedMs} ms, limit ${got.limitMs} ms)`,
+    hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?',
+    cause: 'podinfo does not answer on its bridge IP',
+  });
   let version: unknown;
   try {
     version = (JSON.parse(got.last.stdout) as { version?: unknown }).version;
   } catch {
     version = undefined;
   }
-  require(typeof version === 'string' && version !== '', { expected: `GET ${url} answers JSON carrying "version"`, observed: `body: ${got.last.stdout.slice(0, 200)}`, hint: 'something else answers on that address: is it podinfo?', cause: 'something other than podinfo answers' });
+  require(typeof version === 'string' && version !== '', {
+    expected: `GET ${url} answers JSON carrying "version"`,
+    observed: `body: ${got.last.stdout.slice(0, 200)}`,
+    hint: 'something else answers on that address: is it podinfo?',
+    cause: 'something other than podinfo answers',
+  });
 }

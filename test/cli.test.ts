@@ -44,10 +44,28 @@ describe('reports that cannot be written', () => {
   test('the console still shows the results, one line names the folder and why, exit 2', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'lc-cli-')), 'a-file');
     writeFileSync(file, '');
-    const run = await execa(process.execPath, [join(import.meta.dirname, '../bin/lesson-check.js'), 'verify', '--only', 'H2', '--reports', join(file, 'reports')], { reject: false, env: { NO_COLOR: '1' } });
+    const run = await execa(
+      process.execPath,
+      [
+        join(import.meta.dirname, '../bin/lesson-check.js'),
+        'verify',
+        '--only',
+        'H2',
+        '--reports',
+        join(file, 'reports'),
+      ],
+      { reject: false, env: { NO_COLOR: '1' } },
+    );
     expect(run.exitCode, run.stderr).toBe(2);
     expect(run.stdout).toMatch(/^1 passed, 0 failed, 0 errors, 0 skipped/m);
-    expect(run.stderr.trim().split('\n').filter((l) => l.startsWith('lesson-check: the reports could not be written'))).toEqual([`lesson-check: the reports could not be written to ${join(file, 'reports')}: ${join(file, 'reports')}: ENOTDIR not a directory, mkdir '${join(file, 'reports')}'`]);
+    expect(
+      run.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('lesson-check: the reports could not be written')),
+    ).toEqual([
+      `lesson-check: the reports could not be written to ${join(file, 'reports')}: ${join(file, 'reports')}: ENOTDIR not a directory, mkdir '${join(file, 'reports')}'`,
+    ]);
   });
 
   test('a verify by a user who may not write /run still runs (H1 fails), and leaves no run record', async () => {
@@ -58,7 +76,20 @@ describe('reports that cannot be written', () => {
     const reports = mkdtempSync('/tmp/lc-cli-nobody-');
     await execa('chmod', ['777', reports]);
     try {
-      const run = await execa(asNobody[0] ?? process.execPath, [...asNobody.slice(1), ...(asNobody.length ? [process.execPath] : []), join(import.meta.dirname, '../bin/lesson-check.js'), 'verify', '--only', 'H1,H2', '--reports', reports], { reject: false, cwd: '/', env: { NO_COLOR: '1', TMPDIR: '/tmp' } });
+      const run = await execa(
+        asNobody[0] ?? process.execPath,
+        [
+          ...asNobody.slice(1),
+          ...(asNobody.length ? [process.execPath] : []),
+          join(import.meta.dirname, '../bin/lesson-check.js'),
+          'verify',
+          '--only',
+          'H1,H2',
+          '--reports',
+          reports,
+        ],
+        { reject: false, cwd: '/', env: { NO_COLOR: '1', TMPDIR: '/tmp' } },
+      );
       expect(run.exitCode, run.stderr).toBe(1);
       expect(run.stdout).toMatch(/^1 passed, 1 failed/m);
       expect(runs()).toEqual(before);

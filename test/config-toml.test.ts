@@ -3,7 +3,8 @@
 import { describe, expect, test } from 'vitest';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
 
-const LESSON = 'version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';
+const LESSON =
+  'version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';
 
 function systemdCgroup(text: string): unknown {
   const parsed = parseToml(text, 'config.toml');
@@ -12,7 +13,7 @@ function systemdCgroup(text: string): unknown {
 }
 
 describe('config.toml', () => {
-  test('the lesson\'s config sets the boolean', () => {
+  test("the lesson's config sets the boolean", () => {
     expect(systemdCgroup(LESSON)).toBe(true);
   });
 
@@ -27,14 +28,18 @@ describe('config.toml', () => {
   });
 
   test('the setting under the version 2 plugin name is not the version 3 one', () => {
-    const text = 'version = 3\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';
+    const text =
+      'version = 3\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';
     const parsed = parseToml(text, 'config.toml');
     expect(parsed.ok && valueAt(parsed.doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup'])).toBeUndefined();
     expect(parsed.ok && valueAt(parsed.doc, [...V2_RUNC_OPTIONS_PATH, 'SystemdCgroup'])).toBe(true);
   });
 
   test('a malformed file is reported with file, line and column', () => {
-    const parsed = parseToml('version = 3\n\n[plugins."io.containerd.cri.v1.runtime"\nSystemdCgroup = true\n', '/etc/containerd/config.toml');
+    const parsed = parseToml(
+      'version = 3\n\n[plugins."io.containerd.cri.v1.runtime"\nSystemdCgroup = true\n',
+      '/etc/containerd/config.toml',
+    );
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.where).toMatch(/^\/etc\/containerd\/config\.toml:3:\d+$/);
   });

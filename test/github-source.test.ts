@@ -18,9 +18,17 @@ const asRoot = process.getuid?.() === 0;
 function expectAllPass(run: LabRun): void {
   expect(run.exitCode, run.output).toBe(0);
   expect(run.report!.checks.map((c) => [c.id, c.state])).toEqual(CATALOGUE.map(({ id }) => [id, 'passed']));
-  expect(run.report!.versions).toMatchObject({ containerd: LESSON_VERSIONS.containerd, runc: LESSON_VERSIONS.runc, nerdctl: LESSON_VERSIONS.nerdctl, cniPlugins: LESSON_VERSIONS.cniPlugins });
+  expect(run.report!.versions).toMatchObject({
+    containerd: LESSON_VERSIONS.containerd,
+    runc: LESSON_VERSIONS.runc,
+    nerdctl: LESSON_VERSIONS.nerdctl,
+    cniPlugins: LESSON_VERSIONS.cniPlugins,
+  });
   // the lesson's own commands ran: tar xzvofC into /usr/local and into /opt/cni/bin
-  const c1 = run.report!.checks.find((c) => c.id === 'C1')!.transcript.map((e) => e.command).join('\n');
+  const c1 = run
+    .report!.checks.find((c) => c.id === 'C1')!
+    .transcript.map((e) => e.command)
+    .join('\n');
   expect(c1).toMatch(/^tar xzvofC \S+containerd-2\.2\.1-linux-(amd64|arm64)\.tar\.gz \S+\/usr\/local$/m);
 }
 
@@ -37,11 +45,13 @@ describe.runIf(asRoot)('the github source, through a loopback mirror', { timeout
     await mirror?.close();
   });
 
-  test('the lab installs from the mirror and every check passes at the lesson\'s pins', async () => {
+  test("the lab installs from the mirror and every check passes at the lesson's pins", async () => {
     const run = await runLab(['--source', 'github', '--mirror', mirror.url], undefined, cache);
     expectAllPass(run);
     expect(run.report!.source).toBe(`github (mirror ${mirror.url})`);
-    expect(run.report!.notes.join('\n')).toMatch(/containerd-2\.2\.1-linux-\w+\.tar\.gz: sha256 verified against containerd-2\.2\.1-linux-\w+\.tar\.gz\.sha256sum/);
+    expect(run.report!.notes.join('\n')).toMatch(
+      /containerd-2\.2\.1-linux-\w+\.tar\.gz: sha256 verified against containerd-2\.2\.1-linux-\w+\.tar\.gz\.sha256sum/,
+    );
     expect(await labTraces()).toEqual(before);
   });
 
@@ -51,7 +61,9 @@ describe.runIf(asRoot)('the github source, through a loopback mirror', { timeout
     expect(fetched.exitCode, fetched.output).toBe(0);
     const offline = await serveMirror(mirror.root);
     await offline.close(); // nothing is listening anywhere we could reach now
-    const run = await runLab(['--source', `dir:${dir}`], undefined, { LC_GITHUB_CACHE_DIR: mkdtempSync(join(tmpdir(), 'lc-empty-cache-')) });
+    const run = await runLab(['--source', `dir:${dir}`], undefined, {
+      LC_GITHUB_CACHE_DIR: mkdtempSync(join(tmpdir(), 'lc-empty-cache-')),
+    });
     expectAllPass(run);
     expect(run.report!.source).toBe(`dir:${dir}`);
   });

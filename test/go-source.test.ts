@@ -20,7 +20,11 @@ const asRoot = process.getuid?.() === 0;
 const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
 
 async function tarList(file: string): Promise<string[]> {
-  return (await execa('tar', ['tzf', file])).stdout.split('\n').filter((l) => l && !l.endsWith('/')).map((l) => l.replace(/^\.\//, '')).sort();
+  return (await execa('tar', ['tzf', file])).stdout
+    .split('\n')
+    .filter((l) => l && !l.endsWith('/'))
+    .map((l) => l.replace(/^\.\//, ''))
+    .sort();
 }
 
 describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
@@ -33,17 +37,48 @@ describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
     built = await buildGoAssets(new Host(new LocalTransport()), { ...LESSON_VERSIONS });
   }, 3_600_000);
 
-  test('packs the lesson\'s release assets as upstream does: names, tar layouts, checksum files', async () => {
+  test("packs the lesson's release assets as upstream does: names, tar layouts, checksum files", async () => {
     const f = built.files;
     expect(f.containerd).toMatch(new RegExp(`/containerd-2\\.2\\.1-linux-${arch}\\.tar\\.gz$`));
-    expect(await tarList(f.containerd!)).toEqual(['bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/containerd-stress', 'bin/ctr']);
-    expect(await tarList(f.nerdctl!)).toEqual(['containerd-rootless-setuptool.sh', 'containerd-rootless.sh', 'nerdctl']);
+    expect(await tarList(f.containerd!)).toEqual([
+      'bin/containerd',
+      'bin/containerd-shim-runc-v2',
+      'bin/containerd-stress',
+      'bin/ctr',
+    ]);
+    expect(await tarList(f.nerdctl!)).toEqual([
+      'containerd-rootless-setuptool.sh',
+      'containerd-rootless.sh',
+      'nerdctl',
+    ]);
     const cni = await tarList(f.cni!);
-    for (const plugin of ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', 'loopback', 'macvlan', 'dhcp', 'bandwidth', 'LICENSE', 'README.md']) expect(cni).toContain(plugin);
+    for (const plugin of [
+      'bridge',
+      'host-local',
+      'portmap',
+      'firewall',
+      'tuning',
+      'loopback',
+      'macvlan',
+      'dhcp',
+      'bandwidth',
+      'LICENSE',
+      'README.md',
+    ])
+      expect(cni).toContain(plugin);
     expect(f.runc).toMatch(new RegExp(`/runc\\.${arch}$`));
     expect(readFileSync(f.unit!, 'utf8')).toMatch(/^ExecStart=\/usr\/local\/bin\/containerd$/m);
-    const sums = readdirSync(join(f.containerd!, '..')).filter((n) => /sha256|SHA256SUMS/.test(n)).sort();
-    expect(sums).toEqual([`cni-plugins-linux-${arch}-v1.9.0.tgz.sha256`, `containerd-2.2.1-linux-${arch}.tar.gz.sha256sum`, 'SHA256SUMS', 'runc.sha256sum'].sort());
+    const sums = readdirSync(join(f.containerd!, '..'))
+      .filter((n) => /sha256|SHA256SUMS/.test(n))
+      .sort();
+    expect(sums).toEqual(
+      [
+        `cni-plugins-linux-${arch}-v1.9.0.tgz.sha256`,
+        `containerd-2.2.1-linux-${arch}.tar.gz.sha256sum`,
+        'SHA256SUMS',
+        'runc.sha256sum',
+      ].sort(),
+    );
     expect(built.notes.join('\n')).toMatch(/^built from github\.com\/opencontainers\/runc@v1\.4\.0 \(h1:/m);
   });
 
@@ -52,8 +87,12 @@ describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
     await execa('tar', ['xzf', built.files.containerd!, '-C', work]);
     await execa('tar', ['xzf', built.files.nerdctl!, '-C', work]);
     await execa('tar', ['xzf', built.files.cni!, '-C', work]);
-    expect((await execa(join(work, 'bin/containerd'), ['--version'])).stdout).toMatch(/^containerd github\.com\/containerd\/containerd\/v2 v2\.2\.1\b/);
-    expect((await execa(join(work, 'bin/ctr'), ['--version'])).stdout).toBe('ctr github.com/containerd/containerd/v2 v2.2.1');
+    expect((await execa(join(work, 'bin/containerd'), ['--version'])).stdout).toMatch(
+      /^containerd github\.com\/containerd\/containerd\/v2 v2\.2\.1\b/,
+    );
+    expect((await execa(join(work, 'bin/ctr'), ['--version'])).stdout).toBe(
+      'ctr github.com/containerd/containerd/v2 v2.2.1',
+    );
     const runc = (await execa(built.files.runc!, ['--version'])).stdout;
     expect(runc).toMatch(/^runc version 1\.4\.0$/m);
     expect(runc).toMatch(/^libseccomp: \d+\.\d+\.\d+$/m);
@@ -80,7 +119,12 @@ describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
     // a copy, not links: the real cache stays intact
     cpSync(join(built.files.containerd!, '../../..'), cache, { recursive: true });
     const goDir = readdirSync(cache).find((d) => d.startsWith('go1'))!;
-    const component = join(cache, goDir, 'github.com_containernetworking_plugins@v1.9.0', `cni-plugins-linux-${arch}-v1.9.0.tgz`);
+    const component = join(
+      cache,
+      goDir,
+      'github.com_containernetworking_plugins@v1.9.0',
+      `cni-plugins-linux-${arch}-v1.9.0.tgz`,
+    );
     writeFileSync(component, Buffer.concat([readFileSync(component), Buffer.from('tampered')]));
     const run = await runLab(['--source', 'go'], undefined, { LC_GO_CACHE_DIR: cache });
     expect(run.exitCode, run.output).toBe(2);
@@ -89,22 +133,43 @@ describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
   });
 
   const badInput = [
-    { name: 'no Go toolchain', env: () => ({ GO: '/nonexistent/go' }), pins: [], says: /could not set up the lab: no Go toolchain found \(\/nonexistent\/go\): install Go 1\.24 or newer/ },
+    {
+      name: 'no Go toolchain',
+      env: () => ({ GO: '/nonexistent/go' }),
+      pins: [],
+      says: /could not set up the lab: no Go toolchain found \(\/nonexistent\/go\): install Go 1\.24 or newer/,
+    },
     {
       name: 'a module proxy that does not answer',
-      env: async () => ({ GOPROXY: `http://127.0.0.1:${await freeLoopbackPort()}`, GOMODCACHE: mkdtempSync(join(tmpdir(), 'lc-gomod-')) }),
+      env: async () => ({
+        GOPROXY: `http://127.0.0.1:${await freeLoopbackPort()}`,
+        GOMODCACHE: mkdtempSync(join(tmpdir(), 'lc-gomod-')),
+      }),
       pins: [],
       says: /could not set up the lab: github\.com\/containerd\/containerd\/v2@v2\.2\.1: the module proxy did not deliver it \(GOPROXY=http:\/\/127\.0\.0\.1:\d+\): .*connection refused/,
     },
-    { name: 'a pin that does not exist', env: () => ({}), pins: ['--pin', 'containerd=2.2.99'], says: /could not set up the lab: github\.com\/containerd\/containerd\/v2@v2\.2\.99: no such version on the module proxy/ },
+    {
+      name: 'a pin that does not exist',
+      env: () => ({}),
+      pins: ['--pin', 'containerd=2.2.99'],
+      says: /could not set up the lab: github\.com\/containerd\/containerd\/v2@v2\.2\.99: no such version on the module proxy/,
+    },
   ];
   for (const bad of badInput) {
     test(`--source go with ${bad.name}: one clear line, exit 2, nothing left`, async () => {
       const cache = mkdtempSync(join(tmpdir(), 'lc-go-cache-'));
-      const run = await runLab(['--source', 'go', ...bad.pins], undefined, { LC_GO_CACHE_DIR: cache, ...(await bad.env()) });
+      const run = await runLab(['--source', 'go', ...bad.pins], undefined, {
+        LC_GO_CACHE_DIR: cache,
+        ...(await bad.env()),
+      });
       expect(run.exitCode, run.output).toBe(2);
       expect(run.output).toMatch(bad.says);
-      expect(run.output.trim().split('\n').filter((l) => l.startsWith('lesson-check lab: '))).toHaveLength(1);
+      expect(
+        run.output
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('lesson-check lab: ')),
+      ).toHaveLength(1);
       expect(readdirSync(cache).flatMap((d) => (d.startsWith('.') ? [d] : readdirSync(join(cache, d))))).toEqual([]);
       expect(await labTraces()).toEqual(before);
     });

@@ -49,7 +49,10 @@ const YAML = `all:
 `;
 
 describe('inventories', () => {
-  for (const [kind, text, name] of [['INI', INI, 'hosts.ini'], ['YAML', YAML, 'hosts.yml']] as const) {
+  for (const [kind, text, name] of [
+    ['INI', INI, 'hosts.ini'],
+    ['YAML', YAML, 'hosts.yml'],
+  ] as const) {
     test(`${kind}: hosts, ports, users, keys, profiles and groups, with vars inherited`, async () => {
       const f = file(name, text);
       const hosts = (await readInventory(f)).sort((a, b) => a.target.name.localeCompare(b.target.name));
@@ -73,7 +76,10 @@ describe('inventories', () => {
 
   test('--limit picks by name or group, with globs and exclusions', async () => {
     const hosts = await readInventory(file('hosts.ini', INI));
-    const names = (p: string) => limitHosts(hosts, p).map((h) => h.target.name).sort();
+    const names = (p: string) =>
+      limitHosts(hosts, p)
+        .map((h) => h.target.name)
+        .sort();
     expect(names('students')).toEqual(['alice', 'bob']);
     expect(names('c*')).toEqual(['alice', 'bob', 'carol']); // the group "class" matches everyone
     expect(names('class:!bob')).toEqual(['alice', 'carol']);
@@ -92,14 +98,21 @@ describe('inventories', () => {
 
 describe('ssh targets and quoting', () => {
   test('ssh://user@host:port', () => {
-    expect(parseSshUrl('ssh://student@lab-7.example:2222')).toEqual({ name: 'lab-7.example', host: 'lab-7.example', user: 'student', port: 2222 });
+    expect(parseSshUrl('ssh://student@lab-7.example:2222')).toEqual({
+      name: 'lab-7.example',
+      host: 'lab-7.example',
+      user: 'student',
+      port: 2222,
+    });
     expect(parseSshUrl('ssh://[::1]:22')).toMatchObject({ host: '::1', port: 22 });
     expect(() => parseSshUrl('lab-7')).toThrow(/ssh:\/\//);
   });
 
   test('the remote command quotes each word once; a non-root user goes through sudo -n', () => {
     const t = new SshTransport({ name: 'x', host: 'x', user: 'student' }, '/tmp/unused');
-    expect(t.remoteCommand(['printf', '%s', "a b'c $(id); x"], { env: { CNI_COMMAND: 'VERSION' } })).toBe(`sudo -n -- env CNI_COMMAND=VERSION printf %s 'a b'\\''c $(id); x'`);
+    expect(t.remoteCommand(['printf', '%s', "a b'c $(id); x"], { env: { CNI_COMMAND: 'VERSION' } })).toBe(
+      `sudo -n -- env CNI_COMMAND=VERSION printf %s 'a b'\\''c $(id); x'`,
+    );
     expect(shellQuote('')).toBe("''");
   });
 });

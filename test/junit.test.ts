@@ -17,10 +17,62 @@ const report: RunReport = {
   startedAt: '2026-11-28T12:00:00.000Z',
   durationMs: 1000,
   checks: [
-    { id: 'R1', title: 'R1 ctr run fails before runc', stage: '20 runc', section: 'step', weight: 1, state: 'passed', durationMs: 300, transcript: [{ command: 'ctr run', outcome: 'exit 1 after 3 ms', exitCode: 1, durationMs: 3, stdout: '', stderr: 'exec: "runc": executable file not found in $PATH\u0007\u001b[31m ]]> \uFFFD' }] },
-    { id: 'R2', title: 'R2 runc installed', stage: '20 runc', section: 'step', weight: 1, state: 'failed', durationMs: 40, expected: 'mode 0755', observed: 'mode 0644', hint: 'install -m 755', transcript: [] },
-    { id: 'R3', title: 'R3 config', stage: '20 runc', section: 'step', weight: 1, state: 'error', durationMs: 40, expected: 'the check runs', observed: 'Test timed out', hint: 'limit', transcript: [] },
-    { id: 'N1', title: 'N1 nerdctl', stage: '30 nerdctl', section: 'step', weight: 1, state: 'skipped', durationMs: 0, skipReason: 'nerdctl is not available from the apt source', transcript: [] },
+    {
+      id: 'R1',
+      title: 'R1 ctr run fails before runc',
+      stage: '20 runc',
+      section: 'step',
+      weight: 1,
+      state: 'passed',
+      durationMs: 300,
+      transcript: [
+        {
+          command: 'ctr run',
+          outcome: 'exit 1 after 3 ms',
+          exitCode: 1,
+          durationMs: 3,
+          stdout: '',
+          stderr: 'exec: "runc": executable file not found in $PATH\u0007\u001b[31m ]]> \uFFFD',
+        },
+      ],
+    },
+    {
+      id: 'R2',
+      title: 'R2 runc installed',
+      stage: '20 runc',
+      section: 'step',
+      weight: 1,
+      state: 'failed',
+      durationMs: 40,
+      expected: 'mode 0755',
+      observed: 'mode 0644',
+      hint: 'install -m 755',
+      transcript: [],
+    },
+    {
+      id: 'R3',
+      title: 'R3 config',
+      stage: '20 runc',
+      section: 'step',
+      weight: 1,
+      state: 'error',
+      durationMs: 40,
+      expected: 'the check runs',
+      observed: 'Test timed out',
+      hint: 'limit',
+      transcript: [],
+    },
+    {
+      id: 'N1',
+      title: 'N1 nerdctl',
+      stage: '30 nerdctl',
+      section: 'step',
+      weight: 1,
+      state: 'skipped',
+      durationMs: 0,
+      skipReason: 'nerdctl is not available from the apt source',
+      transcript: [],
+    },
   ],
 };
 
@@ -35,15 +87,27 @@ describe('junit', () => {
     expect(XMLValidator.validate(xml)).toBe(true);
   });
 
-  test('one testsuite per stage, with the run\'s properties', () => {
+  test("one testsuite per stage, with the run's properties", () => {
     expect(suites.map((s) => s.name)).toEqual(['local 20 runc', 'local 30 nerdctl']);
-    const props = Object.fromEntries((suites[0]!.properties.property as Array<{ name: string; value: string }>).map((p) => [p.name, p.value]));
-    expect(props).toMatchObject({ host: 'local', mode: 'lab', source: 'apt', 'version.runc': '1.1.5', 'stand-in images': 'true' });
+    const props = Object.fromEntries(
+      (suites[0]!.properties.property as Array<{ name: string; value: string }>).map((p) => [p.name, p.value]),
+    );
+    expect(props).toMatchObject({
+      host: 'local',
+      mode: 'lab',
+      source: 'apt',
+      'version.runc': '1.1.5',
+      'stand-in images': 'true',
+    });
   });
 
   test('failures and errors are kept apart, each with expected, observed and hint', () => {
     expect(suites[0]).toMatchObject({ tests: '3', failures: '1', errors: '1' });
-    const [, failed, errored] = suites[0]!.testcase as Array<Record<string, any>> as [unknown, Record<string, any>, Record<string, any>];
+    const [, failed, errored] = suites[0]!.testcase as Array<Record<string, any>> as [
+      unknown,
+      Record<string, any>,
+      Record<string, any>,
+    ];
     expect(failed.failure.type).toBe('CheckFailure');
     expect(failed.failure['#text']).toMatch(/expected: mode 0755\nobserved: mode 0644\nhint: install -m 755/);
     expect(errored.error.type).toBe('CheckError');

@@ -27,19 +27,36 @@ export interface LabRun {
 }
 
 /** `npm run lab -- ARGS --reports <fresh dir>`; `onOutput` may interrupt it (gets the child's PID). */
-export async function runLab(args: string[], onOutput?: (text: string, pid: number) => void, env: Record<string, string> = {}): Promise<LabRun> {
+export async function runLab(
+  args: string[],
+  onOutput?: (text: string, pid: number) => void,
+  env: Record<string, string> = {},
+): Promise<LabRun> {
   return run(['npm', 'run', '--silent', 'lab', '--', ...args], onOutput, env);
 }
 
 /** `lesson-check ARGS --reports <fresh dir>`. */
-export async function lessonCheck(args: string[], env: Record<string, string> = {}, onOutput?: (text: string, pid: number) => void): Promise<LabRun> {
+export async function lessonCheck(
+  args: string[],
+  env: Record<string, string> = {},
+  onOutput?: (text: string, pid: number) => void,
+): Promise<LabRun> {
   return run([process.execPath, join(ROOT, 'bin/lesson-check.js'), ...args], onOutput, env);
 }
 
-async function run(argv: string[], onOutput?: (text: string, pid: number) => void, env: Record<string, string> = {}): Promise<LabRun> {
+async function run(
+  argv: string[],
+  onOutput?: (text: string, pid: number) => void,
+  env: Record<string, string> = {},
+): Promise<LabRun> {
   const reportsDir = mkdtempSync(join(tmpdir(), 'lc-reports-'));
   // its own process group, as a terminal's foreground job: a Ctrl-C reaches the whole group
-  const child = spawn(argv[0]!, [...argv.slice(1), '--reports', reportsDir], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
+  const child = spawn(argv[0]!, [...argv.slice(1), '--reports', reportsDir], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
   let output = '';
   let stdout = '';
   const onData = (d: Buffer) => {
@@ -51,10 +68,20 @@ async function run(argv: string[], onOutput?: (text: string, pid: number) => voi
     onData(d);
   });
   child.stderr.on('data', onData);
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.once('close', (code, sig) => done([code, sig])));
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) =>
+    child.once('close', (code, sig) => done([code, sig])),
+  );
   const read = (f: string) => (existsSync(join(reportsDir, f)) ? readFileSync(join(reportsDir, f), 'utf8') : undefined);
   const results = read('results.json');
-  return { exitCode, stdout, signal, output, reportsDir, report: results ? (JSON.parse(results) as RunReport) : undefined, junit: read('junit.xml') };
+  return {
+    exitCode,
+    stdout,
+    signal,
+    output,
+    reportsDir,
+    report: results ? (JSON.parse(results) as RunReport) : undefined,
+    junit: read('junit.xml'),
+  };
 }
 
 /** The IDs of a report's checks that failed or could not run. */
@@ -91,13 +118,30 @@ export async function labTraces(): Promise<Traces> {
   const ps = await execa('ps', ['-eo', 'pid=,stat=,args='], { reject: false });
   // A zombie (stat Z) has exited and holds nothing: a killed shim is an orphan of PID 1 and stays
   // a zombie until PID 1 gets round to reaping it, which no teardown can hurry.
-  const processes = ps.stdout.split('\n').filter((l) => (l.includes(`${LABS_ROOT}/`) || l.includes('containerd-shim')) && !/^\s*\d+\s+Z/.test(l));
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(LABS_ROOT));
+  const processes = ps.stdout
+    .split('\n')
+    .filter((l) => (l.includes(`${LABS_ROOT}/`) || l.includes('containerd-shim')) && !/^\s*\d+\s+Z/.test(l));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(LABS_ROOT));
   const netns = (await execa('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith('lc-'));
-  const links = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1] ?? '').filter((n) => n.startsWith('lc'));
+  const links = (await execa('ip', ['-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(': ')[1] ?? '')
+    .filter((n) => n.startsWith('lc'));
   const labs = existsSync(LABS_ROOT) ? readdirSync(LABS_ROOT) : [];
   const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-  return { processes, mounts, netns, links, labs, runContainerd: existsSync('/run/containerd'), ipForward, forwardingClaims: existsSync('/run/lesson-check-ip-forward') };
+  return {
+    processes,
+    mounts,
+    netns,
+    links,
+    labs,
+    runContainerd: existsSync('/run/containerd'),
+    ipForward,
+    forwardingClaims: existsSync('/run/lesson-check-ip-forward'),
+  };
 }
 
 /** Keeps a lab up (`lab --keep`) and returns its profile file. */
@@ -118,20 +162,56 @@ export async function removeLab(prefix: string): Promise<void> {
  * (containerd's own database and blob store change under any client and are not compared.) */
 export async function snapshotLab(profileFile: string): Promise<Record<string, string>> {
   const profile = loadProfile(profileFile);
-  const ctr = (...args: string[]) => execa(profile.paths.ctr, ['--address', profile.paths.socket, ...args], { reject: false }).then((r) => r.stdout);
+  const ctr = (...args: string[]) =>
+    execa(profile.paths.ctr, ['--address', profile.paths.socket, ...args], { reject: false }).then((r) => r.stdout);
   const snap: Record<string, string> = {};
   const namespaces = (await ctr('namespaces', 'ls', '-q')).split('\n').filter(Boolean);
   snap.namespaces = namespaces.join(',');
   for (const ns of namespaces) {
-    for (const what of [['containers', 'ls'], ['tasks', 'ls'], ['images', 'ls'], ['content', 'ls', '-q'], ['snapshots', 'ls']]) {
+    for (const what of [
+      ['containers', 'ls'],
+      ['tasks', 'ls'],
+      ['images', 'ls'],
+      ['content', 'ls', '-q'],
+      ['snapshots', 'ls'],
+    ]) {
       snap[`${ns} ${what[0]}`] = await ctr('--namespace', ns, ...what);
     }
   }
-  const files = await execa('find', [profile.prefix, '(', '-path', `${profile.prefix}/var/lib/containerd`, '-o', '-path', `${profile.prefix}/lab`, '-o', '-path', `${profile.prefix}/run`, ')', '-prune', '-o', '-printf', '%p %s %T@ %m\n'], { reject: false });
+  const files = await execa(
+    'find',
+    [
+      profile.prefix,
+      '(',
+      '-path',
+      `${profile.prefix}/var/lib/containerd`,
+      '-o',
+      '-path',
+      `${profile.prefix}/lab`,
+      '-o',
+      '-path',
+      `${profile.prefix}/run`,
+      ')',
+      '-prune',
+      '-o',
+      '-printf',
+      '%p %s %T@ %m\n',
+    ],
+    { reject: false },
+  );
   snap.files = files.stdout.split('\n').sort().join('\n');
   snap.netns = (await execa('ip', ['netns', 'list'])).stdout;
-  snap.links = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1]).sort().join(',');
-  snap.cgroups = (await execa('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-type', 'd', '-name', 'lc-*'], { reject: false })).stdout.split('\n').sort().join(',');
+  snap.links = (await execa('ip', ['-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(': ')[1])
+    .sort()
+    .join(',');
+  snap.cgroups = (
+    await execa('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-type', 'd', '-name', 'lc-*'], { reject: false })
+  ).stdout
+    .split('\n')
+    .sort()
+    .join(',');
   // the bridge probe's CNI ADD turns forwarding on for the whole host: it must be put back
   snap.ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   snap.forwardingClaims = String(existsSync('/run/lesson-check-ip-forward'));
@@ -145,6 +225,10 @@ export function overlappingChecks(timingsFile: string, ids: string[]): string[] 
     const m = /^(\d+) \d+ check (\w+): (start|end)$/.exec(line);
     if (m && ids.includes(m[2]!)) spans.set(m[2]!, { ...spans.get(m[2]!), [m[3]!]: Number(m[1]) });
   }
-  const overlaps = (x: { start?: number; end?: number }, y: { start?: number; end?: number }) => x.start! < y.end! && y.start! < x.end!;
-  return [...spans].filter(([id, s]) => [...spans].some(([other, t]) => other !== id && overlaps(s, t))).map(([id]) => id).sort();
+  const overlaps = (x: { start?: number; end?: number }, y: { start?: number; end?: number }) =>
+    x.start! < y.end! && y.start! < x.end!;
+  return [...spans]
+    .filter(([id, s]) => [...spans].some(([other, t]) => other !== id && overlaps(s, t)))
+    .map(([id]) => id)
+    .sort();
 }

@@ -33,10 +33,16 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     first = await runLab([], undefined, { LC_TIMINGS: timings });
   }, 600_000);
 
-  test('exits 0 with all 20 checks passed, none skipped, at the lesson\'s own versions', () => {
+  test("exits 0 with all 20 checks passed, none skipped, at the lesson's own versions", () => {
     expect(first.exitCode, first.output).toBe(0);
     expect(states(first)).toEqual(Object.fromEntries(CATALOGUE.map(({ id }) => [id, 'passed'])));
-    expect(first.report!.versions).toEqual({ containerd: LESSON_VERSIONS.containerd, runc: LESSON_VERSIONS.runc, nerdctl: LESSON_VERSIONS.nerdctl, cniPlugins: LESSON_VERSIONS.cniPlugins, podinfo: PODINFO.release });
+    expect(first.report!.versions).toEqual({
+      containerd: LESSON_VERSIONS.containerd,
+      runc: LESSON_VERSIONS.runc,
+      nerdctl: LESSON_VERSIONS.nerdctl,
+      cniPlugins: LESSON_VERSIONS.cniPlugins,
+      podinfo: PODINFO.release,
+    });
   });
 
   test('its JUnit has a testcase for each of the 20 IDs, no failures, no skips', () => {
@@ -53,15 +59,45 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
   });
 
   test('walking, the checks run one at a time, in lesson order: each performs a step', () => {
-    expect(overlappingChecks(timings, CATALOGUE.map((c) => c.id))).toEqual([]);
+    expect(
+      overlappingChecks(
+        timings,
+        CATALOGUE.map((c) => c.id),
+      ),
+    ).toEqual([]);
     const started = [...readFileSync(timings, 'utf8').matchAll(/^\d+ \d+ check (\w+): start$/gm)].map((m) => m[1]);
-    expect(started).toEqual(['H1', 'H2', 'H3', 'H4', 'C1', 'C2', 'C3', 'R1', 'R2', 'R3', 'R5', 'R4', 'R6', 'N1', 'N2', 'N3', 'K1', 'K2', 'K3', 'K4']);
+    expect(started).toEqual([
+      'H1',
+      'H2',
+      'H3',
+      'H4',
+      'C1',
+      'C2',
+      'C3',
+      'R1',
+      'R2',
+      'R3',
+      'R5',
+      'R4',
+      'R6',
+      'N1',
+      'N2',
+      'N3',
+      'K1',
+      'K2',
+      'K3',
+      'K4',
+    ]);
   });
 
-  test('N2 saw nerdctl fail for want of the bridge plugin, and the report says which text and that the lesson\'s differs', () => {
+  test("N2 saw nerdctl fail for want of the bridge plugin, and the report says which text and that the lesson's differs", () => {
     const n2 = first.report!.checks.find((c) => c.id === 'N2')!;
-    expect(n2.transcript.some((e) => /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/.test(e.stderr))).toBe(true);
-    expect(n2.transcript.map((e) => e.command).join('\n')).toMatch(/N2 saw nerdctl's pre-flight error; the lesson's text differs/);
+    expect(
+      n2.transcript.some((e) => /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/.test(e.stderr)),
+    ).toBe(true);
+    expect(n2.transcript.map((e) => e.command).join('\n')).toMatch(
+      /N2 saw nerdctl's pre-flight error; the lesson's text differs/,
+    );
   });
 
   test('N3 and K3 met the real podinfo: its version from --version, its own JSON over the bridge', () => {
@@ -69,7 +105,10 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(n3.transcript.find((e) => e.command.includes('--net host'))!.stdout.trim()).toBe(PODINFO.release);
     const k3 = first.report!.checks.find((c) => c.id === 'K3')!;
     const body = JSON.parse(k3.transcript.find((e) => e.command.startsWith('curl '))!.stdout);
-    expect(body).toMatchObject({ version: PODINFO.release, message: expect.stringContaining('greetings from podinfo') });
+    expect(body).toMatchObject({
+      version: PODINFO.release,
+      message: expect.stringContaining('greetings from podinfo'),
+    });
   });
 
   test('R1 was observed for real: its transcript holds the missing-runc error', () => {
@@ -87,9 +126,12 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(junit).toMatch(new RegExp(`<testsuites [^>]*tests="20" failures="${n.failed}" errors="${n.error}"`));
     expect(junit.match(/<skipped>/g) ?? []).toHaveLength(n.skipped);
     const md = readFileSync(join(first.reportsDir, 'summary.md'), 'utf8');
-    expect(md).toContain(`## lesson-check: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`);
+    expect(md).toContain(
+      `## lesson-check: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`,
+    );
     const html = readFileSync(join(first.reportsDir, 'report.html'), 'utf8');
-    for (const state of ['passed', 'failed', 'error', 'skipped'] as const) expect(html.match(new RegExp(`data-state="${state}"`, 'g')) ?? []).toHaveLength(n[state]);
+    for (const state of ['passed', 'failed', 'error', 'skipped'] as const)
+      expect(html.match(new RegExp(`data-state="${state}"`, 'g')) ?? []).toHaveLength(n[state]);
   });
 
   test('the console shows no colour codes when piped or with NO_COLOR', () => {
@@ -104,7 +146,9 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(notes).toMatch(/^source go: chosen \(auto\)/m);
     expect(notes).toMatch(/^built from github\.com\/containerd\/nerdctl\/v2@v2\.2\.1 /m);
     expect(notes).toMatch(/^image sagikazarmark\/docker-hello-world:latest: a lesson-check stand-in/m);
-    expect(notes).toContain(`image stefanprodan/podinfo:latest: podinfo ${PODINFO.release}, built from ${PODINFO.module}@${PODINFO.version}`);
+    expect(notes).toContain(
+      `image stefanprodan/podinfo:latest: podinfo ${PODINFO.release}, built from ${PODINFO.module}@${PODINFO.version}`,
+    );
     expect(first.output).toMatch(/source go: chosen \(auto\)/);
     expect(first.junit).toContain('name="stand-in images" value="true"');
   });
@@ -112,8 +156,13 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
   test('the apt source walks the lesson too, and skips the nerdctl checks, saying there is no nerdctl', async () => {
     const run = await runLab(['--source', 'apt']);
     expect(run.exitCode, run.output).toBe(0);
-    expect(states(run)).toEqual(Object.fromEntries(CATALOGUE.map(({ id }) => [id, NERDCTL_CHECKS.includes(id) ? 'skipped' : 'passed'])));
-    for (const id of NERDCTL_CHECKS) expect(run.report!.checks.find((c) => c.id === id)!.skipReason).toMatch(/nerdctl is not available from the apt source/);
+    expect(states(run)).toEqual(
+      Object.fromEntries(CATALOGUE.map(({ id }) => [id, NERDCTL_CHECKS.includes(id) ? 'skipped' : 'passed'])),
+    );
+    for (const id of NERDCTL_CHECKS)
+      expect(run.report!.checks.find((c) => c.id === id)!.skipReason).toMatch(
+        /nerdctl is not available from the apt source/,
+      );
     expect(run.report!.source).toBe('apt');
     expect(await labTraces()).toEqual(before);
   });
@@ -161,18 +210,22 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(await labTraces()).toEqual(before);
   });
 
-  test('the lab\'s registry stopping mid-walk is a setup error that names it, exit 2, and the lab is torn down', async () => {
+  test("the lab's registry stopping mid-walk is a setup error that names it, exit 2, and the lab is torn down", async () => {
     let killed = false;
     const run = await runLab([], (output) => {
       const id = /lab ([0-9a-f]{6}) at/.exec(output)?.[1];
       if (killed || !id || !/✓ C2 /.test(output)) return;
       killed = true;
-      const state = JSON.parse(readFileSync(join(LABS_ROOT, id, 'lab', 'lab.json'), 'utf8')) as { registry: { pid: number } };
+      const state = JSON.parse(readFileSync(join(LABS_ROOT, id, 'lab', 'lab.json'), 'utf8')) as {
+        registry: { pid: number };
+      };
       process.kill(state.registry.pid, 'SIGKILL');
     });
     expect(killed, run.output).toBe(true);
     expect(run.exitCode, run.output).toBe(2);
-    expect(run.output).toMatch(/lesson-check lab: the lab's registry \(http:\/\/127\.0\.0\.1:\d+, PID \d+\) stopped during the walk/);
+    expect(run.output).toMatch(
+      /lesson-check lab: the lab's registry \(http:\/\/127\.0\.0\.1:\d+, PID \d+\) stopped during the walk/,
+    );
     expect(run.output).toMatch(/torn down .* prefix removed/);
     expect(await labTraces()).toEqual(before);
   });
@@ -182,7 +235,12 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(run.exitCode).toBe(1);
     const failed = run.report!.checks.filter((c) => c.state === 'failed' || c.state === 'error');
     expect(failed.map((c) => c.id)).toEqual(['R3', 'R4']);
-    for (const c of failed) expect(c).toMatchObject({ expected: expect.stringContaining('SystemdCgroup'), observed: expect.stringMatching(/SystemdCgroup = /), hint: expect.any(String) });
+    for (const c of failed)
+      expect(c).toMatchObject({
+        expected: expect.stringContaining('SystemdCgroup'),
+        observed: expect.stringMatching(/SystemdCgroup = /),
+        hint: expect.any(String),
+      });
     expect(failed[0]!.observed).toContain('(absent)');
   });
 
@@ -191,9 +249,16 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(run.exitCode).toBe(1);
     const failed = run.report!.checks.filter((c) => c.state === 'failed' || c.state === 'error');
     expect(failed.map((c) => c.id)).toEqual(['R2', 'R6']);
-    expect(failed[0]).toMatchObject({ expected: expect.stringContaining('mode 0755'), observed: 'mode 0644', hint: expect.stringContaining('install -m 755') });
+    expect(failed[0]).toMatchObject({
+      expected: expect.stringContaining('mode 0755'),
+      observed: 'mode 0644',
+      hint: expect.stringContaining('install -m 755'),
+    });
     expect(failed[1]!.observed).toContain('exit 1');
     expect(failed[1]!.hint).toBeTruthy();
-    expect(run.report!.checks.find((c) => c.id === 'K4')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by R6: /) });
+    expect(run.report!.checks.find((c) => c.id === 'K4')).toMatchObject({
+      state: 'skipped',
+      skipReason: expect.stringMatching(/^blocked by R6: /),
+    });
   });
 });

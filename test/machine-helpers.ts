@@ -39,12 +39,19 @@ export async function snapshotMachine(state: MachineState): Promise<Record<strin
   const snap: Record<string, string> = {};
   // files with size and time, but containerd's own databases (they change under any client);
   // folders by name (creating and removing an entry touches a folder)
-  snap.files = await inMachine(state, 'find /etc /usr/local /opt/cni /var/lib/nerdctl /var/lib/containerd/io.containerd.runtime.v2.task /run/containerd -xdev \\( -type d -printf "%p/ %m\\n" \\) -o \\( -type s -o -type p -o -name \"*.db\" \\) -o -printf "%p %s %T@ %m\\n" 2>/dev/null | sort');
-  snap.unit = await inMachine(state, 'systemctl show containerd -p ActiveState -p SubState -p UnitFileState -p MainPID -p ActiveEnterTimestampMonotonic');
+  snap.files = await inMachine(
+    state,
+    'find /etc /usr/local /opt/cni /var/lib/nerdctl /var/lib/containerd/io.containerd.runtime.v2.task /run/containerd -xdev \\( -type d -printf "%p/ %m\\n" \\) -o \\( -type s -o -type p -o -name \"*.db\" \\) -o -printf "%p %s %T@ %m\\n" 2>/dev/null | sort',
+  );
+  snap.unit = await inMachine(
+    state,
+    'systemctl show containerd -p ActiveState -p SubState -p UnitFileState -p MainPID -p ActiveEnterTimestampMonotonic',
+  );
   snap.links = await inMachine(state, 'ip -o link show | cut -d: -f2 | sort');
   const namespaces = (await inMachine(state, 'ctr namespaces ls -q')).split('\n').filter(Boolean);
   snap.namespaces = namespaces.join(',');
-  for (const ns of namespaces) snap[ns] = await inMachine(state, `ctr -n ${ns} containers ls; ctr -n ${ns} tasks ls; ctr -n ${ns} images ls -q`);
+  for (const ns of namespaces)
+    snap[ns] = await inMachine(state, `ctr -n ${ns} containers ls; ctr -n ${ns} tasks ls; ctr -n ${ns} images ls -q`);
   return snap;
 }
 
@@ -59,9 +66,19 @@ export interface HostTraces {
 /** Everything of a machine that could outlive it on the host. */
 export async function machineTraces(): Promise<HostTraces> {
   const ps = await execa('ps', ['-eo', 'pid=,stat=,args='], { reject: false });
-  const processes = ps.stdout.split('\n').filter((l) => (l.includes(`${MACHINES_ROOT}/`) || l.includes('systemd-nspawn')) && !/^\s*\d+\s+Z/.test(l));
-  const veths = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1] ?? '').filter((n) => n.startsWith('ve-lc-'));
-  const cgroups = (await execa('find', ['/sys/fs/cgroup', '-maxdepth', '2', '-type', 'd', '-name', 'lc-m-*'], { reject: false })).stdout.split('\n').filter(Boolean).sort();
+  const processes = ps.stdout
+    .split('\n')
+    .filter((l) => (l.includes(`${MACHINES_ROOT}/`) || l.includes('systemd-nspawn')) && !/^\s*\d+\s+Z/.test(l));
+  const veths = (await execa('ip', ['-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(': ')[1] ?? '')
+    .filter((n) => n.startsWith('ve-lc-'));
+  const cgroups = (
+    await execa('find', ['/sys/fs/cgroup', '-maxdepth', '2', '-type', 'd', '-name', 'lc-m-*'], { reject: false })
+  ).stdout
+    .split('\n')
+    .filter(Boolean)
+    .sort();
   const machines = existsSync(MACHINES_ROOT) ? readdirSync(MACHINES_ROOT) : [];
   const nspawnDirs = existsSync('/run/systemd/nspawn/propagate') ? readdirSync('/run/systemd/nspawn/propagate') : [];
   return { machines, processes, veths, cgroups, nspawnDirs };

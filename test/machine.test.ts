@@ -13,16 +13,25 @@ import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/lab/registry.ts';
 import { stopProcess } from '../helpers/lab/supervisor.ts';
 import { check, failing, lessonCheck } from './lab-helpers.ts';
-import { type HostTraces, type KeptMachine, inMachine, keepMachine, machineTraces, snapshotMachine } from './machine-helpers.ts';
+import {
+  type HostTraces,
+  type KeptMachine,
+  inMachine,
+  keepMachine,
+  machineTraces,
+  snapshotMachine,
+} from './machine-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
-const nspawn = asRoot && (await execa('sh', ['-c', 'command -v systemd-nspawn && command -v debootstrap'], { reject: false })).exitCode === 0;
-
+const nspawn =
+  asRoot &&
+  (await execa('sh', ['-c', 'command -v systemd-nspawn && command -v debootstrap'], { reject: false })).exitCode === 0;
 
 describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () => {
   let before: HostTraces;
   let finished: KeptMachine;
-  const verify = (m: KeptMachine, ...args: string[]) => lessonCheck(['verify', '--target', m.target, ...args], { LC_SSH_CONFIG: m.sshConfig });
+  const verify = (m: KeptMachine, ...args: string[]) =>
+    lessonCheck(['verify', '--target', m.target, ...args], { LC_SSH_CONFIG: m.sshConfig });
 
   beforeAll(async () => {
     before = await machineTraces();
@@ -32,13 +41,16 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
     await lessonCheck(['machine', '--down']);
   }, 120_000);
 
-  test('the walkthrough inside passes all 20 checks, each step the lesson\'s own command, with systemd', () => {
+  test("the walkthrough inside passes all 20 checks, each step the lesson's own command, with systemd", () => {
     const { run } = finished;
     expect(run.exitCode, run.output).toBe(0);
     const report = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')) as RunReport;
     expect(report).toMatchObject({ mode: 'walkthrough', profile: 'lesson' });
     expect(report.checks.map((c) => [c.id, c.state])).toEqual(CATALOGUE.map(({ id }) => [id, 'passed']));
-    const commands = (id: string) => check(report, id).transcript.map((e) => e.command).join('\n');
+    const commands = (id: string) =>
+      check(report, id)
+        .transcript.map((e) => e.command)
+        .join('\n');
     expect(commands('C1')).toMatch(/^tar xzvofC \S+\/containerd-2\.2\.1-linux-\w+\.tar\.gz \/usr\/local$/m);
     expect(commands('C2')).toMatch(/^systemctl daemon-reload$/m);
     expect(commands('C2')).toMatch(/^systemctl enable --now containerd$/m);
@@ -46,7 +58,9 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
     expect(commands('R2')).toMatch(/^install -D -m 755 \S+\/runc\.\w+ \/usr\/local\/sbin\/runc$/m);
     expect(commands('K1')).toMatch(/^tar xzvofC \S+\/cni-plugins-linux-\w+-v1\.9\.0\.tgz \/opt\/cni\/bin$/m);
     // the lesson's image names, pulled as written: ghcr.io, answered by the machine's own registry
-    expect(commands('C3')).toMatch(/^\S*\/ctr --address \/run\/containerd\/containerd\.sock images pull ghcr\.io\/sagikazarmark\/docker-hello-world:latest$/m);
+    expect(commands('C3')).toMatch(
+      /^\S*\/ctr --address \/run\/containerd\/containerd\.sock images pull ghcr\.io\/sagikazarmark\/docker-hello-world:latest$/m,
+    );
   });
 
   test('verify over ssh with the lesson profile: all 20 pass, and nothing in the machine changes', async () => {
@@ -59,16 +73,51 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
 
   describe('each broken machine fails the check that guards it, with a hint, and no other', () => {
     const cases = [
-      { name: 'the unit not enabled', breakIt: 'systemctl disable containerd', fixIt: 'systemctl enable containerd', fails: 'C2', cause: /is-enabled containerd` says disabled/ },
-      { name: 'containerd stopped', breakIt: 'systemctl stop containerd', fixIt: 'systemctl start containerd', fails: 'C2', cause: /is-active containerd` says (inactive|failed)/, blocked: ['C3', 'R1', 'R5', 'R6', 'N2', 'N3', 'K2', 'K4'] },
-      { name: 'config.toml edited after the last restart', breakIt: 'touch /etc/containerd/config.toml', fixIt: 'systemctl restart containerd', fails: 'R5', cause: /changed after containerd last started/ },
-      { name: '`systemctl daemon-reload` forgotten after editing the unit', breakIt: 'echo "# edited" >> /etc/systemd/system/containerd.service', fixIt: 'sed -i "/# edited/d" /etc/systemd/system/containerd.service && systemctl daemon-reload', fails: 'C2', cause: /without `systemctl daemon-reload`/ },
-      { name: 'a distribution\'s runc in /usr/sbin beside the lesson\'s', breakIt: 'cp /opt/lesson-check/distro-runc /usr/sbin/runc', fixIt: 'rm /usr/sbin/runc', fails: 'R1', cause: /another runc is on containerd's PATH/ },
+      {
+        name: 'the unit not enabled',
+        breakIt: 'systemctl disable containerd',
+        fixIt: 'systemctl enable containerd',
+        fails: 'C2',
+        cause: /is-enabled containerd` says disabled/,
+      },
+      {
+        name: 'containerd stopped',
+        breakIt: 'systemctl stop containerd',
+        fixIt: 'systemctl start containerd',
+        fails: 'C2',
+        cause: /is-active containerd` says (inactive|failed)/,
+        blocked: ['C3', 'R1', 'R5', 'R6', 'N2', 'N3', 'K2', 'K4'],
+      },
+      {
+        name: 'config.toml edited after the last restart',
+        breakIt: 'touch /etc/containerd/config.toml',
+        fixIt: 'systemctl restart containerd',
+        fails: 'R5',
+        cause: /changed after containerd last started/,
+      },
+      {
+        name: '`systemctl daemon-reload` forgotten after editing the unit',
+        breakIt: 'echo "# edited" >> /etc/systemd/system/containerd.service',
+        fixIt: 'sed -i "/# edited/d" /etc/systemd/system/containerd.service && systemctl daemon-reload',
+        fails: 'C2',
+        cause: /without `systemctl daemon-reload`/,
+      },
+      {
+        name: "a distribution's runc in /usr/sbin beside the lesson's",
+        breakIt: 'cp /opt/lesson-check/distro-runc /usr/sbin/runc',
+        fixIt: 'rm /usr/sbin/runc',
+        fails: 'R1',
+        cause: /another runc is on containerd's PATH/,
+      },
     ];
     beforeAll(() => {
       // Debian 12's own runc package, unpacked by the apt source: a real distribution runc
       const rootfs = join(finished.state.dir, 'rootfs');
-      writeFileSync(join(rootfs, 'opt/lesson-check/distro-runc'), readFileSync(join(APT_CACHE, 'unpacked/runc/usr/sbin/runc')), { mode: 0o755 });
+      writeFileSync(
+        join(rootfs, 'opt/lesson-check/distro-runc'),
+        readFileSync(join(APT_CACHE, 'unpacked/runc/usr/sbin/runc')),
+        { mode: 0o755 },
+      );
     });
     for (const c of cases) {
       test(c.name, async () => {
@@ -76,8 +125,15 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
         const run = await verify(finished);
         await inMachine(finished.state, c.fixIt);
         expect(failing(run.report), run.output).toEqual([c.fails]);
-        expect(check(run.report, c.fails)).toMatchObject({ cause: expect.stringMatching(c.cause), hint: expect.any(String) });
-        for (const id of c.blocked ?? []) expect(check(run.report, id)).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by C2: /) });
+        expect(check(run.report, c.fails)).toMatchObject({
+          cause: expect.stringMatching(c.cause),
+          hint: expect.any(String),
+        });
+        for (const id of c.blocked ?? [])
+          expect(check(run.report, id)).toMatchObject({
+            state: 'skipped',
+            skipReason: expect.stringMatching(/^blocked by C2: /),
+          });
       });
     }
   });
@@ -88,10 +144,25 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
     const dir = mkdtempSync(join(tmpdir(), 'lc-machines-'));
     const inventory = join(dir, 'class.ini');
     const machines = { 'student-a': finished, 'student-b': unfinished, 'student-c': off };
-    writeFileSync(inventory, ['[class]', ...Object.entries(machines).map(([name, m]) => `${name} ansible_host=${m.state.ip} ansible_user=root ansible_ssh_private_key_file=${m.state.dir}/id_ed25519`), ''].join('\n'));
+    writeFileSync(
+      inventory,
+      [
+        '[class]',
+        ...Object.entries(machines).map(
+          ([name, m]) =>
+            `${name} ansible_host=${m.state.ip} ansible_user=root ansible_ssh_private_key_file=${m.state.dir}/id_ed25519`,
+        ),
+        '',
+      ].join('\n'),
+    );
     // each machine's host key pinned, as its own ssh_config does
     const config = join(dir, 'ssh_config');
-    writeFileSync(config, `Host *\n  UserKnownHostsFile ${Object.values(machines).map((m) => `${m.state.dir}/known_hosts`).join(' ')}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n`);
+    writeFileSync(
+      config,
+      `Host *\n  UserKnownHostsFile ${Object.values(machines)
+        .map((m) => `${m.state.dir}/known_hosts`)
+        .join(' ')}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n`,
+    );
     const run = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '3'], { LC_SSH_CONFIG: config });
     expect(run.exitCode, run.output).toBe(1);
     const runs = (JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')) as { runs: RunReport[] }).runs;
@@ -135,20 +206,42 @@ describe('lesson-check machine: bad input is one clear line, exit 2', () => {
     await execa('ln', ['-s', '/bin/sh', join(bin, 'sh')]);
     const run = await lessonCheck(['machine'], { PATH: bin });
     expect(run.exitCode, run.output).toBe(2);
-    expect(run.output).toMatch(/^lesson-check machine: could not boot the machine: systemd-nspawn not found: install Debian's systemd-container/m);
+    expect(run.output).toMatch(
+      /^lesson-check machine: could not boot the machine: systemd-nspawn not found: install Debian's systemd-container/m,
+    );
   });
 
-  test.runIf(nspawn)('a Debian mirror that does not answer, with no cached rootfs', async () => {
-    const before = await machineTraces();
-    const cache = mkdtempSync(join(tmpdir(), 'lc-machine-cache-'));
-    const run = await lessonCheck(['machine'], { LC_MACHINE_CACHE_DIR: cache, LC_DEBIAN_MIRROR: `http://127.0.0.1:${await freeLoopbackPort()}/debian` });
-    expect(run.exitCode, run.output).toBe(2);
-    expect(run.output).toMatch(/could not boot the machine: debootstrap bookworm from http:\/\/127\.0\.0\.1:\d+\/debian failed: /);
-    expect(await machineTraces()).toEqual(before);
-  }, 120_000);
+  test.runIf(nspawn)(
+    'a Debian mirror that does not answer, with no cached rootfs',
+    async () => {
+      const before = await machineTraces();
+      const cache = mkdtempSync(join(tmpdir(), 'lc-machine-cache-'));
+      const run = await lessonCheck(['machine'], {
+        LC_MACHINE_CACHE_DIR: cache,
+        LC_DEBIAN_MIRROR: `http://127.0.0.1:${await freeLoopbackPort()}/debian`,
+      });
+      expect(run.exitCode, run.output).toBe(2);
+      expect(run.output).toMatch(
+        /could not boot the machine: debootstrap bookworm from http:\/\/127\.0\.0\.1:\d+\/debian failed: /,
+      );
+      expect(await machineTraces()).toEqual(before);
+    },
+    120_000,
+  );
 
   test('not root', async () => {
-    const run = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(import.meta.dirname, '../bin/lesson-check.js'), 'machine'], { reject: false, cwd: tmpdir() });
+    const run = await execa(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(import.meta.dirname, '../bin/lesson-check.js'),
+        'machine',
+      ],
+      { reject: false, cwd: tmpdir() },
+    );
     expect(run.exitCode, run.stderr).toBe(2);
     expect(run.stderr).toMatch(/^lesson-check machine: must run as root/m);
   });

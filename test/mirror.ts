@@ -50,5 +50,9 @@ export async function serveMirror(root: string): Promise<Mirror> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, root, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    root,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

@@ -13,7 +13,7 @@ function profileFile(text: string): string {
 }
 
 describe('profile', () => {
-  test('lesson: the lesson\'s real paths and pins', () => {
+  test("lesson: the lesson's real paths and pins", () => {
     const p = lessonProfile();
     expect(p.paths.runc).toBe('/usr/local/sbin/runc');
     expect(p.paths.socket).toBe('/run/containerd/containerd.sock');
@@ -40,7 +40,9 @@ describe('profile', () => {
   });
 
   test('a value of the wrong type is refused', () => {
-    expect(() => loadProfile(profileFile('[expect]\npodinfoPort = "9898"\n'))).toThrow(/`expect\.podinfoPort` must be a number/);
+    expect(() => loadProfile(profileFile('[expect]\npodinfoPort = "9898"\n'))).toThrow(
+      /`expect\.podinfoPort` must be a number/,
+    );
   });
 
   test('malformed TOML names file, line and column', () => {

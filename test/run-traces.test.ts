@@ -82,6 +82,11 @@ describe.runIf(asRoot)('IPv4 forwarding and the sweep of a run cut short', () =>
     expect([await netnsOf(runId), await linkOf(runId), existsSync(ipamDir)]).toEqual([true, true, true]);
     // the same traces, now as a run cut short: all gone
     await removeRunTraces(host, profile, runId, { probesCutShort: true });
-    expect([await netnsOf(runId), await linkOf(runId), existsSync(ipamDir), forwarding()]).toEqual([false, false, false, '0']);
+    expect([await netnsOf(runId), await linkOf(runId), existsSync(ipamDir), forwarding()]).toEqual([
+      false,
+      false,
+      false,
+      '0',
+    ]);
   });
 });

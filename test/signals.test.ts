@@ -20,13 +20,28 @@ const ROOT = join(import.meta.dirname, '..');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 /** Runs `lesson-check ARGS` in a process group of its own; `when` says when to send `signal`. */
-async function runAndSignal(args: string[], signal: NodeJS.Signals, when: (timings: string) => Promise<boolean>): Promise<{ code: number | null; signal: NodeJS.Signals | null; sent: boolean; output: string }> {
+async function runAndSignal(
+  args: string[],
+  signal: NodeJS.Signals,
+  when: (timings: string) => Promise<boolean>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; sent: boolean; output: string }> {
   const timings = join(mkdtempSync(join(tmpdir(), 'lc-sig-')), 'timings.txt');
-  const child = spawn(process.execPath, [join(ROOT, 'bin/lesson-check.js'), ...args, '--reports', mkdtempSync(join(tmpdir(), 'lc-reports-'))], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', LC_TIMINGS: timings } });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/lesson-check.js'), ...args, '--reports', mkdtempSync(join(tmpdir(), 'lc-reports-'))],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', LC_TIMINGS: timings },
+    },
+  );
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const ended = new Promise<[number | null, NodeJS.Signals | null]>((done) => child.once('close', (c, s) => done([c, s])));
+  const ended = new Promise<[number | null, NodeJS.Signals | null]>((done) =>
+    child.once('close', (c, s) => done([c, s])),
+  );
   let sent = false;
   let finished = false;
   void ended.then(() => (finished = true));
@@ -66,18 +81,27 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
   const verify = () => lessonCheck(['verify', '--profile', profileFile]);
 
   test('a verify killed with SIGKILL inside the bridge probe: the next one removes what it left, says so, and passes', async () => {
-    const killed = await runAndSignal(['verify', '--profile', profileFile], 'SIGKILL', moments['inside the bridge probe']!);
+    const killed = await runAndSignal(
+      ['verify', '--profile', profileFile],
+      'SIGKILL',
+      moments['inside the bridge probe']!,
+    );
     expect(killed.signal, killed.output).toBe('SIGKILL');
     expect(await snapshotLab(profileFile)).not.toEqual(before);
     const next = await verify();
     expect(next.exitCode, next.output).toBe(0);
-    expect(next.output).toMatch(/removed what run [0-9a-f]{6} \(verify, PID \d+, .*\) left here: it ended without cleaning up/);
+    expect(next.output).toMatch(
+      /removed what run [0-9a-f]{6} \(verify, PID \d+, .*\) left here: it ended without cleaning up/,
+    );
     expect(await snapshotLab(profileFile)).toEqual(before);
     expect(runLeftovers()).toEqual([]);
   });
 
   test('two verifies at once, one killed: the live one is untouched and passes; the next run cleans', async () => {
-    const [killed, live] = await Promise.all([runAndSignal(['verify', '--profile', profileFile], 'SIGKILL', moments['the runc stage']!), verify()]);
+    const [killed, live] = await Promise.all([
+      runAndSignal(['verify', '--profile', profileFile], 'SIGKILL', moments['the runc stage']!),
+      verify(),
+    ]);
     expect(killed.signal, killed.output).toBe('SIGKILL');
     expect(live.exitCode, live.output).toBe(0);
     const next = await verify();
@@ -92,7 +116,11 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
       const run = await lessonCheck(['clean']);
       expect(run.exitCode).toBe(0);
       expect(run.output).toContain('nothing to clean');
-      expect((await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q'])).stdout.split('\n')).toContain('lc-abcdef');
+      expect(
+        (await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q'])).stdout.split(
+          '\n',
+        ),
+      ).toContain('lc-abcdef');
     } finally {
       await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'remove', 'lc-abcdef']);
     }
@@ -104,7 +132,10 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
         const run = await runAndSignal(['verify', '--profile', profileFile], signal, when);
         expect(run.sent, run.output).toBe(true);
         // the shell's code for the signal; before the CLI has set its trap, the signal itself
-        expect(run.code === 128 + constants.signals[signal] || run.signal === signal, `exit ${run.code}, signal ${run.signal}\n${run.output}`).toBe(true);
+        expect(
+          run.code === 128 + constants.signals[signal] || run.signal === signal,
+          `exit ${run.code}, signal ${run.signal}\n${run.output}`,
+        ).toBe(true);
         expect(await snapshotLab(profileFile)).toEqual(before);
         expect(runLeftovers()).toEqual([]);
       });
@@ -121,10 +152,20 @@ describe.runIf(asRoot)('a busy node is not disturbed', { timeout: 300_000 }, () 
   test('a namespace of others, with a running container and its image, is identical after ten verifies', async () => {
     profileFile = await keepLab();
     const p = loadProfile(profileFile);
-    const ctr = (...args: string[]) => execa(p.paths.ctr, ['--address', p.paths.socket, '--namespace', 'k8s.io', ...args]);
+    const ctr = (...args: string[]) =>
+      execa(p.paths.ctr, ['--address', p.paths.socket, '--namespace', 'k8s.io', ...args]);
     // as Kubernetes' own namespace would hold one: made outside the tool, running
     await ctr('images', 'pull', '--hosts-dir', p.paths.hostsDir, p.images.podinfo);
-    await ctr('run', '-d', '--runc-root', p.paths.runcRoot, '--cgroup', `${p.paths.cgroupParent}/busy`, p.images.podinfo, 'busy');
+    await ctr(
+      'run',
+      '-d',
+      '--runc-root',
+      p.paths.runcRoot,
+      '--cgroup',
+      `${p.paths.cgroupParent}/busy`,
+      p.images.podinfo,
+      'busy',
+    );
     const before = await snapshotLab(profileFile);
     expect(before['k8s.io tasks']).toMatch(/busy\s+\d+\s+RUNNING/);
     for (let i = 0; i < 10; i++) {

@@ -28,26 +28,64 @@ export async function startSshd(): Promise<Sshd> {
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
   const port = await freeLoopbackPort();
-  writeFileSync(join(dir, 'sshd_config'), [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-    // MaxSessions stays at sshd's default (10 per connection), as on a student's VM
-    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'MaxStartups 50',
-    // bash sources ~/.bashrc for every command sshd runs; this machine's root .bashrc runs
-    // `pyenv init` (0.6 s a command). A lab VM's would not: give sessions a HOME without one.
-    `SetEnv HOME=${dir}`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      // MaxSessions stays at sshd's default (10 per connection), as on a student's VM
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'MaxStartups 50',
+      // bash sources ~/.bashrc for every command sshd runs; this machine's root .bashrc runs
+      // `pyenv init` (0.6 s a command). A lab VM's would not: give sessions a HOME without one.
+      `SetEnv HOME=${dir}`,
+      '',
+    ].join('\n'),
+  );
   const hostKey = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
   writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
-  writeFileSync(join(dir, 'ssh_config'), `Host *\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n`);
+  writeFileSync(
+    join(dir, 'ssh_config'),
+    `Host *\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n`,
+  );
   // sshd insists on an absolute path and on /run/sshd for privilege separation
   await execa('mkdir', ['-p', '/run/sshd']);
-  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore', detached: true });
+  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
+    stdio: 'ignore',
+    detached: true,
+  });
   const host = new Host(new LocalTransport());
-  await host.poll(`sshd listening on 127.0.0.1:${port}`, async () => {
-    const r = await execa('ssh', ['-F', join(dir, 'ssh_config'), '-o', 'BatchMode=yes', '-i', join(dir, 'client_key'), '-p', String(port), 'root@127.0.0.1', 'true'], { reject: false });
-    return r.exitCode === 0 ? true : undefined;
-  }, 15_000, 100);
+  await host.poll(
+    `sshd listening on 127.0.0.1:${port}`,
+    async () => {
+      const r = await execa(
+        'ssh',
+        [
+          '-F',
+          join(dir, 'ssh_config'),
+          '-o',
+          'BatchMode=yes',
+          '-i',
+          join(dir, 'client_key'),
+          '-p',
+          String(port),
+          'root@127.0.0.1',
+          'true',
+        ],
+        { reject: false },
+      );
+      return r.exitCode === 0 ? true : undefined;
+    },
+    15_000,
+    100,
+  );
   return {
     port,
     key: join(dir, 'client_key'),

@@ -7,7 +7,6 @@ import { isAlive } from '../helpers/lab/supervisor.ts';
 
 const local = new LocalTransport();
 
-
 describe('local transport', () => {
   test('arguments arrive literally, never through a shell', async () => {
     const tricky = 'a b; echo $(id) \'"`x`';
@@ -68,6 +67,10 @@ describe('local transport', () => {
     expect(await host.capture(['echo', '  hi  '])).toBe('hi');
     await expect(host.expectFailure(['true'])).rejects.toThrow(/expected to fail/);
     const transcript = host.takeTranscript();
-    expect(transcript.map((e) => e.command)).toEqual([formatArgv(['sh', '-c', 'echo boom >&2; exit 3']), 'echo \'  hi  \'', 'true']);
+    expect(transcript.map((e) => e.command)).toEqual([
+      formatArgv(['sh', '-c', 'echo boom >&2; exit 3']),
+      "echo '  hi  '",
+      'true',
+    ]);
   });
 });

@@ -2,7 +2,18 @@
 // podinfo included), as root: they pass where the lab passed and change nothing; each student
 // mistake fails the check that guards it, with a hint of its own, while the checks that merely
 // depend on it are skipped as blocked; stopping containerd fails C2 alone.
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -16,7 +27,6 @@ import { LocalTransport } from '../helpers/transport.ts';
 import { check, failing, keepLab, lessonCheck, overlappingChecks, removeLab, snapshotLab } from './lab-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
-
 
 describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, () => {
   let profileFile: string;
@@ -33,7 +43,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
     if (prefix) await removeLab(prefix);
   });
 
-  test('passes all 20 checks and changes nothing; a stage\'s checks run at once', async () => {
+  test("passes all 20 checks and changes nothing; a stage's checks run at once", async () => {
     const before = await snapshotLab(profileFile);
     const timings = join(mkdtempSync(join(tmpdir(), 'lc-timings-')), 'timings.txt');
     const run = await lessonCheck(['verify', '--profile', profileFile], { LC_TIMINGS: timings });
@@ -48,7 +58,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
     expect(at('check R4: start')).toBeGreaterThanOrEqual(at('check R3: end'));
   });
 
-  test('two verify runs at once both pass, and neither sees the other\'s probes', async () => {
+  test("two verify runs at once both pass, and neither sees the other's probes", async () => {
     const before = await snapshotLab(profileFile);
     const [a, b] = await Promise.all([verify(), verify()]);
     expect(a.exitCode, a.output).toBe(0);
@@ -59,7 +69,10 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
   test('--only runs just the checks asked for; --list names them all', async () => {
     const run = await verify('--only', 'R3,K1');
     expect(run.exitCode, run.output).toBe(0);
-    expect(run.report!.checks.map((c) => [c.id, c.state])).toEqual([['R3', 'passed'], ['K1', 'passed']]);
+    expect(run.report!.checks.map((c) => [c.id, c.state])).toEqual([
+      ['R3', 'passed'],
+      ['K1', 'passed'],
+    ]);
     // the progress names only those two, not the rest as skipped
     expect(run.output.match(/^ {2}\S+ [A-Z]\d+ /gm)?.map((l) => l.trim().split(' ')[1])).toEqual(['R3', 'K1']);
     const list = await lessonCheck(['verify', '--list']);
@@ -100,9 +113,31 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
 
     // config.toml mistakes that leave the file readable: R3 names the mistake, R4 sees its effect
     const configMistakes = [
-      { name: 'SystemdCgroup = "true" (a string)', from: 'SystemdCgroup = true', to: 'SystemdCgroup = "true"', r3: { observed: expect.stringContaining('(a string)'), cause: 'SystemdCgroup is a string, not a boolean', hint: expect.stringContaining('bare boolean') } },
-      { name: 'the setting under the version 2 plugin name', from: 'io.containerd.cri.v1.runtime', to: 'io.containerd.grpc.v1.cri', r3: { cause: 'SystemdCgroup is set under the version 2 plugin name', hint: expect.stringContaining('io.containerd.cri.v1.runtime') } },
-      { name: 'a misspelt key', from: 'SystemdCgroup', to: 'systemdCgroup', r3: { cause: 'the SystemdCgroup key is misspelt', hint: expect.stringContaining('systemdCgroup') } },
+      {
+        name: 'SystemdCgroup = "true" (a string)',
+        from: 'SystemdCgroup = true',
+        to: 'SystemdCgroup = "true"',
+        r3: {
+          observed: expect.stringContaining('(a string)'),
+          cause: 'SystemdCgroup is a string, not a boolean',
+          hint: expect.stringContaining('bare boolean'),
+        },
+      },
+      {
+        name: 'the setting under the version 2 plugin name',
+        from: 'io.containerd.cri.v1.runtime',
+        to: 'io.containerd.grpc.v1.cri',
+        r3: {
+          cause: 'SystemdCgroup is set under the version 2 plugin name',
+          hint: expect.stringContaining('io.containerd.cri.v1.runtime'),
+        },
+      },
+      {
+        name: 'a misspelt key',
+        from: 'SystemdCgroup',
+        to: 'systemdCgroup',
+        r3: { cause: 'the SystemdCgroup key is misspelt', hint: expect.stringContaining('systemdCgroup') },
+      },
     ];
     for (const m of configMistakes) {
       test(m.name, async () => {
@@ -119,7 +154,10 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       const run = await verify();
       await lab.restartContainerd();
       expect(failing(run.report)).toEqual(['R5']);
-      expect(check(run.report, 'R5')).toMatchObject({ cause: 'config.toml was changed after containerd last started', hint: expect.stringContaining('restart') });
+      expect(check(run.report, 'R5')).toMatchObject({
+        cause: 'config.toml was changed after containerd last started',
+        hint: expect.stringContaining('restart'),
+      });
     });
 
     test('a malformed config.toml fails R3 with file, line and column; R4 is blocked; the run goes on', async () => {
@@ -132,7 +170,10 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       utimesSync(config(), mtime, mtime);
       expect(failing(run.report)).toEqual(['R3']);
       expect(check(run.report, 'R3').observed).toMatch(new RegExp(`^${config()}:4:\\d+: `));
-      expect(check(run.report, 'R4')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by R3: /) });
+      expect(check(run.report, 'R4')).toMatchObject({
+        state: 'skipped',
+        skipReason: expect.stringMatching(/^blocked by R3: /),
+      });
       expect(check(run.report, 'K4').state).toBe('passed');
     });
 
@@ -144,7 +185,10 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(failing(run.report)).toEqual(['R2', 'R6']);
       expect(check(run.report, 'R2')).toMatchObject({ observed: 'mode 0644', cause: 'runc is not executable' });
       expect(check(run.report, 'R6')).toMatchObject({ cause: 'containerd cannot execute runc' });
-      expect(check(run.report, 'K4')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by R6: /) });
+      expect(check(run.report, 'K4')).toMatchObject({
+        state: 'skipped',
+        skipReason: expect.stringMatching(/^blocked by R6: /),
+      });
     });
 
     test('CNI plugins unpacked into a folder of their own', async () => {
@@ -157,8 +201,14 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       for (const p of plugins) renameSync(join(nested, p), join(bin, p));
       await execa('rmdir', [nested]);
       expect(failing(run.report)).toEqual(['K1']);
-      expect(check(run.report, 'K1')).toMatchObject({ cause: 'the CNI plugins were unpacked into the wrong folder', observed: expect.stringContaining(`${nested}/bridge`) });
-      expect(check(run.report, 'K4')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by K1: /) });
+      expect(check(run.report, 'K1')).toMatchObject({
+        cause: 'the CNI plugins were unpacked into the wrong folder',
+        observed: expect.stringContaining(`${nested}/bridge`),
+      });
+      expect(check(run.report, 'K4')).toMatchObject({
+        state: 'skipped',
+        skipReason: expect.stringMatching(/^blocked by K1: /),
+      });
     });
 
     /** The student's own nerdctl, as they would type it (the lab's socket, data root and CNI dirs). */
@@ -173,18 +223,28 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       const run = await verify();
       chmodSync(bin, 0o755);
       expect(failing(run.report)).toEqual(['N1']);
-      expect(check(run.report, 'N1')).toMatchObject({ observed: 'mode 0644', cause: 'nerdctl has the wrong permissions' });
-      for (const id of ['N2', 'N3', 'K2']) expect(check(run.report, id)).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by N1: /) });
+      expect(check(run.report, 'N1')).toMatchObject({
+        observed: 'mode 0644',
+        cause: 'nerdctl has the wrong permissions',
+      });
+      for (const id of ['N2', 'N3', 'K2'])
+        expect(check(run.report, id)).toMatchObject({
+          state: 'skipped',
+          skipReason: expect.stringMatching(/^blocked by N1: /),
+        });
       expect(check(run.report, 'K4').state).toBe('passed');
     });
 
-    test('nerdctl\'s bash completion missing: N1 fails, nerdctl itself still passes its checks', async () => {
+    test("nerdctl's bash completion missing: N1 fails, nerdctl itself still passes its checks", async () => {
       const completion = join(prefix, 'etc/bash_completion.d/nerdctl');
       renameSync(completion, `${completion}.away`);
       const run = await verify();
       renameSync(`${completion}.away`, completion);
       expect(failing(run.report)).toEqual(['N1']);
-      expect(check(run.report, 'N1')).toMatchObject({ observed: 'it is missing', cause: 'the bash completion is missing' });
+      expect(check(run.report, 'N1')).toMatchObject({
+        observed: 'it is missing',
+        cause: 'the bash completion is missing',
+      });
       for (const id of ['N2', 'N3', 'K2', 'K3']) expect(check(run.report, id).state, id).toBe('passed');
     });
 
@@ -193,8 +253,14 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       const run = await verify();
       await student('start', 'podinfo');
       expect(failing(run.report)).toEqual(['K2']);
-      expect(check(run.report, 'K2')).toMatchObject({ cause: 'podinfo is not running', observed: expect.stringMatching(/^nerdctl ps: podinfo (Exited|Created)/) });
-      expect(check(run.report, 'K3')).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by K2: /) });
+      expect(check(run.report, 'K2')).toMatchObject({
+        cause: 'podinfo is not running',
+        observed: expect.stringMatching(/^nerdctl ps: podinfo (Exited|Created)/),
+      });
+      expect(check(run.report, 'K3')).toMatchObject({
+        state: 'skipped',
+        skipReason: expect.stringMatching(/^blocked by K2: /),
+      });
     });
 
     test('podinfo run with --net host instead of the bridge: K3 fails, K2 passes', async () => {
@@ -206,7 +272,10 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       await student('run', '-d', '--name', 'podinfo', image);
       expect(failing(run.report)).toEqual(['K3']);
       expect(check(run.report, 'K2').state).toBe('passed');
-      expect(check(run.report, 'K3')).toMatchObject({ cause: 'podinfo is not on nerdctl\'s bridge network', hint: expect.stringContaining('--net host') });
+      expect(check(run.report, 'K3')).toMatchObject({
+        cause: "podinfo is not on nerdctl's bridge network",
+        hint: expect.stringContaining('--net host'),
+      });
     });
 
     test('containerd stopped: C2 fails and the checks that need the daemon are blocked', async () => {
@@ -214,7 +283,11 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       const run = await verify();
       await lab.startContainerd();
       expect(failing(run.report)).toEqual(['C2']);
-      for (const id of ['C3', 'R1', 'R5', 'R6', 'N2', 'N3', 'K2', 'K4']) expect(check(run.report, id)).toMatchObject({ state: 'skipped', skipReason: expect.stringMatching(/^blocked by C2: /) });
+      for (const id of ['C3', 'R1', 'R5', 'R6', 'N2', 'N3', 'K2', 'K4'])
+        expect(check(run.report, id)).toMatchObject({
+          state: 'skipped',
+          skipReason: expect.stringMatching(/^blocked by C2: /),
+        });
     });
 
     test('containerd killed during a verify: the checks in flight are errors that say so, exit 1 at once; once it is back, the next run cleans up', async () => {
@@ -231,7 +304,8 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(Date.now() - killedAt).toBeLessThan(10_000);
       const errors = run.report!.checks.filter((c) => c.state === 'error');
       expect(errors.length).toBeGreaterThan(0);
-      for (const c of errors) expect(c.cause, c.id).toBe(`containerd stopped answering on ${join(prefix, 'run/containerd/containerd.sock')}`);
+      for (const c of errors)
+        expect(c.cause, c.id).toBe(`containerd stopped answering on ${join(prefix, 'run/containerd/containerd.sock')}`);
       expect(failing(run.report).filter((id) => !errors.some((c) => c.id === id))).toEqual([]);
       await lab.startContainerd();
       // the student's podinfo may not have survived its containerd being killed
@@ -249,7 +323,12 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(run.exitCode).toBe(1);
       const grade = JSON.parse(readFileSync(join(run.reportsDir, 'grade.json'), 'utf8'));
       const r2 = grade.checks.find((c: { id: string }) => c.id === 'R2');
-      expect(r2).toEqual({ id: 'R2', state: 'failed', weight: 2, hint: 'revisit "Install runc (step 3)": runc is not executable' });
+      expect(r2).toEqual({
+        id: 'R2',
+        state: 'failed',
+        weight: 2,
+        hint: 'revisit "Install runc (step 3)": runc is not executable',
+      });
       expect(JSON.stringify(grade)).not.toContain('install -m');
       expect(grade.percent).toBeLessThan(100);
     });

@@ -83,14 +83,21 @@ async function fetchUnlocked(host: Host, cacheDir: string): Promise<AptArtifacts
     ].join('\n'),
   );
   const apt = [
-    '-o', `Dir::Etc::SourceList=${sourceList}`,
-    '-o', 'Dir::Etc::SourceParts=/nonexistent',
-    '-o', `Dir::State::Lists=${join(state, 'lists')}`,
-    '-o', `Dir::Cache=${join(state, 'cache')}`,
-    '-o', `Dir::Cache::Archives=${join(state, 'archives')}`,
+    '-o',
+    `Dir::Etc::SourceList=${sourceList}`,
+    '-o',
+    'Dir::Etc::SourceParts=/nonexistent',
+    '-o',
+    `Dir::State::Lists=${join(state, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(state, 'cache')}`,
+    '-o',
+    `Dir::Cache::Archives=${join(state, 'archives')}`,
     // apt drops to _apt for downloads; our cache is root's
-    '-o', 'APT::Sandbox::User=root',
-    '-o', 'Debug::NoLocking=1',
+    '-o',
+    'APT::Sandbox::User=root',
+    '-o',
+    'Debug::NoLocking=1',
   ];
   await host.ensure(['apt-get', ...apt, 'update'], { timeoutMs: 300_000 });
   const debs = join(cacheDir, 'debs');

@@ -24,18 +24,24 @@ export interface SourceChoice {
 export async function chooseSource(host: Host, versions: Versions, { apt = true } = {}): Promise<SourceChoice> {
   const reasons: string[] = [];
   if (githubCached(GITHUB, versions)) {
-    reasons.push('source github: chosen (auto): the lesson\'s release assets, already in the cache');
+    reasons.push("source github: chosen (auto): the lesson's release assets, already in the cache");
     return { source: { kind: 'github', base: GITHUB, versions }, reasons };
   }
-  reasons.push('source github: not taken (auto): its assets are not in the cache, and the default does not download from github.com unasked (use --source github)');
+  reasons.push(
+    'source github: not taken (auto): its assets are not in the cache, and the default does not download from github.com unasked (use --source github)',
+  );
   try {
     const built = await buildGoAssets(host, versions);
-    reasons.push(`source go: chosen (auto): the lesson's releases built from their Go modules${built.fromCache ? ' (cached build)' : ''}`);
+    reasons.push(
+      `source go: chosen (auto): the lesson's releases built from their Go modules${built.fromCache ? ' (cached build)' : ''}`,
+    );
     return { source: { kind: 'go', versions }, reasons, built };
   } catch (e) {
     if (!apt) throw e;
     reasons.push(`source go: not taken (auto): ${(e as Error).message}`);
   }
-  reasons.push('source apt: chosen (auto): Debian\'s packages, whose versions differ from the lesson\'s pins, and no nerdctl');
+  reasons.push(
+    "source apt: chosen (auto): Debian's packages, whose versions differ from the lesson's pins, and no nerdctl",
+  );
   return { source: { kind: 'apt' }, reasons };
 }

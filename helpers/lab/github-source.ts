@@ -22,7 +22,8 @@ export function parsePins(text: string | undefined): Versions {
   const versions = { ...LESSON_VERSIONS };
   for (const pair of (text ?? '').split(',').filter(Boolean)) {
     const [name = '', version = ''] = pair.split('=');
-    if (!(name in versions) || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`--pin ${pair}: give name=x.y.z with a name among ${Object.keys(versions).join(', ')}`);
+    if (!(name in versions) || !/^\d+\.\d+\.\d+$/.test(version))
+      throw new Error(`--pin ${pair}: give name=x.y.z with a name among ${Object.keys(versions).join(', ')}`);
     versions[name as keyof Versions] = version;
   }
   return versions;
@@ -54,8 +55,16 @@ export function lessonAssets(v: Versions = LESSON_VERSIONS, arch: Arch = hostArc
   return [
     { role: 'containerd', path: containerd, checksum: { path: `${containerd}.sha256sum`, name: fileName(containerd) } },
     { role: 'unit', path: `/containerd/containerd/raw/v${v.containerd}/containerd.service` },
-    { role: 'runc', path: runc, checksum: { path: `/opencontainers/runc/releases/download/v${v.runc}/runc.sha256sum`, name: fileName(runc) } },
-    { role: 'nerdctl', path: nerdctl, checksum: { path: `/containerd/nerdctl/releases/download/v${v.nerdctl}/SHA256SUMS`, name: fileName(nerdctl) } },
+    {
+      role: 'runc',
+      path: runc,
+      checksum: { path: `/opencontainers/runc/releases/download/v${v.runc}/runc.sha256sum`, name: fileName(runc) },
+    },
+    {
+      role: 'nerdctl',
+      path: nerdctl,
+      checksum: { path: `/containerd/nerdctl/releases/download/v${v.nerdctl}/SHA256SUMS`, name: fileName(nerdctl) },
+    },
     { role: 'cni', path: cni, checksum: { path: `${cni}.sha256`, name: fileName(cni) } },
   ];
 }
@@ -89,9 +98,21 @@ export function githubCached(base: string, versions: Versions, cacheRoot = GITHU
 }
 
 /** Fetches the lesson's assets from `base` (github.com or a mirror) into the cache, verified. */
-export async function fetchGithubAssets(host: Host, base: string, versions: Versions = LESSON_VERSIONS, cacheRoot = GITHUB_CACHE): Promise<ReleaseFiles> {
+export async function fetchGithubAssets(
+  host: Host,
+  base: string,
+  versions: Versions = LESSON_VERSIONS,
+  cacheRoot = GITHUB_CACHE,
+): Promise<ReleaseFiles> {
   const cache = cacheOf(base, cacheRoot);
-  const result: ReleaseFiles = { source: base === GITHUB ? 'github' : `github (mirror ${base})`, versions, files: {}, missing: {}, notes: [], fromCache: true };
+  const result: ReleaseFiles = {
+    source: base === GITHUB ? 'github' : `github (mirror ${base})`,
+    versions,
+    files: {},
+    missing: {},
+    notes: [],
+    fromCache: true,
+  };
   for (const asset of lessonAssets(versions)) {
     const local = join(cache, asset.path);
     if (!existsSync(local)) {
@@ -157,7 +178,23 @@ export function copyAssetsTo(fetched: ReleaseFiles, dir: string): string[] {
 async function download(host: Host, url: string, to: string): Promise<true | string> {
   mkdirSync(join(to, '..'), { recursive: true });
   const tmp = `${to}.part-${process.pid}`;
-  const r = await host.run(['curl', '--fail', '--silent', '--show-error', '--location', '--retry', '2', '--output', tmp, '--write-out', '%{http_code}', url], { timeoutMs: 600_000 });
+  const r = await host.run(
+    [
+      'curl',
+      '--fail',
+      '--silent',
+      '--show-error',
+      '--location',
+      '--retry',
+      '2',
+      '--output',
+      tmp,
+      '--write-out',
+      '%{http_code}',
+      url,
+    ],
+    { timeoutMs: 600_000 },
+  );
   if (r.exitCode !== 0) return `${url}: ${r.stderr.trim() || `curl exit ${r.exitCode}`}`;
   renameSync(tmp, to);
   return true;
@@ -166,9 +203,12 @@ async function download(host: Host, url: string, to: string): Promise<true | str
 /** Throws unless `file`'s sha256 is the one `sumsFile` lists for `name` ("<hex>  name" or "<hex> *name"). */
 export function verifyChecksum(file: string, sumsFile: string, name: string): void {
   if (!existsSync(sumsFile)) throw new Error(`no checksum file ${sumsFile} for ${name}`);
-  const line = readFileSync(sumsFile, 'utf8').split('\n').find((l) => l.trim().split(/\s+\*?/)[1] === name);
+  const line = readFileSync(sumsFile, 'utf8')
+    .split('\n')
+    .find((l) => l.trim().split(/\s+\*?/)[1] === name);
   const expected = line?.trim().split(/\s+/)[0];
   if (!expected) throw new Error(`${sumsFile} lists no checksum for ${name}`);
   const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
-  if (actual !== expected) throw new Error(`checksum mismatch for ${name}: ${sumsFile} says ${expected}, the download is ${actual}`);
+  if (actual !== expected)
+    throw new Error(`checksum mismatch for ${name}: ${sumsFile} says ${expected}, the download is ${actual}`);
 }

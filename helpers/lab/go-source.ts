@@ -11,7 +11,17 @@
  * module@version, under a lock, so labs started together build once.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import type { CommandResult } from '../transport.ts';
@@ -23,7 +33,11 @@ export const GO_CACHE = process.env.LC_GO_CACHE_DIR ?? '/var/cache/lesson-check/
 
 /** podinfo's tags lack the `v` Go needs (`6.9.2`), so Go knows its commits only as
  * pseudo-versions: this one is the commit of podinfo's 6.9.2 release (pkg/version says so). */
-export const PODINFO = { module: 'github.com/stefanprodan/podinfo', version: 'v1.8.1-0.20250910200901-e86405a8674e', release: '6.9.2' };
+export const PODINFO = {
+  module: 'github.com/stefanprodan/podinfo',
+  version: 'v1.8.1-0.20250910200901-e86405a8674e',
+  release: '6.9.2',
+};
 
 /** A setup problem with one clear line: no usable Go, the proxy does not answer, no such pin. */
 export class GoSourceError extends Error {
@@ -58,17 +72,24 @@ function goCandidates(): string[] {
 /** The Go toolchain to build with, or a GoSourceError saying what to install. */
 export async function findGo(host: Host): Promise<GoToolchain> {
   for (const go of goCandidates()) {
-    const r = await host.run([go, 'env', '-json', 'GOVERSION', 'GOPROXY', 'GOFLAGS', 'GOTOOLCHAIN', 'GONOSUMDB', 'GOMODCACHE', 'GOCACHE'], { timeoutMs: 30_000 });
+    const r = await host.run(
+      [go, 'env', '-json', 'GOVERSION', 'GOPROXY', 'GOFLAGS', 'GOTOOLCHAIN', 'GONOSUMDB', 'GOMODCACHE', 'GOCACHE'],
+      { timeoutMs: 30_000 },
+    );
     if (r.spawnError) continue;
     if (r.exitCode !== 0) {
       // Go before 1.13 has no `go env -json`; GOVERSION came in 1.16
       const old = (await host.run([go, 'version'])).stdout.trim();
-      throw new GoSourceError(`${old || go} is too old to build the lesson's modules (they need Go 1.24 or newer): install Go from https://go.dev/dl (Debian 12's golang-go is 1.19)`);
+      throw new GoSourceError(
+        `${old || go} is too old to build the lesson's modules (they need Go 1.24 or newer): install Go from https://go.dev/dl (Debian 12's golang-go is 1.19)`,
+      );
     }
     const env = JSON.parse(r.stdout) as Record<string, string>;
     return { go, version: env.GOVERSION ?? 'unknown', env };
   }
-  throw new GoSourceError(`no Go toolchain found (${goCandidates().join(', ')}): install Go 1.24 or newer from https://go.dev/dl (Debian 12's golang-go is 1.19, too old for these modules)`);
+  throw new GoSourceError(
+    `no Go toolchain found (${goCandidates().join(', ')}): install Go 1.24 or newer from https://go.dev/dl (Debian 12's golang-go is 1.19, too old for these modules)`,
+  );
 }
 
 /** go1.26.8 → [1, 26, 8]. */
@@ -93,7 +114,10 @@ interface Downloaded {
 /** `go mod download -json MODULE@VERSION` through Go's own proxy settings; a clear error when the
  * proxy does not answer or has no such version. */
 async function downloadModule(host: Host, go: GoToolchain, module: string, version: string): Promise<Downloaded> {
-  const r = await host.run([go.go, 'mod', 'download', '-json', `${module}@${version}`], { timeoutMs: 600_000, cwd: '/' });
+  const r = await host.run([go.go, 'mod', 'download', '-json', `${module}@${version}`], {
+    timeoutMs: 600_000,
+    cwd: '/',
+  });
   let info: { Dir?: string; GoMod?: string; Sum?: string; Error?: string; Origin?: { Hash?: string } } = {};
   try {
     info = JSON.parse(r.stdout) as typeof info;
@@ -102,8 +126,13 @@ async function downloadModule(host: Host, go: GoToolchain, module: string, versi
   }
   if (info.Error || r.exitCode !== 0 || !info.Dir) {
     const why = (info.Error ?? r.stderr).trim().split('\n').pop() ?? `exit ${r.exitCode}`;
-    if (/not found|unknown revision|invalid version|not available|410 Gone|404/i.test(why)) throw new GoSourceError(`${module}@${version}: no such version on the module proxy (GOPROXY=${go.env.GOPROXY}): ${why}`);
-    throw new GoSourceError(`${module}@${version}: the module proxy did not deliver it (GOPROXY=${go.env.GOPROXY}): ${why}`);
+    if (/not found|unknown revision|invalid version|not available|410 Gone|404/i.test(why))
+      throw new GoSourceError(
+        `${module}@${version}: no such version on the module proxy (GOPROXY=${go.env.GOPROXY}): ${why}`,
+      );
+    throw new GoSourceError(
+      `${module}@${version}: the module proxy did not deliver it (GOPROXY=${go.env.GOPROXY}): ${why}`,
+    );
   }
   const goLine = /^go (\S+)/m.exec(readFileSync(info.GoMod ?? join(info.Dir, 'go.mod'), 'utf8'))?.[1] ?? '1.0';
   // a pseudo-version ends in the commit; the proxy names a tag's commit only sometimes
@@ -130,8 +159,13 @@ class Builder {
   /** `go build …` in `cwd`, Go's own environment kept, plus `env`. */
   async goBuild(cwd: string, args: string[], env: Record<string, string> = {}): Promise<void> {
     // -buildvcs=false: the scratch copy is no checkout, but a cache dir inside one would be stamped
-    const r = await this.host.run([this.go.go, 'build', '-buildvcs=false', ...args], { cwd, env: { GOOS: 'linux', GOARCH: this.arch, ...env }, timeoutMs: 3_600_000 });
-    if (r.exitCode !== 0) throw new GoSourceError(`go build ${args.slice(-1)[0]} in ${cwd} failed (exit ${r.exitCode}): ${lastLines(r)}`);
+    const r = await this.host.run([this.go.go, 'build', '-buildvcs=false', ...args], {
+      cwd,
+      env: { GOOS: 'linux', GOARCH: this.arch, ...env },
+      timeoutMs: 3_600_000,
+    });
+    if (r.exitCode !== 0)
+      throw new GoSourceError(`go build ${args.slice(-1)[0]} in ${cwd} failed (exit ${r.exitCode}): ${lastLines(r)}`);
   }
 
   async tar(args: string[]): Promise<void> {
@@ -157,8 +191,21 @@ function components(v: Versions, arch: Arch): Component[] {
         const ldflags = `-X ${CONTAINERD_PKG}/version.Version=v${v.containerd} -X ${CONTAINERD_PKG}/version.Revision=${mod.revision} -X ${CONTAINERD_PKG}/version.Package=${CONTAINERD_PKG} -s -w`;
         const bin = join(out, 'release', 'bin');
         mkdirSync(bin, { recursive: true });
-        await b.goBuild(src, ['-buildmode=pie', '-ldflags', ldflags, '-o', `${bin}/`, './cmd/ctr', './cmd/containerd', './cmd/containerd-stress']);
-        await b.goBuild(src, ['-ldflags', `${ldflags} -extldflags "-static"`, '-o', `${bin}/`, './cmd/containerd-shim-runc-v2'], { CGO_ENABLED: '0' });
+        await b.goBuild(src, [
+          '-buildmode=pie',
+          '-ldflags',
+          ldflags,
+          '-o',
+          `${bin}/`,
+          './cmd/ctr',
+          './cmd/containerd',
+          './cmd/containerd-stress',
+        ]);
+        await b.goBuild(
+          src,
+          ['-ldflags', `${ldflags} -extldflags "-static"`, '-o', `${bin}/`, './cmd/containerd-shim-runc-v2'],
+          { CGO_ENABLED: '0' },
+        );
         const name = `containerd-${v.containerd}-linux-${arch}.tar.gz`;
         await b.tar(['-czf', join(out, name), '-C', join(out, 'release'), 'bin']);
         rmSync(join(out, 'release'), { recursive: true });
@@ -177,10 +224,26 @@ function components(v: Versions, arch: Arch): Component[] {
         const commit = mod.revision ? `v${v.runc}-0-g${mod.revision.slice(0, 8)}` : '';
         const name = `runc.${arch}`;
         try {
-          await b.goBuild(src, ['-trimpath', '-buildmode=pie', '-tags', 'seccomp urfave_cli_no_docs netgo osusergo', '-ldflags', `${commit ? `-X main.gitCommit=${commit} ` : ''}-linkmode external -extldflags -static-pie`, '-o', join(out, name), '.'], { CGO_ENABLED: '1' });
+          await b.goBuild(
+            src,
+            [
+              '-trimpath',
+              '-buildmode=pie',
+              '-tags',
+              'seccomp urfave_cli_no_docs netgo osusergo',
+              '-ldflags',
+              `${commit ? `-X main.gitCommit=${commit} ` : ''}-linkmode external -extldflags -static-pie`,
+              '-o',
+              join(out, name),
+              '.',
+            ],
+            { CGO_ENABLED: '1' },
+          );
         } catch (e) {
           if (/seccomp|gcc|cc1|cannot find -l|executable file not found/.test((e as Error).message)) {
-            throw new GoSourceError(`runc is built with cgo and libseccomp, as upstream's release is: install gcc and libseccomp-dev (Debian: apt-get install gcc libc6-dev libseccomp-dev): ${(e as Error).message}`);
+            throw new GoSourceError(
+              `runc is built with cgo and libseccomp, as upstream's release is: install gcc and libseccomp-dev (Debian: apt-get install gcc libc6-dev libseccomp-dev): ${(e as Error).message}`,
+            );
           }
           throw e;
         }
@@ -200,15 +263,37 @@ function components(v: Versions, arch: Arch): Component[] {
         // holds the same code.
         rmSync(join(src, 'cmd/nerdctl/helpers/testing_linux.go'), { force: true });
         mkdirSync(join(src, 'mod/tigron'), { recursive: true });
-        if (!existsSync(join(src, 'mod/tigron/go.mod'))) writeFileSync(join(src, 'mod/tigron/go.mod'), 'module github.com/containerd/nerdctl/mod/tigron\n');
+        if (!existsSync(join(src, 'mod/tigron/go.mod')))
+          writeFileSync(join(src, 'mod/tigron/go.mod'), 'module github.com/containerd/nerdctl/mod/tigron\n');
         const pkg = 'github.com/containerd/nerdctl/v2';
         const release = join(out, 'release');
         mkdirSync(release, { recursive: true });
-        await b.goBuild(src, ['-ldflags', `-s -w -X ${pkg}/pkg/version.Version=v${v.nerdctl} -X ${pkg}/pkg/version.Revision=${mod.revision || 'unknown'}`, '-o', join(release, 'nerdctl'), './cmd/nerdctl'], { CGO_ENABLED: '0' });
-        for (const script of ['containerd-rootless.sh', 'containerd-rootless-setuptool.sh']) cpSync(join(src, 'extras/rootless', script), join(release, script));
+        await b.goBuild(
+          src,
+          [
+            '-ldflags',
+            `-s -w -X ${pkg}/pkg/version.Version=v${v.nerdctl} -X ${pkg}/pkg/version.Revision=${mod.revision || 'unknown'}`,
+            '-o',
+            join(release, 'nerdctl'),
+            './cmd/nerdctl',
+          ],
+          { CGO_ENABLED: '0' },
+        );
+        for (const script of ['containerd-rootless.sh', 'containerd-rootless-setuptool.sh'])
+          cpSync(join(src, 'extras/rootless', script), join(release, script));
         const name = `nerdctl-${v.nerdctl}-linux-${arch}.tar.gz`;
         // the Makefile's `tar --owner=0 --group=0 --transform 's/.*\///g'`: three files, flat
-        await b.tar(['--owner=0', '--group=0', '-czf', join(out, name), '-C', release, 'nerdctl', 'containerd-rootless-setuptool.sh', 'containerd-rootless.sh']);
+        await b.tar([
+          '--owner=0',
+          '--group=0',
+          '-czf',
+          join(out, name),
+          '-C',
+          release,
+          'nerdctl',
+          'containerd-rootless-setuptool.sh',
+          'containerd-rootless.sh',
+        ]);
         rmSync(release, { recursive: true });
         writeSums(out, 'SHA256SUMS', [name]);
       },
@@ -221,9 +306,24 @@ function components(v: Versions, arch: Arch): Component[] {
         // build_linux.sh builds every plugin under plugins/{meta,main,ipam}; the release stamps BuildVersion
         const release = join(out, 'release');
         mkdirSync(release, { recursive: true });
-        const dirs = ['meta', 'main', 'ipam'].flatMap((kind) => readdirSync(join(src, 'plugins', kind), { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'windows').map((d) => `./plugins/${kind}/${d.name}`));
-        await b.goBuild(src, ['-ldflags', `-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v${v.cniPlugins}`, '-o', `${release}/`, ...dirs], { CGO_ENABLED: '0' });
-        for (const doc of ['LICENSE', 'README.md']) if (existsSync(join(src, doc))) cpSync(join(src, doc), join(release, doc));
+        const dirs = ['meta', 'main', 'ipam'].flatMap((kind) =>
+          readdirSync(join(src, 'plugins', kind), { withFileTypes: true })
+            .filter((d) => d.isDirectory() && d.name !== 'windows')
+            .map((d) => `./plugins/${kind}/${d.name}`),
+        );
+        await b.goBuild(
+          src,
+          [
+            '-ldflags',
+            `-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v${v.cniPlugins}`,
+            '-o',
+            `${release}/`,
+            ...dirs,
+          ],
+          { CGO_ENABLED: '0' },
+        );
+        for (const doc of ['LICENSE', 'README.md'])
+          if (existsSync(join(src, doc))) cpSync(join(src, doc), join(release, doc));
         const name = `cni-plugins-linux-${arch}-v${v.cniPlugins}.tgz`;
         await b.tar(['--owner=0', '--group=0', '-czf', join(out, name), '-C', release, '.']);
         rmSync(release, { recursive: true });
@@ -236,7 +336,17 @@ function components(v: Versions, arch: Arch): Component[] {
       version: PODINFO.version,
       async build(b, src, out, mod) {
         // upstream's Dockerfile: CGO_ENABLED=0, -s -w, REVISION stamped; ./ui beside the binary
-        await b.goBuild(src, ['-ldflags', `-s -w -X ${PODINFO.module}/pkg/version.REVISION=${mod.revision}`, '-o', join(out, 'podinfo'), './cmd/podinfo'], { CGO_ENABLED: '0' });
+        await b.goBuild(
+          src,
+          [
+            '-ldflags',
+            `-s -w -X ${PODINFO.module}/pkg/version.REVISION=${mod.revision}`,
+            '-o',
+            join(out, 'podinfo'),
+            './cmd/podinfo',
+          ],
+          { CGO_ENABLED: '0' },
+        );
         cpSync(join(src, 'ui'), join(out, 'ui'), { recursive: true });
       },
     },
@@ -245,7 +355,12 @@ function components(v: Versions, arch: Arch): Component[] {
 
 /** Writes `file` listing the sha256 of each of `names` (in `dir`) as sha256sum does. */
 function writeSums(dir: string, file: string, names: string[]): void {
-  const lines = names.map((n) => `${createHash('sha256').update(readFileSync(join(dir, n))).digest('hex')}  ${n}`);
+  const lines = names.map(
+    (n) =>
+      `${createHash('sha256')
+        .update(readFileSync(join(dir, n)))
+        .digest('hex')}  ${n}`,
+  );
   writeFileSync(join(dir, file), `${lines.join('\n')}\n`);
 }
 
@@ -287,7 +402,9 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
       // Go 1.21 and later fetch the toolchain a module needs, unless GOTOOLCHAIN says local
       const switches = atLeast(go.version, '1.21') && !!go.env.GOTOOLCHAIN && !go.env.GOTOOLCHAIN.startsWith('local');
       if (!atLeast(go.version, mod.goLine) && !switches) {
-        throw new GoSourceError(`${c.module}@${c.version} needs Go ${mod.goLine} or newer, and ${go.go} is ${go.version} (GOTOOLCHAIN=${go.env.GOTOOLCHAIN || 'unknown to it'}): install a newer Go from https://go.dev/dl, or let Go fetch one (GOTOOLCHAIN=auto)`);
+        throw new GoSourceError(
+          `${c.module}@${c.version} needs Go ${mod.goLine} or newer, and ${go.go} is ${go.version} (GOTOOLCHAIN=${go.env.GOTOOLCHAIN || 'unknown to it'}): install a newer Go from https://go.dev/dl, or let Go fetch one (GOTOOLCHAIN=auto)`,
+        );
       }
       await buildComponent(new Builder(host, go, arch), c, mod, dir);
       notes.push(builtNote(JSON.parse(readFileSync(record, 'utf8')) as BuildRecord));
@@ -296,7 +413,10 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
     release();
   }
   // the lesson's assets side by side, as `fetch --to DIR` leaves them (hard links: no copies)
-  const bundle = join(toolchainDir(cacheRoot, go.version, arch), `bundle-${versions.containerd}-${versions.runc}-${versions.nerdctl}-${versions.cniPlugins}`);
+  const bundle = join(
+    toolchainDir(cacheRoot, go.version, arch),
+    `bundle-${versions.containerd}-${versions.runc}-${versions.nerdctl}-${versions.cniPlugins}`,
+  );
   linkBundle(bundle, versions, arch, dirs);
   const read = readDirAssets(bundle, versions);
   const podinfoDir = dirs.get('podinfo')!;
@@ -305,7 +425,12 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
     source: 'go',
     notes: [...notes, ...read.notes],
     fromCache,
-    podinfo: { binary: join(podinfoDir, 'podinfo'), ui: join(podinfoDir, 'ui'), version: PODINFO.release, module: `${PODINFO.module}@${PODINFO.version}` },
+    podinfo: {
+      binary: join(podinfoDir, 'podinfo'),
+      ui: join(podinfoDir, 'ui'),
+      version: PODINFO.release,
+      module: `${PODINFO.module}@${PODINFO.version}`,
+    },
   };
 }
 
@@ -345,7 +470,15 @@ async function buildComponent(b: Builder, c: Component, mod: Downloaded, dir: st
     await b.host.ensure(['chmod', '-R', 'u+w', src]);
     mkdirSync(out, { recursive: true });
     await c.build(b, src, out, mod);
-    const record: BuildRecord = { module: c.module, version: c.version, sum: mod.sum, revision: mod.revision, go: b.go.version, builtAt: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000) };
+    const record: BuildRecord = {
+      module: c.module,
+      version: c.version,
+      sum: mod.sum,
+      revision: mod.revision,
+      go: b.go.version,
+      builtAt: new Date().toISOString(),
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
     writeFileSync(join(out, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, '..'), { recursive: true });
@@ -378,7 +511,10 @@ export function copyPodinfoTo(build: PodinfoBuild, dir: string): void {
   mkdirSync(to, { recursive: true });
   cpSync(build.binary, join(to, 'podinfo'));
   cpSync(build.ui, join(to, 'ui'), { recursive: true });
-  writeFileSync(join(to, 'podinfo.json'), `${JSON.stringify({ version: build.version, module: build.module }, null, 2)}\n`);
+  writeFileSync(
+    join(to, 'podinfo.json'),
+    `${JSON.stringify({ version: build.version, module: build.module }, null, 2)}\n`,
+  );
 }
 
 /** The podinfo build a `fetch --to DIR --source go` left in `dir`, if any. */

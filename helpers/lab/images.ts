@@ -7,7 +7,18 @@
  * `/healthz`, `/version`) and whose `/home/app/podinfo --version` prints a version.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, copyFileSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  copyFileSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Host } from '../host.ts';
@@ -49,18 +60,35 @@ export function splitReference(ref: string): { registry: string; repository: str
   const registry = ref.slice(0, slash);
   const rest = ref.slice(slash + 1);
   const colon = rest.lastIndexOf(':');
-  return colon > 0 ? { registry, repository: rest.slice(0, colon), tag: rest.slice(colon + 1) } : { registry, repository: rest, tag: 'latest' };
+  return colon > 0
+    ? { registry, repository: rest.slice(0, colon), tag: rest.slice(colon + 1) }
+    : { registry, repository: rest, tag: 'latest' };
 }
 
 /** Builds the lab's images and pushes them to the registry at `registryUrl`; returns a line per
  * image saying what it is (for the reports). */
-export async function pushLabImages(host: Host, opts: { busybox: string; workDir: string; registryUrl: string; hello: string; podinfo: string; podinfoBuild?: PodinfoBuild }): Promise<string[]> {
+export async function pushLabImages(
+  host: Host,
+  opts: {
+    busybox: string;
+    workDir: string;
+    registryUrl: string;
+    hello: string;
+    podinfo: string;
+    podinfoBuild?: PodinfoBuild;
+  },
+): Promise<string[]> {
   const hello = splitReference(opts.hello);
   const podinfo = splitReference(opts.podinfo);
   const built = opts.podinfoBuild;
   const podinfoConfig = { Cmd: ['./podinfo'], WorkingDir: '/home/app', ExposedPorts: { '9898/tcp': {} } };
   const specs: ImageSpec[] = [
-    { repository: hello.repository, tag: hello.tag, config: { Cmd: ['/bin/echo', STAND_IN_GREETING] }, origin: 'a lesson-check stand-in built from busybox-static' },
+    {
+      repository: hello.repository,
+      tag: hello.tag,
+      config: { Cmd: ['/bin/echo', STAND_IN_GREETING] },
+      origin: 'a lesson-check stand-in built from busybox-static',
+    },
     built
       ? {
           repository: podinfo.repository,
@@ -95,7 +123,8 @@ interface Layer {
 async function buildLayer(host: Host, busybox: string, dir: string, spec: ImageSpec): Promise<Layer> {
   // a layer of big files (podinfo's binary) is compressed once and kept beside them
   const cache = spec.layerCache && join(spec.layerCache, `layer-${layerKey(busybox, spec)}`);
-  if (cache && existsSync(`${cache}.diffid`)) return { gz: readFileSync(`${cache}.tar.gz`), diffId: readFileSync(`${cache}.diffid`, 'utf8') };
+  if (cache && existsSync(`${cache}.diffid`))
+    return { gz: readFileSync(`${cache}.tar.gz`), diffId: readFileSync(`${cache}.diffid`, 'utf8') };
   const layer = await makeLayer(host, busybox, dir, spec);
   if (cache) {
     // written whole, then renamed: labs started together may both get here
@@ -113,7 +142,10 @@ function layerKey(busybox: string, spec: ImageSpec): string {
     const st = statSync(f);
     return `${f} ${st.size} ${st.mtimeMs}`;
   });
-  return createHash('sha256').update(JSON.stringify({ spec, files, applets: APPLETS })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ spec, files, applets: APPLETS }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 async function makeLayer(host: Host, busybox: string, dir: string, spec: ImageSpec): Promise<Layer> {
@@ -133,7 +165,21 @@ async function makeLayer(host: Host, busybox: string, dir: string, spec: ImageSp
   for (const [path, from] of Object.entries(spec.copies ?? {})) cpSync(from, join(root, path), { recursive: true });
   const tarFile = join(dir, 'layer.tar');
   // fixed owner, order and times: the same inputs give the same digest
-  await host.ensure(['tar', '--create', '--file', tarFile, '--directory', root, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '--mtime=@0', '--format=gnu', '.']);
+  await host.ensure([
+    'tar',
+    '--create',
+    '--file',
+    tarFile,
+    '--directory',
+    root,
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--sort=name',
+    '--mtime=@0',
+    '--format=gnu',
+    '.',
+  ]);
   const tar = readFileSync(tarFile);
   return { gz: gzipSync(tar), diffId: sha256(tar) };
 }
@@ -154,11 +200,17 @@ async function pushImage(host: Host, registryUrl: string, spec: ImageSpec, layer
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer.gz), size: layer.gz.length }],
+    layers: [
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer.gz), size: layer.gz.length },
+    ],
     annotations: { 'org.opencontainers.image.description': `lesson-check lab image: ${spec.origin}` },
   });
   const url = `${base}/manifests/${spec.tag}`;
-  const r = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
+  const r = await fetch(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: manifest,
+  });
   if (r.status !== 201) throw new Error(`PUT ${url} answered ${r.status}: ${await r.text()}`);
   host.note(`pushed image ${spec.repository}:${spec.tag} (${spec.origin}) to ${registryUrl}`);
 }
@@ -166,10 +218,15 @@ async function pushImage(host: Host, registryUrl: string, spec: ImageSpec, layer
 async function pushBlob(base: string, blob: Buffer): Promise<void> {
   const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
   const location = start.headers.get('location');
-  if (start.status !== 202 || !location) throw new Error(`POST ${base}/blobs/uploads/ answered ${start.status}: ${await start.text()}`);
+  if (start.status !== 202 || !location)
+    throw new Error(`POST ${base}/blobs/uploads/ answered ${start.status}: ${await start.text()}`);
   const url = new URL(location, base);
   url.searchParams.set('digest', sha256(blob));
-  const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(blob) });
+  const put = await fetch(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: new Uint8Array(blob),
+  });
   if (put.status !== 201) throw new Error(`PUT ${url.pathname} answered ${put.status}: ${await put.text()}`);
 }
 

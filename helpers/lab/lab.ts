@@ -10,8 +10,22 @@ import type { Host } from '../host.ts';
 import { awaitContainerd } from '../containerd.ts';
 import { type Profile, sandboxProfile, profileToml } from '../profile.ts';
 import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
-import { LESSON_CONFIG_TOML, installCniRelease, installContainerdRelease, installNerdctlRelease, installRuncAsset, writeLessonConfig } from './release-steps.ts';
-import { GITHUB, type ReleaseFiles, type Versions, fetchGithubAssets, parsePins, readDirAssets } from './github-source.ts';
+import {
+  LESSON_CONFIG_TOML,
+  installCniRelease,
+  installContainerdRelease,
+  installNerdctlRelease,
+  installRuncAsset,
+  writeLessonConfig,
+} from './release-steps.ts';
+import {
+  GITHUB,
+  type ReleaseFiles,
+  type Versions,
+  fetchGithubAssets,
+  parsePins,
+  readDirAssets,
+} from './github-source.ts';
 import { STAND_IN_GREETING, pushLabImages, splitReference } from './images.ts';
 import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from './go-source.ts';
 import { chooseSource } from './choose-source.ts';
@@ -77,11 +91,23 @@ export interface LabState {
 
 /** Host tools containerd and the CNI plugins may call; linked into a dir of their own so that
  * containerd's PATH never includes a system dir that could hold a runc. */
-const HOST_TOOLS = ['iptables', 'ip6tables', 'iptables-save', 'iptables-restore', 'ip', 'mount', 'umount', 'modprobe', 'unpigz'];
+const HOST_TOOLS = [
+  'iptables',
+  'ip6tables',
+  'iptables-save',
+  'iptables-restore',
+  'ip',
+  'mount',
+  'umount',
+  'modprobe',
+  'unpigz',
+];
 
 /** The lesson's config.toml (step 4), or the faulty variant a test asked for. */
 function lessonConfigToml(faults: Fault[]): string {
-  return faults.includes('config-without-systemd-cgroup') ? LESSON_CONFIG_TOML.replace('SystemdCgroup = true\n', '') : LESSON_CONFIG_TOML;
+  return faults.includes('config-without-systemd-cgroup')
+    ? LESSON_CONFIG_TOML.replace('SystemdCgroup = true\n', '')
+    : LESSON_CONFIG_TOML;
 }
 
 export class Lab implements LessonWalk {
@@ -144,9 +170,15 @@ export class Lab implements LessonWalk {
       this.state.release = built;
       this.state.podinfo = built.podinfo;
     }
-    const missing = Object.entries(this.state.release?.missing ?? {}).filter(([role]) => role !== 'nerdctl' && role !== 'unit');
-    if (missing.length) throw new Error(`the ${sourceName(source)} source lacks what the lesson needs: ${missing.map(([, why]) => why).join('; ')}`);
-    if (this.state.release && !this.state.release.missing.nerdctl) this.state.nerdctlNetwork = { bridge: `${netNames(this.id).link}n0`, subnet: await freeSubnet(this.host) };
+    const missing = Object.entries(this.state.release?.missing ?? {}).filter(
+      ([role]) => role !== 'nerdctl' && role !== 'unit',
+    );
+    if (missing.length)
+      throw new Error(
+        `the ${sourceName(source)} source lacks what the lesson needs: ${missing.map(([, why]) => why).join('; ')}`,
+      );
+    if (this.state.release && !this.state.release.missing.nerdctl)
+      this.state.nerdctlNetwork = { bridge: `${netNames(this.id).link}n0`, subnet: await freeSubnet(this.host) };
     this.save();
     this.linkHostTools();
     await this.startRegistry();
@@ -202,7 +234,12 @@ export class Lab implements LessonWalk {
 
   private async startRegistry(): Promise<void> {
     const port = await freeLoopbackPort();
-    this.state.registry = await startRegistry(this.host, { binary: this.artifacts.files.registry, dir: this.own, name: 'registry', addr: `127.0.0.1:${port}` });
+    this.state.registry = await startRegistry(this.host, {
+      binary: this.artifacts.files.registry,
+      dir: this.own,
+      name: 'registry',
+      addr: `127.0.0.1:${port}`,
+    });
     this.save();
   }
 
@@ -218,13 +255,18 @@ export class Lab implements LessonWalk {
       podinfo: this.profile.images.podinfo,
       podinfoBuild: this.state.podinfo,
     });
-    const registries = new Set([this.profile.images.hello, this.profile.images.podinfo].map((r) => splitReference(r).registry));
+    const registries = new Set(
+      [this.profile.images.hello, this.profile.images.podinfo].map((r) => splitReference(r).registry),
+    );
     for (const name of registries) {
       const dir = join(this.profile.paths.hostsDir, name);
       mkdirSync(dir, { recursive: true });
       // `server` is our registry itself (not a mirror in front of the real one), so a failed
       // pull never falls back to the internet.
-      writeFileSync(join(dir, 'hosts.toml'), `# lesson-check lab ${this.id}: ${name} served by the lab's own registry\nserver = "${registry.url}"\n`);
+      writeFileSync(
+        join(dir, 'hosts.toml'),
+        `# lesson-check lab ${this.id}: ${name} served by the lab's own registry\nserver = "${registry.url}"\n`,
+      );
     }
   }
 
@@ -233,21 +275,50 @@ export class Lab implements LessonWalk {
     const release = this.state.release;
     this.profile.name = `lab-${this.id}`;
     this.profile.expect.helloOutput = escapeRegExp(STAND_IN_GREETING);
-    const images = [...this.imageNotes, 'images served by a loopback registry under the lesson\'s names'];
+    const images = [...this.imageNotes, "images served by a loopback registry under the lesson's names"];
     if (release) {
       // the lesson's own assets: the lesson's pins (or --pin's) are what they must report
       this.profile.versions = { ...release.versions };
-      if (release.missing.nerdctl) this.profile.unavailable.nerdctl = `nerdctl could not be fetched: ${release.missing.nerdctl}`;
-      this.profile.provenance = { source: release.source, standInImages: true, podinfo: this.state.podinfo?.version ?? '', notes: [...this.state.sourceChoice, ...release.notes, ...images] };
+      if (release.missing.nerdctl)
+        this.profile.unavailable.nerdctl = `nerdctl could not be fetched: ${release.missing.nerdctl}`;
+      this.profile.provenance = {
+        source: release.source,
+        standInImages: true,
+        podinfo: this.state.podinfo?.version ?? '',
+        notes: [...this.state.sourceChoice, ...release.notes, ...images],
+      };
     } else {
       // Debian's builds: what the binaries report of themselves is what the checks expect
-      this.profile.versions = { ...this.profile.versions, containerd: a.reported.containerd, runc: a.reported.runc, cniPlugins: a.reported.cniPlugins };
-      this.profile.unavailable.nerdctl = 'nerdctl is not available from the apt source: no Debian or Ubuntu release packages it';
-      this.profile.provenance = { source: 'apt', standInImages: true, podinfo: '', notes: [...this.state.sourceChoice, ...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`), ...images] };
+      this.profile.versions = {
+        ...this.profile.versions,
+        containerd: a.reported.containerd,
+        runc: a.reported.runc,
+        cniPlugins: a.reported.cniPlugins,
+      };
+      this.profile.unavailable.nerdctl =
+        'nerdctl is not available from the apt source: no Debian or Ubuntu release packages it';
+      this.profile.provenance = {
+        source: 'apt',
+        standInImages: true,
+        podinfo: '',
+        notes: [
+          ...this.state.sourceChoice,
+          ...Object.entries(a.packages).map(([name, p]) => `${name} ${p.version} (${p.release})`),
+          ...images,
+        ],
+      };
     }
     if (this.state.nerdctlNetwork) this.profile.expect.nerdctlSubnet = this.state.nerdctlNetwork.subnet;
-    const versionsNote = release ? 'versions: the lesson\'s pins' : 'versions: what the apt source\'s binaries report of themselves';
-    writeFileSync(this.state.profileFile, profileToml(this.profile, [`lesson-check sandbox lab ${this.id} (source ${sourceName(this.state.source)})`, versionsNote]));
+    const versionsNote = release
+      ? "versions: the lesson's pins"
+      : "versions: what the apt source's binaries report of themselves";
+    writeFileSync(
+      this.state.profileFile,
+      profileToml(this.profile, [
+        `lesson-check sandbox lab ${this.id} (source ${sourceName(this.state.source)})`,
+        versionsNote,
+      ]),
+    );
   }
 
   // ---- the lesson's steps, performed on the sandbox ----
@@ -258,7 +329,11 @@ export class Lab implements LessonWalk {
     const tarball = this.asset('containerd');
     if (tarball) return installContainerdRelease(this.host, this.profile, tarball, this.state.release?.files.unit);
     const f = this.artifacts.files;
-    for (const [src, dst] of [[f.containerd, p.containerd], [f.ctr, p.ctr], [f.shim, p.shim]] as const) {
+    for (const [src, dst] of [
+      [f.containerd, p.containerd],
+      [f.ctr, p.ctr],
+      [f.shim, p.shim],
+    ] as const) {
       await this.host.ensure(['install', '-D', '-m', '755', src, dst]);
     }
   }
@@ -266,12 +341,26 @@ export class Lab implements LessonWalk {
   /** Step 1: `systemctl enable --now containerd`, as a supervised process. */
   async startContainerd(): Promise<void> {
     const p = this.profile.paths;
-    for (const d of [join(this.state.prefix, 'run/containerd'), join(this.state.prefix, 'var/lib/containerd')]) mkdirSync(d, { recursive: true });
+    for (const d of [join(this.state.prefix, 'run/containerd'), join(this.state.prefix, 'var/lib/containerd')])
+      mkdirSync(d, { recursive: true });
     // containerd refuses a --config that does not exist; before step 4 there is none, as in the lesson
     const config = existsSync(p.configToml) ? p.configToml : '/dev/null';
-    const argv = [p.containerd, '--config', config, '--root', join(this.state.prefix, 'var/lib/containerd'), '--state', join(this.state.prefix, 'run/containerd'), '--address', p.socket];
+    const argv = [
+      p.containerd,
+      '--config',
+      config,
+      '--root',
+      join(this.state.prefix, 'var/lib/containerd'),
+      '--state',
+      join(this.state.prefix, 'run/containerd'),
+      '--address',
+      p.socket,
+    ];
     this.host.note(`start supervised: PATH=${this.daemonPath()} ${argv.join(' ')}`);
-    const pid = startDaemon(argv, { env: { PATH: this.daemonPath(), HOME: '/root' }, logFile: join(this.own, 'containerd.log') });
+    const pid = startDaemon(argv, {
+      env: { PATH: this.daemonPath(), HOME: '/root' },
+      logFile: join(this.own, 'containerd.log'),
+    });
     writeFileSync(p.pidFile, `${pid}\n`);
     this.state.containerd = { pid };
     this.save();
@@ -309,7 +398,10 @@ export class Lab implements LessonWalk {
     const network = this.state.nerdctlNetwork;
     if (!network) return;
     mkdirSync(this.profile.paths.cniConfDir, { recursive: true });
-    writeFileSync(join(this.profile.paths.cniConfDir, 'nerdctl-bridge.conflist'), nerdctlNetworkConflist(network, join(this.state.prefix, 'var/lib/cni/networks')));
+    writeFileSync(
+      join(this.profile.paths.cniConfDir, 'nerdctl-bridge.conflist'),
+      nerdctlNetworkConflist(network, join(this.state.prefix, 'var/lib/cni/networks')),
+    );
   }
 
   /** Step 5: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
@@ -349,7 +441,19 @@ export function nerdctlNetworkConflist(network: { bridge: string; subnet: string
       nerdctlID: createHash('sha256').update('bridge').digest('hex'),
       nerdctlLabels: { 'nerdctl/default-network': 'true' },
       plugins: [
-        { type: 'bridge', bridge: network.bridge, isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: 'host-local', dataDir: leaseDir, ranges: [[{ gateway, subnet: network.subnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
+        {
+          type: 'bridge',
+          bridge: network.bridge,
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            dataDir: leaseDir,
+            ranges: [[{ gateway, subnet: network.subnet }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+          },
+        },
         // portmap touches iptables only for published ports (-p), which the lesson has none of
         { type: 'portmap', capabilities: { portMappings: true } },
         { type: 'tuning' },

@@ -16,19 +16,39 @@ export interface Registry {
 }
 
 /** Starts the registry on `addr` (host:port) with its storage in `dir`; resolves once it answers. */
-export async function startRegistry(host: Host, opts: { binary: string; dir: string; name: string; addr: string; tls?: { certificate: string; key: string } }): Promise<Registry> {
+export async function startRegistry(
+  host: Host,
+  opts: { binary: string; dir: string; name: string; addr: string; tls?: { certificate: string; key: string } },
+): Promise<Registry> {
   const config = join(opts.dir, `${opts.name}.yml`);
   const tls = opts.tls ? `, tls: { certificate: ${opts.tls.certificate}, key: ${opts.tls.key} }` : '';
-  writeFileSync(config, ['version: 0.1', 'log: { level: warn }', `storage: { filesystem: { rootdirectory: ${join(opts.dir, 'registry')} }, delete: { enabled: true } }`, `http: { addr: ${opts.addr}${tls} }`, ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: { level: warn }',
+      `storage: { filesystem: { rootdirectory: ${join(opts.dir, 'registry')} }, delete: { enabled: true } }`,
+      `http: { addr: ${opts.addr}${tls} }`,
+      '',
+    ].join('\n'),
+  );
   const log = join(opts.dir, `${opts.name}.log`);
   const pid = startDaemon([opts.binary, 'serve', config], { env: { PATH: '/usr/bin:/bin' }, logFile: log });
   const url = `${opts.tls ? 'https' : 'http'}://${opts.addr}`;
   const port = Number(opts.addr.slice(opts.addr.lastIndexOf(':') + 1));
-  await host.poll(`registry answering on ${url}/v2/`, async () => {
-    if (!isAlive(pid)) throw new Error(`registry exited; see ${log}`);
-    // a TLS registry is asked over a plain TCP connect: our own fetch does not trust its CA
-    return (opts.tls ? await tcpAnswers(opts.addr) : (await fetch(`${url}/v2/`).catch(() => undefined))?.status === 200) ? true : undefined;
-  }, 15_000);
+  await host.poll(
+    `registry answering on ${url}/v2/`,
+    async () => {
+      if (!isAlive(pid)) throw new Error(`registry exited; see ${log}`);
+      // a TLS registry is asked over a plain TCP connect: our own fetch does not trust its CA
+      return (
+        opts.tls ? await tcpAnswers(opts.addr) : (await fetch(`${url}/v2/`).catch(() => undefined))?.status === 200
+      )
+        ? true
+        : undefined;
+    },
+    15_000,
+  );
   return { pid, url, port };
 }
 
@@ -52,7 +72,9 @@ export function freeLoopbackPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

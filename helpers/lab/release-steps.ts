@@ -8,10 +8,16 @@ import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
 
 /** The lesson's config.toml (step 4). */
-export const LESSON_CONFIG_TOML = 'version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';
+export const LESSON_CONFIG_TOML =
+  'version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';
 
 /** Step 1: `tar xzvofC containerd-….tar.gz /usr/local`, and the unit into /etc/systemd/system. */
-export async function installContainerdRelease(host: Host, profile: Profile, tarball: string, unit: string | undefined): Promise<void> {
+export async function installContainerdRelease(
+  host: Host,
+  profile: Profile,
+  tarball: string,
+  unit: string | undefined,
+): Promise<void> {
   const usrLocal = join(profile.paths.containerd, '../..');
   await host.ensure(['mkdir', '-p', usrLocal]);
   await host.ensure(['tar', 'xzvofC', tarball, usrLocal]);
@@ -30,7 +36,12 @@ export async function writeLessonConfig(host: Host, profile: Profile, text = LES
 }
 
 /** Step 5: unpack nerdctl, `install -m 755 nerdctl /usr/local/bin`, its bash completion. */
-export async function installNerdctlRelease(host: Host, profile: Profile, tarball: string, workDir: string): Promise<void> {
+export async function installNerdctlRelease(
+  host: Host,
+  profile: Profile,
+  tarball: string,
+  workDir: string,
+): Promise<void> {
   const p = profile.paths;
   await host.ensure(['mkdir', '-p', workDir]);
   await host.ensure(['tar', 'xzvofC', tarball, workDir]);

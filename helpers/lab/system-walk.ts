@@ -12,9 +12,14 @@ import { SERVICE_PATH } from '../service.ts';
 import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
 import type { ReleaseFiles } from './github-source.ts';
-import { installCniRelease, installContainerdRelease, installNerdctlRelease, installRuncAsset, writeLessonConfig } from './release-steps.ts';
+import {
+  installCniRelease,
+  installContainerdRelease,
+  installNerdctlRelease,
+  installRuncAsset,
+  writeLessonConfig,
+} from './release-steps.ts';
 import type { LessonWalk } from './walk.ts';
-
 
 export interface SystemWalkState {
   release: ReleaseFiles;
@@ -75,7 +80,10 @@ export class SystemWalk implements LessonWalk {
    * survive `enable --now`), and renames leftover runc binaries (`<path>.lesson-check-aside`)
    * so that R1 can be observed. The services stay stopped: the lesson's containerd takes over. */
   async setAside(leftovers: Leftovers): Promise<void> {
-    if (leftovers.services.length) await this.host.anyhow(['systemctl', 'stop', 'docker.socket', 'docker.service', 'containerd.service'], { timeoutMs: 60_000 });
+    if (leftovers.services.length)
+      await this.host.anyhow(['systemctl', 'stop', 'docker.socket', 'docker.service', 'containerd.service'], {
+        timeoutMs: 60_000,
+      });
     this.renameAside(leftovers.runcOnPath);
   }
 
@@ -120,7 +128,6 @@ export class SystemWalk implements LessonWalk {
     await this.host.ensure(['systemctl', 'restart', 'containerd'], { timeoutMs: 60_000 });
     await awaitContainerd(this.host, this.profile, 30_000);
   }
-
 
   async installRunc(): Promise<void> {
     await installRuncAsset(this.host, this.profile, this.file('runc'));

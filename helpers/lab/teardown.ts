@@ -50,7 +50,14 @@ export async function removeNetObjects(host: Host, id: string): Promise<{ netns:
 
 export async function teardownLab(host: Host, prefix: string): Promise<TeardownReport> {
   const state = readState(prefix);
-  const report: TeardownReport = { processes: 0, mounts: 0, netns: [], links: [], hostTraces: [], prefixRemoved: false };
+  const report: TeardownReport = {
+    processes: 0,
+    mounts: 0,
+    netns: [],
+    links: [],
+    hostTraces: [],
+    prefixRemoved: false,
+  };
   // the daemons first, gracefully; then whatever is left (shims, containers) by force
   if (state?.containerd) await stopProcess(state.containerd.pid, 5_000);
   if (state?.registry) await stopProcess(state.registry.pid, 5_000);
@@ -116,7 +123,12 @@ export function processesOf(prefix: string): number[] {
       const exe = safeReadlink(`/proc/${pid}/exe`);
       // a container's root is its rootfs mount under the prefix's containerd state dir
       const root = safeReadlink(`/proc/${pid}/root`);
-      if (cmdline.split('\0').some((arg) => arg.includes(`${prefix}/`)) || inside(exe) || (root !== '/' && inside(root))) found.push(pid);
+      if (
+        cmdline.split('\0').some((arg) => arg.includes(`${prefix}/`)) ||
+        inside(exe) ||
+        (root !== '/' && inside(root))
+      )
+        found.push(pid);
     } catch {
       // exited while we looked
     }
@@ -151,7 +163,13 @@ function labNamespaces(id: string): string[] {
  * (/run/containerd/{fifo,s,runc}, a cgroup per namespace and container), deepest first. */
 function hostTraceCandidates(id: string): string[] {
   const namespaces = labNamespaces(id);
-  const run = ['/run/containerd/fifo', '/run/containerd/s', ...namespaces.map((n) => `/run/containerd/runc/${n}`), '/run/containerd/runc', '/run/containerd'];
+  const run = [
+    '/run/containerd/fifo',
+    '/run/containerd/s',
+    ...namespaces.map((n) => `/run/containerd/runc/${n}`),
+    '/run/containerd/runc',
+    '/run/containerd',
+  ];
   // cgroup v2 is one hierarchy at /sys/fs/cgroup; v1 (and hybrid) has one per controller below it
   const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : subdirs('/sys/fs/cgroup');
   const cgroups = hierarchies.flatMap((h) => namespaces.flatMap((n) => [...subdirs(`${h}/${n}`), `${h}/${n}`]));
@@ -160,7 +178,9 @@ function hostTraceCandidates(id: string): string[] {
 
 function subdirs(dir: string): string[] {
   try {
-    return readdirSync(dir).map((e) => `${dir}/${e}`).filter((p) => statSync(p).isDirectory());
+    return readdirSync(dir)
+      .map((e) => `${dir}/${e}`)
+      .filter((p) => statSync(p).isDirectory());
   } catch {
     return [];
   }

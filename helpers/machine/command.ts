@@ -58,9 +58,14 @@ export async function machineCommand(args: string[]): Promise<number> {
   try {
     opts = options(args);
     source = parseSource(opts.source ?? 'auto', { mirror: opts.mirror, pins: opts.pin });
-    if (source.kind === 'apt') throw new MachineUsageError('the walkthrough installs the lesson\'s release assets: --source github, go or dir:DIR');
-    if (opts.until && !CATALOGUE.some((c) => c.id === opts.until!.toUpperCase())) throw new MachineUsageError(`--until ${opts.until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`);
-    if (opts.until && !opts.keep) throw new MachineUsageError('--until goes with --keep (a machine left unfinished at that check)');
+    if (source.kind === 'apt')
+      throw new MachineUsageError(
+        "the walkthrough installs the lesson's release assets: --source github, go or dir:DIR",
+      );
+    if (opts.until && !CATALOGUE.some((c) => c.id === opts.until!.toUpperCase()))
+      throw new MachineUsageError(`--until ${opts.until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`);
+    if (opts.until && !opts.keep)
+      throw new MachineUsageError('--until goes with --keep (a machine left unfinished at that check)');
   } catch (e) {
     console.error(`lesson-check machine: ${(e as Error).message}\n\n${MACHINE_USAGE}`);
     return 2;
@@ -89,20 +94,44 @@ export async function machineCommand(args: string[]): Promise<number> {
       machine = await Machine.prepare(host);
       prepared = await prepareAssets(host, source, join(machine.state.dir, 'assets'));
       const t0 = Date.now();
-      const { rootfsFromCache } = await machine.boot({ assetsDir: prepared.assetsDir, registryBinary: prepared.registry, busybox: prepared.busybox, podinfo: prepared.podinfo });
-      console.log(`lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} in ${((Date.now() - t0) / 1000).toFixed(1)} s (Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; the lesson's assets from source ${prepared.source})`);
+      const { rootfsFromCache } = await machine.boot({
+        assetsDir: prepared.assetsDir,
+        registryBinary: prepared.registry,
+        busybox: prepared.busybox,
+        podinfo: prepared.podinfo,
+      });
+      console.log(
+        `lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} in ${((Date.now() - t0) / 1000).toFixed(1)} s (Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; the lesson's assets from source ${prepared.source})`,
+      );
     } catch (e) {
       if (signals.signalled()) return signals.exitCode();
       console.error(`lesson-check machine: could not boot the machine: ${(e as Error).message}`);
       return 2;
     }
     // the walkthrough inside, as the lesson's CI would run it on a fresh VM
-    const only = opts.until ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === opts.until!.toUpperCase()) + 1).map((c) => c.id) : undefined;
+    const only = opts.until
+      ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === opts.until!.toUpperCase()) + 1).map((c) => c.id)
+      : undefined;
     if (!machine.leaderPid()) {
-      console.error(`lesson-check machine: machine ${machine.state.name} stopped before the walk: see ${join(machine.state.dir, 'console.log')}`);
+      console.error(
+        `lesson-check machine: machine ${machine.state.name} stopped before the walk: see ${join(machine.state.dir, 'console.log')}`,
+      );
       return 2;
     }
-    const argv = machine.enterArgv([INSIDE.node, join(INSIDE.app, 'bin/lesson-check.js'), 'walkthrough', '--yes', '--source', `dir:${INSIDE.assets}`, '--reports', INSIDE.reports, ...(only ? ['--only', only.join(',')] : [])], { CI: 'true', NO_COLOR: '1' });
+    const argv = machine.enterArgv(
+      [
+        INSIDE.node,
+        join(INSIDE.app, 'bin/lesson-check.js'),
+        'walkthrough',
+        '--yes',
+        '--source',
+        `dir:${INSIDE.assets}`,
+        '--reports',
+        INSIDE.reports,
+        ...(only ? ['--only', only.join(',')] : []),
+      ],
+      { CI: 'true', NO_COLOR: '1' },
+    );
     inner = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
     const code = await new Promise<number>((done) => inner!.once('close', (c) => done(c ?? 1)));
     inner = undefined;
@@ -111,7 +140,8 @@ export async function machineCommand(args: string[]): Promise<number> {
     try {
       mkdirSync(reportsDir, { recursive: true });
       const inside = join(machine.state.dir, 'reports');
-      if (existsSync(inside)) for (const f of readdirSync(inside)) cpSync(join(inside, f), join(reportsDir, f), { recursive: true });
+      if (existsSync(inside))
+        for (const f of readdirSync(inside)) cpSync(join(inside, f), join(reportsDir, f), { recursive: true });
     } catch (e) {
       copyError = `the reports could not be written to ${reportsDir}: ${(e as Error).message}`;
     }
@@ -123,19 +153,23 @@ export async function machineCommand(args: string[]): Promise<number> {
     keep = opts.keep;
     if (keep) {
       const m = machine.state;
-      process.stderr.write([
-        `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${opts.until!.toUpperCase()}` : ''}: ${machine.target}`,
-        `  check it with: LC_SSH_CONFIG=${machine.sshConfig} lesson-check verify --target ${machine.target}`,
-        `  enter it with: ssh -F ${machine.sshConfig} ${m.ip}`,
-        '  remove it with: lesson-check machine --down',
-        '',
-      ].join('\n'));
+      process.stderr.write(
+        [
+          `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${opts.until!.toUpperCase()}` : ''}: ${machine.target}`,
+          `  check it with: LC_SSH_CONFIG=${machine.sshConfig} lesson-check verify --target ${machine.target}`,
+          `  enter it with: ssh -F ${machine.sshConfig} ${m.ip}`,
+          '  remove it with: lesson-check machine --down',
+          '',
+        ].join('\n'),
+      );
     }
     return code;
   } finally {
     if (machine && !keep) {
       const torn = await teardownMachine(new Host(new LocalTransport()), machine.state.dir);
-      console.log(`lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`);
+      console.log(
+        `lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`,
+      );
     }
     signals.release();
   }
@@ -172,16 +206,23 @@ async function prepareAssets(host: Host, spec: SourceSpec, dir: string): Promise
   const missing = Object.values(release.missing);
   if (missing.length) throw new MachineError(`the ${sourceName(source)} source lacks: ${missing.join('; ')}`);
   copyAssetsTo(release, dir);
-  return { source: sourceName(source), assetsDir: dir, registry: apt.files.registry, busybox: apt.files.busybox, podinfo };
+  return {
+    source: sourceName(source),
+    assetsDir: dir,
+    registry: apt.files.registry,
+    busybox: apt.files.busybox,
+    podinfo,
+  };
 }
 
 async function down(host: Host): Promise<number> {
   const dirs = machineDirs();
   for (const dir of dirs) {
     const torn = await teardownMachine(host, dir);
-    console.log(`lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.cgroups} cgroups)`);
+    console.log(
+      `lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.cgroups} cgroups)`,
+    );
   }
   if (dirs.length === 0) console.log(`lesson-check: no machines to remove (${MACHINES_ROOT})`);
   return 0;
 }
-

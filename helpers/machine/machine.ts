@@ -8,7 +8,16 @@
  * them all, driven by what is on the host (helpers/machine/teardown.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { freeSubnet } from '../cni-probe.ts';
@@ -24,7 +33,12 @@ import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
 export const MACHINES_ROOT = process.env.LC_MACHINES_ROOT ?? '/var/lib/lesson-check/machines';
 
 /** Where the host's Node.js, this project, the lesson's assets and the reports appear inside. */
-export const INSIDE = { node: '/opt/lesson-check/node', app: '/opt/lesson-check/app', assets: '/opt/lesson-check/assets', reports: '/opt/lesson-check/reports' };
+export const INSIDE = {
+  node: '/opt/lesson-check/node',
+  app: '/opt/lesson-check/app',
+  assets: '/opt/lesson-check/assets',
+  reports: '/opt/lesson-check/reports',
+};
 
 export interface MachineState {
   id: string;
@@ -45,7 +59,12 @@ export interface MachineState {
 
 /** Folders systemd-nspawn makes on the host on first use; teardown removes them when it made
  * them and they are empty (no other machine runs). Deepest first. */
-export const NSPAWN_HOST_DIRS = ['/run/systemd/nspawn/propagate', '/run/systemd/nspawn/locks', '/run/systemd/nspawn', '/run/systemd'];
+export const NSPAWN_HOST_DIRS = [
+  '/run/systemd/nspawn/propagate',
+  '/run/systemd/nspawn/locks',
+  '/run/systemd/nspawn',
+  '/run/systemd',
+];
 
 export interface BootOptions {
   /** A folder of the lesson's release assets (as `fetch --to DIR` leaves them), read-only inside. */
@@ -71,7 +90,17 @@ export class Machine {
     mkdirSync(join(dir, 'reports'), { recursive: true });
     const subnet = await freeSubnet(host);
     const base = subnet.split('/')[0]!.replace(/\.0$/, '');
-    const state: MachineState = { id, name: `lc-${id}`, dir, subnet, hostIp: `${base}.1`, ip: `${base}.2`, cgroup: `lc-m-${id}`, startedAt: new Date().toISOString(), nspawnDirsBefore: NSPAWN_HOST_DIRS.filter((d) => existsSync(d)) };
+    const state: MachineState = {
+      id,
+      name: `lc-${id}`,
+      dir,
+      subnet,
+      hostIp: `${base}.1`,
+      ip: `${base}.2`,
+      cgroup: `lc-m-${id}`,
+      startedAt: new Date().toISOString(),
+      nspawnDirsBefore: NSPAWN_HOST_DIRS.filter((d) => existsSync(d)),
+    };
     const m = new Machine(host, state);
     m.save();
     return m;
@@ -111,7 +140,8 @@ export class Machine {
     await host.ensure(['cp', '-a', '--reflink=auto', rootfs.dir, this.rootfs], { timeoutMs: 300_000 });
     await this.personalize();
     // nspawn makes the mount points of binds, but not of overlays
-    for (const dir of [INSIDE.app, INSIDE.assets, INSIDE.reports]) mkdirSync(join(this.rootfs, dir), { recursive: true });
+    for (const dir of [INSIDE.app, INSIDE.assets, INSIDE.reports])
+      mkdirSync(join(this.rootfs, dir), { recursive: true });
     await this.serveImages(opts);
     const cgroupProcs = this.makeCgroups();
     const binds = [
@@ -122,44 +152,88 @@ export class Machine {
       `--bind=${join(state.dir, 'reports')}:${INSIDE.reports}`,
     ];
     const nspawn = [
-      'systemd-nspawn', '--boot', `--directory=${this.rootfs}`, `--machine=${state.name}`,
+      'systemd-nspawn',
+      '--boot',
+      `--directory=${this.rootfs}`,
+      `--machine=${state.name}`,
       // no machined or systemd on the host: nspawn neither registers the machine nor makes a scope
-      '--register=no', '--keep-unit',
+      '--register=no',
+      '--keep-unit',
       // runc inside needs them (its session keyring and its capabilities)
-      '--capability=all', '--system-call-filter=add_key keyctl request_key',
-      '--network-veth', '--console=read-only', ...binds,
+      '--capability=all',
+      '--system-call-filter=add_key keyctl request_key',
+      '--network-veth',
+      '--console=read-only',
+      ...binds,
     ];
     // the machine starts in a cgroup of its own in every hierarchy, so that what its systemd and
     // containerd make is below it (and removed with it)
     const script = 'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; exec "$@"';
-    state.nspawnPid = startDaemon(['sh', '-c', script, 'sh', ...cgroupProcs, '--', ...nspawn], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, logFile: join(state.dir, 'console.log') });
+    state.nspawnPid = startDaemon(['sh', '-c', script, 'sh', ...cgroupProcs, '--', ...nspawn], {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      logFile: join(state.dir, 'console.log'),
+    });
     this.save();
-    const gone = () => new MachineError(`systemd-nspawn exited: ${readFileSafe(join(state.dir, 'console.log')).trim().split('\n').slice(-3).join(' | ')}`);
-    const veth = await host.poll(`the machine's veth ${this.veth}`, async () => {
-      if (!isAlive(state.nspawnPid!)) return 'gone';
-      return (await host.run(['ip', 'link', 'show', this.veth])).exitCode === 0 ? 'up' : undefined;
-    }, 30_000);
+    const gone = () =>
+      new MachineError(
+        `systemd-nspawn exited: ${readFileSafe(join(state.dir, 'console.log')).trim().split('\n').slice(-3).join(' | ')}`,
+      );
+    const veth = await host.poll(
+      `the machine's veth ${this.veth}`,
+      async () => {
+        if (!isAlive(state.nspawnPid!)) return 'gone';
+        return (await host.run(['ip', 'link', 'show', this.veth])).exitCode === 0 ? 'up' : undefined;
+      },
+      30_000,
+    );
     if (veth === 'gone') throw gone();
     await host.ensure(['ip', 'addr', 'add', `${state.hostIp}/24`, 'dev', this.veth]);
     await host.ensure(['ip', 'link', 'set', this.veth, 'up']);
     await this.startServingRegistry();
-    const leader = await host.poll('the machine\'s systemd (PID 1 inside)', async () => (isAlive(state.nspawnPid!) ? this.leaderPid() : 0), 30_000);
+    const leader = await host.poll(
+      "the machine's systemd (PID 1 inside)",
+      async () => (isAlive(state.nspawnPid!) ? this.leaderPid() : 0),
+      30_000,
+    );
     if (!leader) throw gone();
     // its own end of the veth; the address is set by hand, as no networkd runs on either side
     await host.ensure(['nsenter', '-t', String(leader), '-n', 'ip', 'addr', 'add', `${state.ip}/24`, 'dev', 'host0']);
     await host.ensure(['nsenter', '-t', String(leader), '-n', 'ip', 'link', 'set', 'host0', 'up']);
-    const booted = await host.poll('the machine\'s boot (systemctl is-system-running)', async () => {
-      const r = await this.exec(['systemctl', 'is-system-running']);
-      const s = r.stdout.trim();
-      return s === 'running' || s === 'degraded' ? s : undefined;
-    }, 90_000, 200);
+    const booted = await host.poll(
+      "the machine's boot (systemctl is-system-running)",
+      async () => {
+        const r = await this.exec(['systemctl', 'is-system-running']);
+        const s = r.stdout.trim();
+        return s === 'running' || s === 'degraded' ? s : undefined;
+      },
+      90_000,
+      200,
+    );
     // nspawn mounts cgroup v1 controllers read-only; containerd inside must make cgroups in them
-    await this.exec(['sh', '-c', 'for d in /sys/fs/cgroup/*/; do if grep -q " ${d%/} cgroup ro," /proc/mounts; then mount -o remount,bind,rw "${d%/}"; fi; done'], { check: true });
-    await host.poll(`sshd in the machine (${state.ip}:22)`, async () => {
-      const r = await host.run(['ssh', '-F', this.sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=2', `root@${state.ip}`, 'true'], { timeoutMs: 5_000 });
-      return r.exitCode === 0 ? true : undefined;
-    }, 30_000, 200);
-    if (booted === 'degraded') host.note(`the machine booted degraded: ${(await this.exec(['systemctl', '--failed', '--plain', '--no-legend'])).stdout.trim()}`);
+    await this.exec(
+      [
+        'sh',
+        '-c',
+        'for d in /sys/fs/cgroup/*/; do if grep -q " ${d%/} cgroup ro," /proc/mounts; then mount -o remount,bind,rw "${d%/}"; fi; done',
+      ],
+      { check: true },
+    );
+    await host.poll(
+      `sshd in the machine (${state.ip}:22)`,
+      async () => {
+        const r = await host.run(
+          ['ssh', '-F', this.sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=2', `root@${state.ip}`, 'true'],
+          { timeoutMs: 5_000 },
+        );
+        return r.exitCode === 0 ? true : undefined;
+      },
+      30_000,
+      200,
+    );
+    if (booted === 'degraded')
+      host.note(
+        `the machine booted degraded: ${(await this.exec(['systemctl', '--failed', '--plain', '--no-legend'])).stdout.trim()}`,
+      );
     return { rootfsFromCache: rootfs.fromCache };
   }
 
@@ -180,14 +254,18 @@ export class Machine {
   enterArgv(argv: string[], env: Record<string, string> = {}): string[] {
     const leader = this.leaderPid();
     if (!leader) throw new MachineError(`machine ${this.state.name} is not running`);
-    const vars = Object.entries({ PATH: SERVICE_PATH, HOME: '/root', LANG: 'C.UTF-8', ...env }).map(([k, v]) => `${k}=${v}`);
+    const vars = Object.entries({ PATH: SERVICE_PATH, HOME: '/root', LANG: 'C.UTF-8', ...env }).map(
+      ([k, v]) => `${k}=${v}`,
+    );
     return ['nsenter', '-t', String(leader), '-a', '--', 'env', '-i', ...vars, ...argv];
   }
 
   /** Runs a command inside the machine. */
   async exec(argv: string[], opts: { check?: boolean; timeoutMs?: number; input?: string } = {}) {
     const full = this.enterArgv(argv);
-    return opts.check ? this.host.ensure(full, { timeoutMs: opts.timeoutMs, input: opts.input }) : this.host.run(full, { timeoutMs: opts.timeoutMs, input: opts.input });
+    return opts.check
+      ? this.host.ensure(full, { timeoutMs: opts.timeoutMs, input: opts.input })
+      : this.host.run(full, { timeoutMs: opts.timeoutMs, input: opts.input });
   }
 
   /** Its hostname, a fresh sshd host key and a client key, ghcr.io sent to its own registry, and
@@ -197,14 +275,52 @@ export class Machine {
     const r = this.rootfs;
     writeFileSync(join(r, 'etc/hostname'), `${state.name}\n`);
     appendFileSync(join(r, 'etc/hosts'), `127.0.1.1 ${state.name}\n`);
-    for (const f of readdirSafe(join(r, 'etc/ssh')).filter((f) => f.startsWith('ssh_host_'))) rmSync(join(r, 'etc/ssh', f));
-    await host.ensure(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `${state.name} host key`, '-f', join(r, 'etc/ssh/ssh_host_ed25519_key')]);
-    await host.ensure(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `lesson-check to ${state.name}`, '-f', join(state.dir, 'id_ed25519')]);
+    for (const f of readdirSafe(join(r, 'etc/ssh')).filter((f) => f.startsWith('ssh_host_')))
+      rmSync(join(r, 'etc/ssh', f));
+    await host.ensure([
+      'ssh-keygen',
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      `${state.name} host key`,
+      '-f',
+      join(r, 'etc/ssh/ssh_host_ed25519_key'),
+    ]);
+    await host.ensure([
+      'ssh-keygen',
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      `lesson-check to ${state.name}`,
+      '-f',
+      join(state.dir, 'id_ed25519'),
+    ]);
     mkdirSync(join(r, 'root/.ssh'), { recursive: true, mode: 0o700 });
-    writeFileSync(join(r, 'root/.ssh/authorized_keys'), readFileSync(join(state.dir, 'id_ed25519.pub')), { mode: 0o600 });
+    writeFileSync(join(r, 'root/.ssh/authorized_keys'), readFileSync(join(state.dir, 'id_ed25519.pub')), {
+      mode: 0o600,
+    });
     const hostKey = readFileSync(join(r, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
     writeFileSync(join(state.dir, 'known_hosts'), `${state.ip} ${hostKey}\n`);
-    writeFileSync(this.sshConfig, [`# lesson-check machine ${state.name}`, `Host ${state.ip}`, '  User root', `  IdentityFile ${join(state.dir, 'id_ed25519')}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${join(state.dir, 'known_hosts')}`, '  StrictHostKeyChecking yes', '  LogLevel ERROR', ''].join('\n'));
+    writeFileSync(
+      this.sshConfig,
+      [
+        `# lesson-check machine ${state.name}`,
+        `Host ${state.ip}`,
+        '  User root',
+        `  IdentityFile ${join(state.dir, 'id_ed25519')}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${join(state.dir, 'known_hosts')}`,
+        '  StrictHostKeyChecking yes',
+        '  LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
     // the lesson's registries resolve to the host's end of the veth, where the machine's registry
     // answers with a certificate for those names from a CA the machine trusts
     const registries = [...new Set(Object.values(lessonProfile().images).map((ref) => splitReference(ref).registry))];
@@ -212,10 +328,55 @@ export class Machine {
     const tls = join(state.dir, 'tls');
     mkdirSync(tls, { recursive: true });
     const openssl = (...args: string[]) => host.ensure(['openssl', ...args], { cwd: tls });
-    await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=lesson-check machine ${state.name} CA`, '-keyout', 'ca.key', '-out', 'ca.crt');
-    await openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${registries[0]}`, '-keyout', 'registry.key', '-out', 'registry.csr');
+    await openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=lesson-check machine ${state.name} CA`,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    );
+    await openssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${registries[0]}`,
+      '-keyout',
+      'registry.key',
+      '-out',
+      'registry.csr',
+    );
     writeFileSync(join(tls, 'san.ext'), `subjectAltName=${registries.map((n) => `DNS:${n}`).join(',')}\n`);
-    await openssl('x509', '-req', '-in', 'registry.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'registry.crt');
+    await openssl(
+      'x509',
+      '-req',
+      '-in',
+      'registry.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'registry.crt',
+    );
     appendFileSync(join(r, 'etc/ssl/certs/ca-certificates.crt'), readFileSync(join(tls, 'ca.crt')));
   }
 
@@ -224,9 +385,21 @@ export class Machine {
   private async serveImages(opts: BootOptions): Promise<void> {
     const { host, state } = this;
     const images = lessonProfile().images;
-    const loopback = await startRegistry(host, { binary: opts.registryBinary, dir: state.dir, name: 'registry-push', addr: `127.0.0.1:${await freeLoopbackPort()}` });
+    const loopback = await startRegistry(host, {
+      binary: opts.registryBinary,
+      dir: state.dir,
+      name: 'registry-push',
+      addr: `127.0.0.1:${await freeLoopbackPort()}`,
+    });
     try {
-      const notes = await pushLabImages(host, { busybox: opts.busybox, workDir: join(state.dir, 'images'), registryUrl: loopback.url, hello: images.hello, podinfo: images.podinfo, podinfoBuild: opts.podinfo });
+      const notes = await pushLabImages(host, {
+        busybox: opts.busybox,
+        workDir: join(state.dir, 'images'),
+        registryUrl: loopback.url,
+        hello: images.hello,
+        podinfo: images.podinfo,
+        podinfoBuild: opts.podinfo,
+      });
       writeFileSync(join(state.dir, 'images.txt'), `${notes.join('\n')}\n`);
     } finally {
       await stopProcess(loopback.pid, 5_000);
@@ -239,14 +412,24 @@ export class Machine {
     const { host, state } = this;
     if (!this.registryArgs) throw new Error('images not pushed');
     const tls = join(state.dir, 'tls');
-    const registry = await startRegistry(host, { binary: this.registryArgs.binary, dir: state.dir, name: 'registry', addr: `${state.hostIp}:443`, tls: { certificate: join(tls, 'registry.crt'), key: join(tls, 'registry.key') } });
+    const registry = await startRegistry(host, {
+      binary: this.registryArgs.binary,
+      dir: state.dir,
+      name: 'registry',
+      addr: `${state.hostIp}:443`,
+      tls: { certificate: join(tls, 'registry.crt'), key: join(tls, 'registry.key') },
+    });
     state.registryPid = registry.pid;
     this.save();
   }
 
   /** `cgroup.procs` of a fresh `/lc-m-<id>` in every hierarchy (v1 controllers, or the v2 tree). */
   private makeCgroups(): string[] {
-    const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSafe('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}`).filter((h) => existsSync(`${h}/cgroup.procs`));
+    const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers')
+      ? ['/sys/fs/cgroup']
+      : readdirSafe('/sys/fs/cgroup')
+          .map((h) => `/sys/fs/cgroup/${h}`)
+          .filter((h) => existsSync(`${h}/cgroup.procs`));
     return hierarchies.map((h) => {
       mkdirSync(`${h}/${this.state.cgroup}`, { recursive: true });
       return `${h}/${this.state.cgroup}/cgroup.procs`;

@@ -14,7 +14,19 @@ const SUITE = 'bookworm';
 
 /** What the lesson's host has: systemd as init, an sshd to reach it, and the lesson's own tools
  * (curl, tar; iptables for the CNI plugins' rules, kmod for the unit's `modprobe overlay`). */
-const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'iptables', 'curl', 'ca-certificates', 'procps', 'kmod', 'bash-completion'];
+const PACKAGES = [
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'openssh-server',
+  'iproute2',
+  'iptables',
+  'curl',
+  'ca-certificates',
+  'procps',
+  'kmod',
+  'bash-completion',
+];
 
 /** A setup problem with one clear line (no systemd-nspawn, no debootstrap mirror, not root). */
 export class MachineError extends Error {
@@ -23,15 +35,24 @@ export class MachineError extends Error {
 
 /** The tools a machine needs on this host, or a MachineError saying what to install. */
 export async function requireMachineTools(host: Host): Promise<void> {
-  if (process.getuid?.() !== 0) throw new MachineError('a machine needs root (it boots a container with systemd-nspawn and makes a veth)');
-  for (const [tool, pkg] of [['systemd-nspawn', 'systemd-container'], ['debootstrap', 'debootstrap'], ['openssl', 'openssl'], ['ssh-keygen', 'openssh-client']] as const) {
+  if (process.getuid?.() !== 0)
+    throw new MachineError('a machine needs root (it boots a container with systemd-nspawn and makes a veth)');
+  for (const [tool, pkg] of [
+    ['systemd-nspawn', 'systemd-container'],
+    ['debootstrap', 'debootstrap'],
+    ['openssl', 'openssl'],
+    ['ssh-keygen', 'openssh-client'],
+  ] as const) {
     const r = await host.run(['sh', '-c', 'command -v "$1"', 'sh', tool]);
     if (r.exitCode !== 0) throw new MachineError(`${tool} not found: install Debian's ${pkg} (apt-get install ${pkg})`);
   }
 }
 
 /** The cached rootfs, debootstrapped on first use (under a lock: machines started together make one). */
-export async function cachedRootfs(host: Host, cacheRoot = MACHINE_CACHE): Promise<{ dir: string; fromCache: boolean }> {
+export async function cachedRootfs(
+  host: Host,
+  cacheRoot = MACHINE_CACHE,
+): Promise<{ dir: string; fromCache: boolean }> {
   const dir = join(cacheRoot, `${SUITE}-${hostArch()}`);
   // beside the rootfs, not in it: every machine gets a copy of the rootfs
   const complete = `${dir}.complete`;
@@ -43,9 +64,17 @@ export async function cachedRootfs(host: Host, cacheRoot = MACHINE_CACHE): Promi
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     try {
-      const r = await host.run(['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, DEBIAN_MIRROR], { timeoutMs: 1_800_000 });
+      const r = await host.run(
+        ['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, DEBIAN_MIRROR],
+        { timeoutMs: 1_800_000 },
+      );
       if (r.exitCode !== 0) {
-        const why = (r.stderr || r.stdout).trim().split('\n').filter((l) => /^E:|failed|Couldn't|unable/i.test(l)).pop() ?? `exit ${r.exitCode}`;
+        const why =
+          (r.stderr || r.stdout)
+            .trim()
+            .split('\n')
+            .filter((l) => /^E:|failed|Couldn't|unable/i.test(l))
+            .pop() ?? `exit ${r.exitCode}`;
         throw new MachineError(`debootstrap ${SUITE} from ${DEBIAN_MIRROR} failed: ${why}`);
       }
       rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,14 @@ export interface MachineTeardown {
 export async function teardownMachine(host: Host, dir: string): Promise<MachineTeardown> {
   const state = readState(dir);
   const id = state?.id ?? dir.split('/').pop() ?? '';
-  const report: MachineTeardown = { name: state?.name ?? `lc-${id}`, processes: 0, mounts: 0, veth: false, cgroups: 0, removed: false };
+  const report: MachineTeardown = {
+    name: state?.name ?? `lc-${id}`,
+    processes: 0,
+    mounts: 0,
+    veth: false,
+    cgroups: 0,
+    removed: false,
+  };
   if (state?.nspawnPid) await stopProcess(state.nspawnPid, 15_000);
   if (state?.registryPid) await stopProcess(state.registryPid, 5_000);
   report.processes = await killProcessesUnder(dir);
@@ -51,7 +58,9 @@ export async function teardownMachine(host: Host, dir: string): Promise<MachineT
 /** Removes `/sys/fs/cgroup/<hierarchy>/<name>` and every cgroup below it, deepest first (rmdir:
  * a cgroup still in use stays). Returns how many went. */
 function removeCgroupTree(name: string): number {
-  const roots = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSafe('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}`);
+  const roots = existsSync('/sys/fs/cgroup/cgroup.controllers')
+    ? ['/sys/fs/cgroup']
+    : readdirSafe('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}`);
   let removed = 0;
   const walk = (dir: string): void => {
     for (const entry of readdirSafe(dir)) if (statSync(join(dir, entry)).isDirectory()) walk(join(dir, entry));

@@ -6,7 +6,12 @@
 import { type CheckResult, type RunReport, countStates, gradeHint } from './model.ts';
 import { renderTranscript } from './junit.ts';
 
-const LABEL: Record<CheckResult['state'], string> = { passed: 'passed', failed: 'failed', error: 'error', skipped: 'skipped' };
+const LABEL: Record<CheckResult['state'], string> = {
+  passed: 'passed',
+  failed: 'failed',
+  error: 'error',
+  skipped: 'skipped',
+};
 
 export function renderHtml(reports: RunReport[]): string {
   const all = reports.flatMap((r) => r.checks);
@@ -42,7 +47,9 @@ function matrix(reports: RunReport[]): string {
   const rows = reports.map((r) => {
     const cells = ids.map((id) => {
       const c = r.checks.find((x) => x.id === id);
-      return c ? `<td class="${c.state}" title="${esc(`${c.title}: ${c.state}`)}">${symbol(c.state)}</td>` : '<td></td>';
+      return c
+        ? `<td class="${c.state}" title="${esc(`${c.title}: ${c.state}`)}">${symbol(c.state)}</td>`
+        : '<td></td>';
     });
     return `<tr><th>${esc(r.host)}</th>${cells.join('')}<td>${r.grade ? `${r.grade.percent}%` : ''}</td></tr>`;
   });
@@ -54,10 +61,21 @@ function hostSection(r: RunReport): string {
   const stages = [...new Set(r.checks.map((c) => c.stage))];
   return `<section class="host" data-host="${esc(r.host)}">
 <h2>${esc(r.host)}${r.grade ? ` — score ${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)` : ''}</h2>
-<p class="meta">${esc(r.mode)} · profile ${esc(r.profile)} · source ${esc(r.source)}${r.standInImages ? ' · stand-in images' : ''} · ${esc(Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', '))} · started ${esc(r.startedAt)}</p>
+<p class="meta">${esc(r.mode)} · profile ${esc(r.profile)} · source ${esc(r.source)}${r.standInImages ? ' · stand-in images' : ''} · ${esc(
+    Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  )} · started ${esc(r.startedAt)}</p>
 ${glance(r.checks)}
 ${bad.length ? `<h3>Failures</h3>${bad.map((c) => failure(c, r.grade ? gradeHint(c) : c.hint)).join('')}` : '<p class="passed">No failures.</p>'}
-${stages.map((s) => stageTable(s, r.checks.filter((c) => c.stage === s))).join('')}
+${stages
+  .map((s) =>
+    stageTable(
+      s,
+      r.checks.filter((c) => c.stage === s),
+    ),
+  )
+  .join('')}
 </section>`;
 }
 
@@ -77,9 +95,16 @@ function failure(c: CheckResult, hint: string | undefined): string {
 
 function stageTable(stage: string, checks: CheckResult[]): string {
   const rows = checks.map((c) => {
-    const why = c.state === 'skipped' ? esc(c.skipReason ?? '') : c.state === 'passed' ? '' : esc(c.cause ?? c.observed?.split('\n')[0] ?? '');
+    const why =
+      c.state === 'skipped'
+        ? esc(c.skipReason ?? '')
+        : c.state === 'passed'
+          ? ''
+          : esc(c.cause ?? c.observed?.split('\n')[0] ?? '');
     const commands = c.transcript.filter((e) => e.outcome).length;
-    const transcript = c.transcript.length ? `<details><summary>transcript (${commands} command${commands === 1 ? '' : 's'})</summary><pre>${esc(renderTranscript(c.transcript))}</pre></details>` : '';
+    const transcript = c.transcript.length
+      ? `<details><summary>transcript (${commands} command${commands === 1 ? '' : 's'})</summary><pre>${esc(renderTranscript(c.transcript))}</pre></details>`
+      : '';
     return `<tr data-check="${esc(c.id)}" data-state="${c.state}"><td class="state ${c.state}">${symbol(c.state)} ${LABEL[c.state]}</td><td><b>${esc(c.id)}</b> ${esc(c.title.slice(c.id.length + 1))}<div class="meta">${why}</div>${transcript}</td><td>${(c.durationMs / 1000).toFixed(2)} s</td></tr>`;
   });
   return `<h3>${esc(stage)}</h3><table><colgroup><col class="state"><col><col class="time"></colgroup>${rows.join('')}</table>`;

@@ -16,25 +16,39 @@ let junit: Promise<Builder> | undefined;
  * first needed, or ahead, while the checks run (the vitest reporter asks at the run's start). */
 export function loadJUnitBuilder(): Promise<Builder> {
   // a CommonJS module: Node hands over the builder itself, TypeScript's types see it under .default
-  junit ??= import('junit-report-builder').then((m) => ((m as unknown as { default?: Builder }).default ?? m) as unknown as Builder);
+  junit ??= import('junit-report-builder').then(
+    (m) => ((m as unknown as { default?: Builder }).default ?? m) as unknown as Builder,
+  );
   return junit;
 }
 
 export async function renderJUnit(reports: RunReport[]): Promise<string> {
-  const builder = (await loadJUnitBuilder()).newBuilder().name(`lesson-check ${[...new Set(reports.map((r) => r.mode))].join(', ')}`);
+  const builder = (await loadJUnitBuilder())
+    .newBuilder()
+    .name(`lesson-check ${[...new Set(reports.map((r) => r.mode))].join(', ')}`);
   for (const report of reports) {
     const stages = [...new Set(report.checks.map((c) => c.stage))];
     for (const stage of stages) {
       const checks = report.checks.filter((c) => c.stage === stage);
       const suite = builder.testSuite().name(`${report.host} ${stage}`).timestamp(new Date(report.startedAt));
       suite.time(checks.reduce((s, c) => s + c.durationMs, 0) / 1000);
-      suite.property('host', clean(report.host)).property('profile', clean(report.profile)).property('mode', report.mode).property('source', report.source);
+      suite
+        .property('host', clean(report.host))
+        .property('profile', clean(report.profile))
+        .property('mode', report.mode)
+        .property('source', report.source);
       suite.property('stand-in images', String(report.standInImages));
       for (const [name, version] of Object.entries(report.versions)) suite.property(`version.${name}`, clean(version));
       for (const [i, note] of report.notes.entries()) suite.property(`note.${i + 1}`, clean(note));
-      if (report.grade) suite.property('score', `${report.grade.score}/${report.grade.maxScore} (${report.grade.percent}%)`);
+      if (report.grade)
+        suite.property('score', `${report.grade.score}/${report.grade.maxScore} (${report.grade.percent}%)`);
       // a grade's failures point at the lesson, never at the fix
-      for (const check of checks) addCase(suite.testCase(), report.grade ? { ...check, hint: gradeHint(check) } : check, `lesson-check.${report.host}.${stage.replace(/\s+/g, '-')}`);
+      for (const check of checks)
+        addCase(
+          suite.testCase(),
+          report.grade ? { ...check, hint: gradeHint(check) } : check,
+          `lesson-check.${report.host}.${stage.replace(/\s+/g, '-')}`,
+        );
     }
   }
   // junit-report-builder counts skipped cases on the root too; junit-4.xsd has no such attribute
@@ -42,10 +56,19 @@ export async function renderJUnit(reports: RunReport[]): Promise<string> {
 }
 
 function addCase(tc: TestCase, check: CheckResult, className: string): void {
-  tc.className(clean(className)).name(clean(check.title)).time(check.durationMs / 1000);
-  const details = clean(`expected: ${check.expected ?? ''}\nobserved: ${check.observed ?? ''}\nhint: ${check.hint ?? ''}`);
-  if (check.state === 'failed') tc.failure(clean(`${check.id}: ${firstLine(check.cause ?? check.observed ?? 'failed')}`), 'CheckFailure').stacktrace(details);
-  if (check.state === 'error') tc.error(clean(`${check.id}: ${firstLine(check.observed ?? 'could not run')}`), 'CheckError', details);
+  tc.className(clean(className))
+    .name(clean(check.title))
+    .time(check.durationMs / 1000);
+  const details = clean(
+    `expected: ${check.expected ?? ''}\nobserved: ${check.observed ?? ''}\nhint: ${check.hint ?? ''}`,
+  );
+  if (check.state === 'failed')
+    tc.failure(
+      clean(`${check.id}: ${firstLine(check.cause ?? check.observed ?? 'failed')}`),
+      'CheckFailure',
+    ).stacktrace(details);
+  if (check.state === 'error')
+    tc.error(clean(`${check.id}: ${firstLine(check.observed ?? 'could not run')}`), 'CheckError', details);
   if (check.state === 'skipped') {
     tc.skipped();
     // junit-report-builder writes a bare <skipped/>; junit-4.xsd gives <skipped> text content and no
@@ -53,7 +76,9 @@ function addCase(tc: TestCase, check: CheckResult, className: string): void {
     const build = tc.build.bind(tc);
     tc.build = (parent: XMLElement) => {
       const el = build(parent);
-      const skipped = (el as unknown as { children: Array<{ name?: string; txt: (t: string) => void }> }).children.find((c) => c.name === 'skipped');
+      const skipped = (el as unknown as { children: Array<{ name?: string; txt: (t: string) => void }> }).children.find(
+        (c) => c.name === 'skipped',
+      );
       skipped?.txt(clean(check.skipReason ?? 'skipped'));
       return el;
     };
@@ -66,7 +91,10 @@ export function renderTranscript(entries: TranscriptEntry[]): string {
   return entries
     .map((e) => {
       if (!e.outcome) return e.command;
-      const streams = [e.stdout.trimEnd() && `--- stdout\n${e.stdout.trimEnd()}`, e.stderr.trimEnd() && `--- stderr\n${e.stderr.trimEnd()}`].filter(Boolean);
+      const streams = [
+        e.stdout.trimEnd() && `--- stdout\n${e.stdout.trimEnd()}`,
+        e.stderr.trimEnd() && `--- stderr\n${e.stderr.trimEnd()}`,
+      ].filter(Boolean);
       return [`$ ${e.command}  # ${e.outcome}`, ...streams].join('\n');
     })
     .join('\n');
@@ -80,7 +108,10 @@ function firstLine(s: string): string {
  * U+FFFD, and no CDATA terminator. */
 export function clean(s: string): string {
   return s
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    )
     .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
     .replace(/]]>/g, ']] >');
 }

@@ -6,23 +6,41 @@ const ICON: Record<CheckResult['state'], string> = { passed: '✅', failed: '❌
 export function renderMarkdown(reports: RunReport[]): string {
   const all = reports.flatMap((r) => r.checks);
   const total = countStates(all);
-  const lines = [`## lesson-check: ${total.passed} passed, ${total.failed} failed, ${total.error} errors, ${total.skipped} skipped`, ''];
+  const lines = [
+    `## lesson-check: ${total.passed} passed, ${total.failed} failed, ${total.error} errors, ${total.skipped} skipped`,
+    '',
+  ];
   for (const r of reports) {
-    lines.push(`**${md(r.host)}** — ${r.mode}, profile \`${md(r.profile)}\`, source ${r.source}${r.standInImages ? ', stand-in images' : ''}${r.grade ? `, score **${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)**` : ''}`, '');
+    lines.push(
+      `**${md(r.host)}** — ${r.mode}, profile \`${md(r.profile)}\`, source ${r.source}${r.standInImages ? ', stand-in images' : ''}${r.grade ? `, score **${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)**` : ''}`,
+      '',
+    );
     lines.push('| stage | passed | failed | errors | skipped | time |', '|---|---:|---:|---:|---:|---:|');
     for (const stage of [...new Set(r.checks.map((c) => c.stage))]) {
       const checks = r.checks.filter((c) => c.stage === stage);
       const n = countStates(checks);
-      lines.push(`| ${stage} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${(checks.reduce((s, c) => s + c.durationMs, 0) / 1000).toFixed(1)} s |`);
+      lines.push(
+        `| ${stage} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${(checks.reduce((s, c) => s + c.durationMs, 0) / 1000).toFixed(1)} s |`,
+      );
     }
     lines.push('');
     const bad = r.checks.filter((c) => c.state === 'failed' || c.state === 'error');
     for (const c of bad) {
       const hint = r.grade ? gradeHint(c) : c.hint;
-      lines.push(`<details><summary>${ICON[c.state]} <b>${md(c.title)}</b></summary>`, '', `- expected: ${md(c.expected ?? '')}`, `- observed: ${codeBlock(c.observed ?? '')}`, `- hint: ${md(hint ?? '')}`, '', '</details>', '');
+      lines.push(
+        `<details><summary>${ICON[c.state]} <b>${md(c.title)}</b></summary>`,
+        '',
+        `- expected: ${md(c.expected ?? '')}`,
+        `- observed: ${codeBlock(c.observed ?? '')}`,
+        `- hint: ${md(hint ?? '')}`,
+        '',
+        '</details>',
+        '',
+      );
     }
     const skipped = r.checks.filter((c) => c.state === 'skipped');
-    if (skipped.length) lines.push(`Skipped: ${skipped.map((c) => `${c.id} (${md(c.skipReason ?? '')})`).join('; ')}`, '');
+    if (skipped.length)
+      lines.push(`Skipped: ${skipped.map((c) => `${c.id} (${md(c.skipReason ?? '')})`).join('; ')}`, '');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -32,5 +50,11 @@ function md(s: string): string {
 }
 
 function codeBlock(s: string): string {
-  return s.includes('\n') ? `\n\n  \`\`\`\n${s.replace(/```/g, "'''").split('\n').map((l) => `  ${l}`).join('\n')}\n  \`\`\`` : `\`${s.replace(/`/g, "'")}\``;
+  return s.includes('\n')
+    ? `\n\n  \`\`\`\n${s
+        .replace(/```/g, "'''")
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n')}\n  \`\`\``
+    : `\`${s.replace(/`/g, "'")}\``;
 }

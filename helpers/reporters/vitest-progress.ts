@@ -26,7 +26,9 @@ export default class ProgressReporter implements Reporter {
   private draw(): void {
     const [oldest, ...others] = this.running.values();
     if (!oldest) return;
-    const more = others.length ? `  (+${others.length} more: ${others.map((t) => t.name.split(' ')[0]).join(', ')})` : '';
+    const more = others.length
+      ? `  (+${others.length} more: ${others.map((t) => t.name.split(' ')[0]).join(', ')})`
+      : '';
     this.out.write(`\r\u001b[2K  … ${oldest.name}  ${((Date.now() - oldest.started) / 1000).toFixed(1)} s${more}`);
   }
 
@@ -52,7 +54,14 @@ export default class ProgressReporter implements Reporter {
     }
     if (this.out.isTTY) this.out.write('\r\u001b[2K');
     const r = test.result();
-    const state = r.state === 'passed' ? 'passed' : r.state === 'skipped' ? 'skipped' : test.meta().check?.kind === 'failure' ? 'failed' : 'error';
+    const state =
+      r.state === 'passed'
+        ? 'passed'
+        : r.state === 'skipped'
+          ? 'skipped'
+          : test.meta().check?.kind === 'failure'
+            ? 'failed'
+            : 'error';
     const ms = test.diagnostic()?.duration ?? 0;
     const why = r.state === 'skipped' ? `  (${test.meta().check?.skipReason ?? r.note ?? 'skipped'})` : '';
     this.out.write(`  ${mark(this.style, state)} ${test.name}  ${(ms / 1000).toFixed(2)} s${why}\n`);
@@ -62,7 +71,10 @@ export default class ProgressReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string; stack?: string }>): void {
     clearInterval(this.live);
     // a suite that failed to load, or an error outside any check: always say so
-    for (const m of modules) for (const e of m.errors()) process.stderr.write(`\nlesson-check: ${m.moduleId} failed to load: ${e.message}\n${e.stack ?? ''}\n`);
-    for (const e of errors) process.stderr.write(`\nlesson-check: unhandled error: ${e.message ?? ''}\n${e.stack ?? ''}\n`);
+    for (const m of modules)
+      for (const e of m.errors())
+        process.stderr.write(`\nlesson-check: ${m.moduleId} failed to load: ${e.message}\n${e.stack ?? ''}\n`);
+    for (const e of errors)
+      process.stderr.write(`\nlesson-check: unhandled error: ${e.message ?? ''}\n${e.stack ?? ''}\n`);
   }
 }

@@ -33,15 +33,28 @@ export default class LessonReporter implements Reporter {
     const info = readRunInfo(runDir);
     const profile = loadProfile(info.profileFile);
     const seen = new Map<string, CheckResult>();
-    for (const m of modules) for (const t of m.children.allTests()) {
-      const r = toResult(t, reason === 'interrupted');
-      seen.set(r.id, r);
-    }
+    for (const m of modules)
+      for (const t of m.children.allTests()) {
+        const r = toResult(t, reason === 'interrupted');
+        seen.set(r.id, r);
+      }
     // --only: the checks left out are not part of this run's report
     const only = process.env.LC_ONLY ? process.env.LC_ONLY.split(',') : undefined;
     const checks = CATALOGUE.filter(({ id }) => !only || only.includes(id)).map(
       ({ id, stage }) =>
-        seen.get(id) ?? { id, title: id, stage, section: stage, weight: 1, state: 'error' as const, durationMs: 0, expected: 'the check runs', observed: 'the check did not report: its suite did not load, or the run was interrupted', hint: 'see the console output of the run', transcript: [] },
+        seen.get(id) ?? {
+          id,
+          title: id,
+          stage,
+          section: stage,
+          weight: 1,
+          state: 'error' as const,
+          durationMs: 0,
+          expected: 'the check runs',
+          observed: 'the check did not report: its suite did not load, or the run was interrupted',
+          hint: 'see the console output of the run',
+          transcript: [],
+        },
     );
     const report: RunReport = {
       runId: info.runId,
@@ -68,13 +81,57 @@ function toResult(t: TestCase, interrupted: boolean): CheckResult {
   const meta = t.meta().check;
   const result = t.result();
   const id = meta?.id ?? t.name.split(' ')[0] ?? t.name;
-  const base = { id, title: t.name, stage: meta?.stage ?? t.module.moduleId, section: meta?.section ?? '', weight: meta?.weight ?? 1, durationMs: Math.round(t.diagnostic()?.duration ?? 0), transcript: meta?.transcript ?? [] };
+  const base = {
+    id,
+    title: t.name,
+    stage: meta?.stage ?? t.module.moduleId,
+    section: meta?.section ?? '',
+    weight: meta?.weight ?? 1,
+    durationMs: Math.round(t.diagnostic()?.duration ?? 0),
+    transcript: meta?.transcript ?? [],
+  };
   if (result.state === 'passed') return { ...base, state: 'passed' };
   // Ctrl-C: vitest marks the checks it had not started as skipped; they did not run at all
-  if (interrupted && !meta && result.state === 'skipped') return { ...base, state: 'error', expected: 'the check runs', observed: 'the run was interrupted before this check started', hint: 'run again' };
-  if (result.state === 'skipped') return { ...base, state: 'skipped', skipReason: meta?.skipReason ?? result.note ?? 'skipped', skipKind: meta?.skipKind };
-  if (result.state === 'pending') return { ...base, state: 'error', expected: 'the check runs', observed: 'the check never finished (the run was interrupted)', hint: 'run again' };
-  if (meta?.kind) return { ...base, state: meta.kind === 'failure' ? 'failed' : 'error', expected: meta.expected, observed: meta.observed, hint: meta.hint, cause: meta.cause };
+  if (interrupted && !meta && result.state === 'skipped')
+    return {
+      ...base,
+      state: 'error',
+      expected: 'the check runs',
+      observed: 'the run was interrupted before this check started',
+      hint: 'run again',
+    };
+  if (result.state === 'skipped')
+    return {
+      ...base,
+      state: 'skipped',
+      skipReason: meta?.skipReason ?? result.note ?? 'skipped',
+      skipKind: meta?.skipKind,
+    };
+  if (result.state === 'pending')
+    return {
+      ...base,
+      state: 'error',
+      expected: 'the check runs',
+      observed: 'the check never finished (the run was interrupted)',
+      hint: 'run again',
+    };
+  if (meta?.kind)
+    return {
+      ...base,
+      state: meta.kind === 'failure' ? 'failed' : 'error',
+      expected: meta.expected,
+      observed: meta.observed,
+      hint: meta.hint,
+      cause: meta.cause,
+    };
   const message = result.errors?.[0]?.message ?? 'unknown error';
-  return { ...base, state: 'error', expected: 'the check runs to completion', observed: message, hint: /timed out/i.test(message) ? 'the check exceeded its time limit; its commands were cancelled' : 'see the console output' };
+  return {
+    ...base,
+    state: 'error',
+    expected: 'the check runs to completion',
+    observed: message,
+    hint: /timed out/i.test(message)
+      ? 'the check exceeded its time limit; its commands were cancelled'
+      : 'see the console output',
+  };
 }

@@ -21,7 +21,9 @@ export async function tryWriteReports(reports: RunReport[], dir: string): Promis
     return undefined;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return `the reports could not be written to ${dir}: ${err.path ? `${err.path}: ` : ''}${err.code ?? ''} ${err.message.replace(/^\w+: /, '')}`.replace(/\s+/g, ' ').trim();
+    return `the reports could not be written to ${dir}: ${err.path ? `${err.path}: ` : ''}${err.code ?? ''} ${err.message.replace(/^\w+: /, '')}`
+      .replace(/\s+/g, ' ')
+      .trim();
   }
 }
 
@@ -41,7 +43,8 @@ export async function writeReports(reports: RunReport[], dir: string): Promise<v
 
 /** The runs in a results.json: one host's document, or `{ runs: [...] }`. */
 export function runsOf(doc: unknown): RunReport[] {
-  if (doc && typeof doc === 'object' && Array.isArray((doc as { runs?: unknown }).runs)) return (doc as { runs: RunReport[] }).runs;
+  if (doc && typeof doc === 'object' && Array.isArray((doc as { runs?: unknown }).runs))
+    return (doc as { runs: RunReport[] }).runs;
   if (doc && typeof doc === 'object' && Array.isArray((doc as { checks?: unknown }).checks)) return [doc as RunReport];
   throw new Error('not a lesson-check results document (no checks, no runs)');
 }
