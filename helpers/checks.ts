@@ -18,6 +18,7 @@ import { CATALOGUE } from './catalogue.ts';
 import { ctr } from './containerd.ts';
 import { readLedger, recordOutcome } from './ledger.ts';
 import { mark } from './timing.ts';
+import { firstLine } from './reporters/model.ts';
 
 mark('worker: checks module loaded');
 
@@ -288,10 +289,6 @@ async function daemonStoppedAnswering(run: RunContext): Promise<boolean> {
           r.stderr,
         )))
   );
-}
-
-function firstLine(s: string): string {
-  return (s.split('\n')[0] ?? s).slice(0, 200);
 }
 
 /** `blocked by <ID>: <why>` for the first needed check that did not pass, or undefined. A check

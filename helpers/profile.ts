@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
+import { firstLine } from './reporters/model.ts';
 
 export interface Profile {
   name: string;
@@ -147,10 +148,6 @@ export function loadProfile(file: string): Profile {
   const base: Profile = prefix ? sandboxProfile(prefix) : lessonProfile();
   mergeInto(base as unknown as Record<string, unknown>, overrides, file, '');
   return base;
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0] ?? s;
 }
 
 /** Copies `over` onto `base`, refusing unknown keys and values of another type than the default's. */

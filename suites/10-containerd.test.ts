@@ -3,8 +3,9 @@
 // it pulls into the run's own namespace, which is removed afterwards.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { ctr, ctrIn, ctrPull } from '../helpers/containerd.ts';
-import { parseVersion } from '../helpers/lab/apt-source.ts';
+import { expectAbsentBeforeStep, expectMode, expectPinnedVersion } from '../helpers/expectations.ts';
 import { serviceStatus } from '../helpers/service.ts';
+import { parseVersion } from '../helpers/versions.ts';
 
 const install = 'Install containerd (step 1)';
 
@@ -16,11 +17,9 @@ stage('10 containerd', () => {
       const { host, profile } = c;
       const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
       if (c.walking) {
-        const present = [...(await host.statAll(binaries))].filter(([, st]) => st).map(([b]) => b);
-        require(present.length === 0, {
-          expected: 'before step 1, no containerd binaries',
-          observed: `already present: ${present.join(', ')}`,
-          hint: "the walkthrough needs a host without containerd at the lesson's paths",
+        await expectAbsentBeforeStep(host, 1, binaries, {
+          what: 'containerd binaries',
+          hostWithout: "containerd at the lesson's paths",
         });
         await c.step('install containerd into /usr/local/bin', () => c.walk!.installContainerd());
       }
@@ -35,21 +34,21 @@ stage('10 containerd', () => {
             hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)',
             cause: `${b} is missing`,
           });
-        require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, {
-          expected: `${b} is an executable file`,
-          observed: `${st.type}, mode ${st.mode}`,
+        expectMode(b, st, 'executable', {
           hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand',
           cause: `${b} is not executable`,
         });
       }
       const version = parseVersion(r.stdout);
-      require(r.exitCode === 0 && version === profile.versions.containerd, {
-        expected: `containerd ${profile.versions.containerd}`,
-        observed: r.exitCode === 0 ? `containerd reports ${version}: ${r.stdout.trim()}` : observedCommand(r),
-        hint: `lesson step 1 downloads containerd ${profile.versions.containerd}; an older containerd (Debian's 1.6, say) is another binary`,
-        cause: `containerd ${version} instead of the pinned release`,
-        // another version still runs the lesson: later checks say whether it works
-        dependentsMayRun: r.exitCode === 0,
+      expectPinnedVersion({
+        tool: 'containerd',
+        pinned: profile.versions.containerd,
+        version,
+        run: r,
+        reported: `containerd reports ${version}: ${r.stdout.trim()}`,
+        hint:
+          `lesson step 1 downloads containerd ${profile.versions.containerd}; ` +
+          "an older containerd (Debian's 1.6, say) is another binary",
       });
     },
   );
@@ -80,7 +79,9 @@ stage('10 containerd', () => {
       require(client !== undefined && client === server, {
         expected: "the daemon's version matches the client's (one containerd install, not two)",
         observed: `ctr ${client ?? '?'}, daemon ${server ?? '?'}`,
-        hint: 'another containerd (a distribution package?) may be the one running: `readlink /proc/$(pidof containerd)/exe`',
+        hint:
+          'another containerd (a distribution package?) may be the one running: ' +
+          '`readlink /proc/$(pidof containerd)/exe`',
         cause: 'the running daemon is another containerd than the one installed',
       });
       if (service.stale)

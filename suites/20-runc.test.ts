@@ -5,10 +5,20 @@
 import { dirname } from 'node:path';
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
-import { ctrIn, ctrRun } from '../helpers/containerd.ts';
+import { ctrRun } from '../helpers/containerd.ts';
 import { findElsewhere, nearMisses } from '../helpers/diagnose.ts';
-import { parseVersion } from '../helpers/lab/apt-source.ts';
+import {
+  type Diagnosis,
+  expectAbsentBeforeStep,
+  expectMode,
+  expectNoContainerLeft,
+  expectPinnedVersion,
+  failWith,
+  notExecutable,
+} from '../helpers/expectations.ts';
 import { processAndFileAges, runcsOnDaemonPath, serviceStatus } from '../helpers/service.ts';
+import type { CommandResult } from '../helpers/transport.ts';
+import { parseVersion } from '../helpers/versions.ts';
 
 const SETTING = 'plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options.SystemdCgroup';
 const configure = 'Configure containerd (step 4)';
@@ -23,33 +33,19 @@ stage('20 runc', () => {
       // walking: runc is really absent; inspecting: the same run told to use a runc that exists nowhere
       const runc = c.walking ? 'runc' : c.probeName('absent-runc');
       const name = c.walking ? 'hello' : c.probeName('r1');
-      if (c.walking) {
-        require(!(await host.stat(profile.paths.runc)), {
-          expected: `before step 3, no runc at ${profile.paths.runc}`,
-          observed: `${profile.paths.runc} exists`,
-          hint: 'the walkthrough needs a host without runc',
+      if (c.walking)
+        await expectAbsentBeforeStep(host, 3, [profile.paths.runc], {
+          what: `runc at ${profile.paths.runc}`,
+          hostWithout: 'runc',
         });
-      }
       const flags = c.walking ? ['--rm'] : ['--rm', '--runc-binary', runc];
       const r = await host.run(ctrRun(profile, { namespace, flags }, profile.images.hello, name), {
         timeoutMs: 60_000,
       });
-      require(r.exitCode !== 0 && r.stderr.includes(missingExecutable(runc)), {
-        expected: `\`ctr run\` fails with \`${missingExecutable(runc)}\``,
-        observed: observedCommand(r),
-        hint:
-          r.exitCode === 0
-            ? "a runc is already on containerd's PATH (a distribution package in /usr/bin or /usr/sbin?)"
-            : 'the run failed for another reason than the missing runc: see stderr',
-        cause: r.exitCode === 0 ? 'a runc was found where none should be' : 'ctr run fails for another reason',
-      });
-      const left = (await host.capture(ctrIn(profile, namespace, 'containers', 'ls', '-q'))).split(/\n/);
-      require(!left.includes(name), {
-        expected: 'the failed run leaves no container record',
-        observed: `container "${name}" is still listed`,
-        hint: `remove it: \`ctr containers rm ${name}\``,
-        cause: 'a container record was left behind',
-      });
+      const expected = `\`ctr run\` fails with \`${missingExecutable(runc)}\``;
+      if (r.exitCode === 0 || !r.stderr.includes(missingExecutable(runc)))
+        failWith(expected, diagnoseRunWithoutRunc(r));
+      await expectNoContainerLeft(host, profile, namespace, name, 'the failed run leaves no container record');
       if (!c.walking) {
         // the counterfactual names a runc that exists nowhere; a runc of another install on the
         // daemon's PATH would be found by name once the lesson's is gone, and the run would not fail
@@ -59,7 +55,9 @@ stage('20 runc', () => {
         require(others.length === 0, {
           expected: `no runc on containerd's PATH but the lesson's ${profile.paths.runc}`,
           observed: `containerd's PATH also holds ${others.join(', ')}`,
-          hint: "a runc from another install (a distribution package: apt install runc) is found by containerd's shim whenever the lesson's is missing, so `ctr run` cannot fail for want of runc; remove that package",
+          hint:
+            "a runc from another install (a distribution package: apt install runc) is found by containerd's " +
+            "shim whenever the lesson's is missing, so `ctr run` cannot fail for want of runc; remove that package",
           cause: "another runc is on containerd's PATH",
         });
       }
@@ -71,51 +69,29 @@ stage('20 runc', () => {
     { section: 'Install runc (step 3)', weight: 2 },
     async (c) => {
       const { host, profile } = c;
+      const runc = profile.paths.runc;
       if (c.walking) await c.step('install -m 755 runc into /usr/local/sbin', () => c.walk!.installRunc());
-      const st = await host.stat(profile.paths.runc);
+      const st = await host.stat(runc);
       if (!st) {
-        const elsewhere = await findElsewhere(
-          host,
-          'runc',
-          [dirname(profile.paths.containerd), dirname(profile.paths.runc)],
-          1,
-        );
-        const named = await findElsewhere(
-          host,
-          'runc.amd64',
-          [dirname(profile.paths.runc), dirname(profile.paths.containerd)],
-          1,
-        );
-        const found = [...elsewhere, ...named];
-        fail({
-          expected: `runc at ${profile.paths.runc}`,
-          observed: `${profile.paths.runc} is missing${found.length ? `; found ${found.join(', ')}` : ''}`,
-          hint: found.length
-            ? `the lesson installs runc as ${profile.paths.runc} (the name without .amd64, in sbin)`
-            : 'lesson step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`',
-          cause: found.length ? 'runc is installed under another name or folder' : 'runc is not installed',
-        });
+        const bins = [dirname(profile.paths.containerd), dirname(runc)];
+        const found = [
+          ...(await findElsewhere(host, 'runc', bins, 1)),
+          ...(await findElsewhere(host, 'runc.amd64', [...bins].reverse(), 1)),
+        ];
+        failWith(`runc at ${runc}`, diagnoseMissingRunc(runc, found));
       }
-      require(st.mode === '0755', {
-        expected: `${profile.paths.runc} has mode 0755`,
-        observed: `mode ${st.mode}`,
+      expectMode(runc, st, '0755', {
         hint: 'lesson step 3 installs with `install -m 755`; `cp` or a download leaves it non-executable',
-        cause:
-          (parseInt(st.mode, 8) & 0o111) === 0
-            ? 'runc is not executable'
-            : "runc has other permissions than the lesson's",
+        cause: notExecutable(st) ? 'runc is not executable' : "runc has other permissions than the lesson's",
       });
-      const r = await host.run([profile.paths.runc, '--version']);
-      const version = parseVersion(r.stdout);
+      const r = await host.run([runc, '--version']);
       const wrongArch = /exec format error/i.test(r.spawnError ?? r.stderr);
-      require(r.exitCode === 0 && version === profile.versions.runc, {
-        expected: `runc ${profile.versions.runc}`,
-        observed: r.exitCode === 0 ? `runc reports ${version}` : observedCommand(r),
-        hint: wrongArch
-          ? 'runc was built for another architecture: download the asset for this machine (runc.amd64 or runc.arm64)'
-          : `lesson step 3 downloads runc v${profile.versions.runc}`,
-        cause: wrongArch ? 'runc is built for another architecture' : `runc ${version} instead of the pinned release`,
-        dependentsMayRun: r.exitCode === 0,
+      expectPinnedVersion({
+        tool: 'runc',
+        pinned: profile.versions.runc,
+        version: parseVersion(r.stdout),
+        run: r,
+        ...(wrongArch ? WRONG_ARCH : { hint: `lesson step 3 downloads runc v${profile.versions.runc}` }),
       });
     },
   );
@@ -130,14 +106,7 @@ stage('20 runc', () => {
       const text = await host.readFile(file);
       if (text === undefined) {
         const others = (await findElsewhere(host, '*.toml', [dirname(file)], 1)).filter((f) => f !== file);
-        fail({
-          expected: `${file} exists`,
-          observed: `${file} is missing${others.length ? `; found ${others.join(', ')}` : ''}`,
-          hint: others.length
-            ? `containerd reads ${file}, not another name`
-            : 'lesson step 4 writes /etc/containerd/config.toml',
-          cause: others.length ? 'the config file has another name' : 'config.toml is missing',
-        });
+        failWith(`${file} exists`, diagnoseMissingConfig(file, others));
       }
       const parsed = parseToml(text, file);
       if (!parsed.ok)
@@ -155,42 +124,15 @@ stage('20 runc', () => {
         cause: 'the config is not a version 3 config',
         dependentsMayRun: true,
       });
-      const options = valueAt(parsed.doc, RUNC_OPTIONS_PATH);
       const value = valueAt(parsed.doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
-      const underV2 = valueAt(parsed.doc, [...V2_RUNC_OPTIONS_PATH, 'SystemdCgroup']);
-      const misspelt = nearMisses(options, 'SystemdCgroup');
-      const [hint, cause] =
-        typeof value === 'string'
-          ? [
-              'a quoted "true" is a string, and containerd wants the bare boolean',
-              'SystemdCgroup is a string, not a boolean',
-            ]
-          : underV2 !== undefined
-            ? [
-                'version 3 moved the runtime options to plugins."io.containerd.cri.v1.runtime"',
-                'SystemdCgroup is set under the version 2 plugin name',
-              ]
-            : misspelt.length
-              ? [
-                  `TOML keys are case-sensitive: ${misspelt.join(', ')} is not SystemdCgroup`,
-                  'the SystemdCgroup key is misspelt',
-                ]
-              : value === false
-                ? ['SystemdCgroup is set, to false', 'SystemdCgroup is false']
-                : [
-                    'lesson step 4: the runc options table of the "io.containerd.cri.v1.runtime" plugin, with SystemdCgroup',
-                    'SystemdCgroup is not set',
-                  ];
-      require(value === true, {
-        expected: `${SETTING} = true (a boolean)`,
-        observed: `SystemdCgroup = ${describeValue(value)}${underV2 !== undefined ? '; set under the version 2 plugin "io.containerd.grpc.v1.cri"' : ''}${misspelt.length ? `; found ${misspelt.join(', ')}` : ''}`,
-        hint,
-        cause,
-        dependentsMayRun: true,
-      });
+      if (value !== true)
+        failWith(`${SETTING} = true (a boolean)`, diagnoseSystemdCgroup(parsed.doc), { dependentsMayRun: true });
     },
   );
 
+  // R5 before R4: the walk performs the checks in the order they are declared, and the lesson
+  // restarts containerd right after writing config.toml (R5 sees the daemon stale, then restarts
+  // it) before it looks at the merged config (R4). The IDs are the catalogue's and stay stable.
   check(
     'R5 containerd was restarted after config.toml was last written',
     { section: configure, needs: ['C2'] },
@@ -217,14 +159,14 @@ stage('20 runc', () => {
       };
       if (c.walking) {
         const before = await ages();
+        const daemon = before.daemon.toFixed(2);
+        const config = before.config.toFixed(2);
         require(before.daemon > before.config, {
           expected: 'before the restart, the daemon predates config.toml',
-          observed: `daemon up ${before.daemon.toFixed(2)} s, config written ${before.config.toFixed(2)} s ago`,
+          observed: `daemon up ${daemon} s, config written ${config} s ago`,
           hint: 'the walkthrough wrote config.toml after starting containerd; R5 must see that',
         });
-        host.note(
-          `before restart: daemon up ${before.daemon.toFixed(2)} s, config.toml written ${before.config.toFixed(2)} s ago (stale, as expected)`,
-        );
+        host.note(`before restart: daemon up ${daemon} s, config.toml written ${config} s ago (stale, as expected)`);
         await c.step('systemctl restart containerd', () => c.walk!.restartContainerd());
       }
       const now = await ages();
@@ -279,17 +221,7 @@ stage('20 runc', () => {
       const r = await host.run(ctrRun(profile, { namespace, flags: ['--rm'] }, profile.images.hello, name), {
         timeoutMs: 60_000,
       });
-      if (r.exitCode !== 0) {
-        const runcMissing = r.stderr.includes(missingExecutable('runc'));
-        fail({
-          expected: `\`ctr run --rm ${profile.images.hello} hello\` succeeds`,
-          observed: observedCommand(r),
-          hint: runcMissing
-            ? 'containerd finds no executable runc on its PATH: is runc in /usr/local/sbin, and executable?'
-            : 'see stderr: runc or the image is at fault',
-          cause: runcMissing ? 'containerd cannot execute runc' : 'ctr run fails',
-        });
-      }
+      if (r.exitCode !== 0) failWith(`\`ctr run --rm ${profile.images.hello} hello\` succeeds`, diagnoseFailedRun(r));
       const pattern = profile.expect.helloOutput;
       require(pattern ? new RegExp(pattern).test(r.stdout) : r.stdout.trim() !== '', {
         expected: pattern ? `output matching /${pattern}/` : 'the image prints its greeting',
@@ -297,13 +229,101 @@ stage('20 runc', () => {
         hint: "the container ran but printed something else: is it the lesson's image?",
         cause: 'the container printed something else',
       });
-      const left = (await host.capture(ctrIn(profile, namespace, 'containers', 'ls', '-q'))).split(/\n/);
-      require(!left.includes(name), {
-        expected: '--rm leaves no container record',
-        observed: `container "${name}" is still listed`,
-        hint: `remove it: \`ctr containers rm ${name}\``,
-        cause: 'a container record was left behind',
-      });
+      await expectNoContainerLeft(host, profile, namespace, name, '--rm leaves no container record');
     },
   );
 });
+
+const WRONG_ARCH = {
+  hint: 'runc was built for another architecture: download the asset for this machine (runc.amd64 or runc.arm64)',
+  cause: 'runc is built for another architecture',
+};
+
+/** R1: `ctr run` without runc did not fail as the lesson shows. */
+function diagnoseRunWithoutRunc(r: CommandResult): Diagnosis {
+  if (r.exitCode === 0)
+    return {
+      observed: observedCommand(r),
+      hint: "a runc is already on containerd's PATH (a distribution package in /usr/bin or /usr/sbin?)",
+      cause: 'a runc was found where none should be',
+    };
+  return {
+    observed: observedCommand(r),
+    hint: 'the run failed for another reason than the missing runc: see stderr',
+    cause: 'ctr run fails for another reason',
+  };
+}
+
+/** R2: no runc at the lesson's path; `found` is a runc under another name or folder. */
+function diagnoseMissingRunc(runc: string, found: string[]): Diagnosis {
+  if (found.length)
+    return {
+      observed: `${runc} is missing; found ${found.join(', ')}`,
+      hint: `the lesson installs runc as ${runc} (the name without .amd64, in sbin)`,
+      cause: 'runc is installed under another name or folder',
+    };
+  return {
+    observed: `${runc} is missing`,
+    hint: 'lesson step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`',
+    cause: 'runc is not installed',
+  };
+}
+
+/** R3: no config.toml; `others` are TOML files beside where it belongs. */
+function diagnoseMissingConfig(file: string, others: string[]): Diagnosis {
+  if (others.length)
+    return {
+      observed: `${file} is missing; found ${others.join(', ')}`,
+      hint: `containerd reads ${file}, not another name`,
+      cause: 'the config file has another name',
+    };
+  return {
+    observed: `${file} is missing`,
+    hint: 'lesson step 4 writes /etc/containerd/config.toml',
+    cause: 'config.toml is missing',
+  };
+}
+
+/** R3: SystemdCgroup is not the boolean true where version 3 reads it: what the student wrote instead. */
+function diagnoseSystemdCgroup(doc: Record<string, unknown>): Diagnosis {
+  const value = valueAt(doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
+  const underV2 = valueAt(doc, [...V2_RUNC_OPTIONS_PATH, 'SystemdCgroup']);
+  const misspelt = nearMisses(valueAt(doc, RUNC_OPTIONS_PATH), 'SystemdCgroup');
+  const observed = [
+    `SystemdCgroup = ${describeValue(value)}`,
+    ...(underV2 !== undefined ? ['set under the version 2 plugin "io.containerd.grpc.v1.cri"'] : []),
+    ...(misspelt.length ? [`found ${misspelt.join(', ')}`] : []),
+  ].join('; ');
+  const says = (hint: string, cause: string): Diagnosis => ({ observed, hint, cause });
+  if (typeof value === 'string')
+    return says(
+      'a quoted "true" is a string, and containerd wants the bare boolean',
+      'SystemdCgroup is a string, not a boolean',
+    );
+  if (underV2 !== undefined)
+    return says(
+      'version 3 moved the runtime options to plugins."io.containerd.cri.v1.runtime"',
+      'SystemdCgroup is set under the version 2 plugin name',
+    );
+  if (misspelt.length)
+    return says(
+      `TOML keys are case-sensitive: ${misspelt.join(', ')} is not SystemdCgroup`,
+      'the SystemdCgroup key is misspelt',
+    );
+  if (value === false) return says('SystemdCgroup is set, to false', 'SystemdCgroup is false');
+  return says(
+    'lesson step 4: the runc options table of the "io.containerd.cri.v1.runtime" plugin, with SystemdCgroup',
+    'SystemdCgroup is not set',
+  );
+}
+
+/** R6: `ctr run` with runc installed failed. */
+function diagnoseFailedRun(r: CommandResult): Diagnosis {
+  if (r.stderr.includes(missingExecutable('runc')))
+    return {
+      observed: observedCommand(r),
+      hint: 'containerd finds no executable runc on its PATH: is runc in /usr/local/sbin, and executable?',
+      cause: 'containerd cannot execute runc',
+    };
+  return { observed: observedCommand(r), hint: 'see stderr: runc or the image is at fault', cause: 'ctr run fails' };
+}

@@ -5,7 +5,15 @@
 // says nerdctl is unavailable skip, saying why.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { nerdctl, withNerdctlProbe } from '../helpers/containerd.ts';
-import { parseVersion } from '../helpers/lab/apt-source.ts';
+import {
+  type Diagnosis,
+  expectMode,
+  expectNoCniPluginsYet,
+  expectPinnedVersion,
+  failWith,
+} from '../helpers/expectations.ts';
+import type { CommandResult } from '../helpers/transport.ts';
+import { SEMVER, parseVersion } from '../helpers/versions.ts';
 
 /** The two texts nerdctl gives when the bridge plugin is missing: the lesson's (from the OCI
  * hook, once a conflist exists) and nerdctl 2.2's earlier check. nerdctl's fatal log line quotes
@@ -14,7 +22,8 @@ const NO_BRIDGE = [
   { pattern: /failed to find plugin \\*"bridge\\*" in path/, name: "the lesson's OCI-hook error" },
   { pattern: /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/, name: "nerdctl's pre-flight error" },
 ];
-const SEMVER = /\bv?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?\b/;
+/** podinfo's own command inside its image, asked for its version. */
+const PODINFO_VERSION = ['/home/app/podinfo', '--version'];
 const section = 'Install nerdctl (step 5)';
 
 stage('30 nerdctl', () => {
@@ -33,20 +42,18 @@ stage('30 nerdctl', () => {
           hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`',
           cause: 'nerdctl is not installed',
         });
-      require(st.mode === '0755', {
-        expected: `${profile.paths.nerdctl} has mode 0755`,
-        observed: `mode ${st.mode}`,
+      expectMode(profile.paths.nerdctl, st, '0755', {
         hint: 'lesson step 5 installs with `install -m 755`',
         cause: 'nerdctl has the wrong permissions',
       });
       const r = await host.run([profile.paths.nerdctl, '--version']);
-      const version = parseVersion(r.stdout.replace(/^nerdctl version /, ''));
-      require(r.exitCode === 0 && version === profile.versions.nerdctl, {
-        expected: `nerdctl ${profile.versions.nerdctl}`,
-        observed: r.exitCode === 0 ? `nerdctl reports ${version}` : observedCommand(r),
+      expectPinnedVersion({
+        tool: 'nerdctl',
+        pinned: profile.versions.nerdctl,
+        // "nerdctl version 2.2.1"
+        version: parseVersion(r.stdout.replace(/^nerdctl version /, '')),
+        run: r,
         hint: `lesson step 5 downloads nerdctl ${profile.versions.nerdctl}`,
-        cause: `nerdctl ${version} instead of the pinned release`,
-        dependentsMayRun: r.exitCode === 0,
       });
       const completion = await host.stat(profile.paths.bashCompletion);
       require(completion && completion.size > 0, {
@@ -61,14 +68,7 @@ stage('30 nerdctl', () => {
 
   check('N2 nerdctl run fails for want of the bridge CNI plugin', { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
     const { host, profile, namespace } = c;
-    if (c.walking) {
-      const bridge = `${profile.paths.cniBinDir}/bridge`;
-      require(!(await host.stat(bridge)), {
-        expected: 'before step 6, no bridge plugin',
-        observed: `${bridge} exists`,
-        hint: 'the walkthrough needs a host without CNI plugins',
-      });
-    }
+    if (c.walking) await expectNoCniPluginsYet(host, profile);
     // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
     await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n2'), namespace, async (probe) => {
       const opts = probe.dir ? { ...probe, cniPath: probe.dir } : probe;
@@ -78,43 +78,26 @@ stage('30 nerdctl', () => {
         await host.ensure(['mkdir', '-p', probe.netconfPath]);
         await host.anyhow(['cp', '--', `${profile.paths.cniConfDir}/nerdctl-bridge.conflist`, probe.netconfPath]);
       }
-      const r = await host.run(
-        nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, '/home/app/podinfo', '--version'),
-        { timeoutMs: 120_000 },
-      );
+      const run = nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
+      const r = await host.run(run, { timeoutMs: 120_000 });
       const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
-      require(r.exitCode !== 0 && seen, {
-        expected: 'nerdctl run fails because the bridge plugin is missing',
-        observed: observedCommand(r),
-        hint: r.exitCode === 0 ? 'CNI plugins are already installed' : 'it failed for another reason: see stderr',
-        cause: r.exitCode === 0 ? 'nerdctl found a bridge plugin' : 'nerdctl run fails for another reason',
-      });
+      if (r.exitCode === 0 || !seen)
+        failWith('nerdctl run fails because the bridge plugin is missing', diagnoseRunWithoutBridge(r));
       host.note(
         seen === NO_BRIDGE[0]
           ? `N2 saw ${seen.name}, as the lesson shows it`
-          : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, which nerdctl gives once a network config exists)`,
+          : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, ` +
+              'which nerdctl gives once a network config exists)',
       );
     });
   });
 
   check("N3 nerdctl run --net host prints podinfo's version", { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
     const { host, profile, namespace } = c;
-    const r = await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n3'), namespace, (probe) =>
-      host.run(
-        nerdctl(
-          profile,
-          probe,
-          'run',
-          '--net',
-          'host',
-          '--rm',
-          profile.images.podinfo,
-          '/home/app/podinfo',
-          '--version',
-        ),
-        { timeoutMs: 120_000 },
-      ),
-    );
+    const r = await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n3'), namespace, (probe) => {
+      const run = nerdctl(profile, probe, 'run', '--net', 'host', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
+      return host.run(run, { timeoutMs: 120_000 });
+    });
     if (r.exitCode !== 0)
       fail({
         expected: 'nerdctl run --net host succeeds',
@@ -130,3 +113,18 @@ stage('30 nerdctl', () => {
     });
   });
 });
+
+/** N2: `nerdctl run` without the bridge plugin did not fail as the lesson shows. */
+function diagnoseRunWithoutBridge(r: CommandResult): Diagnosis {
+  if (r.exitCode === 0)
+    return {
+      observed: observedCommand(r),
+      hint: 'CNI plugins are already installed',
+      cause: 'nerdctl found a bridge plugin',
+    };
+  return {
+    observed: observedCommand(r),
+    hint: 'it failed for another reason: see stderr',
+    cause: 'nerdctl run fails for another reason',
+  };
+}

@@ -1,14 +1,15 @@
 // Stage 40: the CNI plugins v1.9.0 are in /opt/cni/bin, podinfo runs on nerdctl's bridge and
 // answers on its IP, and (without nerdctl) the host's own plugins wire a container that answers
 // HTTP. Walking, it performs lesson steps 6 and 7.
+import { dirname } from 'node:path';
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { bridgeProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
-import { parseCniVersion } from '../helpers/lab/apt-source.ts';
+import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
+import { type Diagnosis, expectNoCniPluginsYet, expectPinnedVersion, failWith } from '../helpers/expectations.ts';
 import { type HttpPoll, pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';
-import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
-import { dirname } from 'node:path';
+import { parseCniVersion } from '../helpers/versions.ts';
 
 const cniSection = 'Install the CNI plugins (step 6)';
 const podinfoSection = 'Run podinfo (step 7)';
@@ -21,11 +22,7 @@ stage('40 cni', () => {
       const { host, profile } = c;
       const dir = profile.paths.cniBinDir;
       if (c.walking) {
-        require(!(await host.stat(`${dir}/bridge`)), {
-          expected: 'before step 6, no bridge plugin',
-          observed: `${dir}/bridge exists`,
-          hint: 'the walkthrough needs a host without CNI plugins',
-        });
+        await expectNoCniPluginsYet(host, profile);
         await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.walk!.installCniPlugins());
       }
       // every plugin asked at once (and bridge for its version), judged in order
@@ -47,22 +44,18 @@ stage('40 cni', () => {
         const elsewhere = (
           await findElsewhere(host, 'bridge', [...neighbourDirs(dir), dirname(profile.paths.containerd)], 3)
         ).filter((f) => f !== `${dir}/bridge`);
-        fail({
-          expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each answering CNI_COMMAND=VERSION`,
-          observed: `${problems.join('; ')}${elsewhere.length ? `; a bridge plugin is at ${elsewhere.join(', ')}` : ''}`,
-          hint: elsewhere.length
-            ? `the plugins were unpacked into another folder: they belong directly in ${dir}`
-            : 'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with `tar xzvofC … /opt/cni/bin`',
-          cause: elsewhere.length ? 'the CNI plugins were unpacked into the wrong folder' : 'CNI plugins are missing',
-        });
+        const expected = `${profile.expect.cniPlugins.join(', ')} in ${dir}, each answering CNI_COMMAND=VERSION`;
+        failWith(expected, diagnoseMissingPlugins(dir, problems, elsewhere));
       }
       const version = parseCniVersion(about.stderr);
-      require(version === profile.versions.cniPlugins, {
+      // the plugins answered: K1 asked no `--version` run that could fail
+      expectPinnedVersion({
+        tool: 'CNI plugins',
+        pinned: profile.versions.cniPlugins,
+        version,
         expected: `the bridge plugin reports ${profile.versions.cniPlugins}`,
-        observed: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`,
+        reported: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`,
         hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`,
-        cause: `CNI plugins ${version} instead of the pinned release`,
-        dependentsMayRun: true,
       });
     },
   );
@@ -90,13 +83,8 @@ stage('40 cni', () => {
         .split(/\n/)
         .map((l) => l.trim().split(/\s+/))
         .find(([n]) => n === name);
-      const status = row?.slice(1).join(' ') ?? '';
-      require(row && status.startsWith('Up'), {
-        expected: `a container named ${name} is Up`,
-        observed: row ? `nerdctl ps: ${name} ${status}` : `no container named ${name} in nerdctl ps`,
-        hint: 'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; `nerdctl logs podinfo` says why it stopped',
-        cause: row ? 'podinfo is not running' : 'there is no podinfo container',
-      });
+      const status = row?.slice(1).join(' ');
+      if (!status?.startsWith('Up')) failWith(`a container named ${name} is Up`, diagnosePodinfoNotUp(name, status));
     },
   );
 
@@ -128,6 +116,33 @@ stage('40 cni', () => {
     },
   );
 });
+
+/** K1: some plugins did not answer; `elsewhere` is a bridge plugin found in a neighbouring folder. */
+function diagnoseMissingPlugins(dir: string, problems: string[], elsewhere: string[]): Diagnosis {
+  if (elsewhere.length)
+    return {
+      observed: `${problems.join('; ')}; a bridge plugin is at ${elsewhere.join(', ')}`,
+      hint: `the plugins were unpacked into another folder: they belong directly in ${dir}`,
+      cause: 'the CNI plugins were unpacked into the wrong folder',
+    };
+  return {
+    observed: problems.join('; '),
+    hint:
+      'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with ' +
+      '`tar xzvofC … /opt/cni/bin`',
+    cause: 'CNI plugins are missing',
+  };
+}
+
+/** K2: podinfo is not Up; `status` is nerdctl ps's, or undefined when there is no such container. */
+function diagnosePodinfoNotUp(name: string, status: string | undefined): Diagnosis {
+  const hint =
+    'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; ' +
+    '`nerdctl logs podinfo` says why it stopped';
+  if (status === undefined)
+    return { observed: `no container named ${name} in nerdctl ps`, hint, cause: 'there is no podinfo container' };
+  return { observed: `nerdctl ps: ${name} ${status}`, hint, cause: 'podinfo is not running' };
+}
 
 /** GET http://ip:port/ answered 200 with JSON carrying `version`. */
 function requirePodinfoAnswered(url: string, got: HttpPoll): void {

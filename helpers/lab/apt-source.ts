@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { lockDir } from './cache-lock.ts';
+import { parseCniVersion, parseVersion } from '../versions.ts';
 
 export const APT_CACHE = process.env.LC_CACHE_DIR ?? '/var/cache/lesson-check/apt';
 
@@ -148,18 +149,4 @@ function hostCodename(): string {
   const id = /^ID=(\S+)/m.exec(osRelease)?.[1]?.replace(/"/g, '');
   const codename = /^VERSION_CODENAME=(\S+)/m.exec(osRelease)?.[1]?.replace(/"/g, '');
   return id === 'debian' && codename ? codename : 'stable';
-}
-
-/** The first x.y.z in a `--version` line ("containerd github.com/containerd/containerd/v2 v2.2.1 …"). */
-export function parseVersion(text: string): string {
-  const firstLine = text.split('\n')[0] ?? '';
-  // skip the module path's "/v2" so "containerd/v2 2.1.9" gives 2.1.9
-  const m = /(?:^|\s)v?(\d+\.\d+\.\d+)/.exec(firstLine);
-  return m?.[1] ?? 'unknown';
-}
-
-/** A CNI plugin's self-description, run with no CNI_COMMAND: "CNI bridge plugin v1.9.0" or "… version unknown". */
-export function parseCniVersion(about: string): string {
-  const m = /CNI \S+ plugin (?:v?(\d+\.\d+\.\d+)|version (unknown))/.exec(about);
-  return m?.[1] ?? m?.[2] ?? 'unreadable';
 }

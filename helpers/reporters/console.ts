@@ -1,5 +1,5 @@
 /** The console's end-of-run view: a summary table per stage and the failures with their hints. */
-import { type CheckResult, type RunReport, countStates, gradeHint } from './model.ts';
+import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -30,8 +30,7 @@ export function mark(style: ConsoleStyle, state: CheckResult['state']): string {
 
 export function renderSummary(report: RunReport, style: ConsoleStyle): string {
   const lines: string[] = [];
-  const bad = report.checks.filter((c) => c.state === 'failed' || c.state === 'error');
-  for (const c of bad) {
+  for (const c of failures(report.checks)) {
     lines.push(
       '',
       `${mark(style, c.state)} ${c.title}`,
@@ -41,18 +40,15 @@ export function renderSummary(report: RunReport, style: ConsoleStyle): string {
     );
   }
   lines.push('', ' stage           passed  failed  errors  skipped    time');
-  for (const stage of [...new Set(report.checks.map((c) => c.stage))]) {
-    const checks = report.checks.filter((c) => c.stage === stage);
+  for (const { stage, checks, durationMs } of byStage(report.checks)) {
     const n = countStates(checks);
-    const ms = checks.reduce((s, c) => s + c.durationMs, 0);
-    lines.push(
-      ` ${stage.padEnd(15)} ${String(n.passed).padStart(6)}  ${String(n.failed).padStart(6)}  ${String(n.error).padStart(6)}  ${String(n.skipped).padStart(7)}  ${(ms / 1000).toFixed(1).padStart(5)} s`,
-    );
+    const counts = [n.passed, n.failed, n.error].map((x) => String(x).padStart(6)).join('  ');
+    const time = (durationMs / 1000).toFixed(1).padStart(5);
+    lines.push(` ${stage.padEnd(15)} ${counts}  ${String(n.skipped).padStart(7)}  ${time} s`);
   }
   const n = countStates(report.checks);
-  lines.push(
-    '',
-    `${paint(style, n.failed + n.error ? 'failed' : 'passed', `${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`)} (${report.host}, ${report.mode}, profile ${report.profile})`,
-  );
+  const totals = `${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`;
+  const run = `(${report.host}, ${report.mode}, profile ${report.profile})`;
+  lines.push('', `${paint(style, n.failed + n.error ? 'failed' : 'passed', totals)} ${run}`);
   return lines.join('\n');
 }

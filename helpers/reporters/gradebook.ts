@@ -1,5 +1,5 @@
 /** The gradebook: one CSV row per host (RFC 4180 quoting), for a spreadsheet or an LMS import. */
-import { type RunReport, countStates, gradeOf } from './model.ts';
+import { type RunReport, countStates, failures, gradeOf } from './model.ts';
 
 export function renderGradebook(reports: RunReport[]): string {
   const rows = [
@@ -8,7 +8,7 @@ export function renderGradebook(reports: RunReport[]): string {
   for (const r of reports) {
     const g = r.grade ?? gradeOf(r.checks);
     const n = countStates(r.checks);
-    const first = r.checks.find((c) => c.state === 'failed' || c.state === 'error');
+    const [first] = failures(r.checks);
     rows.push([
       r.host,
       String(g.score),

@@ -3,7 +3,7 @@
  * first with their hint, every stage and check, transcripts folded away; for several hosts, a
  * host × check matrix on top.
  */
-import { type CheckResult, type RunReport, countStates, gradeHint } from './model.ts';
+import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
 import { renderTranscript } from './junit.ts';
 
 const LABEL: Record<CheckResult['state'], string> = {
@@ -57,8 +57,7 @@ function matrix(reports: RunReport[]): string {
 }
 
 function hostSection(r: RunReport): string {
-  const bad = r.checks.filter((c) => c.state === 'failed' || c.state === 'error');
-  const stages = [...new Set(r.checks.map((c) => c.stage))];
+  const bad = failures(r.checks);
   return `<section class="host" data-host="${esc(r.host)}">
 <h2>${esc(r.host)}${r.grade ? ` — score ${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)` : ''}</h2>
 <p class="meta">${esc(r.mode)} · profile ${esc(r.profile)} · source ${esc(r.source)}${r.standInImages ? ' · stand-in images' : ''} · ${esc(
@@ -68,21 +67,16 @@ function hostSection(r: RunReport): string {
   )} · started ${esc(r.startedAt)}</p>
 ${glance(r.checks)}
 ${bad.length ? `<h3>Failures</h3>${bad.map((c) => failure(c, r.grade ? gradeHint(c) : c.hint)).join('')}` : '<p class="passed">No failures.</p>'}
-${stages
-  .map((s) =>
-    stageTable(
-      s,
-      r.checks.filter((c) => c.stage === s),
-    ),
-  )
+${byStage(r.checks)
+  .map((s) => stageTable(s.stage, s.checks))
   .join('')}
 </section>`;
 }
 
 /** Stages at a glance: one row per stage with its counts. */
 function glance(checks: CheckResult[]): string {
-  const rows = [...new Set(checks.map((c) => c.stage))].map((stage) => {
-    const n = countStates(checks.filter((c) => c.stage === stage));
+  const rows = byStage(checks).map(({ stage, checks: inStage }) => {
+    const n = countStates(inStage);
     return `<tr><td>${esc(stage)}</td><td class="passed">${n.passed}</td><td class="failed">${n.failed}</td><td class="error">${n.error}</td><td class="skipped">${n.skipped}</td></tr>`;
   });
   return `<table class="glance"><tr><th>stage</th><th>passed</th><th>failed</th><th>errors</th><th>skipped</th></tr>${rows.join('')}</table>`;

@@ -8,7 +8,7 @@
 import type { Builder, TestCase } from 'junit-report-builder';
 import type { XMLElement } from 'xmlbuilder';
 import type { TranscriptEntry } from '../host.ts';
-import { type CheckResult, type RunReport, gradeHint } from './model.ts';
+import { type CheckResult, type RunReport, byStage, firstLine, gradeHint } from './model.ts';
 
 let junit: Promise<Builder> | undefined;
 
@@ -27,11 +27,9 @@ export async function renderJUnit(reports: RunReport[]): Promise<string> {
     .newBuilder()
     .name(`lesson-check ${[...new Set(reports.map((r) => r.mode))].join(', ')}`);
   for (const report of reports) {
-    const stages = [...new Set(report.checks.map((c) => c.stage))];
-    for (const stage of stages) {
-      const checks = report.checks.filter((c) => c.stage === stage);
+    for (const { stage, checks, durationMs } of byStage(report.checks)) {
       const suite = builder.testSuite().name(`${report.host} ${stage}`).timestamp(new Date(report.startedAt));
-      suite.time(checks.reduce((s, c) => s + c.durationMs, 0) / 1000);
+      suite.time(durationMs / 1000);
       suite
         .property('host', clean(report.host))
         .property('profile', clean(report.profile))
@@ -98,10 +96,6 @@ export function renderTranscript(entries: TranscriptEntry[]): string {
       return [`$ ${e.command}  # ${e.outcome}`, ...streams].join('\n');
     })
     .join('\n');
-}
-
-function firstLine(s: string): string {
-  return (s.split('\n')[0] ?? s).slice(0, 300);
 }
 
 /** Text safe inside XML 1.0 and CDATA: control characters shown as \xNN, lone surrogates as

@@ -1,5 +1,5 @@
 /** A Markdown summary for CI step summaries: counts per host and stage, then failures with hints. */
-import { type CheckResult, type RunReport, countStates, gradeHint } from './model.ts';
+import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
 
 const ICON: Record<CheckResult['state'], string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️' };
 
@@ -16,16 +16,14 @@ export function renderMarkdown(reports: RunReport[]): string {
       '',
     );
     lines.push('| stage | passed | failed | errors | skipped | time |', '|---|---:|---:|---:|---:|---:|');
-    for (const stage of [...new Set(r.checks.map((c) => c.stage))]) {
-      const checks = r.checks.filter((c) => c.stage === stage);
+    for (const { stage, checks, durationMs } of byStage(r.checks)) {
       const n = countStates(checks);
       lines.push(
-        `| ${stage} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${(checks.reduce((s, c) => s + c.durationMs, 0) / 1000).toFixed(1)} s |`,
+        `| ${stage} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${(durationMs / 1000).toFixed(1)} s |`,
       );
     }
     lines.push('');
-    const bad = r.checks.filter((c) => c.state === 'failed' || c.state === 'error');
-    for (const c of bad) {
+    for (const c of failures(r.checks)) {
       const hint = r.grade ? gradeHint(c) : c.hint;
       lines.push(
         `<details><summary>${ICON[c.state]} <b>${md(c.title)}</b></summary>`,

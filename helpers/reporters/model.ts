@@ -64,3 +64,29 @@ export function countStates(checks: CheckResult[]): Record<CheckState, number> {
   for (const c of checks) counts[c.state]++;
   return counts;
 }
+
+/** A check that counts against the host: failed (the host is wrong) or error (it could not run). */
+export function isFailing(c: CheckResult): boolean {
+  return c.state === 'failed' || c.state === 'error';
+}
+
+/** The failing checks, in catalogue order. */
+export function failures(checks: CheckResult[]): CheckResult[] {
+  return checks.filter(isFailing);
+}
+
+/** The checks grouped by stage, stages in the order they ran. */
+export function byStage(checks: CheckResult[]): Array<{ stage: string; checks: CheckResult[]; durationMs: number }> {
+  const stages = new Map<string, CheckResult[]>();
+  for (const c of checks) stages.set(c.stage, [...(stages.get(c.stage) ?? []), c]);
+  return [...stages].map(([stage, inStage]) => ({
+    stage,
+    checks: inStage,
+    durationMs: inStage.reduce((s, c) => s + c.durationMs, 0),
+  }));
+}
+
+/** The first line of a message, cut to fit a one-line field (a JUnit message, a skip reason). */
+export function firstLine(s: string, max = 300): string {
+  return (s.split('\n')[0] ?? s).slice(0, max);
+}
