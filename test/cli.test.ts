@@ -13,6 +13,26 @@ describe('lesson-check command line', () => {
     expect(run.output).toMatch(/Unknown option '--bogus'[\s\S]*usage: lesson-check/);
   });
 
+  test('a flag the command does not take is a usage error naming it, not ignored', async () => {
+    for (const args of [
+      ['verify', '--source', 'github'],
+      ['grade', '--keep'],
+      ['lab', '--only', 'R1'],
+      ['merge', 'some-dir', '--yes'],
+      ['clean', '--profile', 'lesson'],
+    ]) {
+      const run = await lessonCheck(args);
+      expect(run.exitCode, args.join(' ')).toBe(2);
+      expect(run.output).toContain(`Unknown option '${args[args[0] === 'merge' ? 2 : 1]}' for ${args[0]}`);
+    }
+  });
+
+  test('class options without a class are a usage error', async () => {
+    const run = await lessonCheck(['verify', '--shard', '1/2']);
+    expect(run.exitCode).toBe(2);
+    expect(run.output).toContain('--shard goes with --inventory or --target');
+  });
+
   test('an unknown command exits 2', async () => {
     const run = await lessonCheck(['frobnicate']);
     expect(run.exitCode).toBe(2);

@@ -1,5 +1,5 @@
 /** The console's end-of-run view: a summary table per stage and the failures with their hints. */
-import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
+import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint, gradeRows } from './model.ts';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -51,4 +51,19 @@ export function renderSummary(report: RunReport, style: ConsoleStyle): string {
   const run = `(${report.host}, ${report.mode}, profile ${report.profile})`;
   lines.push('', `${paint(style, n.failed + n.error ? 'failed' : 'passed', totals)} ${run}`);
   return lines.join('\n');
+}
+
+/** A grade on the console: every check with its state, weight and hint, then the score. */
+export function renderGradeTable(report: RunReport): string {
+  const grade = report.grade!;
+  const rows = gradeRows(report).map(
+    (r) => ` ${r.id.padEnd(4)} ${r.state.padEnd(8)} ${String(r.weight).padStart(6)}  ${r.hint}`,
+  );
+  return [
+    '',
+    ' ID   state    weight  hint',
+    ...rows,
+    '',
+    `score ${grade.score}/${grade.maxScore} (${grade.percent}%)`,
+  ].join('\n');
 }

@@ -90,3 +90,13 @@ export function byStage(checks: CheckResult[]): Array<{ stage: string; checks: C
 export function firstLine(s: string, max = 300): string {
   return (s.split('\n')[0] ?? s).slice(0, max);
 }
+
+/** A grade's rows: every check with its state, weight and the grader's hint (grade.json, the console). */
+export function gradeRows(report: RunReport): Array<{ id: string; state: CheckState; weight: number; hint: string }> {
+  return report.checks.map((c) => ({ id: c.id, state: c.state, weight: c.weight, hint: gradeHint(c) ?? '' }));
+}
+
+/** The exit status the checks give: 1 when any failed or could not run, else 0. */
+export function exitCodeOf(reports: RunReport[]): 0 | 1 {
+  return reports.some((r) => r.checks.some(isFailing)) ? 1 : 0;
+}

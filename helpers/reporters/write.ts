@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
-import type { RunReport } from './model.ts';
+import { type RunReport, gradeRows } from './model.ts';
 import { renderGradebook } from './gradebook.ts';
 
 export const REPORT_FILES = { junit: 'junit.xml', json: 'results.json', markdown: 'summary.md', html: 'report.html' };
 export const GRADEBOOK = 'gradebook.csv';
+export const GRADE_FILE = 'grade.json';
 
 /** What the last run in this process reported, and why its reports could not be written (a
  * folder not writable, a full disk): the console still shows the results. */
@@ -37,6 +38,12 @@ export async function writeReports(reports: RunReport[], dir: string): Promise<v
   writeFileSync(join(dir, REPORT_FILES.markdown), markdown);
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
   writeFileSync(join(dir, REPORT_FILES.html), renderHtml(reports));
+  const [only] = reports;
+  if (reports.length === 1 && only?.grade) {
+    const { host, profile, grade } = only;
+    const doc = { host, profile, ...grade, checks: gradeRows(only) };
+    writeFileSync(join(dir, GRADE_FILE), `${JSON.stringify(doc, null, 2)}\n`);
+  }
   // a class: the gradebook too
   if (reports.length > 1 || reports[0]?.grade) writeFileSync(join(dir, GRADEBOOK), renderGradebook(reports));
 }

@@ -9,67 +9,54 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CATALOGUE } from '../catalogue.ts';
 import { Host } from '../host.ts';
 import { fetchAptArtifacts } from '../lab/apt-source.ts';
 import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from '../lab/github-source.ts';
 import { chooseSource } from '../lab/choose-source.ts';
 import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from '../lab/go-source.ts';
-import { type SourceSpec, parseSource, sourceName } from '../lab/lab.ts';
+import { type SourceSpec, sourceName } from '../lab/lab.ts';
 import { LocalTransport } from '../transport.ts';
 import { trapSignals } from '../signals.ts';
-import { INSIDE, Machine, MACHINES_ROOT } from './machine.ts';
-import { MachineError } from './rootfs.ts';
-import { machineDirs, teardownMachine } from './teardown.ts';
+import { INSIDE, Machine, MACHINES_ROOT } from '../machine/machine.ts';
+import { MachineError } from '../machine/rootfs.ts';
+import { machineDirs, teardownMachine } from '../machine/teardown.ts';
+import { REPORTS, SOURCE, UsageError, noPositionals, parseOptions, sourceOption } from './options.ts';
 
 export const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P] [--reports DIR]
                               [--keep [--until ID]]
        lesson-check machine --down`;
 
-class MachineUsageError extends Error {}
-
-function options(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        source: { type: 'string' },
-        mirror: { type: 'string' },
-        pin: { type: 'string' },
-        reports: { type: 'string', default: 'reports' },
-        keep: { type: 'boolean', default: false },
-        until: { type: 'string' },
-        down: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new MachineUsageError((e as Error).message);
-  }
-}
-
 /** Exit code: the walkthrough's inside (0, 1), or 2 for usage and setup errors, 128 + the
  * signal's number when ended by one. */
 export async function machineCommand(args: string[]): Promise<number> {
-  let opts: ReturnType<typeof options>;
-  let source: SourceSpec;
-  try {
-    opts = options(args);
-    source = parseSource(opts.source ?? 'auto', { mirror: opts.mirror, pins: opts.pin });
-    if (source.kind === 'apt')
-      throw new MachineUsageError(
-        "the walkthrough installs the lesson's release assets: --source github, go or dir:DIR",
-      );
-    if (opts.until && !CATALOGUE.some((c) => c.id === opts.until!.toUpperCase()))
-      throw new MachineUsageError(`--until ${opts.until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`);
-    if (opts.until && !opts.keep)
-      throw new MachineUsageError('--until goes with --keep (a machine left unfinished at that check)');
-  } catch (e) {
-    console.error(`lesson-check machine: ${(e as Error).message}\n\n${MACHINE_USAGE}`);
-    return 2;
-  }
+  const { values: opts, positionals } = parseOptions(
+    'machine',
+    args,
+    {
+      ...SOURCE,
+      ...REPORTS,
+      keep: { type: 'boolean', default: false },
+      until: { type: 'string' },
+      down: { type: 'boolean', default: false },
+    },
+    MACHINE_USAGE,
+  );
+  noPositionals('machine', positionals, MACHINE_USAGE);
+  const source = sourceOption(opts, 'auto', MACHINE_USAGE);
+  if (source.kind === 'apt')
+    throw new UsageError(
+      "the walkthrough installs the lesson's release assets: --source github, go or dir:DIR",
+      MACHINE_USAGE,
+    );
+  const until = opts.until?.toUpperCase();
+  if (until && !CATALOGUE.some((c) => c.id === until))
+    throw new UsageError(
+      `--until ${opts.until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`,
+      MACHINE_USAGE,
+    );
+  if (until && !opts.keep)
+    throw new UsageError('--until goes with --keep (a machine left unfinished at that check)', MACHINE_USAGE);
   const host = new Host(new LocalTransport());
   if (opts.down) return down(host);
   if (process.getuid?.() !== 0) {
@@ -109,8 +96,8 @@ export async function machineCommand(args: string[]): Promise<number> {
       return 2;
     }
     // the walkthrough inside, as the lesson's CI would run it on a fresh VM
-    const only = opts.until
-      ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === opts.until!.toUpperCase()) + 1).map((c) => c.id)
+    const only = until
+      ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === until) + 1).map((c) => c.id)
       : undefined;
     if (!machine.leaderPid()) {
       console.error(
@@ -155,7 +142,7 @@ export async function machineCommand(args: string[]): Promise<number> {
       const m = machine.state;
       process.stderr.write(
         [
-          `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${opts.until!.toUpperCase()}` : ''}: ${machine.target}`,
+          `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${until}` : ''}: ${machine.target}`,
           `  check it with: LC_SSH_CONFIG=${machine.sshConfig} lesson-check verify --target ${machine.target}`,
           `  enter it with: ssh -F ${machine.sshConfig} ${m.ip}`,
           '  remove it with: lesson-check machine --down',

@@ -1,0 +1,47 @@
+import { Host } from '../host.ts';
+import { copyAssetsTo, fetchGithubAssets } from '../lab/github-source.ts';
+import { buildGoAssets, copyPodinfoTo } from '../lab/go-source.ts';
+import { trapSignals } from '../signals.ts';
+import { LocalTransport } from '../transport.ts';
+import { SOURCE, UsageError, noPositionals, parseOptions, sourceOption } from './options.ts';
+import { resolve } from 'node:path';
+
+/** `lesson-check fetch`: the github or go source's assets, verified, into a folder for `--source dir:DIR`. */
+export async function fetchCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parseOptions('fetch', args, { ...SOURCE, to: { type: 'string' } });
+  noPositionals('fetch', positionals);
+  if (!opts.to) throw new UsageError('fetch needs --to DIR');
+  const source = sourceOption(opts, 'github');
+  if (source.kind !== 'github' && source.kind !== 'go')
+    throw new UsageError('fetch gathers the github source (optionally through --mirror) or the go source');
+  const host = new Host(new LocalTransport());
+  const to = resolve(opts.to);
+  // Ctrl-C cancels the downloads and builds (their own process groups), which remove their scratch
+  const interrupt = new AbortController();
+  host.signal = interrupt.signal;
+  const signals = trapSignals((sig) => {
+    console.error(`\nlesson-check: ${sig} received: stopping`);
+    interrupt.abort();
+  });
+  try {
+    const built = source.kind === 'go' ? await buildGoAssets(host, source.versions) : undefined;
+    const fetched = source.kind === 'github' ? await fetchGithubAssets(host, source.base, source.versions) : built!;
+    const copied = copyAssetsTo(fetched, to);
+    if (built) {
+      // the go source built podinfo too: a dir: lab serves the real one
+      copyPodinfoTo(built.podinfo, to);
+      copied.push('podinfo/');
+    }
+    for (const note of fetched.notes) console.log(`lesson-check: ${note}`);
+    for (const [role, why] of Object.entries(fetched.missing))
+      console.error(`lesson-check: ${role}: not fetched: ${why}`);
+    console.log(`lesson-check: ${copied.length} files in ${to}; use them with: npm run lab -- --source dir:${to}`);
+    return 0;
+  } catch (e) {
+    if (signals.signalled()) return signals.exitCode();
+    console.error(`lesson-check fetch: ${(e as Error).message}`);
+    return 2;
+  } finally {
+    signals.release();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * verify and grade over the hosts of a class (--target URLs, an --inventory): each host in a
+ * child process of its own, several at once, then merged reports and a gradebook; exit 1 when
+ * any check failed on any host.
+ */
+import type { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { checkFleet } from '../fleet.ts';
+import {
+  InventoryError,
+  type TargetHost,
+  limitHosts,
+  readInventory,
+  shardHosts,
+  targetsFromUrls,
+} from '../inventory.ts';
+import { loadProfile } from '../profile.ts';
+import { exitCodeOf } from '../reporters/model.ts';
+import { tryWriteReports } from '../reporters/write.ts';
+import type { Mode } from '../run.ts';
+import { trapSignals } from '../signals.ts';
+import { summarizeClass } from './end-of-run.ts';
+import { type ConsoleOut, UsageError } from './options.ts';
+
+/** The options of verify and grade that choose and pace a class's hosts. */
+export const FLEET = {
+  target: { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  inventory: { type: 'string' as const },
+  limit: { type: 'string' as const },
+  parallel: { type: 'string' as const },
+  shard: { type: 'string' as const },
+};
+
+interface FleetValues {
+  target: string[];
+  inventory?: string;
+  limit?: string;
+  parallel?: string;
+  shard?: string;
+  profile: string;
+  reports: string;
+}
+
+/** The first class option given without a class's hosts, as the flag, or undefined. */
+export function fleetOptionsWithoutHosts(values: Omit<FleetValues, 'profile' | 'reports'>): string | undefined {
+  const given = (['limit', 'parallel', 'shard'] as const).find((k) => values[k] !== undefined);
+  return given && `--${given}`;
+}
+
+export async function fleetCommand(
+  mode: Extract<Mode, 'verify' | 'grade'>,
+  opts: FleetValues,
+  out: ConsoleOut,
+  only: string[] | undefined,
+): Promise<number> {
+  let hosts: TargetHost[];
+  try {
+    hosts = [...targetsFromUrls(opts.target), ...(opts.inventory ? await readInventory(opts.inventory) : [])];
+  } catch (e) {
+    if (e instanceof InventoryError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+  hosts = shardHosts(limitHosts(hosts, opts.limit), opts.shard);
+  const parallel = Number(opts.parallel ?? '4');
+  if (!Number.isInteger(parallel) || parallel < 1)
+    throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
+  if (hosts.length === 0) throw new UsageError('no hosts to check (after --limit and --shard)');
+  const defaultProfile = opts.profile;
+  if (defaultProfile !== 'lesson') loadProfile(defaultProfile);
+  const reportsDir = resolve(opts.reports);
+  const children = new Set<ReturnType<typeof spawn>>();
+  const signals = trapSignals((sig) => {
+    console.error(
+      `\nlesson-check: ${sig} received: no new host starts; stopping the running ones, ` +
+        'then writing the reports of the hosts that finished',
+    );
+    // each host's child cancels its checks as on Ctrl-C (their probes undo themselves); this process
+    // then sweeps each host
+    for (const c of children) c.kill('SIGINT');
+  });
+  try {
+    const pace = `${Math.min(parallel, hosts.length)} at a time`;
+    out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${pace}`);
+    const interrupted = () => signals.signalled() !== undefined;
+    const reports = await checkFleet(
+      { mode, hosts, defaultProfile, reportsDir, only, parallel, info: out.info, interrupted },
+      children,
+    );
+    const writeError = reports.length ? await tryWriteReports(reports, reportsDir) : undefined;
+    if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
+    else summarizeClass(reports, reportsDir);
+    if (signals.signalled()) return signals.exitCode();
+    if (writeError) {
+      console.error(`lesson-check: ${writeError}`);
+      return 2;
+    }
+    return exitCodeOf(reports);
+  } finally {
+    signals.release();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `lesson-check lab`: builds a private sandbox (a supervised containerd under a prefix), walks the
+ * lesson on it through the stage suites, writes the reports and tears the sandbox down — on
+ * success, failure and Ctrl-C alike; `--keep` leaves it up, `--down` removes labs left up.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Host } from '../host.ts';
+import { FAULTS, type Fault, LABS_ROOT, Lab, sourceName } from '../lab/lab.ts';
+import { isAlive } from '../lab/supervisor.ts';
+import { teardownLab } from '../lab/teardown.ts';
+import { loadProfile } from '../profile.ts';
+import type { RunInfo } from '../run.ts';
+import { type SuiteControl, runSuites } from '../runner.ts';
+import { trapSignals } from '../signals.ts';
+import { LocalTransport } from '../transport.ts';
+import { summarize } from './end-of-run.ts';
+import {
+  CONSOLE,
+  PROFILE,
+  REPORTS,
+  SOURCE,
+  UsageError,
+  consoleOptions,
+  noPositionals,
+  parseOptions,
+  sourceOption,
+} from './options.ts';
+
+export async function labCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parseOptions('lab', args, {
+    ...SOURCE,
+    ...REPORTS,
+    ...CONSOLE,
+    ...PROFILE,
+    keep: { type: 'boolean', default: false },
+    down: { type: 'boolean', default: false },
+    // for the project's own tests: build the lab with a student's mistake in it
+    fault: { type: 'string', multiple: true, default: [] },
+  });
+  noPositionals('lab', positionals);
+  const out = consoleOptions(opts);
+  if (process.getuid?.() !== 0) {
+    console.error('lesson-check lab: must run as root (it runs containerd, mounts, and creates network namespaces)');
+    return 2;
+  }
+  const host = new Host(new LocalTransport());
+  if (opts.down) return await labDown(host, opts.profile === 'lesson' ? undefined : loadProfile(opts.profile).prefix);
+  const faults = opts.fault;
+  for (const f of faults)
+    if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
+  const reportsDir = resolve(opts.reports);
+  const source = sourceOption(opts, 'auto');
+
+  const interrupt = new AbortController();
+  host.signal = interrupt.signal;
+  const suites: SuiteControl = {};
+  const signals = trapSignals((sig) => {
+    console.error(`\nlesson-check: ${sig} received: stopping the walk and tearing the lab down`);
+    interrupt.abort();
+    suites.stop?.(sig);
+  });
+
+  const t0 = Date.now();
+  let lab: Lab | undefined;
+  try {
+    try {
+      lab = Lab.prepare(host, { faults: faults as Fault[], source });
+      await lab.setUp();
+    } catch (e) {
+      if (signals.signalled()) return signals.exitCode();
+      console.error(`lesson-check lab: could not set up the lab: ${(e as Error).message}`);
+      writeSetupLog(reportsDir, host);
+      return 2;
+    }
+    const setupMs = Date.now() - t0;
+    const cached = lab.fromCache ? 'cache reused' : 'fetched';
+    const took = `set up in ${(setupMs / 1000).toFixed(1)} s`;
+    out.info(
+      `lesson-check: lab ${lab.id} at ${lab.state.prefix} (source ${sourceName(lab.state.source)}, ${cached}; ${took})`,
+    );
+    for (const line of lab.state.sourceChoice) out.info(`lesson-check: ${line}`);
+    // the sandbox is the default: twice as fast as a machine, and it needs no debootstrap or nspawn
+    out.info(
+      'lesson-check: the sandbox lab (a supervised containerd under a prefix); the lesson exactly as written, with systemd: `lesson-check machine`',
+    );
+    writeSetupLog(reportsDir, host);
+    if (signals.signalled()) return signals.exitCode();
+
+    const info: RunInfo = {
+      runId: lab.id,
+      mode: 'lab',
+      host: 'local',
+      profileFile: lab.state.profileFile,
+      labStateFile: lab.stateFile,
+      startedAt: new Date().toISOString(),
+    };
+    const { report, walkMs, writeError } = await runSuites(
+      info,
+      join(lab.state.prefix, 'lab', 'run'),
+      reportsDir,
+      undefined,
+      out,
+      suites,
+    );
+    if (signals.signalled()) return signals.exitCode();
+    out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
+    const code = summarize(report, reportsDir, out, writeError);
+    // the lab's own parts, not the lesson's: a registry that stopped is a setup error
+    const registry = lab.state.registry;
+    if (registry && !isAlive(registry.pid)) {
+      console.error(
+        `lesson-check lab: the lab's registry (${registry.url}, PID ${registry.pid}) stopped during the walk, ` +
+          `so pulls failed for the lab's sake, not the lesson's: see ${join(lab.state.prefix, 'lab', 'registry.log')}`,
+      );
+      return 2;
+    }
+    return code;
+  } finally {
+    if (lab && opts.keep && !signals.signalled()) {
+      // the kept lab's profile is the point of --keep: said even with --quiet
+      const file = lab.state.profileFile;
+      process.stderr.write(
+        `lesson-check: lab kept up; its profile: ${file}\n` +
+          `  check it with: lesson-check verify --profile ${file}\n` +
+          '  remove it with: lesson-check lab --down\n',
+      );
+    } else if (lab) {
+      const t1 = Date.now();
+      const torn = await teardownLab(new Host(new LocalTransport()), lab.state.prefix);
+      const removed = [
+        `${torn.processes} processes killed`,
+        `${torn.mounts} mounts`,
+        `${torn.netns.length} netns`,
+        `${torn.links.length} links`,
+        `${torn.hostTraces.length} host dirs`,
+      ].join(', ');
+      const took = `${((Date.now() - t1) / 1000).toFixed(1)} s`;
+      const prefix = torn.prefixRemoved ? 'removed' : 'NOT removed';
+      out.info(`lesson-check: lab ${lab.id} torn down in ${took} (${removed}; prefix ${prefix})`);
+    }
+    signals.release();
+  }
+}
+
+/** Removes every lab under LABS_ROOT, or just the one whose prefix is given. */
+async function labDown(host: Host, only?: string): Promise<number> {
+  const labs = only ? [only.split('/').pop()!] : existsSync(LABS_ROOT) ? readdirSync(LABS_ROOT) : [];
+  for (const id of labs) {
+    const torn = await teardownLab(host, join(LABS_ROOT, id));
+    console.log(`lesson-check: lab ${id} removed (${torn.processes} processes, ${torn.mounts} mounts)`);
+  }
+  if (labs.length === 0) console.log('lesson-check: no labs to remove');
+  return 0;
+}
+
+/** The lab's set-up commands (apt, registry, images) as a transcript beside the reports; where
+ * the reports cannot be written, the end of the run says so. */
+function writeSetupLog(reportsDir: string, host: Host): void {
+  const lines = host
+    .takeTranscript()
+    .map((e) => `$ ${e.command}  # ${e.outcome}${e.exitCode ? `\n${e.stderr.trimEnd()}` : ''}`);
+  try {
+    mkdirSync(reportsDir, { recursive: true });
+    writeFileSync(join(reportsDir, 'lab-setup.log'), `${lines.join('\n')}\n`, { flag: 'a' });
+  } catch {
+    // the reports' own writing names the folder and why
+  }
+}

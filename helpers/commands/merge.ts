@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type RunReport, exitCodeOf } from '../reporters/model.ts';
+import { REPORT_FILES, runsOf, writeReports } from '../reporters/write.ts';
+import { summarizeClass } from './end-of-run.ts';
+import { REPORTS, UsageError, parseOptions } from './options.ts';
+
+/** `lesson-check merge`: several runs' results (shards of a class) into one set of reports. */
+export async function mergeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions('merge', args, { ...REPORTS });
+  if (positionals.length === 0)
+    throw new UsageError('merge needs the report folders to join: lesson-check merge DIR… [--reports OUT]');
+  const byHost = new Map<string, RunReport>();
+  for (const dir of positionals) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(join(dir, REPORT_FILES.json), 'utf8'));
+    } catch (e) {
+      console.error(`lesson-check merge: ${join(dir, REPORT_FILES.json)}: ${(e as Error).message}`);
+      return 2;
+    }
+    for (const r of runsOf(doc)) byHost.set(r.host, r);
+  }
+  const reports = [...byHost.values()].sort((a, b) => a.host.localeCompare(b.host));
+  const reportsDir = resolve(values.reports);
+  await writeReports(reports, reportsDir);
+  summarizeClass(reports, reportsDir);
+  return exitCodeOf(reports);
+}

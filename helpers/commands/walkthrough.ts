@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Host } from '../host.ts';
+import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../lab/github-source.ts';
+import { buildGoAssets } from '../lab/go-source.ts';
+import { SystemWalk, findLeftovers } from '../lab/system-walk.ts';
+import { lessonProfile, profileToml } from '../profile.ts';
+import type { RunInfo } from '../run.ts';
+import { removeRunTraces } from '../run-traces.ts';
+import { type SuiteControl, runSuites } from '../runner.ts';
+import { trapSignals } from '../signals.ts';
+import { LocalTransport } from '../transport.ts';
+import { summarize } from './end-of-run.ts';
+import {
+  CONSOLE,
+  ONLY,
+  REPORTS,
+  SOURCE,
+  UsageError,
+  consoleOptions,
+  noPositionals,
+  parseOnly,
+  parseOptions,
+  sourceOption,
+} from './options.ts';
+
+/** `lesson-check walkthrough`: the lesson on this very host, at the lesson's paths, with systemd. */
+export async function walkthroughCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parseOptions('walkthrough', args, {
+    ...SOURCE,
+    ...REPORTS,
+    ...CONSOLE,
+    ...ONLY,
+    yes: { type: 'boolean', default: false },
+    'set-aside-leftovers': { type: 'boolean', default: false },
+  });
+  noPositionals('walkthrough', positionals);
+  const out = consoleOptions(opts);
+  if (!opts.yes && process.env.CI !== 'true') {
+    console.error(
+      'lesson-check walkthrough: it installs containerd, runc, nerdctl and the CNI plugins into /usr/local, /etc ' +
+        'and /opt of THIS host; say --yes (CI=true implies it), or use `npm run lab` for a private sandbox',
+    );
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('lesson-check walkthrough: must run as root (the lesson uses sudo)');
+    return 2;
+  }
+  // sd_booted(): systemd runs as init exactly when this directory exists
+  if (!existsSync('/run/systemd/system')) {
+    const init = readFileSync('/proc/1/comm', 'utf8').trim();
+    console.error(
+      `lesson-check walkthrough: systemd is not this host's init (PID 1 is ${init}); ` +
+        'the lesson runs containerd as a systemd service. Use `npm run lab` here.',
+    );
+    return 2;
+  }
+  const source = sourceOption(opts, 'github');
+  if (source.kind === 'apt' || source.kind === 'auto')
+    throw new UsageError("the walkthrough installs the lesson's release assets: --source github, go or dir:DIR");
+  const host = new Host(new LocalTransport());
+  const profile = lessonProfile();
+  profile.versions = { ...source.versions };
+
+  const leftovers = await findLeftovers(host, profile);
+  if (leftovers.atLessonPaths.length) {
+    console.error(
+      `lesson-check walkthrough: this host already has the lesson's files: ${leftovers.atLessonPaths.join(', ')}. ` +
+        'The walkthrough asserts the state before each step, so it needs a host without them (a fresh VM); ' +
+        '`lesson-check verify` checks a finished one.',
+    );
+    return 2;
+  }
+  for (const s of leftovers.services) out.info(`lesson-check: found ${s}`);
+  if (leftovers.runcOnPath.length && !opts['set-aside-leftovers']) {
+    out.info(
+      `lesson-check: runc already on systemd's default PATH: ${leftovers.runcOnPath.join(', ')}; ` +
+        'containerd will find it, so R1 cannot be observed (rerun with --set-aside-leftovers on a throwaway VM)',
+    );
+  }
+
+  const runId = randomBytes(3).toString('hex');
+  const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
+  const reportsDir = resolve(opts.reports);
+  const suites: SuiteControl = {};
+  const interrupt = new AbortController();
+  host.signal = interrupt.signal;
+  const signals = trapSignals((sig) => {
+    console.error(`\nlesson-check: ${sig} received: stopping the walk`);
+    interrupt.abort();
+    suites.stop?.(sig);
+  });
+  let walk: SystemWalk | undefined;
+  try {
+    let release: ReleaseFiles;
+    try {
+      release =
+        source.kind === 'github'
+          ? await fetchGithubAssets(host, source.base, source.versions)
+          : source.kind === 'go'
+            ? await buildGoAssets(host, source.versions)
+            : readDirAssets(source.dir, source.versions);
+      const missing = Object.values(release.missing);
+      if (missing.length) throw new Error(missing.join('; '));
+    } catch (e) {
+      if (signals.signalled()) return signals.exitCode();
+      console.error(`lesson-check walkthrough: cannot get the lesson's assets: ${(e as Error).message}`);
+      return 2;
+    }
+    profile.provenance = { source: release.source, standInImages: false, podinfo: '', notes: release.notes };
+    const profileFile = join(runDir, 'profile.toml');
+    writeFileSync(
+      profileFile,
+      profileToml(profile, ['the lesson profile, with the versions this walkthrough installs']),
+    );
+    walk = SystemWalk.create(join(runDir, 'walk.json'), { release, workDir: runDir, setAside: [] }, host, profile);
+    if (opts['set-aside-leftovers'] && (leftovers.runcOnPath.length || leftovers.services.length)) {
+      await walk.setAside(leftovers);
+      out.info(
+        `lesson-check: set aside for the walk: ${[...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')), ...leftovers.runcOnPath].join(', ')}`,
+      );
+    }
+    const info: RunInfo = {
+      runId,
+      mode: 'walkthrough',
+      host: 'local',
+      profileFile,
+      walkStateFile: join(runDir, 'walk.json'),
+      startedAt: new Date().toISOString(),
+    };
+    // --only: the walk goes as far as the checks asked for (a machine left unfinished on purpose)
+    const { report, writeError } = await runSuites(
+      info,
+      join(runDir, 'run'),
+      reportsDir,
+      parseOnly(opts.only),
+      out,
+      suites,
+    );
+    if (signals.signalled()) return signals.exitCode();
+    return summarize(report, reportsDir, out, writeError);
+  } finally {
+    const restored = walk?.restore() ?? [];
+    if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
+    // a walk on the real host: sweep everything, always (an interrupt cancels no cleanup)
+    host.signal = undefined;
+    await removeRunTraces(host, profile, runId, { probesCutShort: true });
+    rmSync(runDir, { recursive: true, force: true });
+    signals.release();
+  }
+}
