@@ -43,8 +43,10 @@ try {
   console.log(`  cold ${seconds(coldMs)} s, warm ${seconds(warmMs)} s`);
 
   // the labs use the machine's own caches: warm them once each, then alternate
-  const lab = (source) =>
-    $`npm run --silent --prefix ${root} lab -- --source ${source} --quiet --reports ${mkdtempSync(join(scratch, 'lab-'))}`;
+  const lab = (source) => {
+    const reports = mkdtempSync(join(scratch, 'lab-'));
+    return $`npm run --silent --prefix ${root} lab -- --source ${source} --quiet --reports ${reports}`;
+  };
   await lab('go');
   await lab('apt');
   const goMs = [];
@@ -59,7 +61,9 @@ try {
     'go-build',
     `## The go source: cold build and warm lab
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(await $`go version`.nothrow()).stdout.trim() || 'go: not found'}, by \`npm run bench:go-build\`.
+Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores ` +
+      `(${cpus()[0]?.model ?? 'unknown CPU'}), ${(await $`go version`.nothrow()).stdout.trim() || 'go: not found'}, ` +
+      `by \`npm run bench:go-build\`.
 
 | | time |
 |---|---:|
@@ -72,8 +76,10 @@ ${builds.map((r) => `| \`${r.module}@${r.version}\` | ${r.seconds} s |`).join('\
 
 | warm \`npm run lab\` (${runs} alternating runs) | median | min | max | checks |
 |---|---:|---:|---:|---|
-| \`--source go\` | ${seconds(median(goMs))} s | ${seconds(Math.min(...goMs))} s | ${seconds(Math.max(...goMs))} s | 20 passed |
-| \`--source apt\` | ${seconds(median(aptMs))} s | ${seconds(Math.min(...aptMs))} s | ${seconds(Math.max(...aptMs))} s | 15 passed, 5 skipped (no nerdctl) |
+| \`--source go\` | ${seconds(median(goMs))} s | ${seconds(Math.min(...goMs))} s | ` +
+      `${seconds(Math.max(...goMs))} s | 20 passed |
+| \`--source apt\` | ${seconds(median(aptMs))} s | ${seconds(Math.min(...aptMs))} s | ` +
+      `${seconds(Math.max(...aptMs))} s | 15 passed, 5 skipped (no nerdctl) |
 
 The go lab does more than the apt lab: 20 checks to its 15 (nerdctl's five), the release tarballs
 unpacked with the lesson's own \`tar xzvofC\` (about 2 s of gzip; the apt lab copies Debian's

@@ -1,6 +1,7 @@
 // What the benchmarks share: timing, medians, and bench/RESULTS.md, where each benchmark other
 // than `npm run bench` keeps a section of its own between markers that the others leave alone.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 export const RESULTS = new URL('RESULTS.md', import.meta.url).pathname;
 

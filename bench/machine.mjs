@@ -42,13 +42,16 @@ try {
     'machine',
     `## The machine lab against the sandbox lab
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), by \`npm run bench:machine\`; both with the go source (cached).
+Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores ` +
+      `(${cpus()[0]?.model ?? 'unknown CPU'}), by \`npm run bench:machine\`; both with the go source (cached).
 
 | | median | min | max |
 |---|---:|---:|---:|
 | \`lesson-check machine\`, cold (the Debian rootfs debootstrapped first) | ${seconds(coldMs)} s | | |
-| \`lesson-check machine\`, warm: copy the rootfs, boot systemd, the walkthrough inside, shut down | ${seconds(median(machineMs))} s | ${seconds(Math.min(...machineMs))} s | ${seconds(Math.max(...machineMs))} s |
-| \`npm run lab\`, warm: the sandbox under a prefix, a supervised containerd | ${seconds(median(labMs))} s | ${seconds(Math.min(...labMs))} s | ${seconds(Math.max(...labMs))} s |`,
+| \`lesson-check machine\`, warm: copy the rootfs, boot systemd, the walkthrough inside, shut down ` +
+      `| ${seconds(median(machineMs))} s | ${seconds(Math.min(...machineMs))} s | ${seconds(Math.max(...machineMs))} s |
+| \`npm run lab\`, warm: the sandbox under a prefix, a supervised containerd ` +
+      `| ${seconds(median(labMs))} s | ${seconds(Math.min(...labMs))} s | ${seconds(Math.max(...labMs))} s |`,
   );
   console.log(section);
 } finally {

@@ -120,19 +120,25 @@ try {
     [...by]
       .map(
         ([s, v]) =>
-          `| ${s} | ${v.checks} | ${v.commands} | ${seconds(v.commandMs)} s |${withWall ? ` ${v.end ? seconds(v.end - v.start) : '0.00'} s |` : ''}`,
+          `| ${s} | ${v.checks} | ${v.commands} | ${seconds(v.commandMs)} s |` +
+          `${withWall ? ` ${v.end ? seconds(v.end - v.start) : '0.00'} s |` : ''}`,
       )
       .join('\n');
-  const md = `# Benchmark results
+  const md =
+    `# Benchmark results
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node.js ${process.version}, by \`npm run bench\` (${runs} alternating runs against one kept lab, after one warm-up run).
+Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores ` +
+    `(${cpus()[0]?.model ?? 'unknown CPU'}), Node.js ${process.version}, ` +
+    `by \`npm run bench\` (${runs} alternating runs against one kept lab, after one warm-up run).
 
 ## verify against the bare commands
 
 | | median | min | max |
 |---|---:|---:|---:|
-| \`lesson-check verify\` | ${seconds(median(verifyMs))} s | ${seconds(Math.min(...verifyMs))} s | ${seconds(Math.max(...verifyMs))} s |
-| \`bench/bare-verify.sh\` | ${seconds(median(bareMs))} s | ${seconds(Math.min(...bareMs))} s | ${seconds(Math.max(...bareMs))} s |
+| \`lesson-check verify\` ` +
+    `| ${seconds(median(verifyMs))} s | ${seconds(Math.min(...verifyMs))} s | ${seconds(Math.max(...verifyMs))} s |
+| \`bench/bare-verify.sh\` ` +
+    `| ${seconds(median(bareMs))} s | ${seconds(Math.min(...bareMs))} s | ${seconds(Math.max(...bareMs))} s |
 
 **Ratio verify / bare: ${ratio.toFixed(2)}** (budget: ${BUDGET}) — ${ratio <= BUDGET ? 'within' : 'OVER'} budget.
 

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { $, argv } from 'zx';
 
 $.verbose = false;
@@ -39,7 +40,8 @@ try {
 }
 const sorted = [...times].sort((a, b) => a - b);
 console.log(
-  `soak: ${runs - failures.length}/${runs} verifies passed; median ${(sorted[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(sorted.at(-1) / 1000).toFixed(2)} s`,
+  `soak: ${runs - failures.length}/${runs} verifies passed; ` +
+    `median ${(sorted[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(sorted.at(-1) / 1000).toFixed(2)} s`,
 );
 for (const f of failures) console.log(`run ${f.run}: exit ${f.exitCode}\n${f.output}`);
 process.exitCode = failures.length ? 1 : 0;

@@ -64,7 +64,9 @@ async function build(dir) {
     define: { __LESSON_CHECK_ROOT__: JSON.stringify(ROOT) },
     // bundled CommonJS packages call require(): give them one
     banner: {
-      js: "import { createRequire as __lcCreateRequire } from 'node:module'; const require = __lcCreateRequire(import.meta.url);",
+      js:
+        "import { createRequire as __lcCreateRequire } from 'node:module'; " +
+        'const require = __lcCreateRequire(import.meta.url);',
     },
     logLevel: 'silent',
   });

@@ -1,4 +1,6 @@
-/** The check catalogue (shared/DESIGN.md): stable IDs and their stages, in lesson order. */
+/** The check catalogue: stable IDs and their stages, in lesson order. The checks themselves are
+ * declared in suites/ (each must be listed here, in its stage); docs/CHECKS.md is the page made
+ * from both (`npm run catalogue`). */
 export const CATALOGUE: ReadonlyArray<{ id: string; stage: string }> = [
   ...['H1', 'H2', 'H3', 'H4'].map((id) => ({ id, stage: '00 host' })),
   ...['C1', 'C2', 'C3'].map((id) => ({ id, stage: '10 containerd' })),

@@ -9,6 +9,7 @@
  * another). Walking (lab, walkthrough), they run one by one, since each performs a lesson step
  * that the next builds on.
  */
+import { appendFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'vitest';
 import type { TranscriptEntry } from './host.ts';
 import { CommandError } from './host.ts';
@@ -136,6 +137,14 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
   for (const need of needs)
     if (!(order(need) >= 0 && order(need) < order(id)))
       throw new Error(`${id} needs ${need}, which is not an earlier check of the catalogue`);
+  if (order(id) < 0 || CATALOGUE[order(id)]!.stage !== currentStage)
+    throw new Error(`${id} is not a check of stage ${currentStage} in helpers/catalogue.ts`);
+  // `lesson-check verify --list` collects the declarations (docs/CHECKS.md is made from them)
+  const declarations = process.env.LC_DECLARATIONS;
+  if (declarations) {
+    const declared = { id, title, stage: currentStage, section: options.section, needs, weight: options.weight ?? 1 };
+    appendFileSync(declarations, `${JSON.stringify(declared)}\n`);
+  }
   // a check left out by --only never runs: nothing may wait for it
   const only = process.env.LC_ONLY?.split(',');
   let settle = () => {};
@@ -145,7 +154,7 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
     // a check abandoned on timeout has its outcome recorded already (below): release its waiters
     ctx.signal.addEventListener('abort', settle, { once: true });
     try {
-      await Promise.all(sameStage.map((n) => settled.get(n)));
+      await Promise.all(sameStage.map((n) => settled.get(n) ?? Promise.resolve()));
       mark(`check ${id}: start`);
       await runCheck(ctx, id, stageName, options, body);
     } finally {
@@ -221,7 +230,9 @@ async function runCheck(
       Object.assign(meta, {
         kind: 'error',
         cause: `containerd stopped answering on ${run.profile.paths.socket}`,
-        hint: 'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, `journalctl -u containerd`; run again once it is back (the next run removes what this one left)',
+        hint:
+          'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, ' +
+          '`journalctl -u containerd`; run again once it is back (the next run removes what this one left)',
       });
     const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
     recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
@@ -277,18 +288,22 @@ function describeError(e: unknown): Pick<CheckMeta, 'kind' | 'expected' | 'obser
 /** Checks that do not talk to containerd (C2 says itself when it does not answer). */
 const WITHOUT_DAEMON = ['H1', 'H2', 'H3', 'H4', 'C1', 'C2'];
 
+/** What ctr says when the daemon behind its socket is gone (or going). */
+const GONE = new RegExp(
+  [
+    'connection refused',
+    'connection reset by peer',
+    'no such file or directory',
+    'error reading from server',
+    'transport is closing',
+  ].join('|'),
+);
+
 /** Asked after a check failed: does containerd, which answered when C2 ran, still answer? */
 async function daemonStoppedAnswering(run: RunContext): Promise<boolean> {
   const socket = run.profile.paths.socket;
   const r = await run.host.run(ctr(run.profile, 'version'), { timeoutMs: 3_000 });
-  return (
-    r.exitCode !== 0 &&
-    (r.timedOut ||
-      (r.stderr.includes(socket) &&
-        /connection refused|connection reset by peer|no such file or directory|error reading from server|transport is closing/.test(
-          r.stderr,
-        )))
-  );
+  return r.exitCode !== 0 && (r.timedOut || (r.stderr.includes(socket) && GONE.test(r.stderr)));
 }
 
 /** `blocked by <ID>: <why>` for the first needed check that did not pass, or undefined. A check

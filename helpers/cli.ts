@@ -15,7 +15,8 @@ import { UsageError } from './commands/options.ts';
 import { InventoryError } from './inventory.ts';
 import { ProfileError } from './profile.ts';
 
-const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--pin P] [--reports DIR] [--keep]
+const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--pin P] [--reports DIR]
+                        [--keep]
        lesson-check lab --down [--profile FILE]
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]

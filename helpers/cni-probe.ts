@@ -169,7 +169,7 @@ export async function bridgeProbe(host: Host, profile: Profile, runId: string): 
 async function allOrFirstError<T extends readonly unknown[]>(
   promises: [...{ [K in keyof T]: Promise<T[K]> }],
 ): Promise<T> {
-  const settled = await Promise.allSettled(promises);
+  const settled = await Promise.allSettled(promises as ReadonlyArray<Promise<unknown>>);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;

@@ -28,7 +28,7 @@ export type Parsed = { ok: true; doc: Record<string, unknown> } | { ok: false; w
 /** Parses TOML; on error says `file:line:column: message`. */
 export function parseToml(text: string, file: string): Parsed {
   try {
-    return { ok: true, doc: parse(text) as Record<string, unknown> };
+    return { ok: true, doc: parse(text) };
   } catch (e) {
     if (e instanceof TomlError)
       return {
@@ -53,5 +53,9 @@ export function valueAt(doc: Record<string, unknown>, path: string[]): unknown {
 /** `SystemdCgroup` as TOML would print it, to show what was found: true, "true", (absent). */
 export function describeValue(v: unknown): string {
   if (v === undefined) return '(absent)';
-  return typeof v === 'string' ? `"${v}" (a string)` : String(v);
+  if (typeof v === 'string') return `"${v}" (a string)`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v instanceof Date) return v.toISOString();
+  // a TOML table or array where a scalar belongs: shown as one, not as [object Object]
+  return JSON.stringify(v);
 }

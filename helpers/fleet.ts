@@ -46,7 +46,9 @@ export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>
       const n = countStates(report.checks);
       if (n.failed + n.error) failing++;
       opts.info(
-        `[${reports.length}/${opts.hosts.length}] ${report.host}: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped${report.grade ? `, score ${report.grade.percent}%` : ''} (hosts failing so far: ${failing})`,
+        `[${reports.length}/${opts.hosts.length}] ${report.host}: ` +
+          `${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped` +
+          `${report.grade ? `, score ${report.grade.percent}%` : ''} (hosts failing so far: ${failing})`,
       );
     }
   };
@@ -103,12 +105,14 @@ async function checkHost(
             : hello.stderr.trim() || `exit ${hello.exitCode}`));
       const hint = /sudo/.test(why)
         ? `give ${h.target.user} passwordless sudo on the host, or connect as root`
-        : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
+        : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ` +
+          `${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
       return errorReport(h, opts, runId, startedAt, `host unreachable: ${why}`, hint);
     }
     for (const dead of await cleanDeadRuns(host))
       opts.info(
-        `${h.target.name}: removed what run ${dead.runId} (PID ${dead.pid} on ${dead.origin}) left there: it ended without cleaning up`,
+        `${h.target.name}: removed what run ${dead.runId} (PID ${dead.pid} on ${dead.origin}) left there: ` +
+          'it ended without cleaning up',
       );
     await recordRun(host, profile, runId, opts.mode);
     const info: RunInfo = {

@@ -14,7 +14,9 @@ const CLAIMS = '/run/lesson-check-ip-forward';
 
 const CLAIM = 'mkdir -p "$1" && { [ -e "$1/original" ] || cat "$3" > "$1/original"; } && : > "$1/claim.$2"';
 const RELEASE =
-  'rm -f "$1/claim.$2"; if [ -d "$1" ] && ! ls -A "$1" | grep -q "^claim\\."; then [ "$(cat "$1/original" 2>/dev/null)" = 0 ] && sysctl -q -w net.ipv4.ip_forward=0; rm -rf "$1"; fi; true';
+  'rm -f "$1/claim.$2"; ' +
+  'if [ -d "$1" ] && ! ls -A "$1" | grep -q "^claim\\."; then ' +
+  '[ "$(cat "$1/original" 2>/dev/null)" = 0 ] && sysctl -q -w net.ipv4.ip_forward=0; rm -rf "$1"; fi; true';
 
 /** Before a CNI ADD that may turn forwarding on. */
 export function claimForwarding(host: Host, runId: string): Promise<CommandResult> {

@@ -6,6 +6,7 @@
  * commands are told apart by the async context they run in (`Host.within`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { inspect } from 'node:util';
 import { type CommandResult, type RunOptions, type Transport, describeResult, formatArgv, tail } from './transport.ts';
 
 export interface TranscriptEntry {
@@ -145,23 +146,27 @@ export class Host {
   }
 
   /** Polls `probe` until it returns a value, or fails naming what was awaited and the last observation. */
-  async poll<T>(what: string, probe: () => Promise<T | undefined>, limitMs: number, intervalMs = 50): Promise<T> {
+  async poll<T>(
+    what: string,
+    probe: () => T | undefined | Promise<T | undefined>,
+    limitMs: number,
+    intervalMs = 50,
+  ): Promise<T> {
     const started = Date.now();
     let attempts = 0;
-    let last: unknown;
+    let last: string | undefined;
     for (;;) {
       attempts++;
       try {
         const v = await probe();
         if (v !== undefined) return v;
       } catch (e) {
-        last = e instanceof Error ? e.message : e;
+        last = e instanceof Error ? e.message : inspect(e);
       }
       const elapsed = Date.now() - started;
       if (elapsed >= limitMs) {
-        throw new Error(
-          `${what}: not reached after ${elapsed} ms (limit ${limitMs} ms, ${attempts} attempts)${last ? `; last: ${String(last)}` : ''}`,
-        );
+        const tried = `not reached after ${elapsed} ms (limit ${limitMs} ms, ${attempts} attempts)`;
+        throw new Error(`${what}: ${tried}${last ? `; last: ${last}` : ''}`);
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }

@@ -138,7 +138,13 @@ function unquote(v: string): string {
 }
 
 function toTarget(name: string, vars: Vars, groups: string[], file: string): TargetHost {
-  const str = (k: string) => (vars[k] === undefined ? undefined : String(vars[k]));
+  const str = (k: string) => {
+    const v = vars[k];
+    if (v === undefined || typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    // a YAML mapping or list where a scalar belongs: shown as one, not as [object Object]
+    return JSON.stringify(v);
+  };
   const port = str('ansible_port');
   if (port !== undefined && !/^\d+$/.test(port))
     throw new InventoryError(`${file}: host ${name}: ansible_port must be a number, not ${port}`);

@@ -138,7 +138,7 @@ export function loadProfile(file: string): Profile {
   }
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parse(text);
   } catch (e) {
     if (e instanceof TomlError) throw new ProfileError(`${file}:${e.line}:${e.column}: ${firstLine(e.message)}`);
     throw e;
@@ -161,7 +161,8 @@ function mergeInto(base: Record<string, unknown>, over: Record<string, unknown>,
       mergeInto(current, value, file, path);
     } else if (Array.isArray(current) ? !Array.isArray(value) : typeof value !== typeof current) {
       throw new ProfileError(
-        `${file}: \`${path}\` must be ${Array.isArray(current) ? 'an array' : `a ${typeof current}`}, not ${JSON.stringify(value)}`,
+        `${file}: \`${path}\` must be ${Array.isArray(current) ? 'an array' : `a ${typeof current}`}, ` +
+          `not ${JSON.stringify(value)}`,
       );
     } else {
       base[key] = value;

@@ -91,7 +91,9 @@ export async function removeRunTraces(
     host.anyhow([
       'sh',
       '-c',
-      'd=$1; shift; for p in "$@"; do [ -d "$p" ] && find "$p" -mindepth 1 -maxdepth 1 -type d \\( -name "$d" -o -name "$d-*" \\) -exec rmdir -- {} +; done; true',
+      'd=$1; shift; for p in "$@"; do ' +
+        '[ -d "$p" ] && find "$p" -mindepth 1 -maxdepth 1 -type d ' +
+        '\\( -name "$d" -o -name "$d-*" \\) -exec rmdir -- {} +; done; true',
       'sh',
       `lc-${runId}`,
       ...stateDirs,

@@ -2,11 +2,11 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 export default class LessonOrderSequencer extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    return [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+  override sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return Promise.resolve([...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId)));
   }
 
-  override async shard(files: TestSpecification[]): Promise<TestSpecification[]> {
-    return files;
+  override shard(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return Promise.resolve(files);
   }
 }

@@ -23,7 +23,8 @@ export async function serviceStatus(host: Host, profile: Profile): Promise<Servi
 async function systemdStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
   const expected = `${profile.paths.unitFile} runs ${profile.paths.containerd}, enabled and active`;
   const hint =
-    'lesson step 1: put containerd.service into /etc/systemd/system, `systemctl daemon-reload`, `systemctl enable --now containerd`';
+    'lesson step 1: put containerd.service into /etc/systemd/system, `systemctl daemon-reload`, ' +
+    '`systemctl enable --now containerd`';
   const unit = await host.readFile(profile.paths.unitFile);
   if (unit === undefined) return { expected, problem: `${profile.paths.unitFile} is missing`, hint };
   const execStart = /^ExecStart=\s*(\S+)/m.exec(unit)?.[1];
@@ -84,7 +85,8 @@ export async function processAndFileAges(
   path: string,
 ): Promise<{ process: number; file: number | undefined; resolution: number }> {
   const script =
-    'cat /proc/uptime "/proc/$1/stat" && getconf CLK_TCK && date +%s.%N && { stat -c %.9Y -- "$2" 2>/dev/null || echo missing; }';
+    'cat /proc/uptime "/proc/$1/stat" && getconf CLK_TCK && date +%s.%N && ' +
+    '{ stat -c %.9Y -- "$2" 2>/dev/null || echo missing; }';
   const [uptime = '', stat = '', ticks = '', now = '', mtime = ''] = (
     await host.capture(['sh', '-c', script, 'sh', String(pid), path])
   ).split('\n');
@@ -104,7 +106,9 @@ export const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** Every runc the daemon `pid` could find on its PATH (containerd's shim looks `runc` up there),
  * resolved to the real file, in PATH order, each once. */
 export async function runcsOnDaemonPath(host: Host, pid: number): Promise<string[]> {
-  const script = `p=$(tr '\\0' '\\n' < "/proc/$1/environ" | sed -n 's/^PATH=//p'); IFS=:; for d in \${p:-$2}; do readlink -e "$d/runc"; done; true`;
+  const script =
+    `p=$(tr '\\0' '\\n' < "/proc/$1/environ" | sed -n 's/^PATH=//p'); ` +
+    `IFS=:; for d in \${p:-$2}; do readlink -e "$d/runc"; done; true`;
   const found = (await host.capture(['sh', '-c', script, 'sh', String(pid), SERVICE_PATH])).split('\n').filter(Boolean);
   return [...new Set(found)];
 }

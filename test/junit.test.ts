@@ -76,12 +76,29 @@ const report: RunReport = {
   ],
 };
 
+/** The parts of the parsed JUnit document these tests read (attributes unprefixed). */
+interface JUnitCase {
+  failure?: { type: string; '#text': string };
+  error?: { type: string };
+  skipped?: string;
+  'system-out'?: string;
+}
+interface JUnitSuite {
+  name: string;
+  properties: { property: Array<{ name: string; value: string }> };
+  /** An array, or the case itself when the suite has only one. */
+  testcase: JUnitCase[] | JUnitCase;
+}
+interface JUnitDocument {
+  testsuites: { testsuite: JUnitSuite[] };
+}
+
 // top-level await: the module loads junit-report-builder when first asked
 const xml = await renderJUnit([report]);
 
 describe('junit', () => {
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
-  const suites = doc.testsuites.testsuite as Array<Record<string, any>>;
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as JUnitDocument;
+  const suites = doc.testsuites.testsuite;
 
   test('is well-formed even with control characters and a CDATA terminator in the output', () => {
     expect(XMLValidator.validate(xml)).toBe(true);
@@ -89,9 +106,7 @@ describe('junit', () => {
 
   test("one testsuite per stage, with the run's properties", () => {
     expect(suites.map((s) => s.name)).toEqual(['local 20 runc', 'local 30 nerdctl']);
-    const props = Object.fromEntries(
-      (suites[0]!.properties.property as Array<{ name: string; value: string }>).map((p) => [p.name, p.value]),
-    );
+    const props = Object.fromEntries(suites[0]!.properties.property.map((p) => [p.name, p.value]));
     expect(props).toMatchObject({
       host: 'local',
       mode: 'lab',
@@ -103,22 +118,18 @@ describe('junit', () => {
 
   test('failures and errors are kept apart, each with expected, observed and hint', () => {
     expect(suites[0]).toMatchObject({ tests: '3', failures: '1', errors: '1' });
-    const [, failed, errored] = suites[0]!.testcase as Array<Record<string, any>> as [
-      unknown,
-      Record<string, any>,
-      Record<string, any>,
-    ];
-    expect(failed.failure.type).toBe('CheckFailure');
-    expect(failed.failure['#text']).toMatch(/expected: mode 0755\nobserved: mode 0644\nhint: install -m 755/);
-    expect(errored.error.type).toBe('CheckError');
+    const [, failed, errored] = suites[0]!.testcase as [unknown, JUnitCase, JUnitCase];
+    expect(failed.failure!.type).toBe('CheckFailure');
+    expect(failed.failure!['#text']).toMatch(/expected: mode 0755\nobserved: mode 0644\nhint: install -m 755/);
+    expect(errored.error!.type).toBe('CheckError');
   });
 
   test('a skipped case carries its reason', () => {
-    expect(suites[1]!.testcase.skipped).toBe('nerdctl is not available from the apt source');
+    expect((suites[1]!.testcase as JUnitCase).skipped).toBe('nerdctl is not available from the apt source');
   });
 
   test('the transcript is in system-out', () => {
-    const passed = (suites[0]!.testcase as Array<Record<string, any>>)[0]!;
+    const passed = (suites[0]!.testcase as JUnitCase[])[0]!;
     expect(passed['system-out']).toContain('exec: "runc": executable file not found in $PATH');
   });
 });

@@ -94,11 +94,28 @@ export function check(report: RunReport | undefined, id: string) {
   return report!.checks.find((c) => c.id === id)!;
 }
 
+/** A JUnit testcase element, as parsed (attributes unprefixed): the parts the tests look at. */
+export interface JUnitCase {
+  name: string;
+  failure?: unknown;
+  error?: unknown;
+  skipped?: unknown;
+  'system-out'?: string;
+}
+
+/** A parsed JUnit document: an element that occurs once is the element itself, not an array. */
+interface JUnitDocument {
+  testsuites: { testsuite: JUnitSuite | JUnitSuite[] };
+}
+interface JUnitSuite {
+  testcase: JUnitCase | JUnitCase[];
+}
+
 /** testcase name → its element, from a JUnit document. */
-export function junitCases(xml: string): Map<string, Record<string, any>> {
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
-  const suites = [doc.testsuites.testsuite].flat() as Array<Record<string, any>>;
-  return new Map(suites.flatMap((s) => [s.testcase].flat()).map((tc: Record<string, any>) => [tc.name as string, tc]));
+export function junitCases(xml: string): Map<string, JUnitCase> {
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as JUnitDocument;
+  const suites = [doc.testsuites.testsuite].flat();
+  return new Map(suites.flatMap((s) => [s.testcase].flat()).map((tc) => [tc.name, tc]));
 }
 
 export interface Traces {

@@ -90,24 +90,29 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     ]);
   });
 
-  test("N2 saw nerdctl fail for want of the bridge plugin, and the report says which text and that the lesson's differs", () => {
-    const n2 = first.report!.checks.find((c) => c.id === 'N2')!;
-    expect(
-      n2.transcript.some((e) => /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/.test(e.stderr)),
-    ).toBe(true);
-    expect(n2.transcript.map((e) => e.command).join('\n')).toMatch(
-      /N2 saw nerdctl's pre-flight error; the lesson's text differs/,
-    );
-  });
+  test(
+    'N2 saw nerdctl fail for want of the bridge plugin, ' +
+      "and the report says which text and that the lesson's differs",
+    () => {
+      const n2 = first.report!.checks.find((c) => c.id === 'N2')!;
+      expect(
+        n2.transcript.some((e) => /needs CNI plugin \\*"bridge\\*" to be installed in CNI_PATH/.test(e.stderr)),
+      ).toBe(true);
+      expect(n2.transcript.map((e) => e.command).join('\n')).toMatch(
+        /N2 saw nerdctl's pre-flight error; the lesson's text differs/,
+      );
+    },
+  );
 
   test('N3 and K3 met the real podinfo: its version from --version, its own JSON over the bridge', () => {
     const n3 = first.report!.checks.find((c) => c.id === 'N3')!;
     expect(n3.transcript.find((e) => e.command.includes('--net host'))!.stdout.trim()).toBe(PODINFO.release);
     const k3 = first.report!.checks.find((c) => c.id === 'K3')!;
-    const body = JSON.parse(k3.transcript.find((e) => e.command.startsWith('curl '))!.stdout);
+    const curl = k3.transcript.find((e) => e.command.startsWith('curl '))!;
+    const body = JSON.parse(curl.stdout) as Record<string, unknown>;
     expect(body).toMatchObject({
       version: PODINFO.release,
-      message: expect.stringContaining('greetings from podinfo'),
+      message: expect.stringContaining('greetings from podinfo') as unknown,
     });
   });
 
@@ -135,7 +140,7 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
   });
 
   test('the console shows no colour codes when piped or with NO_COLOR', () => {
-    expect(first.output).not.toMatch(/\u001b\[/);
+    expect(first.output).not.toMatch(new RegExp(String.raw`\u001b\[`));
     expect(first.output).toMatch(/^ {2}✓ R6 /m);
   });
 
@@ -193,13 +198,17 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
       if (!id || watching) return;
       watching = true;
       // interrupt once the bridge probe has wired its network namespace: the most state there is
-      const watch = setInterval(async () => {
+      const pollNetns = async () => {
         const ns = await execa('ip', ['netns', 'list'], { reject: false });
         if (!interruptedInK4 && ns.stdout.includes(`lc-${id}-k4`)) {
           interruptedInK4 = true;
           clearInterval(watch);
           process.kill(-pid, 'SIGINT');
         }
+      };
+      // every 10 ms, whether or not the last poll has answered
+      const watch = setInterval(() => {
+        void pollNetns();
       }, 10);
       setTimeout(() => clearInterval(watch), 60_000);
     });
@@ -210,25 +219,28 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(await labTraces()).toEqual(before);
   });
 
-  test("the lab's registry stopping mid-walk is a setup error that names it, exit 2, and the lab is torn down", async () => {
-    let killed = false;
-    const run = await runLab([], (output) => {
-      const id = /lab ([0-9a-f]{6}) at/.exec(output)?.[1];
-      if (killed || !id || !/✓ C2 /.test(output)) return;
-      killed = true;
-      const state = JSON.parse(readFileSync(join(LABS_ROOT, id, 'lab', 'lab.json'), 'utf8')) as {
-        registry: { pid: number };
-      };
-      process.kill(state.registry.pid, 'SIGKILL');
-    });
-    expect(killed, run.output).toBe(true);
-    expect(run.exitCode, run.output).toBe(2);
-    expect(run.output).toMatch(
-      /lesson-check lab: the lab's registry \(http:\/\/127\.0\.0\.1:\d+, PID \d+\) stopped during the walk/,
-    );
-    expect(run.output).toMatch(/torn down .* prefix removed/);
-    expect(await labTraces()).toEqual(before);
-  });
+  test(
+    "the lab's registry stopping mid-walk is a setup error that names it, " + 'exit 2, and the lab is torn down',
+    async () => {
+      let killed = false;
+      const run = await runLab([], (output) => {
+        const id = /lab ([0-9a-f]{6}) at/.exec(output)?.[1];
+        if (killed || !id || !/✓ C2 /.test(output)) return;
+        killed = true;
+        const state = JSON.parse(readFileSync(join(LABS_ROOT, id, 'lab', 'lab.json'), 'utf8')) as {
+          registry: { pid: number };
+        };
+        process.kill(state.registry.pid, 'SIGKILL');
+      });
+      expect(killed, run.output).toBe(true);
+      expect(run.exitCode, run.output).toBe(2);
+      expect(run.output).toMatch(
+        /lesson-check lab: the lab's registry \(http:\/\/127\.0\.0\.1:\d+, PID \d+\) stopped during the walk/,
+      );
+      expect(run.output).toMatch(/torn down .* prefix removed/);
+      expect(await labTraces()).toEqual(before);
+    },
+  );
 
   test('a config without SystemdCgroup fails R3 and R4, and only those', async () => {
     const run = await runLab(['--fault', 'config-without-systemd-cgroup']);
@@ -237,9 +249,9 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     expect(failed.map((c) => c.id)).toEqual(['R3', 'R4']);
     for (const c of failed)
       expect(c).toMatchObject({
-        expected: expect.stringContaining('SystemdCgroup'),
-        observed: expect.stringMatching(/SystemdCgroup = /),
-        hint: expect.any(String),
+        expected: expect.stringContaining('SystemdCgroup') as unknown,
+        observed: expect.stringMatching(/SystemdCgroup = /) as unknown,
+        hint: expect.any(String) as unknown,
       });
     expect(failed[0]!.observed).toContain('(absent)');
   });
@@ -250,15 +262,15 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     const failed = run.report!.checks.filter((c) => c.state === 'failed' || c.state === 'error');
     expect(failed.map((c) => c.id)).toEqual(['R2', 'R6']);
     expect(failed[0]).toMatchObject({
-      expected: expect.stringContaining('mode 0755'),
+      expected: expect.stringContaining('mode 0755') as unknown,
       observed: 'mode 0644',
-      hint: expect.stringContaining('install -m 755'),
+      hint: expect.stringContaining('install -m 755') as unknown,
     });
     expect(failed[1]!.observed).toContain('exit 1');
     expect(failed[1]!.hint).toBeTruthy();
     expect(run.report!.checks.find((c) => c.id === 'K4')).toMatchObject({
       state: 'skipped',
-      skipReason: expect.stringMatching(/^blocked by R6: /),
+      skipReason: expect.stringMatching(/^blocked by R6: /) as unknown,
     });
   });
 });

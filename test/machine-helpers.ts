@@ -41,7 +41,9 @@ export async function snapshotMachine(state: MachineState): Promise<Record<strin
   // folders by name (creating and removing an entry touches a folder)
   snap.files = await inMachine(
     state,
-    'find /etc /usr/local /opt/cni /var/lib/nerdctl /var/lib/containerd/io.containerd.runtime.v2.task /run/containerd -xdev \\( -type d -printf "%p/ %m\\n" \\) -o \\( -type s -o -type p -o -name \"*.db\" \\) -o -printf "%p %s %T@ %m\\n" 2>/dev/null | sort',
+    'find /etc /usr/local /opt/cni /var/lib/nerdctl /var/lib/containerd/io.containerd.runtime.v2.task ' +
+      '/run/containerd -xdev \\( -type d -printf "%p/ %m\\n" \\) -o \\( -type s -o -type p -o -name "*.db" \\) ' +
+      '-o -printf "%p %s %T@ %m\\n" 2>/dev/null | sort',
   );
   snap.unit = await inMachine(
     state,

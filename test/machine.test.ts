@@ -59,7 +59,11 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
     expect(commands('K1')).toMatch(/^tar xzvofC \S+\/cni-plugins-linux-\w+-v1\.9\.0\.tgz \/opt\/cni\/bin$/m);
     // the lesson's image names, pulled as written: ghcr.io, answered by the machine's own registry
     expect(commands('C3')).toMatch(
-      /^\S*\/ctr --address \/run\/containerd\/containerd\.sock images pull ghcr\.io\/sagikazarmark\/docker-hello-world:latest$/m,
+      new RegExp(
+        String.raw`^\S*\/ctr --address \/run\/containerd\/containerd\.sock images pull ` +
+          String.raw`ghcr\.io\/sagikazarmark\/docker-hello-world:latest$`,
+        'm',
+      ),
     );
   });
 
@@ -126,13 +130,13 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
         await inMachine(finished.state, c.fixIt);
         expect(failing(run.report), run.output).toEqual([c.fails]);
         expect(check(run.report, c.fails)).toMatchObject({
-          cause: expect.stringMatching(c.cause),
-          hint: expect.any(String),
+          cause: expect.stringMatching(c.cause) as unknown,
+          hint: expect.any(String) as unknown,
         });
         for (const id of c.blocked ?? [])
           expect(check(run.report, id)).toMatchObject({
             state: 'skipped',
-            skipReason: expect.stringMatching(/^blocked by C2: /),
+            skipReason: expect.stringMatching(/^blocked by C2: /) as unknown,
           });
       });
     }
@@ -150,7 +154,8 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
         '[class]',
         ...Object.entries(machines).map(
           ([name, m]) =>
-            `${name} ansible_host=${m.state.ip} ansible_user=root ansible_ssh_private_key_file=${m.state.dir}/id_ed25519`,
+            `${name} ansible_host=${m.state.ip} ansible_user=root ` +
+            `ansible_ssh_private_key_file=${m.state.dir}/id_ed25519`,
         ),
         '',
       ].join('\n'),
@@ -207,7 +212,11 @@ describe('lesson-check machine: bad input is one clear line, exit 2', () => {
     const run = await lessonCheck(['machine'], { PATH: bin });
     expect(run.exitCode, run.output).toBe(2);
     expect(run.output).toMatch(
-      /^lesson-check machine: could not boot the machine: systemd-nspawn not found: install Debian's systemd-container/m,
+      new RegExp(
+        String.raw`^lesson-check machine: could not boot the machine: ` +
+          String.raw`systemd-nspawn not found: install Debian's systemd-container`,
+        'm',
+      ),
     );
   });
 

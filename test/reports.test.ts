@@ -99,7 +99,7 @@ describe('reports', () => {
   });
 
   test('the command output really holds control characters and invalid UTF-8', () => {
-    expect(report.checks[0]!.transcript[0]!.stdout).toMatch(/\u0007.*\uFFFD/s);
+    expect(report.checks[0]!.transcript[0]!.stdout).toMatch(new RegExp(String.raw`\u0007.*\uFFFD`, 's'));
   });
 
   test('junit.xml validates against the Jenkins JUnit schema (junit-4.xsd)', async () => {

@@ -56,8 +56,9 @@ async function runAndSignal(
 }
 
 const moments: Record<string, (timings: string) => Promise<boolean>> = {
-  'start-up': async () => true,
-  'the runc stage': async (timings) => existsSync(timings) && readFileSync(timings, 'utf8').includes('check R6: start'),
+  'start-up': () => Promise.resolve(true),
+  'the runc stage': (timings) =>
+    Promise.resolve(existsSync(timings) && readFileSync(timings, 'utf8').includes('check R6: start')),
   'inside the bridge probe': async () => /^lc-\w+-k4/m.test((await execa('ip', ['netns', 'list'])).stdout),
 };
 
@@ -80,22 +81,25 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
 
   const verify = () => lessonCheck(['verify', '--profile', profileFile]);
 
-  test('a verify killed with SIGKILL inside the bridge probe: the next one removes what it left, says so, and passes', async () => {
-    const killed = await runAndSignal(
-      ['verify', '--profile', profileFile],
-      'SIGKILL',
-      moments['inside the bridge probe']!,
-    );
-    expect(killed.signal, killed.output).toBe('SIGKILL');
-    expect(await snapshotLab(profileFile)).not.toEqual(before);
-    const next = await verify();
-    expect(next.exitCode, next.output).toBe(0);
-    expect(next.output).toMatch(
-      /removed what run [0-9a-f]{6} \(verify, PID \d+, .*\) left here: it ended without cleaning up/,
-    );
-    expect(await snapshotLab(profileFile)).toEqual(before);
-    expect(runLeftovers()).toEqual([]);
-  });
+  test(
+    'a verify killed with SIGKILL inside the bridge probe: ' + 'the next one removes what it left, says so, and passes',
+    async () => {
+      const killed = await runAndSignal(
+        ['verify', '--profile', profileFile],
+        'SIGKILL',
+        moments['inside the bridge probe']!,
+      );
+      expect(killed.signal, killed.output).toBe('SIGKILL');
+      expect(await snapshotLab(profileFile)).not.toEqual(before);
+      const next = await verify();
+      expect(next.exitCode, next.output).toBe(0);
+      expect(next.output).toMatch(
+        /removed what run [0-9a-f]{6} \(verify, PID \d+, .*\) left here: it ended without cleaning up/,
+      );
+      expect(await snapshotLab(profileFile)).toEqual(before);
+      expect(runLeftovers()).toEqual([]);
+    },
+  );
 
   test('two verifies at once, one killed: the live one is untouched and passes; the next run cleans', async () => {
     const [killed, live] = await Promise.all([
@@ -109,22 +113,25 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
     expect(await snapshotLab(profileFile)).toEqual(before);
   });
 
-  test('lesson-check clean says when there is nothing to clean, and a namespace merely named lc-… is not ours', async () => {
-    const profile = loadProfile(profileFile);
-    await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'create', 'lc-abcdef']);
-    try {
-      const run = await lessonCheck(['clean']);
-      expect(run.exitCode).toBe(0);
-      expect(run.output).toContain('nothing to clean');
-      expect(
-        (await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q'])).stdout.split(
-          '\n',
-        ),
-      ).toContain('lc-abcdef');
-    } finally {
-      await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'remove', 'lc-abcdef']);
-    }
-  });
+  test(
+    'lesson-check clean says when there is nothing to clean, ' + 'and a namespace merely named lc-… is not ours',
+    async () => {
+      const profile = loadProfile(profileFile);
+      await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'create', 'lc-abcdef']);
+      try {
+        const run = await lessonCheck(['clean']);
+        expect(run.exitCode).toBe(0);
+        expect(run.output).toContain('nothing to clean');
+        expect(
+          (await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'ls', '-q'])).stdout.split(
+            '\n',
+          ),
+        ).toContain('lc-abcdef');
+      } finally {
+        await execa(profile.paths.ctr, ['--address', profile.paths.socket, 'namespaces', 'remove', 'lc-abcdef']);
+      }
+    },
+  );
 
   for (const signal of SIGNALS) {
     for (const [moment, when] of Object.entries(moments)) {

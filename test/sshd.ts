@@ -90,12 +90,13 @@ export async function startSshd(): Promise<Sshd> {
     port,
     key: join(dir, 'client_key'),
     config: join(dir, 'ssh_config'),
-    stop: async () => {
+    stop: () => {
       try {
         process.kill(-child.pid!, 'SIGTERM');
       } catch {
         // already gone
       }
+      return Promise.resolve();
     },
   };
 }

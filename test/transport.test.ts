@@ -22,7 +22,12 @@ describe('local transport', () => {
     const grandchild = Number(r.stdout.trim());
     expect(grandchild).toBeGreaterThan(0);
     // killed, perhaps not yet reaped: isAlive counts a zombie as gone
-    await new Host(local).poll('grandchild gone', async () => (isAlive(grandchild) ? undefined : true), 2_000, 10);
+    await new Host(local).poll(
+      'grandchild gone',
+      () => Promise.resolve(isAlive(grandchild) ? undefined : true),
+      2_000,
+      10,
+    );
   });
 
   test('an aborted signal cancels the command', async () => {
@@ -61,16 +66,19 @@ describe('local transport', () => {
     expect(r.spawnError).toMatch(/ENOENT/);
   });
 
-  test('the vocabulary: ensure throws with the command and stderr, capture trims, expectFailure requires failure', async () => {
-    const host = new Host(local);
-    await expect(host.ensure(['sh', '-c', 'echo boom >&2; exit 3'])).rejects.toThrow(/exit 3[\s\S]*boom/);
-    expect(await host.capture(['echo', '  hi  '])).toBe('hi');
-    await expect(host.expectFailure(['true'])).rejects.toThrow(/expected to fail/);
-    const transcript = host.takeTranscript();
-    expect(transcript.map((e) => e.command)).toEqual([
-      formatArgv(['sh', '-c', 'echo boom >&2; exit 3']),
-      "echo '  hi  '",
-      'true',
-    ]);
-  });
+  test(
+    'the vocabulary: ensure throws with the command and stderr, ' + 'capture trims, expectFailure requires failure',
+    async () => {
+      const host = new Host(local);
+      await expect(host.ensure(['sh', '-c', 'echo boom >&2; exit 3'])).rejects.toThrow(/exit 3[\s\S]*boom/);
+      expect(await host.capture(['echo', '  hi  '])).toBe('hi');
+      await expect(host.expectFailure(['true'])).rejects.toThrow(/expected to fail/);
+      const transcript = host.takeTranscript();
+      expect(transcript.map((e) => e.command)).toEqual([
+        formatArgv(['sh', '-c', 'echo boom >&2; exit 3']),
+        "echo '  hi  '",
+        'true',
+      ]);
+    },
+  );
 });

@@ -21,12 +21,19 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
-import { type Profile, loadProfile } from '../helpers/profile.ts';
+import { loadProfile } from '../helpers/profile.ts';
 import { nerdctl } from '../helpers/containerd.ts';
+import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import { check, failing, keepLab, lessonCheck, overlappingChecks, removeLab, snapshotLab } from './lab-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
+
+/** grade.json, as these tests read it: the grade, and a row per check. */
+interface GradeFile {
+  percent: number;
+  checks: Array<{ id: string }>;
+}
 
 describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, () => {
   let profileFile: string;
@@ -82,7 +89,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
   test('--format json prints the results document alone; --quiet prints no progress', async () => {
     const json = await lessonCheck(['verify', '--profile', profileFile, '--only', 'R3', '--format', 'json']);
     expect(json.exitCode).toBe(0);
-    expect(JSON.parse(json.stdout).checks.map((c: { id: string }) => c.id)).toEqual(['R3']);
+    expect((JSON.parse(json.stdout) as RunReport).checks.map((c: { id: string }) => c.id)).toEqual(['R3']);
     const quiet = await lessonCheck(['verify', '--profile', profileFile, '--only', 'R3,K1', '--quiet']);
     expect(quiet.exitCode).toBe(0);
     expect(quiet.output).not.toMatch(/^ {2}✓ /m);
@@ -93,7 +100,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
     const run = await lessonCheck(['grade', '--profile', profileFile]);
     expect(run.exitCode, run.output).toBe(0);
     expect(run.output).toMatch(/score \d+\/\d+ \(100%\)/);
-    const grade = JSON.parse(readFileSync(join(run.reportsDir, 'grade.json'), 'utf8'));
+    const grade = JSON.parse(readFileSync(join(run.reportsDir, 'grade.json'), 'utf8')) as GradeFile;
     expect(grade.checks.map((c: { id: string }) => c.id)).toEqual(CATALOGUE.map((c) => c.id));
     for (const c of grade.checks) expect(Object.keys(c).sort()).toEqual(['hint', 'id', 'state', 'weight']);
   });
@@ -118,9 +125,9 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
         from: 'SystemdCgroup = true',
         to: 'SystemdCgroup = "true"',
         r3: {
-          observed: expect.stringContaining('(a string)'),
+          observed: expect.stringContaining('(a string)') as unknown,
           cause: 'SystemdCgroup is a string, not a boolean',
-          hint: expect.stringContaining('bare boolean'),
+          hint: expect.stringContaining('bare boolean') as unknown,
         },
       },
       {
@@ -129,14 +136,14 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
         to: 'io.containerd.grpc.v1.cri',
         r3: {
           cause: 'SystemdCgroup is set under the version 2 plugin name',
-          hint: expect.stringContaining('io.containerd.cri.v1.runtime'),
+          hint: expect.stringContaining('io.containerd.cri.v1.runtime') as unknown,
         },
       },
       {
         name: 'a misspelt key',
         from: 'SystemdCgroup',
         to: 'systemdCgroup',
-        r3: { cause: 'the SystemdCgroup key is misspelt', hint: expect.stringContaining('systemdCgroup') },
+        r3: { cause: 'the SystemdCgroup key is misspelt', hint: expect.stringContaining('systemdCgroup') as unknown },
       },
     ];
     for (const m of configMistakes) {
@@ -156,7 +163,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(failing(run.report)).toEqual(['R5']);
       expect(check(run.report, 'R5')).toMatchObject({
         cause: 'config.toml was changed after containerd last started',
-        hint: expect.stringContaining('restart'),
+        hint: expect.stringContaining('restart') as unknown,
       });
     });
 
@@ -172,7 +179,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(check(run.report, 'R3').observed).toMatch(new RegExp(`^${config()}:4:\\d+: `));
       expect(check(run.report, 'R4')).toMatchObject({
         state: 'skipped',
-        skipReason: expect.stringMatching(/^blocked by R3: /),
+        skipReason: expect.stringMatching(/^blocked by R3: /) as unknown,
       });
       expect(check(run.report, 'K4').state).toBe('passed');
     });
@@ -187,7 +194,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(check(run.report, 'R6')).toMatchObject({ cause: 'containerd cannot execute runc' });
       expect(check(run.report, 'K4')).toMatchObject({
         state: 'skipped',
-        skipReason: expect.stringMatching(/^blocked by R6: /),
+        skipReason: expect.stringMatching(/^blocked by R6: /) as unknown,
       });
     });
 
@@ -203,17 +210,17 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(failing(run.report)).toEqual(['K1']);
       expect(check(run.report, 'K1')).toMatchObject({
         cause: 'the CNI plugins were unpacked into the wrong folder',
-        observed: expect.stringContaining(`${nested}/bridge`),
+        observed: expect.stringContaining(`${nested}/bridge`) as unknown,
       });
       expect(check(run.report, 'K4')).toMatchObject({
         state: 'skipped',
-        skipReason: expect.stringMatching(/^blocked by K1: /),
+        skipReason: expect.stringMatching(/^blocked by K1: /) as unknown,
       });
     });
 
     /** The student's own nerdctl, as they would type it (the lab's socket, data root and CNI dirs). */
     const student = (...args: string[]) => {
-      const [file, ...rest] = nerdctl(loadProfile(profileFile) as Profile, {}, ...args);
+      const [file, ...rest] = nerdctl(loadProfile(profileFile), {}, ...args);
       return execa(file!, rest);
     };
 
@@ -230,7 +237,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       for (const id of ['N2', 'N3', 'K2'])
         expect(check(run.report, id)).toMatchObject({
           state: 'skipped',
-          skipReason: expect.stringMatching(/^blocked by N1: /),
+          skipReason: expect.stringMatching(/^blocked by N1: /) as unknown,
         });
       expect(check(run.report, 'K4').state).toBe('passed');
     });
@@ -255,11 +262,11 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(failing(run.report)).toEqual(['K2']);
       expect(check(run.report, 'K2')).toMatchObject({
         cause: 'podinfo is not running',
-        observed: expect.stringMatching(/^nerdctl ps: podinfo (Exited|Created)/),
+        observed: expect.stringMatching(/^nerdctl ps: podinfo (Exited|Created)/) as unknown,
       });
       expect(check(run.report, 'K3')).toMatchObject({
         state: 'skipped',
-        skipReason: expect.stringMatching(/^blocked by K2: /),
+        skipReason: expect.stringMatching(/^blocked by K2: /) as unknown,
       });
     });
 
@@ -274,7 +281,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       expect(check(run.report, 'K2').state).toBe('passed');
       expect(check(run.report, 'K3')).toMatchObject({
         cause: "podinfo is not on nerdctl's bridge network",
-        hint: expect.stringContaining('--net host'),
+        hint: expect.stringContaining('--net host') as unknown,
       });
     });
 
@@ -286,34 +293,40 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       for (const id of ['C3', 'R1', 'R5', 'R6', 'N2', 'N3', 'K2', 'K4'])
         expect(check(run.report, id)).toMatchObject({
           state: 'skipped',
-          skipReason: expect.stringMatching(/^blocked by C2: /),
+          skipReason: expect.stringMatching(/^blocked by C2: /) as unknown,
         });
     });
 
-    test('containerd killed during a verify: the checks in flight are errors that say so, exit 1 at once; once it is back, the next run cleans up', async () => {
-      const timings = join(mkdtempSync(join(tmpdir(), 'lc-timings-')), 'timings.txt');
-      const started = Date.now();
-      let killedAt = 0;
-      const run = await lessonCheck(['verify', '--profile', profileFile], { LC_TIMINGS: timings }, () => {
-        if (killedAt || !existsSync(timings) || !readFileSync(timings, 'utf8').includes('check R6: start')) return;
-        killedAt = Date.now();
-        process.kill(Number(readFileSync(join(prefix, 'run/containerd/containerd.pid'), 'utf8')), 'SIGKILL');
-      });
-      expect(killedAt, run.output).toBeGreaterThan(started);
-      expect(run.exitCode, run.output).toBe(1);
-      expect(Date.now() - killedAt).toBeLessThan(10_000);
-      const errors = run.report!.checks.filter((c) => c.state === 'error');
-      expect(errors.length).toBeGreaterThan(0);
-      for (const c of errors)
-        expect(c.cause, c.id).toBe(`containerd stopped answering on ${join(prefix, 'run/containerd/containerd.sock')}`);
-      expect(failing(run.report).filter((id) => !errors.some((c) => c.id === id))).toEqual([]);
-      await lab.startContainerd();
-      // the student's podinfo may not have survived its containerd being killed
-      await student('start', 'podinfo').catch(() => undefined);
-      const next = await verify();
-      expect(next.exitCode, next.output).toBe(0);
-      expect(next.output).toMatch(/removed what run [0-9a-f]{6} \(verify, .*\) left here/);
-    });
+    test(
+      'containerd killed during a verify: the checks in flight are errors that say so, exit 1 at once; ' +
+        'once it is back, the next run cleans up',
+      async () => {
+        const timings = join(mkdtempSync(join(tmpdir(), 'lc-timings-')), 'timings.txt');
+        const started = Date.now();
+        let killedAt = 0;
+        const run = await lessonCheck(['verify', '--profile', profileFile], { LC_TIMINGS: timings }, () => {
+          if (killedAt || !existsSync(timings) || !readFileSync(timings, 'utf8').includes('check R6: start')) return;
+          killedAt = Date.now();
+          process.kill(Number(readFileSync(join(prefix, 'run/containerd/containerd.pid'), 'utf8')), 'SIGKILL');
+        });
+        expect(killedAt, run.output).toBeGreaterThan(started);
+        expect(run.exitCode, run.output).toBe(1);
+        expect(Date.now() - killedAt).toBeLessThan(10_000);
+        const errors = run.report!.checks.filter((c) => c.state === 'error');
+        expect(errors.length).toBeGreaterThan(0);
+        for (const c of errors)
+          expect(c.cause, c.id).toBe(
+            `containerd stopped answering on ${join(prefix, 'run/containerd/containerd.sock')}`,
+          );
+        expect(failing(run.report).filter((id) => !errors.some((c) => c.id === id))).toEqual([]);
+        await lab.startContainerd();
+        // the student's podinfo may not have survived its containerd being killed
+        await student('start', 'podinfo').catch(() => undefined);
+        const next = await verify();
+        expect(next.exitCode, next.output).toBe(0);
+        expect(next.output).toMatch(/removed what run [0-9a-f]{6} \(verify, .*\) left here/);
+      },
+    );
 
     test('grade names the lesson section and the cause, not the fix', async () => {
       const runc = join(prefix, 'usr/local/sbin/runc');
@@ -321,7 +334,7 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       const run = await lessonCheck(['grade', '--profile', profileFile]);
       chmodSync(runc, 0o755);
       expect(run.exitCode).toBe(1);
-      const grade = JSON.parse(readFileSync(join(run.reportsDir, 'grade.json'), 'utf8'));
+      const grade = JSON.parse(readFileSync(join(run.reportsDir, 'grade.json'), 'utf8')) as GradeFile;
       const r2 = grade.checks.find((c: { id: string }) => c.id === 'R2');
       expect(r2).toEqual({
         id: 'R2',

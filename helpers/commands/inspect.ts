@@ -43,11 +43,11 @@ export async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, ar
     list: { type: 'boolean', default: false },
   });
   noPositionals(mode, positionals);
-  const out = consoleOptions(opts);
   if (opts.list) {
-    await listChecks();
+    await listChecks(opts.format);
     return 0;
   }
+  const out = consoleOptions(opts);
   const only = parseOnly(opts.only);
   if (opts.target.length || opts.inventory) return await fleetCommand(mode, opts, out, only);
   const stray = fleetOptionsWithoutHosts(opts);

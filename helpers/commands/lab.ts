@@ -82,7 +82,8 @@ export async function labCommand(args: string[]): Promise<number> {
     for (const line of lab.state.sourceChoice) out.info(`lesson-check: ${line}`);
     // the sandbox is the default: twice as fast as a machine, and it needs no debootstrap or nspawn
     out.info(
-      'lesson-check: the sandbox lab (a supervised containerd under a prefix); the lesson exactly as written, with systemd: `lesson-check machine`',
+      'lesson-check: the sandbox lab (a supervised containerd under a prefix); ' +
+        'the lesson exactly as written, with systemd: `lesson-check machine`',
     );
     writeSetupLog(reportsDir, host);
     if (signals.signalled()) return signals.exitCode();

@@ -1,24 +1,86 @@
-/** `lesson-check verify --list`: the checks, their stages and titles, as the suites declare them. */
+/**
+ * `lesson-check verify --list`: the checks as the suites declare them (ID, stage, title, the
+ * lesson section a failure points at, the checks each needs, its weight in a grade), collected by
+ * vitest without running any. `--format markdown` prints the catalogue page, docs/CHECKS.md.
+ */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from '../catalogue.ts';
 import { ROOT } from '../root.ts';
+import { UsageError } from './options.ts';
 
-export async function listChecks(): Promise<void> {
-  const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-  const out = await new Promise<string>((done) => {
-    const p = spawn(
-      process.execPath,
-      [vitest, 'list', '--json', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts')],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let text = '';
-    p.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    p.once('close', () => done(text));
-  });
-  const tests = JSON.parse(out) as Array<{ name: string }>;
-  for (const { id, stage } of CATALOGUE) {
-    const title = tests.map((t) => t.name.split(' > ').pop() ?? '').find((n) => n.startsWith(`${id} `));
-    console.log(`${id.padEnd(3)} ${stage.padEnd(14)} ${title?.slice(id.length + 1) ?? ''}`);
+export interface DeclaredCheck {
+  id: string;
+  title: string;
+  stage: string;
+  section: string;
+  needs: string[];
+  weight: number;
+}
+
+export async function listChecks(format: string): Promise<void> {
+  if (!['pretty', 'plain', 'json', 'markdown'].includes(format))
+    throw new UsageError(`unknown --format ${format} for --list (pretty, plain, json or markdown)`);
+  const checks = await declaredChecks();
+  if (format === 'json') process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+  else if (format === 'markdown') process.stdout.write(renderCatalogue(checks));
+  else for (const c of checks) console.log(`${c.id.padEnd(3)} ${c.stage.padEnd(14)} ${fact(c)}`);
+}
+
+/** Every check the suites declare, in the order a walk performs them. */
+export async function declaredChecks(): Promise<DeclaredCheck[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'lesson-check-list-'));
+  const file = join(dir, 'declarations.jsonl');
+  try {
+    const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+    const args = [vitest, 'list', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts')];
+    const code = await new Promise<number | null>((done) => {
+      const p = spawn(process.execPath, args, {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, LC_DECLARATIONS: file },
+      });
+      p.once('close', done);
+    });
+    if (code !== 0) throw new Error(`vitest list exited ${code}: the suites could not be collected`);
+    const declared = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as DeclaredCheck);
+    // stage files are collected at once, each in its own order: keep that order within a stage
+    const stages = [...new Set(CATALOGUE.map((e) => e.stage))];
+    return declared.sort((a, b) => stages.indexOf(a.stage) - stages.indexOf(b.stage));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The title without its ID: the fact the check proves. */
+function fact(c: DeclaredCheck): string {
+  return c.title.slice(c.id.length + 1);
+}
+
+/** The catalogue page (docs/CHECKS.md): generated, and tested against the suites. */
+export function renderCatalogue(checks: DeclaredCheck[]): string {
+  const lines = [
+    '# The check catalogue',
+    '',
+    '<!-- Generated from the suites by `npm run catalogue`; test/catalogue.test.ts fails when it is stale. -->',
+    '',
+    'Every check lesson-check runs, in the order a walk performs them (R5 comes before R4: the lesson',
+    'restarts containerd before it looks at the merged config). The IDs are stable: reports, grades',
+    'and `--only` use them. A check runs only when the checks it **needs** passed (or failed',
+    'in a way that leaves what it needs intact); otherwise it is skipped as "blocked by" the first',
+    'that did not. **Weight** is its points in a grade; the **section** is where a failure sends the',
+    'reader back to in the lesson. How to add one: README, "Adding a check".',
+    '',
+  ];
+  for (const stage of [...new Set(checks.map((c) => c.stage))]) {
+    lines.push(`## Stage ${stage}`, '', '| ID | fact | lesson section | needs | weight |', '|---|---|---|---|---:|');
+    for (const c of checks.filter((x) => x.stage === stage))
+      lines.push(`| ${c.id} | ${fact(c)} | ${c.section} | ${c.needs.join(', ') || '—'} | ${c.weight} |`);
+    lines.push('');
+  }
+  return `${lines.join('\n')}`;
 }

@@ -23,8 +23,8 @@ import { MachineError } from '../machine/rootfs.ts';
 import { machineDirs, teardownMachine } from '../machine/teardown.ts';
 import { REPORTS, SOURCE, UsageError, noPositionals, parseOptions, sourceOption } from './options.ts';
 
-export const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P] [--reports DIR]
-                              [--keep [--until ID]]
+export const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P]
+                              [--reports DIR] [--keep [--until ID]]
        lesson-check machine --down`;
 
 /** Exit code: the walkthrough's inside (0, 1), or 2 for usage and setup errors, 128 + the
@@ -88,7 +88,10 @@ export async function machineCommand(args: string[]): Promise<number> {
         podinfo: prepared.podinfo,
       });
       console.log(
-        `lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} in ${((Date.now() - t0) / 1000).toFixed(1)} s (Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; the lesson's assets from source ${prepared.source})`,
+        `lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} ` +
+          `in ${((Date.now() - t0) / 1000).toFixed(1)} s ` +
+          `(Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; ` +
+          `the lesson's assets from source ${prepared.source})`,
       );
     } catch (e) {
       if (signals.signalled()) return signals.exitCode();
@@ -101,7 +104,8 @@ export async function machineCommand(args: string[]): Promise<number> {
       : undefined;
     if (!machine.leaderPid()) {
       console.error(
-        `lesson-check machine: machine ${machine.state.name} stopped before the walk: see ${join(machine.state.dir, 'console.log')}`,
+        `lesson-check machine: machine ${machine.state.name} stopped before the walk: ` +
+          `see ${join(machine.state.dir, 'console.log')}`,
       );
       return 2;
     }
@@ -155,7 +159,8 @@ export async function machineCommand(args: string[]): Promise<number> {
     if (machine && !keep) {
       const torn = await teardownMachine(new Host(new LocalTransport()), machine.state.dir);
       console.log(
-        `lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`,
+        `lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ` +
+          `${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`,
       );
     }
     signals.release();

@@ -120,7 +120,10 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
     if (opts['set-aside-leftovers'] && (leftovers.runcOnPath.length || leftovers.services.length)) {
       await walk.setAside(leftovers);
       out.info(
-        `lesson-check: set aside for the walk: ${[...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')), ...leftovers.runcOnPath].join(', ')}`,
+        `lesson-check: set aside for the walk: ${[
+          ...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')),
+          ...leftovers.runcOnPath,
+        ].join(', ')}`,
       );
     }
     const info: RunInfo = {

@@ -9,7 +9,7 @@ import { isAlive } from './supervisor.ts';
 export async function lockDir(host: Host, dir: string, limitMs = 900_000): Promise<() => void> {
   await host.poll(
     `the cache lock ${dir}`,
-    async () => {
+    () => {
       try {
         mkdirSync(dir);
         writeFileSync(join(dir, 'pid'), String(process.pid));

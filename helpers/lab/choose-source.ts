@@ -28,12 +28,14 @@ export async function chooseSource(host: Host, versions: Versions, { apt = true 
     return { source: { kind: 'github', base: GITHUB, versions }, reasons };
   }
   reasons.push(
-    'source github: not taken (auto): its assets are not in the cache, and the default does not download from github.com unasked (use --source github)',
+    'source github: not taken (auto): its assets are not in the cache, ' +
+      'and the default does not download from github.com unasked (use --source github)',
   );
   try {
     const built = await buildGoAssets(host, versions);
     reasons.push(
-      `source go: chosen (auto): the lesson's releases built from their Go modules${built.fromCache ? ' (cached build)' : ''}`,
+      "source go: chosen (auto): the lesson's releases built from their Go modules" +
+        (built.fromCache ? ' (cached build)' : ''),
     );
     return { source: { kind: 'go', versions }, reasons, built };
   } catch (e) {

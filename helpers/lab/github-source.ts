@@ -48,10 +48,13 @@ const fileName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 /** The lesson's downloads, in lesson order, for `arch`. */
 export function lessonAssets(v: Versions = LESSON_VERSIONS, arch: Arch = hostArch()): ReleaseAsset[] {
-  const containerd = `/containerd/containerd/releases/download/v${v.containerd}/containerd-${v.containerd}-linux-${arch}.tar.gz`;
+  const containerd =
+    `/containerd/containerd/releases/download/v${v.containerd}` + `/containerd-${v.containerd}-linux-${arch}.tar.gz`;
   const runc = `/opencontainers/runc/releases/download/v${v.runc}/runc.${arch}`;
   const nerdctl = `/containerd/nerdctl/releases/download/v${v.nerdctl}/nerdctl-${v.nerdctl}-linux-${arch}.tar.gz`;
-  const cni = `/containernetworking/plugins/releases/download/v${v.cniPlugins}/cni-plugins-linux-${arch}-v${v.cniPlugins}.tgz`;
+  const cni =
+    `/containernetworking/plugins/releases/download/v${v.cniPlugins}` +
+    `/cni-plugins-linux-${arch}-v${v.cniPlugins}.tgz`;
   return [
     { role: 'containerd', path: containerd, checksum: { path: `${containerd}.sha256sum`, name: fileName(containerd) } },
     { role: 'unit', path: `/containerd/containerd/raw/v${v.containerd}/containerd.service` },

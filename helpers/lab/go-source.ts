@@ -188,7 +188,12 @@ function components(v: Versions, arch: Arch): Component[] {
       version: `v${v.containerd}`,
       async build(b, src, out, mod) {
         // Makefile: -X version.{Version,Revision,Package}, -s -w; PIE on linux; the shim static, without cgo
-        const ldflags = `-X ${CONTAINERD_PKG}/version.Version=v${v.containerd} -X ${CONTAINERD_PKG}/version.Revision=${mod.revision} -X ${CONTAINERD_PKG}/version.Package=${CONTAINERD_PKG} -s -w`;
+        const ldflags = [
+          `-X ${CONTAINERD_PKG}/version.Version=v${v.containerd}`,
+          `-X ${CONTAINERD_PKG}/version.Revision=${mod.revision}`,
+          `-X ${CONTAINERD_PKG}/version.Package=${CONTAINERD_PKG}`,
+          '-s -w',
+        ].join(' ');
         const bin = join(out, 'release', 'bin');
         mkdirSync(bin, { recursive: true });
         await b.goBuild(src, [
@@ -242,7 +247,8 @@ function components(v: Versions, arch: Arch): Component[] {
         } catch (e) {
           if (/seccomp|gcc|cc1|cannot find -l|executable file not found/.test((e as Error).message)) {
             throw new GoSourceError(
-              `runc is built with cgo and libseccomp, as upstream's release is: install gcc and libseccomp-dev (Debian: apt-get install gcc libc6-dev libseccomp-dev): ${(e as Error).message}`,
+              "runc is built with cgo and libseccomp, as upstream's release is: install gcc and libseccomp-dev " +
+                `(Debian: apt-get install gcc libc6-dev libseccomp-dev): ${(e as Error).message}`,
             );
           }
           throw e;
@@ -272,7 +278,8 @@ function components(v: Versions, arch: Arch): Component[] {
           src,
           [
             '-ldflags',
-            `-s -w -X ${pkg}/pkg/version.Version=v${v.nerdctl} -X ${pkg}/pkg/version.Revision=${mod.revision || 'unknown'}`,
+            `-s -w -X ${pkg}/pkg/version.Version=v${v.nerdctl} ` +
+              `-X ${pkg}/pkg/version.Revision=${mod.revision || 'unknown'}`,
             '-o',
             join(release, 'nerdctl'),
             './cmd/nerdctl',
@@ -445,7 +452,8 @@ interface BuildRecord {
 }
 
 function builtNote(r: BuildRecord): string {
-  return `built from ${r.module}@${r.version} (${r.sum}${r.revision ? `, revision ${r.revision}` : ', revision not given by the proxy'}) with ${r.go}`;
+  const revision = r.revision ? `, revision ${r.revision}` : ', revision not given by the proxy';
+  return `built from ${r.module}@${r.version} (${r.sum}${revision}) with ${r.go}`;
 }
 
 /** Removes the scratch folders of builds whose process died (killed mid-build). */

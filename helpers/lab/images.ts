@@ -34,7 +34,8 @@ const PODINFO_SCRIPT = `#!/bin/sh
 VERSION=${STAND_IN_PODINFO_VERSION}
 if [ "$1" = "--version" ]; then echo "$VERSION"; exit 0; fi
 mkdir -p /tmp/www
-printf '{"hostname":"%s","version":"%s","revision":"stand-in","message":"greetings from the podinfo stand-in","runtime":"busybox httpd"}\\n' "$(hostname)" "$VERSION" > /tmp/www/index.html
+ABOUT='"revision":"stand-in","message":"greetings from the podinfo stand-in","runtime":"busybox httpd"'
+printf '{"hostname":"%s","version":"%s",%s}\\n' "$(hostname)" "$VERSION" "$ABOUT" > /tmp/www/index.html
 printf '{"status":"OK"}\\n' > /tmp/www/healthz
 printf '{"version":"%s"}\\n' "$VERSION" > /tmp/www/version
 exec httpd -f -p 9898 -h /tmp/www

@@ -175,9 +175,7 @@ export class Machine {
     });
     this.save();
     const gone = () =>
-      new MachineError(
-        `systemd-nspawn exited: ${readFileSafe(join(state.dir, 'console.log')).trim().split('\n').slice(-3).join(' | ')}`,
-      );
+      new MachineError(`systemd-nspawn exited: ${lastLines(readFileSafe(join(state.dir, 'console.log')), 3)}`);
     const veth = await host.poll(
       `the machine's veth ${this.veth}`,
       async () => {
@@ -192,7 +190,7 @@ export class Machine {
     await this.startServingRegistry();
     const leader = await host.poll(
       "the machine's systemd (PID 1 inside)",
-      async () => (isAlive(state.nspawnPid!) ? this.leaderPid() : 0),
+      () => (isAlive(state.nspawnPid!) ? this.leaderPid() : 0),
       30_000,
     );
     if (!leader) throw gone();
@@ -214,7 +212,8 @@ export class Machine {
       [
         'sh',
         '-c',
-        'for d in /sys/fs/cgroup/*/; do if grep -q " ${d%/} cgroup ro," /proc/mounts; then mount -o remount,bind,rw "${d%/}"; fi; done',
+        'for d in /sys/fs/cgroup/*/; do ' +
+          'if grep -q " ${d%/} cgroup ro," /proc/mounts; then mount -o remount,bind,rw "${d%/}"; fi; done',
       ],
       { check: true },
     );
@@ -230,10 +229,10 @@ export class Machine {
       30_000,
       200,
     );
-    if (booted === 'degraded')
-      host.note(
-        `the machine booted degraded: ${(await this.exec(['systemctl', '--failed', '--plain', '--no-legend'])).stdout.trim()}`,
-      );
+    if (booted === 'degraded') {
+      const failed = await this.exec(['systemctl', '--failed', '--plain', '--no-legend']);
+      host.note(`the machine booted degraded: ${failed.stdout.trim()}`);
+    }
     return { rootfsFromCache: rootfs.fromCache };
   }
 
@@ -451,4 +450,9 @@ function readFileSafe(file: string): string {
   } catch {
     return '';
   }
+}
+
+/** The last `n` lines of a log, on one line. */
+function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join(' | ');
 }

@@ -26,7 +26,9 @@ body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:70rem;padd
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:2rem}h3{font-size:1rem;margin:1.2rem 0 .3rem}
 .counts span{display:inline-block;margin-right:1rem;font-weight:600}
 .passed{color:#1a7f37}.failed{color:#cf222e}.error{color:#9a6700}.skipped{color:#57606a}
-table{border-collapse:collapse;width:100%;table-layout:fixed}col.state{width:7.5rem}col.time{width:5.5rem}.glance{width:auto;table-layout:auto}td,th{border-bottom:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;table-layout:fixed}col.state{width:7.5rem}col.time{width:5.5rem}
+.glance{width:auto;table-layout:auto}
+td,th{border-bottom:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 td.state{font-weight:600;white-space:nowrap}.matrix td{text-align:center}
 .failure{border-left:4px solid #cf222e;padding:.2rem .8rem;margin:.6rem 0;background:#fff5f5}
 .failure.error{border-color:#9a6700;background:#fffbea}
@@ -34,11 +36,18 @@ pre{background:#f6f8fa;padding:.5rem;overflow:auto;white-space:pre-wrap;font-siz
 .meta{color:#57606a}
 </style></head><body>
 <h1>${esc(title)}</h1>
-<p class="counts" id="counts"><span class="passed" data-count="passed">${n.passed} passed</span><span class="failed" data-count="failed">${n.failed} failed</span><span class="error" data-count="error">${n.error} errors</span><span class="skipped" data-count="skipped">${n.skipped} skipped</span></p>
+<p class="counts" id="counts">${counts(n)}</p>
 ${reports.length > 1 ? matrix(reports) : ''}
 ${reports.map(hostSection).join('\n')}
 </body></html>
 `;
+}
+
+/** The run's counts, each marked for the page's tests and styles. */
+function counts(n: Record<CheckResult['state'], number>): string {
+  const span = (state: CheckResult['state'], label: string) =>
+    `<span class="${state}" data-count="${state}">${n[state]} ${label}</span>`;
+  return span('passed', 'passed') + span('failed', 'failed') + span('error', 'errors') + span('skipped', 'skipped');
 }
 
 function matrix(reports: RunReport[]): string {
@@ -58,15 +67,25 @@ function matrix(reports: RunReport[]): string {
 
 function hostSection(r: RunReport): string {
   const bad = failures(r.checks);
+  const score = r.grade ? ` — score ${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)` : '';
+  const versions = Object.entries(r.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const meta = [
+    esc(r.mode),
+    `profile ${esc(r.profile)}`,
+    `source ${esc(r.source)}${r.standInImages ? ' · stand-in images' : ''}`,
+    esc(versions),
+    `started ${esc(r.startedAt)}`,
+  ].join(' · ');
+  const failuresPart = bad.length
+    ? `<h3>Failures</h3>${bad.map((c) => failure(c, r.grade ? gradeHint(c) : c.hint)).join('')}`
+    : '<p class="passed">No failures.</p>';
   return `<section class="host" data-host="${esc(r.host)}">
-<h2>${esc(r.host)}${r.grade ? ` — score ${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)` : ''}</h2>
-<p class="meta">${esc(r.mode)} · profile ${esc(r.profile)} · source ${esc(r.source)}${r.standInImages ? ' · stand-in images' : ''} · ${esc(
-    Object.entries(r.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
-  )} · started ${esc(r.startedAt)}</p>
+<h2>${esc(r.host)}${score}</h2>
+<p class="meta">${meta}</p>
 ${glance(r.checks)}
-${bad.length ? `<h3>Failures</h3>${bad.map((c) => failure(c, r.grade ? gradeHint(c) : c.hint)).join('')}` : '<p class="passed">No failures.</p>'}
+${failuresPart}
 ${byStage(r.checks)
   .map((s) => stageTable(s.stage, s.checks))
   .join('')}
@@ -77,14 +96,18 @@ ${byStage(r.checks)
 function glance(checks: CheckResult[]): string {
   const rows = byStage(checks).map(({ stage, checks: inStage }) => {
     const n = countStates(inStage);
-    return `<tr><td>${esc(stage)}</td><td class="passed">${n.passed}</td><td class="failed">${n.failed}</td><td class="error">${n.error}</td><td class="skipped">${n.skipped}</td></tr>`;
+    const cells = (['passed', 'failed', 'error', 'skipped'] as const).map((k) => `<td class="${k}">${n[k]}</td>`);
+    return `<tr><td>${esc(stage)}</td>${cells.join('')}</tr>`;
   });
-  return `<table class="glance"><tr><th>stage</th><th>passed</th><th>failed</th><th>errors</th><th>skipped</th></tr>${rows.join('')}</table>`;
+  const head = ['stage', 'passed', 'failed', 'errors', 'skipped'].map((h) => `<th>${h}</th>`).join('');
+  return `<table class="glance"><tr>${head}</tr>${rows.join('')}</table>`;
 }
 
 function failure(c: CheckResult, hint: string | undefined): string {
-  return `<div class="failure ${c.state}"><b>${esc(c.title)}</b> <span class="${c.state}">${LABEL[c.state]}</span>
-<div>expected: ${esc(c.expected ?? '')}</div><pre>${esc(c.observed ?? '')}</pre><div>hint: ${esc(hint ?? '')}</div></div>`;
+  const head = `<b>${esc(c.title)}</b> <span class="${c.state}">${LABEL[c.state]}</span>`;
+  const expected = `<div>expected: ${esc(c.expected ?? '')}</div>`;
+  const body = `${expected}<pre>${esc(c.observed ?? '')}</pre><div>hint: ${esc(hint ?? '')}</div>`;
+  return `<div class="failure ${c.state}">${head}\n${body}</div>`;
 }
 
 function stageTable(stage: string, checks: CheckResult[]): string {
@@ -96,12 +119,20 @@ function stageTable(stage: string, checks: CheckResult[]): string {
           ? ''
           : esc(c.cause ?? c.observed?.split('\n')[0] ?? '');
     const commands = c.transcript.filter((e) => e.outcome).length;
+    const summary = `transcript (${commands} command${commands === 1 ? '' : 's'})`;
     const transcript = c.transcript.length
-      ? `<details><summary>transcript (${commands} command${commands === 1 ? '' : 's'})</summary><pre>${esc(renderTranscript(c.transcript))}</pre></details>`
+      ? `<details><summary>${summary}</summary><pre>${esc(renderTranscript(c.transcript))}</pre></details>`
       : '';
-    return `<tr data-check="${esc(c.id)}" data-state="${c.state}"><td class="state ${c.state}">${symbol(c.state)} ${LABEL[c.state]}</td><td><b>${esc(c.id)}</b> ${esc(c.title.slice(c.id.length + 1))}<div class="meta">${why}</div>${transcript}</td><td>${(c.durationMs / 1000).toFixed(2)} s</td></tr>`;
+    const state = `<td class="state ${c.state}">${symbol(c.state)} ${LABEL[c.state]}</td>`;
+    const title = `<b>${esc(c.id)}</b> ${esc(c.title.slice(c.id.length + 1))}`;
+    const time = `<td>${(c.durationMs / 1000).toFixed(2)} s</td>`;
+    return (
+      `<tr data-check="${esc(c.id)}" data-state="${c.state}">${state}` +
+      `<td>${title}<div class="meta">${why}</div>${transcript}</td>${time}</tr>`
+    );
   });
-  return `<h3>${esc(stage)}</h3><table><colgroup><col class="state"><col><col class="time"></colgroup>${rows.join('')}</table>`;
+  const columns = '<colgroup><col class="state"><col><col class="time"></colgroup>';
+  return `<h3>${esc(stage)}</h3><table>${columns}${rows.join('')}</table>`;
 }
 
 function symbol(state: CheckResult['state']): string {

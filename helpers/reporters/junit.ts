@@ -103,6 +103,7 @@ export function renderTranscript(entries: TranscriptEntry[]): string {
 export function clean(s: string): string {
   return s
     .replace(
+      // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these characters: finding them is the point
       /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g,
       (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
     )

@@ -11,10 +11,9 @@ export function renderMarkdown(reports: RunReport[]): string {
     '',
   ];
   for (const r of reports) {
-    lines.push(
-      `**${md(r.host)}** — ${r.mode}, profile \`${md(r.profile)}\`, source ${r.source}${r.standInImages ? ', stand-in images' : ''}${r.grade ? `, score **${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)**` : ''}`,
-      '',
-    );
+    const standIn = r.standInImages ? ', stand-in images' : '';
+    const score = r.grade ? `, score **${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)**` : '';
+    lines.push(`**${md(r.host)}** — ${r.mode}, profile \`${md(r.profile)}\`, source ${r.source}${standIn}${score}`, '');
     lines.push('| stage | passed | failed | errors | skipped | time |', '|---|---:|---:|---:|---:|---:|');
     for (const { stage, checks, durationMs } of byStage(r.checks)) {
       const n = countStates(checks);

@@ -56,7 +56,8 @@ export function gradeOf(checks: CheckResult[]): Grade {
 export function gradeHint(c: CheckResult): string | undefined {
   if (c.state === 'passed' || c.skipKind === 'not-applicable') return undefined;
   if (c.state === 'skipped') return `depends on an earlier step (${c.skipReason ?? 'blocked'})`;
-  return `revisit "${c.section}": ${c.cause ?? (c.state === 'error' ? 'the check could not run' : 'the state differs from the lesson')}`;
+  const cause = c.cause ?? (c.state === 'error' ? 'the check could not run' : 'the state differs from the lesson');
+  return `revisit "${c.section}": ${cause}`;
 }
 
 export function countStates(checks: CheckResult[]): Record<CheckState, number> {

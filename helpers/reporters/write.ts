@@ -22,9 +22,8 @@ export async function tryWriteReports(reports: RunReport[], dir: string): Promis
     return undefined;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return `the reports could not be written to ${dir}: ${err.path ? `${err.path}: ` : ''}${err.code ?? ''} ${err.message.replace(/^\w+: /, '')}`
-      .replace(/\s+/g, ' ')
-      .trim();
+    const why = `${err.path ? `${err.path}: ` : ''}${err.code ?? ''} ${err.message.replace(/^\w+: /, '')}`;
+    return `the reports could not be written to ${dir}: ${why}`.replace(/\s+/g, ' ').trim();
   }
 }
 
