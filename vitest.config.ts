@@ -2,13 +2,11 @@
 // lesson-check itself starts vitest through its Node API with the same options
 // (helpers/suite-runner.ts).
 import { defineConfig } from 'vitest/config';
-import LessonOrderSequencer from './helpers/sequencer.ts';
 import { SUITE_OPTIONS } from './helpers/suite-config.ts';
 
 export default defineConfig({
   test: {
     ...SUITE_OPTIONS,
-    sequence: { sequencer: LessonOrderSequencer },
     reporters: ['./helpers/reporters/vitest-progress.ts', './helpers/reporters/vitest-reporter.ts'],
   },
 });

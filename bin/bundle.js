@@ -1,4 +1,5 @@
-// Finds (or builds) the bundle of helpers/cli.ts that bin/lesson-check.js runs; see there.
+// Finds (or builds) the bundles bin/lesson-check.js runs: the CLI (helpers/cli-entry.ts) and the
+// suites (suites/lesson.test.ts, with the helpers and packages they use); see there.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, 'node_modules', '.cache', 'lesson-check');
 const ENTRY = join(ROOT, 'helpers', 'cli-entry.ts');
+const SUITES = join(ROOT, 'suites', 'lesson.test.ts');
+const SUITES_BUNDLE = 'lesson.test.mjs';
 
 /** A key that changes when any source file or the installed packages change. */
 function sourceKey() {
@@ -22,6 +25,7 @@ function sourceKey() {
     }
   };
   visit(join(ROOT, 'helpers'));
+  visit(join(ROOT, 'suites'));
   for (const f of ['package.json', 'node_modules/.package-lock.json', 'bin/bundle.js']) {
     const st = statSync(join(ROOT, f), { throwIfNoEntry: false });
     hash.update(`${f}\0${st?.size}\0${st?.mtimeMs}\n`);
@@ -29,18 +33,19 @@ function sourceKey() {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** The module to import: the bundle's entry, or (falling back) the TypeScript entry through tsx. */
+/** The module to import, the bundle's entry, and the suites' bundle for vitest to run; or
+ * (falling back) the TypeScript entry through tsx, and the suites from source. */
 export async function cliModule() {
   try {
     const dir = join(CACHE, sourceKey());
     const entry = join(dir, 'cli-entry.js');
     if (!existsSync(entry)) await build(dir);
-    return pathToFileURL(entry).href;
+    return { url: pathToFileURL(entry).href, suites: join(dir, SUITES_BUNDLE) };
   } catch (e) {
     if (process.env.LC_DEBUG_BUNDLE) console.error(`lesson-check: running from source (${e.message})`);
     const { register } = await import('tsx/esm/api');
     register();
-    return pathToFileURL(ENTRY).href;
+    return { url: pathToFileURL(ENTRY).href, suites: undefined };
   }
 }
 
@@ -49,18 +54,11 @@ async function build(dir) {
   const staging = `${dir}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  await esbuild({
-    entryPoints: [ENTRY],
-    outdir: staging,
+  const common = {
     bundle: true,
-    // vitest is loaded only by the commands that run the suites: a chunk of its own keeps it off
-    // every other start (--help, --list, merge, lab --down)
-    splitting: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // vitest and vite stay packages: they locate their own workers and files at run time
-    external: ['vitest', 'vitest/*', 'vite'],
     define: { __LESSON_CHECK_ROOT__: JSON.stringify(ROOT) },
     // bundled CommonJS packages call require(): give them one
     banner: {
@@ -69,6 +67,24 @@ async function build(dir) {
         'const require = __lcCreateRequire(import.meta.url);',
     },
     logLevel: 'silent',
+  };
+  // the suites, for vitest's worker: one module it imports natively, where the sources would be
+  // some forty files through vite's module runner; vitest stays the package the worker runs
+  await esbuild({
+    ...common,
+    entryPoints: [SUITES],
+    outfile: join(staging, SUITES_BUNDLE),
+    external: ['vitest', 'vitest/*', 'vite'],
+  });
+  await esbuild({
+    ...common,
+    entryPoints: [ENTRY],
+    outdir: staging,
+    // vitest is loaded only by the commands that run the suites: a chunk of its own keeps it off
+    // every other start (--help, --list, merge, lab --down)
+    splitting: true,
+    // vitest and vite stay packages: they locate their own workers and files at run time
+    external: ['vitest', 'vitest/*', 'vite'],
   });
   try {
     renameSync(staging, dir);

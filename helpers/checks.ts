@@ -1,13 +1,13 @@
 /**
  * `check()` declares one catalogue check as a vitest test titled "<ID> <fact>". It skips with
  * `blocked by <ID>: <why>` when a check it needs did not pass, records its own outcome in the
- * run's ledger for later stages, and hands expected/observed/hint and the command transcript to
- * the reporters through the test's meta.
+ * run's ledger for the checks that need it, and hands expected/observed/hint and the command
+ * transcript to the reporters through the test's meta.
  *
- * Inspecting (verify, grade), the checks of a stage run at once: each waits only for the checks
- * of its own stage that it needs (earlier stages have finished: stage files run one after
- * another). Walking (lab, walkthrough), they run one by one, since each performs a lesson step
- * that the next builds on.
+ * Inspecting (verify, grade), every check starts at once and waits only for the checks it needs,
+ * whatever their stage (the stages' describe blocks run concurrently, and so do their checks).
+ * Walking (lab, walkthrough), they run one by one, in lesson order, since each performs a lesson
+ * step that the next builds on.
  */
 import { appendFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'vitest';
@@ -17,7 +17,7 @@ import { observedCommand } from './transport.ts';
 import { type RunContext, loadRunContext, readRunInfo, runDirFromEnv, walks } from './run.ts';
 import { CATALOGUE } from './catalogue.ts';
 import { ctr } from './containerd.ts';
-import { readLedger, recordOutcome } from './ledger.ts';
+import { outcomeOf, recordOutcome } from './ledger.ts';
 import { mark } from './timing.ts';
 import { firstLine } from './reporters/model.ts';
 
@@ -47,6 +47,8 @@ export interface CheckMeta extends Partial<CheckDetails> {
   /** 'blocked': an earlier check failed; 'not-applicable': this source or host cannot have it. */
   skipKind?: 'blocked' | 'not-applicable';
   transcript: TranscriptEntry[];
+  /** From the moment what it needs had ended to its own end (vitest's duration counts the wait). */
+  durationMs?: number;
 }
 
 declare module 'vitest' {
@@ -102,26 +104,31 @@ export interface CheckOptions {
   section: string;
   /** Checks that must have passed for this one to be meaningful. */
   needs?: string[];
+  /** Of `needs`, those this check may run alongside when inspecting, since its commands do no
+   * harm whatever those find: it starts once the others have passed, and is judged only once these
+   * have too; if one did not pass, the check is stopped and blocked by it, as ever. For the
+   * checks on the longest chain of needs (C1 → C2 → C3 → R6 → K4). Walking, every need comes first. */
+  judgedAfter?: string[];
   /** Points in a grade (default 1). */
   weight?: number;
   timeoutMs?: number;
 }
 
 let currentStage = '';
-/** Resolves once a check of the running stage has its outcome in the ledger. */
+/** Resolves once a check has its outcome in the ledger. */
 const settled = new Map<string, Promise<void>>();
 let concurrent: boolean | undefined;
 
-/** Whether this run's checks of one stage run at once: only when inspecting. (Without a run,
+/** Whether this run's checks run at once: only when inspecting. (Without a run,
  * `lesson-check verify --list` is only collecting the titles.) */
 function runsConcurrently(): boolean {
   concurrent ??= process.env.LC_RUN_DIR !== undefined && !walks(readRunInfo(runDirFromEnv()).mode);
   return concurrent;
 }
 
-/** A stage of the lesson: one suite file, one JUnit testsuite. */
+/** A stage of the lesson: one suite module, one JUnit testsuite. */
 export function stage(name: string, body: () => void): void {
-  describe(name, () => {
+  describe(name, { concurrent: runsConcurrently() }, () => {
     currentStage = name;
     body();
   });
@@ -149,14 +156,25 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
   const only = process.env.LC_ONLY?.split(',');
   let settle = () => {};
   if (!only || only.includes(id)) settled.set(id, new Promise<void>((resolve) => (settle = resolve)));
-  const sameStage = needs.filter((n) => CATALOGUE[order(n)]!.stage === CATALOGUE[order(id)]!.stage);
+  const later = runsConcurrently() ? needs.filter((n) => options.judgedAfter?.includes(n)) : [];
+  const first = needs.filter((n) => !later.includes(n));
+  const awaitChecks = (ids: string[]) => Promise.all(ids.map((n) => settled.get(n) ?? Promise.resolve()));
   test(title, { timeout: options.timeoutMs ?? 120_000, concurrent: runsConcurrently() }, async (ctx: TestContext) => {
     // a check abandoned on timeout has its outcome recorded already (below): release its waiters
     ctx.signal.addEventListener('abort', settle, { once: true });
     try {
-      await Promise.all(sameStage.map((n) => settled.get(n) ?? Promise.resolve()));
+      await awaitChecks(first);
       mark(`check ${id}: start`);
-      await runCheck(ctx, id, stageName, options, body);
+      const started = performance.now();
+      try {
+        await runCheck(ctx, id, stageName, { ...options, needs: first }, body, {
+          ids: later,
+          settled: () => awaitChecks(later),
+        });
+      } finally {
+        const meta = ctx.task.meta.check;
+        if (meta) meta.durationMs = Math.round(performance.now() - started);
+      }
     } finally {
       mark(`check ${id}: end`);
       settle();
@@ -170,6 +188,7 @@ async function runCheck(
   stageName: string,
   options: CheckOptions,
   body: (c: CheckContext) => Promise<void>,
+  later: { ids: string[]; settled: () => Promise<unknown> },
 ): Promise<void> {
   const run = await loadRunContext();
   const meta: CheckMeta = {
@@ -180,13 +199,13 @@ async function runCheck(
     transcript: [],
   };
   ctx.task.meta.check = meta;
-  const blocker = findBlocker(run.runDir, options.needs ?? []);
-  if (blocker) {
+  const blocked = (blocker: { why: string; kind: 'blocked' | 'not-applicable' }) => {
     Object.assign(meta, { skipReason: blocker.why, skipKind: blocker.kind });
-    recordOutcome(run.runDir, id, { state: 'skipped', why: blocker.why, skipKind: blocker.kind });
+    recordOutcome(id, { state: 'skipped', why: blocker.why, skipKind: blocker.kind });
     ctx.skip(blocker.why);
-    return;
-  }
+  };
+  const blocker = findBlocker(options.needs ?? []);
+  if (blocker) return blocked(blocker);
   const walking = walks(run.info.mode);
   const c: CheckContext = {
     ...run,
@@ -207,37 +226,50 @@ async function runCheck(
   };
   // until the body settles this check counts as failed: one that times out (vitest abandons it)
   // must still block the checks that need it
-  recordOutcome(run.runDir, id, { state: 'failed', why: `did not finish within ${options.timeoutMs ?? 120_000} ms` });
+  recordOutcome(id, { state: 'failed', why: `did not finish within ${options.timeoutMs ?? 120_000} ms` });
+  let failure: { error: unknown } | undefined;
+  // a check run alongside checks it needs stops as soon as one of them did not pass
+  const stop = new AbortController();
+  ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  if (later.ids.length) void later.settled().then(() => findBlocker(later.ids) && stop.abort());
   try {
-    await run.host.within(meta.transcript, ctx.signal, () => body(c));
-    recordOutcome(run.runDir, id, { state: 'passed', why: '' });
-  } catch (e) {
-    if (e instanceof SkipCheck) {
-      Object.assign(meta, { skipReason: e.reason, skipKind: 'not-applicable' });
-      recordOutcome(run.runDir, id, { state: 'skipped', why: e.reason, skipKind: 'not-applicable' });
-      ctx.skip(e.reason);
-      return;
-    }
-    Object.assign(meta, describeError(e));
-    // containerd went away while the check ran (killed, restarted): not the host's state the
-    // lesson speaks of, but a run that could not finish; said as such
-    if (
-      !WITHOUT_DAEMON.includes(id) &&
-      !(e instanceof StepError) &&
-      !ctx.signal.aborted &&
-      (await daemonStoppedAnswering(run))
-    )
-      Object.assign(meta, {
-        kind: 'error',
-        cause: `containerd stopped answering on ${run.profile.paths.socket}`,
-        hint:
-          'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, ' +
-          '`journalctl -u containerd`; run again once it is back (the next run removes what this one left)',
-      });
-    const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
-    recordOutcome(run.runDir, id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
-    throw e;
+    await run.host.within(meta.transcript, stop.signal, () => body(c));
+  } catch (error) {
+    failure = { error };
   }
+  if (later.ids.length) {
+    // ran alongside checks it needs: judged only if they passed
+    await later.settled();
+    const late = findBlocker(later.ids);
+    if (late) return blocked(late);
+  }
+  if (!failure) return recordOutcome(id, { state: 'passed', why: '' });
+  const e = failure.error;
+  if (e instanceof SkipCheck) {
+    Object.assign(meta, { skipReason: e.reason, skipKind: 'not-applicable' });
+    recordOutcome(id, { state: 'skipped', why: e.reason, skipKind: 'not-applicable' });
+    ctx.skip(e.reason);
+    return;
+  }
+  Object.assign(meta, describeError(e));
+  // containerd went away while the check ran (killed, restarted): not the host's state the
+  // lesson speaks of, but a run that could not finish; said as such
+  if (
+    !WITHOUT_DAEMON.includes(id) &&
+    !(e instanceof StepError) &&
+    !ctx.signal.aborted &&
+    (await daemonStoppedAnswering(run))
+  )
+    Object.assign(meta, {
+      kind: 'error',
+      cause: `containerd stopped answering on ${run.profile.paths.socket}`,
+      hint:
+        'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, ' +
+        '`journalctl -u containerd`; run again once it is back (the next run removes what this one left)',
+    });
+  const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
+  recordOutcome(id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
+  throw e;
 }
 
 /** A lesson step failed: the check after it could not run (an error, not a failure). */
@@ -309,10 +341,9 @@ async function daemonStoppedAnswering(run: RunContext): Promise<boolean> {
 /** `blocked by <ID>: <why>` for the first needed check that did not pass, or undefined. A check
  * that did not run at all (left out with --only) blocks nothing; nor does a failure that left
  * what dependents need intact. */
-function findBlocker(runDir: string, needs: string[]): { why: string; kind: 'blocked' | 'not-applicable' } | undefined {
-  const ledger = readLedger(runDir);
+function findBlocker(needs: string[]): { why: string; kind: 'blocked' | 'not-applicable' } | undefined {
   for (const need of needs) {
-    const o = ledger[need];
+    const o = outcomeOf(need);
     if (!o || o.state === 'passed' || o.soft) continue;
     if (o.state === 'failed') return { why: `blocked by ${need}: ${o.why}`, kind: 'blocked' };
     // name the root cause, not the chain: R6 skipped for C2 makes K4 "blocked by C2: …"

@@ -1,16 +1,16 @@
 /**
  * The bridge probe (K4), which needs no nerdctl: a throwaway network namespace wired by the
  * host's own `bridge` + `host-local` plugins (CNI ADD), a `ctr run` podinfo container joined to
- * it, HTTP from the host to its IP; then everything undone (CNI DEL, netns, bridge, container,
- * image, containerd namespace). What needs nothing from each other runs at once: the netns is
- * wired while the image is pulled, and the network and containerd are undone side by side.
- * Every name carries the run id.
+ * it, HTTP from the host to its IP; then everything undone (CNI DEL, netns, bridge, container).
+ * What needs nothing from each other runs at once: the netns is wired while the image is pulled,
+ * and the network and containerd are undone side by side. Every name carries the run id. podinfo
+ * is pulled once into the run's containerd namespace, which other checks may be using at the
+ * same time (nerdctl's): the end of the run removes that namespace with its images.
  */
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
-import { ctr, ctrPull, ctrRun } from './containerd.ts';
+import { ctr, ctrRun, pullOnce } from './containerd.ts';
 import { netNames } from './lab/teardown.ts';
-import { removeNamespace } from './run-traces.ts';
 import { claimForwarding, releaseForwarding } from './forwarding.ts';
 import { type HttpPoll, pollHttpGet } from './http.ts';
 
@@ -42,8 +42,8 @@ type Undo = () => Promise<void>;
 
 export class CniProbe {
   /** What to undo, in two chains that touch different things and so run at once, each newest
-   * first: the network (CNI DEL, bridge, netns, IPAM dir, forwarding) and containerd (container,
-   * image, namespace). */
+   * first: the network (CNI DEL, bridge, netns, IPAM dir, forwarding) and containerd (the
+   * container). */
   private undo: { network: Undo[]; containerd: Undo[] } = { network: [], containerd: [] };
   readonly names: ProbeNames;
 
@@ -85,8 +85,13 @@ export class CniProbe {
     // three things that need nothing from each other; each registers its own undo once made
     const [, , subnet] = await allOrFirstError([
       host.ensure(['ip', 'netns', 'add', names.netns]).then(() => {
-        undo.network.push(async () => host.anyhow(['ip', 'netns', 'delete', names.netns]));
-        undo.network.push(async () => host.anyhow(['ip', 'link', 'delete', names.bridge]));
+        // the bridge and the netns (with the container's end of the veth) need nothing from each other
+        undo.network.push(async () => {
+          await Promise.all([
+            host.anyhow(['ip', 'netns', 'delete', names.netns]),
+            host.anyhow(['ip', 'link', 'delete', names.bridge]),
+          ]);
+        });
       }),
       claimForwarding(host, this.runId),
       freeSubnet(host),
@@ -109,11 +114,10 @@ export class CniProbe {
     return ip;
   }
 
-  /** Pulls podinfo into the run's own containerd namespace. */
+  /** Pulls podinfo into the run's own containerd namespace (once for the run). */
   private async pullPodinfo(): Promise<void> {
     const { host, profile, names } = this;
-    this.undo.containerd.push(async () => removeNamespace(host, profile, names.namespace));
-    await host.ensure(ctrPull(profile, profile.images.podinfo, names.namespace), { timeoutMs: 120_000 });
+    await pullOnce(host, profile, profile.images.podinfo, names.namespace);
   }
 
   /** Runs podinfo, detached, in the probe's netns. */

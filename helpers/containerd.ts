@@ -37,6 +37,25 @@ export function ctrPull(profile: Profile, ref: string, namespace?: string): stri
   return ctrIn(profile, namespace, 'images', 'pull', ...hostsDir, ref);
 }
 
+const pulls = new Map<string, Promise<void>>();
+
+/** Pulls `image` into `namespace` once for the whole run, however many checks ask at once: the
+ * first pulls (the command lands in its transcript), the others wait for that pull and say so.
+ * Concurrent pulls of one image into one namespace would contend for containerd's ingest locks. */
+export async function pullOnce(host: Host, profile: Profile, image: string, namespace: string): Promise<void> {
+  const key = `${namespace} ${image}`;
+  const pending = pulls.get(key);
+  if (pending) {
+    host.note(`${image} is pulled into ${namespace} once for the run, by the first check that needs it`);
+    return pending;
+  }
+  const pull = host.ensure(ctrPull(profile, image, namespace), { timeoutMs: 120_000 }).then(() => undefined);
+  pulls.set(key, pull);
+  // the checks waiting for a pull that failed fail with it; a check that asks later tries again
+  void pull.catch(() => pulls.delete(key));
+  return pull;
+}
+
 export interface NerdctlOptions {
   namespace?: string;
   /** Overrides of the profile's plugin dir, network config dir and data root. */

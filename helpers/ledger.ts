@@ -1,10 +1,8 @@
 /**
- * The run's ledger: each check's outcome, on disk in the run directory, so that a later stage
- * (another suite file, perhaps another worker) knows what it is blocked by.
+ * The run's ledger: each check's outcome, so that a check knows what it is blocked by. It lives in
+ * memory: every check of a run is declared in one suite file (suites/lesson.test.ts) and runs in
+ * one vitest worker.
  */
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
-
 export interface Outcome {
   state: 'passed' | 'failed' | 'skipped';
   why: string;
@@ -13,20 +11,12 @@ export interface Outcome {
   skipKind?: 'blocked' | 'not-applicable';
 }
 
-const file = (runDir: string) => join(runDir, 'ledger.json');
+const outcomes = new Map<string, Outcome>();
 
-export function readLedger(runDir: string): Record<string, Outcome> {
-  try {
-    return JSON.parse(readFileSync(file(runDir), 'utf8')) as Record<string, Outcome>;
-  } catch {
-    return {};
-  }
+export function outcomeOf(id: string): Outcome | undefined {
+  return outcomes.get(id);
 }
 
-export function recordOutcome(runDir: string, id: string, outcome: Outcome): void {
-  const ledger = readLedger(runDir);
-  ledger[id] = outcome;
-  // write-then-rename: a reader never sees half a file
-  writeFileSync(`${file(runDir)}.tmp`, JSON.stringify(ledger, null, 2));
-  renameSync(`${file(runDir)}.tmp`, file(runDir));
+export function recordOutcome(id: string, outcome: Outcome): void {
+  outcomes.set(id, outcome);
 }

@@ -34,19 +34,24 @@ export async function removeRunTraces(
   const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
   // no ctr at all (nothing of the lesson here): the run can have made no namespace
   let complete = list.exitCode === 0 || list.spawnError !== undefined;
-  await Promise.all(
+  const removals = Promise.all(
     namespaces.map(async (namespace) => {
-      for (const id of (await host.run(ctr(profile, '--namespace', namespace, 'containers', 'ls', '-q'))).stdout
-        .split('\n')
-        .filter(Boolean)) {
+      const [containers, images] = await Promise.all([
+        listIn(host, profile, namespace, 'containers'),
+        listIn(host, profile, namespace, 'images'),
+      ]);
+      for (const id of containers) {
         await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
         await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
       }
-      await removeNamespace(host, profile, namespace).catch(() => {
+      await removeNamespace(host, profile, namespace, images).catch(() => {
         complete = false;
       });
     }),
   );
+  // the folders and cgroups below are swept while the namespaces go, unless a probe may have been
+  // cut short: then containers of the run may still hold them until they are deleted
+  if (probesCutShort) await removals;
   // nerdctl keeps names, hosts files and logs per namespace: <data-root>/<address hash>/<kind>/<namespace>
   const named = namespaces.flatMap((n) => ['-name', n, '-o']).slice(0, -1);
   const sweeps: Array<Promise<unknown>> = [];
@@ -155,20 +160,27 @@ export async function removeRunTraces(
       ]),
     );
   }
-  await Promise.all(sweeps);
+  await Promise.all([removals, ...sweeps]);
   return complete;
 }
 
-/** Removes a containerd namespace of ours: its images first, then the namespace, retried while
- * garbage collection still holds content (containerd deletes only an empty namespace). */
+/** The IDs (`ls -q`) of a namespace's containers or images. */
+async function listIn(host: Host, profile: Profile, namespace: string, what: 'containers' | 'images') {
+  return (await host.run(ctr(profile, '--namespace', namespace, what, 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+}
+
+/** Removes a containerd namespace of ours: its images first (listed here unless given), then the
+ * namespace, retried while garbage collection still holds content (containerd deletes only an
+ * empty namespace). */
 export async function removeNamespace(
   host: Host,
   profile: Profile,
   namespace: string,
+  listed?: string[],
   limitMs = 10_000,
 ): Promise<void> {
   const inNs = (...args: string[]) => ctr(profile, '--namespace', namespace, ...args);
-  const images = (await host.run(inNs('images', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+  const images = listed ?? (await listIn(host, profile, namespace, 'images'));
   if (images.length) await host.anyhow(inNs('images', 'rm', '--sync', ...images));
   let cleared = false;
   await host.poll(

@@ -8,7 +8,6 @@ import ProgressReporter from './reporters/vitest-progress.ts';
 import LessonReporter from './reporters/vitest-reporter.ts';
 import { ROOT } from './root.ts';
 import type { SuiteControl } from './runner.ts';
-import LessonOrderSequencer from './sequencer.ts';
 import { SUITE_OPTIONS } from './suite-config.ts';
 import { ENDING_SIGNALS } from './signals.ts';
 
@@ -28,7 +27,6 @@ export async function runStageSuites(control: SuiteControl, { ownSignals }: { ow
     watch: false,
     // vitest matches the full name, "<stage> <ID> <fact>": the ID is the word after the stage
     ...(only ? { testNamePattern: `(?:^|\\s)(?:${only.join('|')})\\s` } : {}),
-    sequence: { sequencer: LessonOrderSequencer },
     reporters: [new ProgressReporter(), new LessonReporter()],
   });
   if (!ownSignals) {

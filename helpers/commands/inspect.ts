@@ -67,13 +67,14 @@ export async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, ar
   });
   let report: RunReport | undefined;
   try {
-    // what runs that were killed left here goes first; then this run says it is here
-    for (const dead of await cleanDeadRuns(host))
+    // what runs that were killed left here is removed while this run says it is here (a live
+    // run's record is never taken for a dead one's)
+    const [dead] = await Promise.all([cleanDeadRuns(host), recordRun(host, profile, runId, mode)]);
+    for (const run of dead)
       out.info(
-        `lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) ` +
+        `lesson-check: removed what run ${run.runId} (${run.mode}, PID ${run.pid}, started ${run.startedAt}) ` +
           'left here: it ended without cleaning up',
       );
-    await recordRun(host, profile, runId, mode);
     const info: RunInfo = {
       runId,
       mode,

@@ -11,6 +11,7 @@ import { isAlive } from '../lab/supervisor.ts';
 import { teardownLab } from '../lab/teardown.ts';
 import { loadProfile } from '../profile.ts';
 import type { RunInfo } from '../run.ts';
+import { removeNamespace } from '../run-traces.ts';
 import { type SuiteControl, runSuites } from '../runner.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
@@ -119,6 +120,9 @@ export async function labCommand(args: string[]): Promise<number> {
     return code;
   } finally {
     if (lab && opts.keep && !signals.signalled()) {
+      // the walk's own containerd namespace (the bridge probe's podinfo) is not the lesson's
+      const kept = new Host(new LocalTransport());
+      await removeNamespace(kept, loadProfile(lab.state.profileFile), `lc-${lab.id}`).catch(() => undefined);
       // the kept lab's profile is the point of --keep: said even with --quiet
       const file = lab.state.profileFile;
       process.stderr.write(

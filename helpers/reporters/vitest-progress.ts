@@ -1,8 +1,9 @@
 /**
- * Progress while the suites run: the stage, then each check as it finishes, with its time;
- * on a terminal the running checks (several at once when inspecting) and their elapsed time
- * are shown live on one line. Silent with --quiet or --format json; plain ASCII with --format
- * plain; colour only on a terminal without NO_COLOR.
+ * Progress while the suites run: the stage, then each check with its time, in lesson order (when
+ * inspecting, checks of several stages run at once: a check's line waits for those before it);
+ * on a terminal the running checks and their elapsed time are shown live on one line. Silent with
+ * --quiet or --format json; plain ASCII with --format plain; colour only on a terminal without
+ * NO_COLOR.
  */
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { type ConsoleStyle, consoleStyle, mark } from './console.ts';
@@ -16,6 +17,10 @@ export default class ProgressReporter implements Reporter {
   /** The checks running now, with their start times, oldest first. */
   private readonly running = new Map<string, { name: string; started: number }>();
   private lastStage = '';
+  /** The lines of finished checks not yet printed, and the checks in lesson order. */
+  private readonly finished = new Map<string, { stage: string; line: string }>();
+  private order: TestCase[] | undefined;
+  private printed = 0;
   /** --only: the checks left out are not part of this run, so not of its progress either. */
   private readonly only = process.env.LC_ONLY?.split(',');
 
@@ -33,13 +38,7 @@ export default class ProgressReporter implements Reporter {
   }
 
   onTestCaseReady(test: TestCase): void {
-    if (!this.shown(test)) return;
-    const stage = test.parent.type === 'suite' ? test.parent.name : '';
-    if (stage !== this.lastStage) {
-      this.lastStage = stage;
-      this.out.write(`\n${stage}\n`);
-    }
-    if (!this.out.isTTY) return;
+    if (!this.shown(test) || !this.out.isTTY) return;
     this.running.set(test.id, { name: test.name, started: Date.now() });
     this.draw();
     this.live ??= setInterval(() => this.draw(), 200);
@@ -62,14 +61,39 @@ export default class ProgressReporter implements Reporter {
           : test.meta().check?.kind === 'failure'
             ? 'failed'
             : 'error';
-    const ms = test.diagnostic()?.duration ?? 0;
+    const ms = test.meta().check?.durationMs ?? test.diagnostic()?.duration ?? 0;
     const why = r.state === 'skipped' ? `  (${test.meta().check?.skipReason ?? r.note ?? 'skipped'})` : '';
-    this.out.write(`  ${mark(this.style, state)} ${test.name}  ${(ms / 1000).toFixed(2)} s${why}\n`);
+    const stage = test.parent.type === 'suite' ? test.parent.name : '';
+    this.finished.set(test.id, {
+      stage,
+      line: `  ${mark(this.style, state)} ${test.name}  ${(ms / 1000).toFixed(2)} s${why}`,
+    });
+    this.order ??= [...test.module.children.allTests()].filter((t) => this.shown(t));
+    this.flush(false);
     if (this.out.isTTY) this.draw();
+  }
+
+  /** Prints the finished checks whose turn has come; at the end, every finished one left. */
+  private flush(atEnd: boolean): void {
+    const order = this.order ?? [];
+    for (; this.printed < order.length; this.printed++) {
+      const done = this.finished.get(order[this.printed]!.id);
+      if (!done) {
+        if (atEnd) continue;
+        return;
+      }
+      if (done.stage !== this.lastStage) {
+        this.lastStage = done.stage;
+        this.out.write(`\n${done.stage}\n`);
+      }
+      this.out.write(`${done.line}\n`);
+    }
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string; stack?: string }>): void {
     clearInterval(this.live);
+    // a run cut short: what did finish, in order
+    this.flush(true);
     // a suite that failed to load, or an error outside any check: always say so
     for (const m of modules)
       for (const e of m.errors())

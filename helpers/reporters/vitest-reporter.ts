@@ -87,7 +87,7 @@ function toResult(t: TestCase, interrupted: boolean): CheckResult {
     stage: meta?.stage ?? t.module.moduleId,
     section: meta?.section ?? '',
     weight: meta?.weight ?? 1,
-    durationMs: Math.round(t.diagnostic()?.duration ?? 0),
+    durationMs: meta?.durationMs ?? Math.round(t.diagnostic()?.duration ?? 0),
     transcript: meta?.transcript ?? [],
   };
   if (result.state === 'passed') return { ...base, state: 'passed' };

@@ -4,7 +4,7 @@
 // probes in its own namespace, with nerdctl's state in temp dirs of their own. Hosts whose profile
 // says nerdctl is unavailable skip, saying why.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
-import { nerdctl, withNerdctlProbe } from '../helpers/containerd.ts';
+import { nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
 import {
   type Diagnosis,
   expectMode,
@@ -69,6 +69,9 @@ stage('30 nerdctl', () => {
   check('N2 nerdctl run fails for want of the bridge CNI plugin', { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
     const { host, profile, namespace } = c;
     if (c.walking) await expectNoCniPluginsYet(host, profile);
+    // inspecting, podinfo is pulled once for the run, for N2, N3 and K4 (each nerdctl run would
+    // pull and unpack it again, at the same time as the others)
+    else await pullOnce(host, profile, profile.images.podinfo, namespace!);
     // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
     await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n2'), namespace, async (probe) => {
       const opts = probe.dir ? { ...probe, cniPath: probe.dir } : probe;
@@ -94,6 +97,7 @@ stage('30 nerdctl', () => {
 
   check("N3 nerdctl run --net host prints podinfo's version", { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
     const { host, profile, namespace } = c;
+    if (!c.walking) await pullOnce(host, profile, profile.images.podinfo, namespace!);
     const r = await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n3'), namespace, (probe) => {
       const run = nerdctl(profile, probe, 'run', '--net', 'host', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
       return host.run(run, { timeoutMs: 120_000 });

@@ -1,6 +1,7 @@
 // Stage 10: containerd 2.x is installed at the lesson's paths, runs as a service, and pulls the
 // lesson's hello image. Walking, it performs lesson step 1 and the pull of step 2; inspecting,
-// it pulls into the run's own namespace, which is removed afterwards.
+// it pulls into the run's own namespace, which is removed afterwards, and its three checks run
+// side by side (each is judged only once the one it needs has passed).
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { ctr, ctrIn, ctrPull } from '../helpers/containerd.ts';
 import { expectAbsentBeforeStep, expectMode, expectPinnedVersion } from '../helpers/expectations.ts';
@@ -12,7 +13,7 @@ const install = 'Install containerd (step 1)';
 stage('10 containerd', () => {
   check(
     'C1 containerd, ctr and the runc shim are installed at the pinned version',
-    { section: install, weight: 2, needs: ['H1'] },
+    { section: install, weight: 2, needs: ['H1'], judgedAfter: ['H1'] },
     async (c) => {
       const { host, profile } = c;
       const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
@@ -55,7 +56,7 @@ stage('10 containerd', () => {
 
   check(
     'C2 containerd runs as a service and answers on its socket',
-    { section: install, weight: 2, needs: ['C1'] },
+    { section: install, weight: 2, needs: ['C1'], judgedAfter: ['C1'] },
     async (c) => {
       const { host, profile } = c;
       if (c.walking)
@@ -97,7 +98,7 @@ stage('10 containerd', () => {
 
   check(
     "C3 ctr pulls the lesson's hello image and lists it",
-    { section: 'Meet ctr (step 2)', needs: ['C2'] },
+    { section: 'Meet ctr (step 2)', needs: ['C2'], judgedAfter: ['C2'] },
     async ({ host, profile, namespace }) => {
       const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
       if (pull.exitCode !== 0)

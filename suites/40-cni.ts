@@ -109,7 +109,8 @@ stage('40 cni', () => {
 
   check(
     "K4 the host's bridge and host-local plugins wire a ctr container that answers HTTP",
-    { section: cniSection, needs: ['C2', 'K1', 'R6'] },
+    // the probe's set-up takes as long as R6's `ctr run`: inspecting, the two run side by side
+    { section: cniSection, needs: ['C2', 'K1', 'R6'], judgedAfter: ['R6'] },
     async ({ host, profile, info }) => {
       const probe = await bridgeProbe(host, profile, info.runId);
       requirePodinfoAnswered(probe.url, probe.http);

@@ -1,0 +1,10 @@
+// The lesson, stage by stage (one module each, in lesson order), as one vitest file. Walking (lab,
+// walkthrough), the stages run one after another and each check after the last: each performs a
+// lesson step the next builds on. Inspecting (verify, grade), every check starts as soon as the
+// checks it needs have ended, whatever their stage: the host is already as the lesson left it,
+// and `needs` says all that one check's meaning depends on (helpers/checks.ts).
+import './00-host.ts';
+import './10-containerd.ts';
+import './20-runc.ts';
+import './30-nerdctl.ts';
+import './40-cni.ts';
