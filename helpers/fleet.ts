@@ -107,7 +107,7 @@ async function checkHost(
         ? `give ${h.target.user} passwordless sudo on the host, or connect as root`
         : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ` +
           `${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
-      return errorReport(h, opts, runId, startedAt, `host unreachable: ${why}`, hint);
+      return errorReport(h, opts, runId, startedAt, `${UNREACHABLE}${why}`, hint);
     }
     for (const dead of await cleanDeadRuns(host))
       opts.info(
@@ -161,6 +161,15 @@ async function checkHost(
 }
 
 /** A host the checks could not run on: every check an error, saying why. */
+const UNREACHABLE = 'host unreachable: ';
+
+/** Whether a host's report says it could not be reached at all (ssh, or sudo asking a password). */
+export function unreachable(report: RunReport): string | undefined {
+  const [first] = report.checks;
+  const all = report.checks.length > 0 && report.checks.every((c) => c.cause?.startsWith(UNREACHABLE));
+  return all ? first!.cause!.slice(UNREACHABLE.length) : undefined;
+}
+
 function errorReport(
   h: TargetHost,
   opts: FleetOptions,

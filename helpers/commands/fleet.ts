@@ -5,7 +5,7 @@
  */
 import type { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { checkFleet } from '../fleet.ts';
+import { checkFleet, unreachable } from '../fleet.ts';
 import {
   InventoryError,
   type TargetHost,
@@ -16,7 +16,7 @@ import {
 } from '../inventory.ts';
 import { loadProfile } from '../profile.ts';
 import { exitCodeOf } from '../reporters/model.ts';
-import { tryWriteReports } from '../reporters/write.ts';
+import { tryWriteReports, writeReports } from '../reporters/write.ts';
 import type { Mode } from '../run.ts';
 import { trapSignals } from '../signals.ts';
 import { summarizeClass } from './end-of-run.ts';
@@ -60,11 +60,13 @@ export async function fleetCommand(
     if (e instanceof InventoryError) throw e;
     throw new UsageError((e as Error).message);
   }
-  hosts = shardHosts(limitHosts(hosts, opts.limit), opts.shard);
+  const limited = limitHosts(hosts, opts.limit);
+  if (limited.length === 0)
+    throw new UsageError(`no hosts to check${opts.limit ? ` (after --limit ${opts.limit})` : ''}`);
+  hosts = shardHosts(limited, opts.shard);
   const parallel = Number(opts.parallel ?? '4');
   if (!Number.isInteger(parallel) || parallel < 1)
     throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
-  if (hosts.length === 0) throw new UsageError('no hosts to check (after --limit and --shard)');
   const defaultProfile = opts.profile;
   if (defaultProfile !== 'lesson') loadProfile(defaultProfile);
   const reportsDir = resolve(opts.reports);
@@ -79,6 +81,13 @@ export async function fleetCommand(
     for (const c of children) c.kill('SIGINT');
   });
   try {
+    if (hosts.length === 0) {
+      // a class smaller than its shards: this shard has nothing to do, and that is no failure
+      await writeReports([], reportsDir);
+      out.info(`lesson-check: shard ${opts.shard} of ${limited.length} hosts has none to check: empty reports`);
+      if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: [] }, null, 2)}\n`);
+      return 0;
+    }
     const pace = `${Math.min(parallel, hosts.length)} at a time`;
     out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${pace}`);
     const interrupted = () => signals.signalled() !== undefined;
@@ -92,6 +101,15 @@ export async function fleetCommand(
     if (signals.signalled()) return signals.exitCode();
     if (writeError) {
       console.error(`lesson-check: ${writeError}`);
+      return 2;
+    }
+    // not one host reached: the key, known_hosts or inventory is wrong, not every student's work
+    const why = reports.map(unreachable);
+    if (reports.length && why.every(Boolean)) {
+      console.error(
+        `lesson-check: no host could be reached (${reports.length} of ${reports.length}; the first: ${why[0]}): ` +
+          'check the SSH key, known_hosts and the inventory',
+      );
       return 2;
     }
     return exitCodeOf(reports);

@@ -1,17 +1,30 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type RunReport, exitCodeOf } from '../reporters/model.ts';
 import { REPORT_FILES, runsOf, writeReports } from '../reporters/write.ts';
 import { summarizeClass } from './end-of-run.ts';
 import { REPORTS, UsageError, parseOptions } from './options.ts';
 
-/** `lesson-check merge`: several runs' results (shards of a class) into one set of reports. */
+/** `lesson-check merge`: several runs' results (shards of a class) into one set of reports. A shard
+ * folder that is not there (its job failed before it uploaded anything) is named and left out;
+ * one whose results cannot be read is an error. */
 export async function mergeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions('merge', args, { ...REPORTS });
   if (positionals.length === 0)
     throw new UsageError('merge needs the report folders to join: lesson-check merge DIR… [--reports OUT]');
   const byHost = new Map<string, RunReport>();
-  for (const dir of positionals) {
+  const missing = positionals.filter((dir) => !existsSync(join(dir, REPORT_FILES.json)));
+  if (missing.length === positionals.length) {
+    console.error(
+      `lesson-check merge: no results to join: ${missing.map((d) => join(d, REPORT_FILES.json)).join(', ')}`,
+    );
+    return 2;
+  }
+  if (missing.length)
+    console.error(
+      `lesson-check merge: missing, left out: ${missing.map((d) => join(d, REPORT_FILES.json)).join(', ')}`,
+    );
+  for (const dir of positionals.filter((d) => !missing.includes(d))) {
     let doc: unknown;
     try {
       doc = JSON.parse(readFileSync(join(dir, REPORT_FILES.json), 'utf8'));

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { Host } from '../host.ts';
 import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../lab/github-source.ts';
 import { buildGoAssets } from '../lab/go-source.ts';
-import { SystemWalk, findLeftovers } from '../lab/system-walk.ts';
+import { SystemWalk, findLeftovers, leftoversRefusal } from '../lab/system-walk.ts';
 import { lessonProfile, profileToml } from '../profile.ts';
 import type { RunInfo } from '../run.ts';
 import { removeRunTraces } from '../run-traces.ts';
@@ -66,20 +66,10 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
   profile.versions = { ...source.versions };
 
   const leftovers = await findLeftovers(host, profile);
-  if (leftovers.atLessonPaths.length) {
-    console.error(
-      `lesson-check walkthrough: this host already has the lesson's files: ${leftovers.atLessonPaths.join(', ')}. ` +
-        'The walkthrough asserts the state before each step, so it needs a host without them (a fresh VM); ' +
-        '`lesson-check verify` checks a finished one.',
-    );
+  const refusal = leftoversRefusal(leftovers, opts['set-aside-leftovers']);
+  if (refusal) {
+    console.error(`lesson-check walkthrough: ${refusal}`);
     return 2;
-  }
-  for (const s of leftovers.services) out.info(`lesson-check: found ${s}`);
-  if (leftovers.runcOnPath.length && !opts['set-aside-leftovers']) {
-    out.info(
-      `lesson-check: runc already on systemd's default PATH: ${leftovers.runcOnPath.join(', ')}; ` +
-        'containerd will find it, so R1 cannot be observed (rerun with --set-aside-leftovers on a throwaway VM)',
-    );
   }
 
   const runId = randomBytes(3).toString('hex');
@@ -117,12 +107,14 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
       profileToml(profile, ['the lesson profile, with the versions this walkthrough installs']),
     );
     walk = SystemWalk.create(join(runDir, 'walk.json'), { release, workDir: runDir, setAside: [] }, host, profile);
-    if (opts['set-aside-leftovers'] && (leftovers.runcOnPath.length || leftovers.services.length)) {
+    const found = [...leftovers.otherConfigs, ...leftovers.runcOnPath, ...leftovers.services];
+    if (opts['set-aside-leftovers'] && found.length) {
       await walk.setAside(leftovers);
       out.info(
         `lesson-check: set aside for the walk: ${[
           ...leftovers.services.map((s) => s.replace(' is active', ' (stopped)')),
           ...leftovers.runcOnPath,
+          ...leftovers.otherConfigs,
         ].join(', ')}`,
       );
     }

@@ -2,10 +2,11 @@
  * The walkthrough on a real host: the lesson's steps at the lesson's paths, with systemd, from
  * the lesson's release assets. It changes system paths, so the CLI runs it only when asked
  * (`--yes`, or CI=true), on a host that is blank where the lesson installs. A host that already
- * carries a runc on systemd's default PATH (Docker's containerd.io, podman) would hide R1: such
- * leftovers are reported, and with --set-aside-leftovers renamed for the walk and put back after.
+ * carries a runc on systemd's default PATH (Docker's containerd.io, podman) would hide R1, and
+ * containerd.io's own /etc/containerd/config.toml stands where the lesson writes its: such
+ * leftovers refuse the walk, or with --set-aside-leftovers are set aside and put back after.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awaitContainerd } from '../containerd.ts';
 import { SERVICE_PATH } from '../service.ts';
@@ -24,13 +25,15 @@ import type { LessonWalk } from './walk.ts';
 export interface SystemWalkState {
   release: ReleaseFiles;
   workDir: string;
-  /** Leftovers renamed for the walk: put back afterwards. */
+  /** Leftovers renamed for the walk: put back afterwards (over what the walk wrote there). */
   setAside: Array<{ from: string; to: string }>;
 }
 
 export interface Leftovers {
-  /** The lesson's own paths already taken: the walkthrough refuses such a host. */
+  /** The lesson's own binaries and unit already installed: the walkthrough refuses such a host. */
   atLessonPaths: string[];
+  /** Another runtime's config where the lesson writes its own (containerd.io ships one). */
+  otherConfigs: string[];
   /** runc binaries on systemd's default PATH, outside the lesson's own path. */
   runcOnPath: string[];
   /** Services that hint at a container runtime already installed. */
@@ -40,9 +43,11 @@ export interface Leftovers {
 /** What an earlier install left on this host (read-only). */
 export async function findLeftovers(host: Host, profile: Profile): Promise<Leftovers> {
   const p = profile.paths;
-  const lessonPaths = [p.containerd, p.ctr, p.runc, p.nerdctl, p.configToml, p.unitFile, join(p.cniBinDir, 'bridge')];
-  const atLessonPaths: string[] = [];
-  for (const path of lessonPaths) if (await host.stat(path)) atLessonPaths.push(path);
+  const lessonPaths = [p.containerd, p.ctr, p.runc, p.nerdctl, p.unitFile, join(p.cniBinDir, 'bridge')];
+  const stats = await host.statAll([...lessonPaths, p.configToml]);
+  const atLessonPaths = lessonPaths.filter((path) => stats.get(path));
+  // a config.toml without the lesson's containerd is another install's
+  const otherConfigs = stats.get(p.configToml) && !stats.get(p.containerd) ? [p.configToml] : [];
   const runcOnPath: string[] = [];
   // systemd's default PATH for services: a runc in any of these is found by containerd's shim
   for (const dir of SERVICE_PATH.split(':')) {
@@ -56,7 +61,25 @@ export async function findLeftovers(host: Host, profile: Profile): Promise<Lefto
     const state = (await host.run(['systemctl', 'is-active', unit])).stdout.trim();
     if (state === 'active') services.push(`${unit}.service is active`);
   }
-  return { atLessonPaths, runcOnPath, services };
+  return { atLessonPaths, otherConfigs, runcOnPath, services };
+}
+
+/** Why the walkthrough cannot start on a host with these leftovers (one line), or undefined. */
+export function leftoversRefusal(leftovers: Leftovers, setAside: boolean): string | undefined {
+  if (leftovers.atLessonPaths.length)
+    return (
+      `this host already has the lesson's files: ${leftovers.atLessonPaths.join(', ')}. The walkthrough asserts ` +
+      'the state before each step, so it needs a host without them (a fresh VM); `lesson-check verify` checks a ' +
+      'finished one'
+    );
+  const found = [...leftovers.otherConfigs, ...leftovers.runcOnPath, ...leftovers.services];
+  if (found.length && !setAside)
+    return (
+      `this host already has a container runtime: ${found.join(', ')}; it would hide what the lesson shows ` +
+      "(R1 finds a runc, the config is not the lesson's). On a throwaway VM, --set-aside-leftovers sets them " +
+      'aside for the walk and puts them back after'
+    );
+  return undefined;
 }
 
 export class SystemWalk implements LessonWalk {
@@ -84,7 +107,7 @@ export class SystemWalk implements LessonWalk {
       await this.host.anyhow(['systemctl', 'stop', 'docker.socket', 'docker.service', 'containerd.service'], {
         timeoutMs: 60_000,
       });
-    this.renameAside(leftovers.runcOnPath);
+    this.renameAside([...leftovers.runcOnPath, ...leftovers.otherConfigs]);
   }
 
   private renameAside(paths: string[]): void {
@@ -96,11 +119,12 @@ export class SystemWalk implements LessonWalk {
     writeFileSync(this.stateFile, JSON.stringify(this.state, null, 2));
   }
 
-  /** Puts back what setAside moved. */
+  /** Puts back what setAside moved, over what the walk wrote in its place (the lesson's config). */
   restore(): string[] {
     const restored: string[] = [];
     for (const { from, to } of this.state.setAside) {
-      if (existsSync(to) && !existsSync(from)) {
+      if (existsSync(to)) {
+        rmSync(from, { force: true });
         renameSync(to, from);
         restored.push(from);
       }
