@@ -30,6 +30,7 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
        lesson-check machine [--source github|go|dir:DIR] [--reports DIR] [--keep [--until ID]]
        lesson-check machine --down
        lesson-check clean
+       lesson-check pins [--newest-patch]
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
@@ -72,6 +73,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                 (systemd-nspawn, its own network namespace and sshd), torn down afterwards;
                 --keep leaves it up (--until ID: unfinished after that check) and says how to
                 reach it over ssh; --down removes every machine left up
+  pins          the lesson's pins as --pin takes them; --newest-patch: each moved to the newest
+                patch release of its minor version (GitHub's tags; GH_TOKEN lifts the rate limit)
   clean         remove what verify or grade runs that were killed (SIGKILL, a power cut) left on
                 this host; every run does it as it starts, and never touches a live run's
   fetch         gather the github (default) or go source's assets (checksums verified; with go,
@@ -96,6 +99,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
   walkthrough: async () => (await import('./commands/walkthrough.ts')).walkthroughCommand,
   machine: async () => (await import('./commands/machine.ts')).machineCommand,
   clean: async () => (await import('./commands/clean.ts')).cleanCommand,
+  pins: async () => (await import('./commands/pins.ts')).pinsCommand,
   // internal: the vitest child of one host of a fleet (helpers/runner.ts)
   'run-suites': async () => {
     const { runSuitesHere } = await import('./suite-runner.ts');

@@ -52,7 +52,7 @@ async function run(
   const reportsDir = mkdtempSync(join(tmpdir(), 'lc-reports-'));
   // its own process group, as a terminal's foreground job: a Ctrl-C reaches the whole group
   // every command that writes reports writes them to a folder of the test's own
-  const takesReports = !['fetch', 'clean'].includes(argv[2] ?? '');
+  const takesReports = !['fetch', 'clean', 'pins'].includes(argv[2] ?? '');
   const child = spawn(argv[0]!, [...argv.slice(1), ...(takesReports ? ['--reports', reportsDir] : [])], {
     cwd: ROOT,
     detached: true,
