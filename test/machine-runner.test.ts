@@ -1,0 +1,94 @@
+// A host laid out like GitHub's ubuntu-24.04 runner, in a throwaway systemd machine: a
+// distribution's containerd running as containerd.service from /usr/bin, its own
+// /etc/containerd/config.toml (containerd.io ships one), and runc in /usr/bin and /usr/local/bin.
+// Without --set-aside-leftovers the walkthrough refuses in one line naming them and the flag;
+// with it, it walks the lesson, passes every check, and puts those files back as they were.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Host } from '../helpers/host.ts';
+import { APT_CACHE } from '../helpers/lab/apt-source.ts';
+import { INSIDE, Machine } from '../helpers/machine/machine.ts';
+import type { RunReport } from '../helpers/reporters/model.ts';
+import { LocalTransport } from '../helpers/transport.ts';
+import { lessonCheck } from './lab-helpers.ts';
+import { type KeptMachine, inMachine, keepMachine } from './machine-helpers.ts';
+
+const asRoot = process.getuid?.() === 0;
+const nspawn =
+  asRoot &&
+  (await execa('sh', ['-c', 'command -v systemd-nspawn && command -v debootstrap'], { reject: false })).exitCode === 0;
+
+const RUNNER_CONFIG = '# containerd.io\ndisabled_plugins = ["cri"]\n';
+const PACKAGE_UNIT = `[Unit]
+Description=containerd container runtime, as a distribution package runs it
+[Service]
+ExecStart=/usr/bin/containerd
+Delegate=yes
+KillMode=process
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** The walkthrough inside the machine, as the lesson workflow runs it on a runner. */
+async function walkthrough(m: KeptMachine, ...flags: string[]) {
+  const machine = Machine.open(new Host(new LocalTransport()), m.state.dir);
+  const bin = join(INSIDE.app, 'bin/lesson-check.js');
+  const args = ['walkthrough', '--yes', '--source', `dir:${INSIDE.assets}`, '--reports', INSIDE.reports, ...flags];
+  const [file, ...rest] = machine.enterArgv([INSIDE.node, bin, ...args], { CI: 'true', NO_COLOR: '1' });
+  return execa(file!, rest, { reject: false, all: true });
+}
+
+/** The runner's files, with size and mode: what must be back after the walk. */
+const runnerFiles = (m: KeptMachine) =>
+  inMachine(
+    m.state,
+    'for f in /etc/containerd/config.toml /usr/bin/runc /usr/local/bin/runc /usr/bin/containerd ' +
+      '/lib/systemd/system/containerd.service; do stat -c "%n %s %a" "$f"; done; md5sum /etc/containerd/config.toml',
+  );
+
+describe.runIf(nspawn)("a host laid out like GitHub's runner", { timeout: 600_000 }, () => {
+  let m: KeptMachine;
+
+  beforeAll(async () => {
+    // booted, and walked no further than the host checks (they install nothing)
+    m = await keepMachine(['--until', 'H4']);
+    const rootfs = join(m.state.dir, 'rootfs');
+    const put = async (path: string, from: string) => {
+      await execa('install', ['-D', '-m', '755', from, join(rootfs, path)]);
+    };
+    await put('usr/bin/containerd', join(APT_CACHE, 'unpacked/containerd/usr/bin/containerd'));
+    await put('usr/bin/runc', join(APT_CACHE, 'unpacked/runc/usr/sbin/runc'));
+    await put('usr/local/bin/runc', join(APT_CACHE, 'unpacked/runc/usr/sbin/runc'));
+    mkdirSync(join(rootfs, 'etc/containerd'), { recursive: true });
+    writeFileSync(join(rootfs, 'etc/containerd/config.toml'), RUNNER_CONFIG);
+    writeFileSync(join(rootfs, 'lib/systemd/system/containerd.service'), PACKAGE_UNIT);
+    await inMachine(m.state, 'systemctl daemon-reload && systemctl enable --now containerd.service');
+  }, 900_000);
+  afterAll(async () => {
+    await lessonCheck(['machine', '--down']);
+  }, 120_000);
+
+  test('without --set-aside-leftovers: exit 2, one line naming what was found and the flag', async () => {
+    const r = await walkthrough(m);
+    expect(r.exitCode, r.all).toBe(2);
+    const lines = r.all.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    for (const found of ['/etc/containerd/config.toml', '/usr/bin/runc', '/usr/local/bin/runc', 'containerd.service'])
+      expect(lines[0]).toContain(found);
+    expect(lines[0]).toContain('--set-aside-leftovers');
+  });
+
+  test("with it: every check passes, and the runner's runc and config are back as they were", async () => {
+    const before = await runnerFiles(m);
+    const r = await walkthrough(m, '--set-aside-leftovers');
+    expect(r.exitCode, r.all).toBe(0);
+    const report = JSON.parse(readFileSync(join(m.state.dir, 'reports/results.json'), 'utf8')) as RunReport;
+    expect(report.checks.filter((c) => c.state !== 'passed').map((c) => c.id)).toEqual([]);
+    expect(report.checks).toHaveLength(20);
+    expect(r.all).toMatch(/set aside for the walk: containerd\.service \(stopped\)/);
+    expect(await runnerFiles(m)).toBe(before);
+    expect(await inMachine(m.state, 'cat /etc/containerd/config.toml')).toBe(RUNNER_CONFIG.trimEnd());
+  });
+});
