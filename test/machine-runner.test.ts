@@ -2,7 +2,7 @@
 // distribution's containerd running as containerd.service from /usr/bin, its own
 // /etc/containerd/config.toml (containerd.io ships one), and runc in /usr/bin and /usr/local/bin.
 // Without --set-aside-leftovers the walkthrough refuses in one line naming them and the flag;
-// with it, it walks the lesson, passes every check, and puts those files back as they were.
+// with it, it walks the lesson, passes every check, and leaves files, units and services as they were.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -40,13 +40,25 @@ async function walkthrough(m: KeptMachine, ...flags: string[]) {
   return execa(file!, rest, { reject: false, all: true });
 }
 
-/** The runner's files, with size and mode: what must be back after the walk. */
-const runnerFiles = (m: KeptMachine) =>
-  inMachine(
+/** The runner as the walk must leave it: the files where the lesson installs and keeps state (name,
+ * size, mode; the folders by name), the unit files and the services running. */
+const runnerState = async (m: KeptMachine) => ({
+  files: await inMachine(
     m.state,
-    'for f in /etc/containerd/config.toml /usr/bin/runc /usr/local/bin/runc /usr/bin/containerd ' +
-      '/lib/systemd/system/containerd.service; do stat -c "%n %s %a" "$f"; done; md5sum /etc/containerd/config.toml',
-  );
+    'find /etc/containerd /etc/systemd/system /etc/cni /etc/bash_completion.d /usr/local /usr/bin/runc ' +
+      '/usr/bin/containerd /opt /var/lib/containerd /var/lib/nerdctl /var/lib/cni -xdev -maxdepth 3 ' +
+      // the harness's own folder (assets, reports) is not the runner's
+      '-path /opt/lesson-check -prune -o ' +
+      '\\( -type d -printf "%p/\\n" \\) -o -printf "%p %s %m\\n" 2>/dev/null | sort; true',
+  ),
+  config: await inMachine(m.state, 'md5sum /etc/containerd/config.toml'),
+  units: await inMachine(m.state, 'systemctl list-unit-files --no-legend "containerd*" "docker*" | sort'),
+  running: await inMachine(
+    m.state,
+    'systemctl list-units --no-legend --state=active "containerd*" "docker*" | cut -d" " -f1 | sort; ' +
+      'readlink /proc/$(systemctl show -p MainPID --value containerd)/exe',
+  ),
+});
 
 describe.runIf(nspawn)("a host laid out like GitHub's runner", { timeout: 600_000 }, () => {
   let m: KeptMachine;
@@ -80,15 +92,15 @@ describe.runIf(nspawn)("a host laid out like GitHub's runner", { timeout: 600_00
     expect(lines[0]).toContain('--set-aside-leftovers');
   });
 
-  test("with it: every check passes, and the runner's runc and config are back as they were", async () => {
-    const before = await runnerFiles(m);
+  test("with it: every check passes, and the runner's files, units and running services are as before", async () => {
+    const before = await runnerState(m);
     const r = await walkthrough(m, '--set-aside-leftovers');
     expect(r.exitCode, r.all).toBe(0);
     const report = JSON.parse(readFileSync(join(m.state.dir, 'reports/results.json'), 'utf8')) as RunReport;
     expect(report.checks.filter((c) => c.state !== 'passed').map((c) => c.id)).toEqual([]);
     expect(report.checks).toHaveLength(20);
     expect(r.all).toMatch(/set aside for the walk: containerd\.service \(stopped\)/);
-    expect(await runnerFiles(m)).toBe(before);
+    expect(await runnerState(m)).toEqual(before);
     expect(await inMachine(m.state, 'cat /etc/containerd/config.toml')).toBe(RUNNER_CONFIG.trimEnd());
   });
 });

@@ -138,11 +138,12 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
     if (signals.signalled()) return signals.exitCode();
     return summarize(report, reportsDir, out, writeError);
   } finally {
-    const restored = walk?.restore() ?? [];
-    if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
-    // a walk on the real host: sweep everything, always (an interrupt cancels no cleanup)
+    // a walk on the real host: sweep everything, always (an interrupt cancels no cleanup), while
+    // the walk's containerd still answers; then what was set aside goes back
     host.signal = undefined;
     await removeRunTraces(host, profile, runId, { probesCutShort: true });
+    const restored = (await walk?.putBack()) ?? [];
+    if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
     rmSync(runDir, { recursive: true, force: true });
     signals.release();
   }

@@ -4,10 +4,11 @@
  * (`--yes`, or CI=true), on a host that is blank where the lesson installs. A host that already
  * carries a runc on systemd's default PATH (Docker's containerd.io, podman) would hide R1, and
  * containerd.io's own /etc/containerd/config.toml stands where the lesson writes its: such
- * leftovers refuse the walk, or with --set-aside-leftovers are set aside and put back after.
+ * leftovers refuse the walk, or with --set-aside-leftovers are set aside for it; afterwards the
+ * walk is undone and the host is as it was (files, enabled units, running services).
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { awaitContainerd } from '../containerd.ts';
 import { SERVICE_PATH } from '../service.ts';
 import type { Host } from '../host.ts';
@@ -27,6 +28,9 @@ export interface SystemWalkState {
   workDir: string;
   /** Leftovers renamed for the walk: put back afterwards (over what the walk wrote there). */
   setAside: Array<{ from: string; to: string }>;
+  /** Set aside a runtime: the services that were active, and what the folders the lesson installs
+   * into held before (whatever else is there afterwards, the walk made). */
+  before?: { services: string[]; enabled: string[]; entries: Record<string, string[] | null> };
 }
 
 export interface Leftovers {
@@ -107,7 +111,74 @@ export class SystemWalk implements LessonWalk {
       await this.host.anyhow(['systemctl', 'stop', 'docker.socket', 'docker.service', 'containerd.service'], {
         timeoutMs: 60_000,
       });
-    this.renameAside([...leftovers.runcOnPath, ...leftovers.otherConfigs]);
+    // the other runtime's state too: the lesson's containerd would write its own there
+    const state = [this.containerdRoot()].filter((d) => existsSync(d));
+    this.renameAside([...leftovers.runcOnPath, ...leftovers.otherConfigs, ...state]);
+    // listed once those are set aside: what is there after the walk and not in here, the walk made
+    const entries: Record<string, string[] | null> = {};
+    for (const dir of this.installDirs()) entries[dir] = existsSync(dir) ? readdirSync(dir) : null;
+    // enabled units: the lesson's `enable --now containerd` takes over the name
+    const enabled: string[] = [];
+    for (const unit of ['containerd.service', 'docker.service', 'docker.socket'])
+      if ((await this.host.run(['systemctl', 'is-enabled', unit])).stdout.trim() === 'enabled') enabled.push(unit);
+    this.state.before = { services: leftovers.services.map((s) => s.split(' ')[0]!), enabled, entries };
+    writeFileSync(this.stateFile, JSON.stringify(this.state, null, 2));
+  }
+
+  /** Where containerd keeps its images and containers (the lesson's and a package's alike). */
+  private containerdRoot(): string {
+    return join(this.profile.prefix || '/', 'var/lib/containerd');
+  }
+
+  /** The folders the lesson installs into or its tools keep state in. */
+  private installDirs(): string[] {
+    const p = this.profile.paths;
+    return [
+      ...new Set([
+        dirname(p.containerd),
+        dirname(p.runc),
+        dirname(p.cniBinDir),
+        dirname(p.configToml),
+        dirname(p.unitFile),
+        dirname(p.bashCompletion),
+        dirname(p.cniConfDir),
+        p.nerdctlDataRoot,
+        join(this.profile.prefix || '/', 'var/lib/cni'),
+      ]),
+    ];
+  }
+
+  /** After a walk on a host whose runtime was set aside: the lesson's install undone (its
+   * containers, unit, files and state), what was set aside put back, and the services that were
+   * active started again. Returns what was put back. Never throws. */
+  async putBack(): Promise<string[]> {
+    const before = this.state.before;
+    if (before) {
+      const { host, profile } = this;
+      const ctr = (...args: string[]) => [profile.paths.ctr, '--address', profile.paths.socket, ...args];
+      // the walk's containers (podinfo) go with their tasks, before its containerd stops
+      for (const ns of (await host.run(ctr('namespaces', 'ls', '-q'))).stdout.split('\n').filter(Boolean))
+        for (const id of (await host.run(ctr('-n', ns, 'containers', 'ls', '-q'))).stdout.split('\n').filter(Boolean)) {
+          await host.anyhow(ctr('-n', ns, 'tasks', 'kill', '-s', 'KILL', id));
+          await host.anyhow(ctr('-n', ns, 'tasks', 'delete', '--force', id));
+          await host.anyhow(ctr('-n', ns, 'containers', 'delete', id));
+        }
+      await host.anyhow(['systemctl', 'disable', '--now', 'containerd.service'], { timeoutMs: 60_000 });
+      for (const [dir, was] of Object.entries(before.entries)) {
+        if (!existsSync(dir)) continue;
+        if (was === null) rmSync(dir, { recursive: true, force: true });
+        else
+          for (const e of readdirSync(dir))
+            if (!was.includes(e)) rmSync(join(dir, e), { recursive: true, force: true });
+      }
+      await host.anyhow(['rm', '-rf', '--', this.containerdRoot(), dirname(profile.paths.socket)]);
+      await host.anyhow(['systemctl', 'daemon-reload']);
+    }
+    const restored = this.restore();
+    if (before?.enabled.length) await this.host.anyhow(['systemctl', 'enable', ...before.enabled]);
+    if (before?.services.length)
+      await this.host.anyhow(['systemctl', 'start', ...before.services], { timeoutMs: 60_000 });
+    return restored;
   }
 
   private renameAside(paths: string[]): void {
