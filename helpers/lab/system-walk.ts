@@ -164,14 +164,20 @@ export class SystemWalk implements LessonWalk {
           await host.anyhow(ctr('-n', ns, 'containers', 'delete', id));
         }
       await host.anyhow(['systemctl', 'disable', '--now', 'containerd.service'], { timeoutMs: 60_000 });
+      // what is new in the folders the lesson installs into is the walk's (rm: a busy mount, should
+      // one remain, is skipped, not thrown)
+      const made: string[] = [];
       for (const [dir, was] of Object.entries(before.entries)) {
         if (!existsSync(dir)) continue;
-        if (was === null) rmSync(dir, { recursive: true, force: true });
+        if (was === null) made.push(dir);
         else
-          for (const e of readdirSync(dir))
-            if (!was.includes(e)) rmSync(join(dir, e), { recursive: true, force: true });
+          made.push(
+            ...readdirSync(dir)
+              .filter((e) => !was.includes(e))
+              .map((e) => join(dir, e)),
+          );
       }
-      await host.anyhow(['rm', '-rf', '--', this.containerdRoot(), dirname(profile.paths.socket)]);
+      await host.anyhow(['rm', '-rf', '--', ...made, this.containerdRoot(), dirname(profile.paths.socket)]);
       await host.anyhow(['systemctl', 'daemon-reload']);
     }
     const restored = this.restore();
