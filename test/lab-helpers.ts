@@ -122,6 +122,8 @@ export function junitCases(xml: string): Map<string, JUnitCase> {
 
 export interface Traces {
   processes: string[];
+  /** The PIDs of processes whose root is a lab's container rootfs. */
+  containers: string[];
   mounts: string[];
   netns: string[];
   links: string[];
@@ -140,6 +142,17 @@ export async function labTraces(): Promise<Traces> {
   const processes = ps.stdout
     .split('\n')
     .filter((l) => (l.includes(`${LABS_ROOT}/`) || l.includes('containerd-shim')) && !/^\s*\d+\s+Z/.test(l));
+  // a lab's containers (nerdctl's podinfo): their command line says nothing of the lab, their root
+  // mount's overlay layers do (regression: lab teardown left every podinfo of every lab running)
+  const containers = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return (readFileSync(`/proc/${p}/mountinfo`, 'utf8').split('\n', 1)[0] ?? '').includes(`=${LABS_ROOT}/`);
+      } catch {
+        return false;
+      }
+    });
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
@@ -153,6 +166,7 @@ export async function labTraces(): Promise<Traces> {
   const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   return {
     processes,
+    containers,
     mounts,
     netns,
     links,

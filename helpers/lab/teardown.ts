@@ -121,12 +121,15 @@ export function processesOf(prefix: string): number[] {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const exe = safeReadlink(`/proc/${pid}/exe`);
-      // a container's root is its rootfs mount under the prefix's containerd state dir
+      // a container's root is its rootfs mount under the prefix's containerd state dir; once it
+      // has pivoted into it (nerdctl's podinfo), only its root mount's overlay layers say so
       const root = safeReadlink(`/proc/${pid}/root`);
+      const [rootMount = ''] = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n', 1);
       if (
         cmdline.split('\0').some((arg) => arg.includes(`${prefix}/`)) ||
         inside(exe) ||
-        (root !== '/' && inside(root))
+        (root !== '/' && inside(root)) ||
+        rootMount.includes(`=${prefix}/`)
       )
         found.push(pid);
     } catch {
