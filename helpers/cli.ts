@@ -43,7 +43,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
   --target URL  a host to check over ssh (repeatable): ssh://[user@]host[:port]; the OpenSSH
                 client's own config, agent and known_hosts apply; not root: sudo -n
   --inventory F an Ansible inventory (INI or YAML): ansible_host, ansible_user, ansible_port,
-                ansible_ssh_private_key_file, and lesson_check_profile (a profile file here)
+                ansible_ssh_private_key_file, ansible_ssh_common_args/_extra_args,
+                ansible_become(_user), and lesson_check_profile (a profile file here)
   --limit P     hosts or groups to check, as Ansible's --limit (globs, ',' or ':', '!' excludes)
   --parallel N  hosts checked at a time (default 4)
   --shard i/n   check every n-th host by name, starting with the i-th (split a class over runners)

@@ -156,10 +156,67 @@ function toTarget(name: string, vars: Vars, groups: string[], file: string): Tar
       user: str('ansible_user'),
       port: port ? Number(port) : undefined,
       identityFile: rel(str('ansible_ssh_private_key_file')),
+      ...sshOptionsOf(name, file, [str('ansible_ssh_common_args'), str('ansible_ssh_extra_args')]),
+      become: becomeOf(vars),
     },
     groups,
     profileFile: rel(str('lesson_check_profile')),
   };
+}
+
+/** ansible_ssh_common_args and ansible_ssh_extra_args, in that order, split into ssh's words. */
+function sshOptionsOf(name: string, file: string, values: Array<string | undefined>): Pick<SshTarget, 'sshOptions'> {
+  const words = values.flatMap((v) => (v ? splitShellWords(v, `${file}: host ${name}`) : []));
+  return words.length ? { sshOptions: words } : {};
+}
+
+/** ansible_become / ansible_become_user as the transport takes them. */
+function becomeOf(vars: Vars): SshTarget['become'] {
+  const become = vars.ansible_become;
+  if (become === false || (typeof become === 'string' && /^(false|no|0)$/i.test(become))) return false;
+  const user = vars.ansible_become_user;
+  return typeof user === 'string' && user ? { user } : undefined;
+}
+
+/**
+ * Splits ssh options the way Ansible does (Python's shlex in POSIX mode): words apart at blanks,
+ * quotes grouping and removed, a backslash taking the next character. The words reach ssh as
+ * arguments of their own, never through a shell: `$(…)` or `;` in them is text.
+ */
+export function splitShellWords(text: string, where: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    const next = text[i + 1] ?? '';
+    if (quote === "'") {
+      if (ch === "'") quote = undefined;
+      else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = undefined;
+      else if (ch === '\\' && next && '\\"$`'.includes(next)) word += text[++i];
+      else word += ch;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\') {
+      if (!next) throw new InventoryError(`${where}: ssh arguments end in a lone backslash`);
+      word += text[++i];
+      inWord = true;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new InventoryError(`${where}: ssh arguments have an unclosed ${quote}`);
+  if (inWord) words.push(word);
+  return words;
 }
 
 /** Ansible-style --limit: names or groups, comma- or colon-separated, `*` globs, `!` excludes. */

@@ -17,6 +17,11 @@ export interface SshTarget {
   user?: string;
   port?: number;
   identityFile?: string;
+  /** More ssh client options (an inventory's ansible_ssh_common_args and _extra_args), one word each. */
+  sshOptions?: string[];
+  /** Who runs the commands there: `sudo -n` to root for a user other than root (the default), to
+   * `user` (ansible_become_user), or no sudo at all (ansible_become false). */
+  become?: { user?: string } | false;
 }
 
 /** `ssh://[user@]host[:port]` → a target. */
@@ -79,12 +84,15 @@ export class SshTransport implements Transport {
       ...(t.port ? ['-p', String(t.port)] : []),
       ...(t.identityFile ? ['-i', t.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
       ...(t.user ? ['-l', t.user] : []),
+      ...(t.sshOptions ?? []),
     ];
   }
 
   /** The command line the remote shell runs: [cd DIR &&] [sudo -n] [env K=V …] argv, each word quoted. */
   remoteCommand(argv: string[], options: RunOptions = {}): string {
-    const sudo = this.target.user && this.target.user !== 'root' ? ['sudo', '-n', '--'] : [];
+    const t = this.target;
+    const to = t.become === false ? undefined : (t.become?.user ?? (t.user && t.user !== 'root' ? 'root' : undefined));
+    const sudo = !to || to === t.user ? [] : to === 'root' ? ['sudo', '-n', '--'] : ['sudo', '-n', '-u', to, '--'];
     const env =
       options.env && Object.keys(options.env).length
         ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)]

@@ -3,8 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { InventoryError, limitHosts, readInventory, shardHosts, targetsFromUrls } from '../helpers/inventory.ts';
-import { SshTransport, parseSshUrl, shellQuote } from '../helpers/ssh.ts';
+import {
+  InventoryError,
+  limitHosts,
+  readInventory,
+  shardHosts,
+  splitShellWords,
+  targetsFromUrls,
+} from '../helpers/inventory.ts';
+import { type SshTarget, SshTransport, parseSshUrl, shellQuote } from '../helpers/ssh.ts';
 
 function file(name: string, text: string): string {
   const f = join(mkdtempSync(join(tmpdir(), 'lc-inv-')), name);
@@ -106,6 +113,42 @@ describe('ssh targets and quoting', () => {
     });
     expect(parseSshUrl('ssh://[::1]:22')).toMatchObject({ host: '::1', port: 22 });
     expect(() => parseSshUrl('lab-7')).toThrow(/ssh:\/\//);
+  });
+
+  test('ansible_ssh_common_args and _extra_args reach ssh as words of their own, shell syntax as text', async () => {
+    const f = file(
+      'ssh-args.ini',
+      [
+        '[class]',
+        'lab-1 ansible_host=10.0.0.1',
+        '[class:vars]',
+        `ansible_ssh_common_args='-o ProxyJump=grader@bastion:2222 -o "SetEnv=NOTE=a b"'`,
+        `ansible_ssh_extra_args='-o UserKnownHostsFile=/tmp/$(touch /tmp/lc-pwned)\\;x'`,
+        '',
+      ].join('\n'),
+    );
+    const [host] = await readInventory(f);
+    expect(host!.target.sshOptions).toEqual([
+      '-o',
+      'ProxyJump=grader@bastion:2222',
+      '-o',
+      'SetEnv=NOTE=a b',
+      '-o',
+      'UserKnownHostsFile=/tmp/$(touch',
+      '/tmp/lc-pwned);x',
+    ]);
+    const argv = new SshTransport(host!.target, '/tmp/unused').sshArgs();
+    expect(argv.slice(-7)).toEqual(host!.target.sshOptions);
+    expect(() => splitShellWords(`-o "ProxyJump=x`, 'lab-1')).toThrow(/lab-1: ssh arguments have an unclosed "/);
+  });
+
+  test('ansible_become_user runs the commands as that user; ansible_become false runs them as the login', () => {
+    const as = (become: SshTarget['become']) =>
+      new SshTransport({ name: 'x', host: 'x', user: 'student', become }, '/tmp/unused').remoteCommand(['id']);
+    expect(as(undefined)).toBe('sudo -n -- id');
+    expect(as({ user: 'deploy' })).toBe('sudo -n -u deploy -- id');
+    expect(as(false)).toBe('id');
+    expect(new SshTransport({ name: 'x', host: 'x', user: 'root' }, '/tmp/unused').remoteCommand(['id'])).toBe('id');
   });
 
   test('the remote command quotes each word once; a non-root user goes through sudo -n', () => {
