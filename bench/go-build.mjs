@@ -8,12 +8,10 @@ import { cpus, tmpdir } from 'node:os';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
-import { median, seconds as secondsTo, timed, writeSection } from './lib.mjs';
+import { median, seconds as secondsTo, timed, writeSection, CLI, ROOT } from './lib.mjs';
 
 $.verbose = false;
-const root = new URL('..', import.meta.url).pathname;
 const runs = Number(argv.runs ?? 3);
-const cli = ['node', join(root, 'bin/lesson-check.js')];
 
 const seconds = (ms) => secondsTo(ms, 1);
 
@@ -27,7 +25,7 @@ try {
   };
   console.log("bench: cold build of the lesson's releases (empty caches)…");
   const coldMs = await timed(
-    $({ env: { ...process.env, ...cold } })`${cli} fetch --source go --to ${join(scratch, 'cold')}`,
+    $({ env: { ...process.env, ...cold } })`${CLI} fetch --source go --to ${join(scratch, 'cold')}`,
   );
   // each module's own build time, from the build records the go source keeps beside its outputs
   const builds = readdirSync(cold.LC_GO_CACHE_DIR)
@@ -38,14 +36,14 @@ try {
     .filter((f) => existsSync(f))
     .map((f) => JSON.parse(readFileSync(f, 'utf8')));
   const warmMs = await timed(
-    $({ env: { ...process.env, ...cold } })`${cli} fetch --source go --to ${join(scratch, 'warm')}`,
+    $({ env: { ...process.env, ...cold } })`${CLI} fetch --source go --to ${join(scratch, 'warm')}`,
   );
   console.log(`  cold ${seconds(coldMs)} s, warm ${seconds(warmMs)} s`);
 
   // the labs use the machine's own caches: warm them once each, then alternate
   const lab = (source) => {
     const reports = mkdtempSync(join(scratch, 'lab-'));
-    return $`npm run --silent --prefix ${root} lab -- --source ${source} --quiet --reports ${reports}`;
+    return $`npm run --silent --prefix ${ROOT} lab -- --source ${source} --quiet --reports ${reports}`;
   };
   await lab('go');
   await lab('apt');

@@ -4,6 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export const RESULTS = new URL('RESULTS.md', import.meta.url).pathname;
+/** The project's root, and the CLI as every benchmark runs it directly. */
+export const ROOT = new URL('..', import.meta.url).pathname;
+export const CLI = ['node', `${ROOT}bin/lesson-check.js`];
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export const seconds = (ms, digits = 2) => (ms / 1000).toFixed(digits);

@@ -8,12 +8,10 @@ import { cpus, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
-import { median, seconds as secondsTo, timed, writeSection } from './lib.mjs';
+import { median, seconds as secondsTo, timed, writeSection, CLI, ROOT } from './lib.mjs';
 
 $.verbose = false;
-const root = new URL('..', import.meta.url).pathname;
 const runs = Number(argv.runs ?? 3);
-const cli = ['node', join(root, 'bin/lesson-check.js')];
 
 const seconds = (ms) => secondsTo(ms, 1);
 
@@ -23,10 +21,10 @@ try {
   const coldMs = await timed(
     $({
       env: { ...process.env, LC_MACHINE_CACHE_DIR: join(scratch, 'cache') },
-    })`${cli} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`.nothrow(),
+    })`${CLI} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`.nothrow(),
   );
-  const machine = () => $`${cli} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`;
-  const lab = () => $`npm run --silent --prefix ${root} lab -- --quiet --reports ${mkdtempSync(join(scratch, 'r-'))}`;
+  const machine = () => $`${CLI} machine --reports ${mkdtempSync(join(scratch, 'r-'))}`;
+  const lab = () => $`npm run --silent --prefix ${ROOT} lab -- --quiet --reports ${mkdtempSync(join(scratch, 'r-'))}`;
   await machine();
   await lab();
   const machineMs = [];
@@ -55,6 +53,6 @@ Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores ` +
   );
   console.log(section);
 } finally {
-  await $`${cli} machine --down`.nothrow();
+  await $`${CLI} machine --down`.nothrow();
   rmSync(scratch, { recursive: true, force: true });
 }

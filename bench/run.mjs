@@ -9,15 +9,13 @@ import { cpus, tmpdir } from 'node:os';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
-import { RESULTS, keptSections, median, seconds, timed } from './lib.mjs';
+import { RESULTS, keptSections, median, seconds, timed, CLI, ROOT } from './lib.mjs';
 
 $.verbose = false;
-const root = new URL('..', import.meta.url).pathname;
 const runs = Number(argv.runs ?? 7);
-const cli = ['node', join(root, 'bin/lesson-check.js')];
 // the README's command: `lesson-check` on PATH, as `npm link` installs it from this checkout
 const installed = (await $`command -v lesson-check`.nothrow()).stdout.trim();
-if (!installed || realpathSync(installed) !== realpathSync(join(root, 'bin/lesson-check.js')))
+if (!installed || realpathSync(installed) !== realpathSync(join(ROOT, 'bin/lesson-check.js')))
   throw new Error(
     `lesson-check on PATH is ${installed || 'missing'}, not this checkout's: run \`npm link\` here first (README)`,
   );
@@ -65,7 +63,7 @@ const labs = [];
 /** Keeps a lab of `source` up; its profile and prefix, or why it could not be made. */
 async function keepLab(source) {
   console.log(`bench: keeping a lab up (--source ${source})…`);
-  const kept = await $`${cli} lab --keep --quiet --source ${source} --reports ${temp('lab-')}`.nothrow();
+  const kept = await $`${CLI} lab --keep --quiet --source ${source} --reports ${temp('lab-')}`.nothrow();
   const profile = /its profile: (\S+)/.exec(kept.stderr + kept.stdout)?.[1];
   if (!profile) return { source, missing: kept.stderr.trim().split('\n').at(-1) };
   labs.push(profile);
@@ -75,7 +73,7 @@ async function keepLab(source) {
 /** verify as the README runs it, npx, and the bare commands, in turns, `runs` times. */
 async function measure({ source, profile, prefix }) {
   // the bare script must pass, or it is not measuring the same thing; one verify warms the caches
-  await $`bash ${join(root, 'bench/bare-verify.sh')} ${prefix}`;
+  await $`bash ${join(ROOT, 'bench/bare-verify.sh')} ${prefix}`;
   const reports = temp('verify-');
   await $`${readme} verify --profile ${profile} --quiet --reports ${reports}`;
   const verifyMs = [];
@@ -92,7 +90,7 @@ async function measure({ source, profile, prefix }) {
     marks = readMarks(timings);
     marks.named.set('bench: started', t0);
     marks.named.set('bench: ended', Date.now());
-    bareMs.push(await timed($`bash ${join(root, 'bench/bare-verify.sh')} ${prefix}`));
+    bareMs.push(await timed($`bash ${join(ROOT, 'bench/bare-verify.sh')} ${prefix}`));
     ratios.push(verifyMs.at(-1) / bareMs.at(-1));
     npxMs.push(await timed($`npx lesson-check verify --profile ${profile} --quiet --reports ${reports}`));
     process.stdout.write(
@@ -124,7 +122,7 @@ try {
   const { marks, stages: verifyStages } = measured.at(-1);
 
   const labReports = temp('lab-');
-  const labMs = await timed($`npm run --silent --prefix ${root} lab -- --quiet --reports ${labReports}`);
+  const labMs = await timed($`npm run --silent --prefix ${ROOT} lab -- --quiet --reports ${labReports}`);
   const labStages = stages(join(labReports, 'results.json'));
 
   const at = (label) => marks.named.get(label);
@@ -193,7 +191,7 @@ ${stageTable(labStages, false)}
   console.log(md);
   if (measured.some((m) => m.ratio > BUDGET)) process.exitCode = 1;
 } finally {
-  for (const profile of labs) await $`${cli} lab --down --profile ${profile}`.nothrow();
+  for (const profile of labs) await $`${CLI} lab --down --profile ${profile}`.nothrow();
   rmSync(scratch, { recursive: true, force: true });
 }
 

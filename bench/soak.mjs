@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { $, argv } from 'zx';
+import { CLI } from './lib.mjs';
 
 $.verbose = false;
-const root = new URL('..', import.meta.url).pathname;
 const runs = Number(argv.runs ?? 50);
-const cli = ['node', join(root, 'bin/lesson-check.js')];
 const scratch = mkdtempSync(join(tmpdir(), 'lesson-check-soak-'));
-const kept = await $`${cli} lab --keep --quiet --reports ${join(scratch, 'lab')}`.nothrow();
+const kept = await $`${CLI} lab --keep --quiet --reports ${join(scratch, 'lab')}`.nothrow();
 const profile = /its profile: (\S+)/.exec(kept.stderr + kept.stdout)?.[1];
 if (!profile) throw new Error(`lab --keep failed:\n${kept.stderr}`);
 const failures = [];
@@ -21,7 +20,7 @@ const times = [];
 try {
   for (let i = 1; i <= runs; i++) {
     const t0 = performance.now();
-    const r = await $`${cli} verify --profile ${profile} --quiet --reports ${join(scratch, `v${i}`)}`.nothrow();
+    const r = await $`${CLI} verify --profile ${profile} --quiet --reports ${join(scratch, `v${i}`)}`.nothrow();
     times.push(performance.now() - t0);
     if (r.exitCode !== 0)
       failures.push({
@@ -35,7 +34,7 @@ try {
     process.stdout.write(`  ${i}/${runs}: exit ${r.exitCode} in ${(times.at(-1) / 1000).toFixed(2)} s\n`);
   }
 } finally {
-  await $`${cli} lab --down --profile ${profile}`.nothrow();
+  await $`${CLI} lab --down --profile ${profile}`.nothrow();
   rmSync(scratch, { recursive: true, force: true });
 }
 const sorted = [...times].sort((a, b) => a - b);

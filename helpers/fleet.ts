@@ -15,7 +15,7 @@ import { cleanDeadRuns, forgetRun, recordRun } from './run-records.ts';
 import { Host } from './host.ts';
 import type { TargetHost } from './inventory.ts';
 import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
-import { type RunReport, countStates, gradeOf } from './reporters/model.ts';
+import { type RunReport, countStates, gradeOf, unrunCheck } from './reporters/model.ts';
 import type { Mode, RunInfo } from './run.ts';
 import { runSuitesInChild } from './runner.ts';
 import { SshTransport } from './ssh.ts';
@@ -178,20 +178,9 @@ function errorReport(
   why: string,
   hint: string,
 ): RunReport {
-  const checks = CATALOGUE.filter(({ id }) => !opts.only || opts.only.includes(id)).map(({ id, stage }) => ({
-    id,
-    title: id,
-    stage,
-    section: stage,
-    weight: 1,
-    state: 'error' as const,
-    durationMs: 0,
-    expected: `the host ${h.target.name} can be checked`,
-    observed: why,
-    hint,
-    cause: why,
-    transcript: [],
-  }));
+  const checks = CATALOGUE.filter(({ id }) => !opts.only || opts.only.includes(id)).map((entry) =>
+    unrunCheck(entry, { expected: `the host ${h.target.name} can be checked`, observed: why, hint, cause: why }),
+  );
   const report: RunReport = {
     runId,
     host: h.target.name,

@@ -56,28 +56,7 @@ export async function removeRunTraces(
   const named = namespaces.flatMap((n) => ['-name', n, '-o']).slice(0, -1);
   const sweeps: Array<Promise<unknown>> = [];
   if (named.length)
-    sweeps.push(
-      host.anyhow([
-        'find',
-        profile.paths.nerdctlDataRoot,
-        '-mindepth',
-        '3',
-        '-maxdepth',
-        '3',
-        '-type',
-        'd',
-        '(',
-        ...named,
-        ')',
-        '-prune',
-        '-exec',
-        'rm',
-        '-rf',
-        '--',
-        '{}',
-        '+',
-      ]),
-    );
+    sweeps.push(removeMatching(host, profile.paths.nerdctlDataRoot, 3, ['-type', 'd', '(', ...named, ')']));
   // containerd and runc keep a folder per namespace in their state and root dirs, and leave it
   // when the namespace goes: `<state>/io.containerd.runtime.v2.task/<ns>`, `<state>/runc/<ns>`
   // (and the sandbox's own runc root), `<root>/io.containerd.runtime.v2.task/<ns>`; rmdir takes
@@ -136,28 +115,7 @@ export async function removeRunTraces(
     // the bridge first: the last claim let go may turn forwarding back off
     sweeps.push(removeNetObjects(host, runId).then(() => releaseForwarding(host, runId)));
     sweeps.push(
-      host.anyhow([
-        'find',
-        '/tmp',
-        '-mindepth',
-        '1',
-        '-maxdepth',
-        '1',
-        '(',
-        '-name',
-        `lesson-check-lc-${runId}-*`,
-        '-o',
-        '-name',
-        `lc-${runId}-*`,
-        ')',
-        '-prune',
-        '-exec',
-        'rm',
-        '-rf',
-        '--',
-        '{}',
-        '+',
-      ]),
+      removeMatching(host, '/tmp', 1, ['-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`]),
     );
   }
   await Promise.all([removals, ...sweeps]);
@@ -167,6 +125,29 @@ export async function removeRunTraces(
 /** The IDs (`ls -q`) of a namespace's containers or images. */
 async function listIn(host: Host, profile: Profile, namespace: string, what: 'containers' | 'images') {
   return (await host.run(ctr(profile, '--namespace', namespace, what, 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+}
+
+/** Removes every folder or file exactly `depth` below `dir` that the `find` tests `match` select. */
+function removeMatching(host: Host, dir: string, depth: number, match: string[]): Promise<void> {
+  const at = String(depth);
+  return host.anyhow([
+    'find',
+    dir,
+    '-mindepth',
+    at,
+    '-maxdepth',
+    at,
+    '(',
+    ...match,
+    ')',
+    '-prune',
+    '-exec',
+    'rm',
+    '-rf',
+    '--',
+    '{}',
+    '+',
+  ]);
 }
 
 /** Removes a containerd namespace of ours: its images first (listed here unless given), then the

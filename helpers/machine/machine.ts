@@ -276,30 +276,11 @@ export class Machine {
     appendFileSync(join(r, 'etc/hosts'), `127.0.1.1 ${state.name}\n`);
     for (const f of readdirSafe(join(r, 'etc/ssh')).filter((f) => f.startsWith('ssh_host_')))
       rmSync(join(r, 'etc/ssh', f));
-    await host.ensure([
-      'ssh-keygen',
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      `${state.name} host key`,
-      '-f',
-      join(r, 'etc/ssh/ssh_host_ed25519_key'),
-    ]);
-    await host.ensure([
-      'ssh-keygen',
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      `lesson-check to ${state.name}`,
-      '-f',
-      join(state.dir, 'id_ed25519'),
-    ]);
+    // a key pair with no passphrase: the machine's host key, and the key lesson-check logs in with
+    const keygen = (comment: string, file: string) =>
+      host.ensure(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+    await keygen(`${state.name} host key`, join(r, 'etc/ssh/ssh_host_ed25519_key'));
+    await keygen(`lesson-check to ${state.name}`, join(state.dir, 'id_ed25519'));
     mkdirSync(join(r, 'root/.ssh'), { recursive: true, mode: 0o700 });
     writeFileSync(join(r, 'root/.ssh/authorized_keys'), readFileSync(join(state.dir, 'id_ed25519.pub')), {
       mode: 0o600,

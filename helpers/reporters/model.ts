@@ -66,6 +66,15 @@ export function countStates(checks: CheckResult[]): Record<CheckState, number> {
   return counts;
 }
 
+/** A catalogue check that has no result of its own (its host unreachable, its suite never
+ * loaded): an error that says why. */
+export function unrunCheck(
+  { id, stage }: { id: string; stage: string },
+  why: Required<Pick<CheckResult, 'expected' | 'observed' | 'hint'>> & Pick<CheckResult, 'cause'>,
+): CheckResult {
+  return { id, title: id, stage, section: stage, weight: 1, state: 'error', durationMs: 0, ...why, transcript: [] };
+}
+
 /** A check that counts against the host: failed (the host is wrong) or error (it could not run). */
 export function isFailing(c: CheckResult): boolean {
   return c.state === 'failed' || c.state === 'error';

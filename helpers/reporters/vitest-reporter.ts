@@ -10,7 +10,7 @@ import { readRunInfo } from '../run.ts';
 import { lastRun, tryWriteReports } from './write.ts';
 import { loadJUnitBuilder } from './junit.ts';
 import { mark } from '../timing.ts';
-import { type CheckResult, type RunReport, gradeOf } from './model.ts';
+import { type CheckResult, type RunReport, gradeOf, unrunCheck } from './model.ts';
 
 export default class LessonReporter implements Reporter {
   private started = Date.now();
@@ -41,20 +41,13 @@ export default class LessonReporter implements Reporter {
     // --only: the checks left out are not part of this run's report
     const only = process.env.LC_ONLY ? process.env.LC_ONLY.split(',') : undefined;
     const checks = CATALOGUE.filter(({ id }) => !only || only.includes(id)).map(
-      ({ id, stage }) =>
-        seen.get(id) ?? {
-          id,
-          title: id,
-          stage,
-          section: stage,
-          weight: 1,
-          state: 'error' as const,
-          durationMs: 0,
+      (entry) =>
+        seen.get(entry.id) ??
+        unrunCheck(entry, {
           expected: 'the check runs',
           observed: 'the check did not report: its suite did not load, or the run was interrupted',
           hint: 'see the console output of the run',
-          transcript: [],
-        },
+        }),
     );
     const report: RunReport = {
       runId: info.runId,
