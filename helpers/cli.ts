@@ -20,8 +20,9 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
        lesson-check lab --down [--profile FILE]
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
-       lesson-check grade  --inventory FILE | --target ssh://[user@]host[:port] …
+       lesson-check grade  --inventory PATH | --target ssh://[user@]host[:port] …
                            [--limit PATTERN] [--parallel N] [--shard i/n] [--reports DIR]
+                           [--vault-password-file FILE] [--inventory-reader auto|ansible|built-in]
        lesson-check merge DIR… [--reports OUT]
        lesson-check verify --list
        lesson-check fetch --to DIR [--source github|go] [--mirror URL] [--pin P]
@@ -42,10 +43,15 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
   --only IDS    run only these checks (comma-separated IDs)
   --target URL  a host to check over ssh (repeatable): ssh://[user@]host[:port]; the OpenSSH
                 client's own config, agent and known_hosts apply; not root: sudo -n
-  --inventory F an Ansible inventory (INI or YAML): ansible_host, ansible_user, ansible_port,
-                ansible_ssh_private_key_file, ansible_ssh_common_args/_extra_args,
+  --inventory P an Ansible inventory (file, folder or script), read by ansible-inventory when it
+                is on PATH (plugins, group_vars/host_vars, vaults), else by the built-in reader
+                (static INI and YAML, with group_vars/host_vars): ansible_host, ansible_user,
+                ansible_port, ansible_ssh_private_key_file, ansible_ssh_common_args/_extra_args,
                 ansible_become(_user), and lesson_check_profile (a profile file here)
-  --limit P     hosts or groups to check, as Ansible's --limit (globs, ',' or ':', '!' excludes)
+  --limit P     hosts or groups to check, Ansible's patterns (globs, ~regex, ',' or ':', '&'
+                intersects, '!' excludes, group[0:2]); a part that names nothing is an error
+  --vault-password-file F   passed to Ansible, for vaulted inventory variables
+  --inventory-reader R      auto (the default), ansible or built-in
   --parallel N  hosts checked at a time (default 4)
   --shard i/n   check every n-th host by name, starting with the i-th (split a class over runners)
   merge         join the results.json of several runs (shards) into one set of reports

@@ -1,12 +1,31 @@
 /**
- * Targets as people already list them: `--target ssh://user@host[:port]` (repeatable) and Ansible
- * inventories in INI or YAML (hosts, groups, children, vars; ansible_host, ansible_user,
- * ansible_port, ansible_ssh_private_key_file, and lesson_check_profile: a profile file on the
- * controller for that host). `--limit` picks hosts by name or group, with globs, `!` to exclude.
+ * A class's hosts as people already list them: `--target ssh://user@host[:port]` (repeatable) and
+ * Ansible inventories. An inventory is read through Ansible (`ansible-inventory`) when it is on
+ * PATH, so scripts, plugins, folders, group_vars/host_vars and vaulted values work as in Ansible;
+ * otherwise by the built-in reader of static INI and YAML files (and their group_vars/host_vars).
+ * Whichever read it, the same variables are honoured: ansible_host, ansible_user, ansible_port,
+ * ansible_ssh_private_key_file, ansible_ssh_common_args/_extra_args, ansible_become(_user), and
+ * lesson_check_profile (a profile file on the controller for that host). `--limit` is Ansible's.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type SshTarget, parseSshUrl } from './ssh.ts';
+import { ansibleOnPath, readWithAnsible } from './inventory/ansible-reader.ts';
+import { limitTree } from './inventory/patterns.ts';
+import { splitShellWords } from './inventory/shell-words.ts';
+import { readStaticInventory } from './inventory/static-reader.ts';
+import {
+  InventoryError,
+  type InventoryTree,
+  type Vars,
+  emptyTree,
+  groupNamed,
+  groupsOfHost,
+} from './inventory/tree.ts';
+
+export { InventoryError } from './inventory/tree.ts';
+export { splitShellWords } from './inventory/shell-words.ts';
 
 export interface TargetHost {
   target: SshTarget;
@@ -15,230 +34,139 @@ export interface TargetHost {
   profileFile?: string;
 }
 
-type Vars = Record<string, unknown>;
+export const INVENTORY_READERS = ['auto', 'ansible', 'built-in'] as const;
+export type InventoryReader = (typeof INVENTORY_READERS)[number];
 
-export class InventoryError extends Error {
-  override name = 'InventoryError';
+export interface InventoryOptions {
+  /** Ansible's --limit pattern. */
+  limit?: string;
+  vaultPasswordFile?: string;
+  /** auto: ansible-inventory when it is on PATH, the built-in reader otherwise. */
+  reader?: InventoryReader;
+}
+
+export interface Inventory {
+  /** The hosts --limit left (all without one), in inventory order. */
+  hosts: TargetHost[];
+  /** Which reader read it, for the console and the reports. */
+  reader: string;
+  /** The parts of --limit that matched no group and no host. */
+  unmatched: string[];
 }
 
 export function targetsFromUrls(urls: string[]): TargetHost[] {
   return urls.map((u) => ({ target: parseSshUrl(u), groups: [] }));
 }
 
-/** Reads an INI or YAML Ansible inventory (YAML when it parses to a mapping with `hosts` or `children`). */
-export async function readInventory(file: string): Promise<TargetHost[]> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InventoryError(`${file}: cannot read inventory: ${(e as Error).message}`);
+/** Reads an inventory (a file, a folder or a script) with the reader there is, and applies --limit. */
+export async function readInventory(path: string, opts: InventoryOptions = {}): Promise<Inventory> {
+  const reader = opts.reader ?? 'auto';
+  if (!existsSync(path)) throw new InventoryError(`${path}: no such file or folder`);
+  const withAnsible = reader === 'ansible' || (reader === 'auto' && ansibleOnPath());
+  if (reader === 'ansible' && !ansibleOnPath())
+    throw new InventoryError(`${path}: --inventory-reader ansible, but ansible-inventory is not on PATH`);
+  let tree: InventoryTree;
+  let limited: { hosts: string[]; unmatched: string[] } | undefined;
+  let readerName: string;
+  if (withAnsible) {
+    const read = await readWithAnsible(path, opts);
+    tree = read.tree;
+    limited = read.limited;
+    const core = /\[core ([^\]]+)\]/.exec(read.version)?.[1];
+    readerName = `ansible-inventory${core ? ` (ansible-core ${core})` : ''}`;
+  } else {
+    if (opts.vaultPasswordFile)
+      throw new InventoryError(
+        `--vault-password-file needs Ansible to open the vault: install ansible-core (ansible-inventory on PATH)`,
+      );
+    tree = await readStaticInventory(path);
+    limited = opts.limit === undefined ? undefined : limitTree(tree, opts.limit);
+    readerName =
+      reader === 'built-in' ? 'built-in (--inventory-reader built-in)' : 'built-in (no ansible-inventory on PATH)';
   }
-  const hosts = new Map<string, { vars: Vars; groups: Set<string> }>();
-  // yaml is big and only YAML inventories need it
-  if (
-    /\.ya?ml$/i.test(file) ||
-    /^\s*(all|[\w-]+)\s*:\s*$/m.test(text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '')
-  )
-    readYaml(text, file, hosts, (await import('yaml')).parse);
-  else readIni(text, file, hosts);
-  return [...hosts].map(([name, h]) => toTarget(name, h.vars, [...h.groups], file));
+  const base = statSync(path).isDirectory() ? path : dirname(path);
+  const kept = limited ? new Set(limited.hosts) : undefined;
+  const hosts = [...tree.hostVars]
+    .filter(([name]) => !kept || kept.has(name))
+    .map(([name, vars]) => toTarget(name, vars, groupsOfHost(tree, name), path, base));
+  return { hosts, reader: readerName, unmatched: limited?.unmatched ?? [] };
 }
 
-function addHost(
-  hosts: Map<string, { vars: Vars; groups: Set<string> }>,
-  name: string,
-  vars: Vars,
-  group?: string,
-): void {
-  const h = hosts.get(name) ?? { vars: {}, groups: new Set<string>() };
-  // the more specific wins: callers add group vars first, host vars last
-  Object.assign(h.vars, vars);
-  if (group && group !== 'all' && group !== 'ungrouped') h.groups.add(group);
-  hosts.set(name, h);
-}
-
-function readYaml(
-  text: string,
-  file: string,
-  hosts: Map<string, { vars: Vars; groups: Set<string> }>,
-  parseYaml: (text: string) => unknown,
-): void {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    const pos = (e as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
-    throw new InventoryError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${(e as Error).message.split('\n')[0]}`);
+/** --limit over --target hosts, which have names and no groups. */
+export function limitTargets(hosts: TargetHost[], pattern: string | undefined): Omit<Inventory, 'reader'> {
+  if (pattern === undefined) return { hosts, unmatched: [] };
+  const tree = emptyTree();
+  for (const h of hosts) {
+    tree.hostVars.set(h.target.name, {});
+    groupNamed(tree, 'ungrouped').hosts.push(h.target.name);
   }
-  if (typeof doc !== 'object' || doc === null) throw new InventoryError(`${file}: an inventory is a mapping of groups`);
-  const walk = (group: string, node: unknown, inherited: Vars, lineage: string[]) => {
-    if (node === null || node === undefined) return;
-    if (typeof node !== 'object') throw new InventoryError(`${file}: group ${group} must be a mapping`);
-    const g = node as { hosts?: Record<string, Vars | null>; vars?: Vars; children?: Record<string, unknown> };
-    const vars = { ...inherited, ...(g.vars ?? {}) };
-    for (const [name, hostVars] of Object.entries(g.hosts ?? {})) {
-      addHost(hosts, name, { ...vars, ...(hostVars ?? {}) });
-      for (const l of [...lineage, group]) addHost(hosts, name, {}, l);
-    }
-    for (const [child, childNode] of Object.entries(g.children ?? {}))
-      walk(child, childNode, vars, [...lineage, group]);
-  };
-  for (const [group, node] of Object.entries(doc as Record<string, unknown>)) walk(group, node, {}, []);
+  groupNamed(tree, 'all').children.push('ungrouped');
+  const { hosts: names, unmatched } = limitTree(tree, pattern);
+  return { hosts: hosts.filter((h) => names.includes(h.target.name)), unmatched };
 }
 
-function readIni(text: string, file: string, hosts: Map<string, { vars: Vars; groups: Set<string> }>): void {
-  const groupHosts = new Map<string, Array<{ name: string; vars: Vars }>>();
-  const groupVars = new Map<string, Vars>();
-  const children = new Map<string, string[]>();
-  let section = 'ungrouped';
-  let kind: 'hosts' | 'vars' | 'children' = 'hosts';
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\s[#;].*$/, '').trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) return;
-    const header = /^\[([^\]:]+)(?::(vars|children))?\]$/.exec(line);
-    if (header) {
-      section = header[1]!;
-      kind = (header[2] as 'vars' | 'children' | undefined) ?? 'hosts';
-      return;
-    }
-    if (line.startsWith('[')) throw new InventoryError(`${file}:${i + 1}:1: not a section header: ${line}`);
-    if (kind === 'children') children.set(section, [...(children.get(section) ?? []), line]);
-    else if (kind === 'vars') {
-      const [k, ...v] = line.split('=');
-      if (!k || !v.length) throw new InventoryError(`${file}:${i + 1}:1: expected key=value in [${section}:vars]`);
-      groupVars.set(section, { ...(groupVars.get(section) ?? {}), [k.trim()]: unquote(v.join('=').trim()) });
-    } else {
-      const [name, ...pairs] = line.split(/\s+/);
-      const vars: Vars = {};
-      for (const pair of pairs) {
-        const eq = pair.indexOf('=');
-        if (eq < 1)
-          throw new InventoryError(`${file}:${i + 1}:${raw.indexOf(pair) + 1}: expected key=value, found ${pair}`);
-        vars[pair.slice(0, eq)] = unquote(pair.slice(eq + 1));
-      }
-      groupHosts.set(section, [...(groupHosts.get(section) ?? []), { name: name!, vars }]);
-    }
-  });
-  // a group's hosts are its own and its children's; vars flow from all, to parents, to children
-  const lineageOf = (group: string): string[] => {
-    const parents = [...children].filter(([, kids]) => kids.includes(group)).map(([p]) => p);
-    return [...parents.flatMap(lineageOf), group];
-  };
-  for (const [group, members] of groupHosts) {
-    const lineage = ['all', ...lineageOf(group)];
-    for (const m of members) {
-      for (const g of lineage) addHost(hosts, m.name, groupVars.get(g) ?? {}, g);
-      addHost(hosts, m.name, m.vars);
-    }
-  }
-}
-
-function unquote(v: string): string {
-  return /^(['"]).*\1$/.test(v) ? v.slice(1, -1) : v;
-}
-
-function toTarget(name: string, vars: Vars, groups: string[], file: string): TargetHost {
-  const str = (k: string) => {
-    const v = vars[k];
-    if (v === undefined || typeof v === 'string') return v;
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+function toTarget(name: string, vars: Vars, groups: string[], file: string, base: string): TargetHost {
+  const where = `${file}: host ${name}`;
+  // Ansible's ssh connection takes the last of each pair that is set (ansible_ssh_host over ansible_host)
+  const str = (...keys: string[]) => {
+    const key = keys.find((k) => vars[k] !== undefined && vars[k] !== null);
+    const v = key === undefined ? undefined : vars[key];
+    if (v === undefined || v === null) return undefined;
     // a YAML mapping or list where a scalar belongs: shown as one, not as [object Object]
-    return JSON.stringify(v);
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    if (/\{\{|\{%/.test(text))
+      throw new InventoryError(
+        `${where}: ${key} is a Jinja template (${text}); lesson-check takes values as they are, ` +
+          'so give it the value the template would make',
+      );
+    return text;
   };
-  const port = str('ansible_port');
+  const port = str('ansible_ssh_port', 'ansible_port');
   if (port !== undefined && !/^\d+$/.test(port))
-    throw new InventoryError(`${file}: host ${name}: ansible_port must be a number, not ${port}`);
-  const rel = (p: string | undefined) => (p && !isAbsolute(p) ? resolve(dirname(file), p) : p);
+    throw new InventoryError(`${where}: ansible_port must be a number, not ${port}`);
+  const key = str('ansible_ssh_private_key_file', 'ansible_private_key_file');
+  const profile = str('lesson_check_profile');
   return {
     target: {
       name,
-      host: str('ansible_host') ?? name,
-      user: str('ansible_user'),
+      host: str('ansible_ssh_host', 'ansible_host') ?? name,
+      user: str('ansible_ssh_user', 'ansible_user'),
       port: port ? Number(port) : undefined,
-      identityFile: rel(str('ansible_ssh_private_key_file')),
-      ...sshOptionsOf(name, file, [str('ansible_ssh_common_args'), str('ansible_ssh_extra_args')]),
+      identityFile: key && keyPath(key, base),
+      ...sshOptionsOf(where, [str('ansible_ssh_common_args'), str('ansible_ssh_extra_args')]),
       become: becomeOf(vars),
     },
     groups,
-    profileFile: rel(str('lesson_check_profile')),
+    // a profile file of ours: beside the inventory, when relative
+    profileFile: profile && resolve(base, profile),
   };
 }
 
+/**
+ * A key file as Ansible hands it to ssh: `~` is the home folder, a relative path is taken from the
+ * current folder; one not found there is looked for beside the inventory, as lesson-check did
+ * before it read inventories as Ansible does.
+ */
+function keyPath(key: string, base: string): string {
+  const expanded = key === '~' || key.startsWith('~/') ? `${homedir()}${key.slice(1)}` : key;
+  if (isAbsolute(expanded)) return expanded;
+  const fromHere = resolve(expanded);
+  return existsSync(fromHere) ? fromHere : resolve(base, expanded);
+}
+
 /** ansible_ssh_common_args and ansible_ssh_extra_args, in that order, split into ssh's words. */
-function sshOptionsOf(name: string, file: string, values: Array<string | undefined>): Pick<SshTarget, 'sshOptions'> {
-  const words = values.flatMap((v) => (v ? splitShellWords(v, `${file}: host ${name}`) : []));
+function sshOptionsOf(where: string, values: Array<string | undefined>): Pick<SshTarget, 'sshOptions'> {
+  const words = values.flatMap((v) => (v ? splitShellWords(v, `${where}: ssh arguments`) : []));
   return words.length ? { sshOptions: words } : {};
 }
 
-/** ansible_become / ansible_become_user as the transport takes them. */
+/** ansible_become / ansible_become_user as the transport takes them (Ansible's false: no, off, 0, f…). */
 function becomeOf(vars: Vars): SshTarget['become'] {
   const become = vars.ansible_become;
-  if (become === false || (typeof become === 'string' && /^(false|no|0)$/i.test(become))) return false;
+  if (become === false || become === 0 || (typeof become === 'string' && /^(false|no|n|off|f|0)$/i.test(become)))
+    return false;
   const user = vars.ansible_become_user;
   return typeof user === 'string' && user ? { user } : undefined;
-}
-
-/**
- * Splits ssh options the way Ansible does (Python's shlex in POSIX mode): words apart at blanks,
- * quotes grouping and removed, a backslash taking the next character. The words reach ssh as
- * arguments of their own, never through a shell: `$(…)` or `;` in them is text.
- */
-export function splitShellWords(text: string, where: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let quote: "'" | '"' | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    const next = text[i + 1] ?? '';
-    if (quote === "'") {
-      if (ch === "'") quote = undefined;
-      else word += ch;
-    } else if (quote === '"') {
-      if (ch === '"') quote = undefined;
-      else if (ch === '\\' && next && '\\"$`'.includes(next)) word += text[++i];
-      else word += ch;
-    } else if (/\s/.test(ch)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else if (ch === "'" || ch === '"') {
-      quote = ch;
-      inWord = true;
-    } else if (ch === '\\') {
-      if (!next) throw new InventoryError(`${where}: ssh arguments end in a lone backslash`);
-      word += text[++i];
-      inWord = true;
-    } else {
-      word += ch;
-      inWord = true;
-    }
-  }
-  if (quote) throw new InventoryError(`${where}: ssh arguments have an unclosed ${quote}`);
-  if (inWord) words.push(word);
-  return words;
-}
-
-/** Ansible-style --limit: names or groups, comma- or colon-separated, `*` globs, `!` excludes. */
-export function limitHosts(hosts: TargetHost[], pattern: string | undefined): TargetHost[] {
-  if (!pattern) return hosts;
-  const parts = pattern
-    .split(/[,:]/)
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const glob = (p: string) =>
-    new RegExp(
-      `^${p
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`,
-    );
-  const matches = (h: TargetHost, p: string) => [h.target.name, ...h.groups].some((n) => glob(p).test(n));
-  const include = parts.filter((p) => !p.startsWith('!'));
-  const exclude = parts.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
-  return hosts.filter(
-    (h) => (include.length === 0 || include.some((p) => matches(h, p))) && !exclude.some((p) => matches(h, p)),
-  );
 }
 
 /** --shard i/n: every n-th host by name, so that n runners split a class deterministically. */

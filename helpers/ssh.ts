@@ -122,8 +122,7 @@ export class SshTransport implements Transport {
       ...r,
       argv,
       spawnError:
-        r.spawnError ??
-        (r.exitCode === SSH_FAILED ? `ssh to ${this.target.host}: ${r.stderr.trim().split('\n').pop()}` : undefined),
+        r.spawnError ?? (r.exitCode === SSH_FAILED ? `ssh to ${this.target.host}: ${sshFailure(r.stderr)}` : undefined),
     };
   }
 
@@ -132,4 +131,16 @@ export class SshTransport implements Transport {
     await this.local.run(['ssh', ...this.sshArgs(), '-O', 'exit', this.target.host], { timeoutMs: 5_000 });
     rmSync(this.controlDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What ssh said when it failed, on one line: its last few lines, since through a jump host the
+ * cause ("connect to host bastion port 22: …") comes before the generic last line.
+ */
+function sshFailure(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.slice(-3).join('; ');
 }

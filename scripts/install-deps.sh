@@ -2,13 +2,14 @@
 # Installs the Debian packages lesson-check needs, only those missing, so that `npm run lab` and
 # `npm test` work on a fresh Debian or Ubuntu machine. Usage: scripts/install-deps.sh lab|test
 #   lab:  what the lab and the checks run (ip, unshare, curl, tar, ps, sysctl, apt-get download)
-#   test: the same, plus chromium (the HTML report is rendered in it) and the OpenSSH server
-#         and client (a class is graded over ssh in the tests)
+#   test: the same, plus chromium (the HTML report is rendered in it), the OpenSSH server
+#         and client (a class is graded over ssh in the tests) and ansible-core (inventories
+#         are read through ansible-inventory, and compared with the built-in reader)
 #   both: where a Go toolchain is, what the go source needs to build runc (gcc, libseccomp-dev)
 set -euo pipefail
 lab=(ca-certificates curl tar iproute2 util-linux mount procps coreutils dpkg apt debian-archive-keyring)
 # test: the machine lab boots Debian with systemd-nspawn from a debootstrapped rootfs
-test=("${lab[@]}" chromium openssh-server openssh-client systemd-container debootstrap openssl)
+test=("${lab[@]}" chromium openssh-server openssh-client systemd-container debootstrap openssl ansible-core)
 case "${1:-}" in
   lab) wanted=("${lab[@]}") ;;
   test) wanted=("${test[@]}") ;;

@@ -52,12 +52,17 @@ describe('a class over four shards', () => {
     expect(nothing.output).toContain('no results to join');
   });
 
-  test('a --limit that matches no host is a usage error, not an empty class', async () => {
+  test('a --limit that leaves no host, or names nothing, is a usage error, not an empty class', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lc-class-'));
     const inventory = join(dir, 'class.ini');
     writeFileSync(inventory, 'lab-1 ansible_host=127.0.0.1\n');
-    const run = await lessonCheck(['grade', '--inventory', inventory, '--limit', 'lab-9']);
+    // every part names something, and together they leave no host
+    const run = await lessonCheck(['grade', '--inventory', inventory, '--limit', 'lab-1:!ungrouped']);
     expect(run.exitCode).toBe(2);
-    expect(run.output).toContain('no hosts to check (after --limit lab-9)');
+    expect(run.output).toContain('no hosts to check (after --limit lab-1:!ungrouped)');
+    // a part that names nothing is a typo, said as such
+    const typo = await lessonCheck(['grade', '--inventory', inventory, '--limit', 'lab-9']);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.output).toContain(`--limit lab-9: no group or host is called 'lab-9' in ${inventory}`);
   });
 });

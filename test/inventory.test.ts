@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
+  type InventoryReader,
   InventoryError,
-  limitHosts,
+  limitTargets,
   readInventory,
   shardHosts,
   splitShellWords,
@@ -55,14 +56,19 @@ const YAML = `all:
             carol: { ansible_host: 10.0.0.3, ansible_user: student }
 `;
 
-describe('inventories', () => {
+// each reader on its own here; test/inventory-readers.test.ts compares them
+const READERS: InventoryReader[] = ['built-in', 'ansible'];
+
+describe.each(READERS)('inventories, %s reader', (reader) => {
   for (const [kind, text, name] of [
     ['INI', INI, 'hosts.ini'],
     ['YAML', YAML, 'hosts.yml'],
   ] as const) {
     test(`${kind}: hosts, ports, users, keys, profiles and groups, with vars inherited`, async () => {
       const f = file(name, text);
-      const hosts = (await readInventory(f)).sort((a, b) => a.target.name.localeCompare(b.target.name));
+      const hosts = (await readInventory(f, { reader })).hosts.sort((a, b) =>
+        a.target.name.localeCompare(b.target.name),
+      );
       const dir = join(f, '..');
       expect(hosts.map((h) => h.target)).toEqual([
         { name: 'alice', host: '10.0.0.1', user: 'root', port: 2201, identityFile: join(dir, 'keys/grader') },
@@ -77,20 +83,30 @@ describe('inventories', () => {
 
   test('a malformed line is named by file and line', async () => {
     const f = file('bad.ini', '[students]\nalice ansible_port\n');
-    await expect(readInventory(f)).rejects.toThrow(new RegExp(`^${f}:2:\\d+: expected key=value`));
-    await expect(readInventory(f)).rejects.toThrow(InventoryError);
+    const said = reader === 'built-in' ? `^${f}:2:\\d+: expected key=value` : `^${f}: .*${f}:2: Expected key=value`;
+    await expect(readInventory(f, { reader })).rejects.toThrow(new RegExp(said));
+    await expect(readInventory(f, { reader })).rejects.toThrow(InventoryError);
   });
 
   test('--limit picks by name or group, with globs and exclusions', async () => {
-    const hosts = await readInventory(file('hosts.ini', INI));
-    const names = (p: string) =>
-      limitHosts(hosts, p)
-        .map((h) => h.target.name)
-        .sort();
-    expect(names('students')).toEqual(['alice', 'bob']);
-    expect(names('c*')).toEqual(['alice', 'bob', 'carol']); // the group "class" matches everyone
-    expect(names('class:!bob')).toEqual(['alice', 'carol']);
-    expect(names('carol,alice')).toEqual(['alice', 'carol']);
+    const f = file('hosts.ini', INI);
+    const names = async (limit: string) =>
+      (await readInventory(f, { reader, limit })).hosts.map((h) => h.target.name).sort();
+    expect(await names('students')).toEqual(['alice', 'bob']);
+    expect(await names('c*')).toEqual(['alice', 'bob', 'carol']); // the group "class" matches everyone
+    expect(await names('class:!bob')).toEqual(['alice', 'carol']);
+    expect(await names('carol,alice')).toEqual(['alice', 'carol']);
+    expect(await names('class:&late')).toEqual(['carol']);
+    expect((await readInventory(f, { reader, limit: 'students:webz' })).unmatched).toEqual(['webz']);
+  });
+});
+
+describe('inventories', () => {
+  test('--limit over --target hosts: by name, with globs and exclusions; a name not there is unmatched', () => {
+    const hosts = targetsFromUrls(['ssh://lab-1', 'ssh://lab-2', 'ssh://other']);
+    const names = (p: string) => limitTargets(hosts, p).hosts.map((h) => h.target.name);
+    expect(names('lab-*:!lab-2')).toEqual(['lab-1']);
+    expect(limitTargets(hosts, 'lab-1,lab-9').unmatched).toEqual(['lab-9']);
   });
 
   test('--shard splits deterministically and completely', () => {
@@ -127,7 +143,7 @@ describe('ssh targets and quoting', () => {
         '',
       ].join('\n'),
     );
-    const [host] = await readInventory(f);
+    const [host] = (await readInventory(f, { reader: 'built-in' })).hosts;
     expect(host!.target.sshOptions).toEqual([
       '-o',
       'ProxyJump=grader@bastion:2222',
@@ -139,7 +155,7 @@ describe('ssh targets and quoting', () => {
     ]);
     const argv = new SshTransport(host!.target, '/tmp/unused').sshArgs();
     expect(argv.slice(-7)).toEqual(host!.target.sshOptions);
-    expect(() => splitShellWords(`-o "ProxyJump=x`, 'lab-1')).toThrow(/lab-1: ssh arguments have an unclosed "/);
+    expect(() => splitShellWords(`-o "ProxyJump=x`, 'lab-1')).toThrow(/lab-1: an unclosed " in -o "ProxyJump=x/);
   });
 
   test('ansible_become_user runs the commands as that user; ansible_become false runs them as the login', () => {

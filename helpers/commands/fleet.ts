@@ -7,9 +7,11 @@ import type { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { checkFleet, unreachable } from '../fleet.ts';
 import {
+  INVENTORY_READERS,
   InventoryError,
+  type InventoryReader,
   type TargetHost,
-  limitHosts,
+  limitTargets,
   readInventory,
   shardHosts,
   targetsFromUrls,
@@ -26,6 +28,8 @@ import { type ConsoleOut, UsageError } from './options.ts';
 export const FLEET = {
   target: { type: 'string' as const, multiple: true as const, default: [] as string[] },
   inventory: { type: 'string' as const },
+  'inventory-reader': { type: 'string' as const },
+  'vault-password-file': { type: 'string' as const },
   limit: { type: 'string' as const },
   parallel: { type: 'string' as const },
   shard: { type: 'string' as const },
@@ -34,6 +38,8 @@ export const FLEET = {
 interface FleetValues {
   target: string[];
   inventory?: string;
+  'inventory-reader'?: string;
+  'vault-password-file'?: string;
   limit?: string;
   parallel?: string;
   shard?: string;
@@ -43,7 +49,9 @@ interface FleetValues {
 
 /** The first class option given without a class's hosts, as the flag, or undefined. */
 export function fleetOptionsWithoutHosts(values: Omit<FleetValues, 'profile' | 'reports'>): string | undefined {
-  const given = (['limit', 'parallel', 'shard'] as const).find((k) => values[k] !== undefined);
+  const given = (['limit', 'parallel', 'shard', 'inventory-reader', 'vault-password-file'] as const).find(
+    (k) => values[k] !== undefined,
+  );
   return given && `--${given}`;
 }
 
@@ -53,17 +61,11 @@ export async function fleetCommand(
   out: ConsoleOut,
   only: string[] | undefined,
 ): Promise<number> {
-  let hosts: TargetHost[];
-  try {
-    hosts = [...targetsFromUrls(opts.target), ...(opts.inventory ? await readInventory(opts.inventory) : [])];
-  } catch (e) {
-    if (e instanceof InventoryError) throw e;
-    throw new UsageError((e as Error).message);
-  }
-  const limited = limitHosts(hosts, opts.limit);
+  const { hosts: limited, inventory } = await classHosts(opts);
+  if (inventory) out.info(`lesson-check: ${inventory}`);
   if (limited.length === 0)
     throw new UsageError(`no hosts to check${opts.limit ? ` (after --limit ${opts.limit})` : ''}`);
-  hosts = shardHosts(limited, opts.shard);
+  const hosts = shardHosts(limited, opts.shard);
   const parallel = Number(opts.parallel ?? '4');
   if (!Number.isInteger(parallel) || parallel < 1)
     throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
@@ -95,6 +97,7 @@ export async function fleetCommand(
       { mode, hosts, defaultProfile, reportsDir, only, parallel, info: out.info, interrupted },
       children,
     );
+    if (inventory) for (const r of reports) r.inventory = inventory;
     const writeError = reports.length ? await tryWriteReports(reports, reportsDir) : undefined;
     if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
     else summarizeClass(reports, reportsDir);
@@ -116,4 +119,45 @@ export async function fleetCommand(
   } finally {
     signals.release();
   }
+}
+
+/**
+ * The class's hosts: the --target ones and the inventory's, --limit applied to each (by Ansible
+ * when it reads the inventory). A part of --limit that names nothing is a typo, refused in one line.
+ */
+async function classHosts(opts: FleetValues): Promise<{ hosts: TargetHost[]; inventory?: string }> {
+  const reader = opts['inventory-reader'] ?? 'auto';
+  if (!(INVENTORY_READERS as readonly string[]).includes(reader))
+    throw new UsageError(`--inventory-reader ${reader}: one of ${INVENTORY_READERS.join(', ')}`);
+  if (!opts.inventory && (opts['inventory-reader'] || opts['vault-password-file']))
+    throw new UsageError(
+      `--${opts['inventory-reader'] ? 'inventory-reader' : 'vault-password-file'} goes with --inventory`,
+    );
+  let fromUrls: ReturnType<typeof limitTargets>;
+  try {
+    fromUrls = limitTargets(targetsFromUrls(opts.target), opts.target.length ? opts.limit : undefined);
+  } catch (e) {
+    if (e instanceof InventoryError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+  const read = opts.inventory
+    ? await readInventory(opts.inventory, {
+        limit: opts.limit,
+        vaultPasswordFile: opts['vault-password-file'],
+        reader: reader as InventoryReader,
+      })
+    : undefined;
+  // a part is unknown when no source given knows it
+  const unknown = read
+    ? read.unmatched.filter((p) => !opts.target.length || fromUrls.unmatched.includes(p))
+    : fromUrls.unmatched;
+  if (opts.limit !== undefined && unknown.length)
+    throw new InventoryError(
+      `--limit ${opts.limit}: no group or host is called ${unknown.map((p) => `'${p}'`).join(', ')}` +
+        `${read ? ` in ${opts.inventory}` : ''}`,
+    );
+  return {
+    hosts: [...fromUrls.hosts, ...(read?.hosts ?? [])],
+    inventory: read && `inventory ${opts.inventory} read by ${read.reader}`,
+  };
 }

@@ -76,6 +76,7 @@ function hostSection(r: RunReport): string {
     `profile ${esc(r.profile)}`,
     `source ${esc(r.source)}${r.standInImages ? ' · stand-in images' : ''}`,
     esc(versions),
+    ...(r.inventory ? [esc(r.inventory)] : []),
     `started ${esc(r.startedAt)}`,
   ].join(' · ');
   const failuresPart = bad.length

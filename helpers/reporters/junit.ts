@@ -36,6 +36,7 @@ export async function renderJUnit(reports: RunReport[]): Promise<string> {
         .property('mode', report.mode)
         .property('source', report.source);
       suite.property('stand-in images', String(report.standInImages));
+      if (report.inventory) suite.property('inventory', clean(report.inventory));
       for (const [name, version] of Object.entries(report.versions)) suite.property(`version.${name}`, clean(version));
       for (const [i, note] of report.notes.entries()) suite.property(`note.${i + 1}`, clean(note));
       if (report.grade)

@@ -14,6 +14,7 @@ export function renderMarkdown(reports: RunReport[]): string {
     const standIn = r.standInImages ? ', stand-in images' : '';
     const score = r.grade ? `, score **${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)**` : '';
     lines.push(`**${md(r.host)}** — ${r.mode}, profile \`${md(r.profile)}\`, source ${r.source}${standIn}${score}`, '');
+    if (r.inventory) lines.push(`${md(r.inventory)}`, '');
     lines.push('| stage | passed | failed | errors | skipped | time |', '|---|---:|---:|---:|---:|---:|');
     for (const { stage, checks, durationMs } of byStage(r.checks)) {
       const n = countStates(checks);

@@ -31,6 +31,8 @@ export interface RunReport {
   versions: Record<string, string>;
   standInImages: boolean;
   notes: string[];
+  /** For a class: which inventory, and which reader read it (ansible-inventory or the built-in one). */
+  inventory?: string;
   startedAt: string;
   durationMs: number;
   checks: CheckResult[];

@@ -1,0 +1,189 @@
+/**
+ * Reading an inventory through Ansible itself: `ansible-inventory --list` gives the groups and
+ * every host's variables with Ansible's own precedence (scripts, inventory plugins, folders,
+ * group_vars and host_vars, vaulted files all as Ansible reads them), `ansible --list-hosts`
+ * applies --limit with Ansible's own patterns, and `ansible-vault decrypt` opens the values that
+ * ansible-inventory leaves encrypted (`!vault`). The user's ansible.cfg applies as it always does.
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CommandResult, LocalTransport } from '../transport.ts';
+import { InventoryError, type InventoryTree, type Vars, addOnce, emptyTree, groupNamed } from './tree.ts';
+
+export interface AnsibleOptions {
+  limit?: string;
+  vaultPasswordFile?: string;
+}
+
+export interface AnsibleInventory {
+  tree: InventoryTree;
+  /** `ansible-inventory [core 2.14.18]` */
+  version: string;
+  /** The hosts --limit left, in Ansible's words; undefined without --limit. */
+  limited?: { hosts: string[]; unmatched: string[] };
+}
+
+/** Scripts and cloud plugins may take a while; a hung one must not hang the run. */
+const TIMEOUT_MS = 300_000;
+
+/** Whether ansible-inventory is on PATH. */
+export function ansibleOnPath(): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'ansible-inventory')));
+}
+
+export async function readWithAnsible(path: string, opts: AnsibleOptions): Promise<AnsibleInventory> {
+  const temp = mkdtempSync(join(tmpdir(), 'lesson-check-ansible-'));
+  const ownHome = !existsSync(join(homedir(), '.ansible'));
+  const env = {
+    // Ansible's own temp files in ours, removed with it; colours and wrapped warnings off
+    ANSIBLE_LOCAL_TEMP: join(temp, 'tmp'),
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    // a pattern that matches nothing is a warning we turn into an error, whatever ansible.cfg says
+    ANSIBLE_HOST_PATTERN_MISMATCH: 'warning',
+    // a file of a folder inventory that no plugin could read is an error, not a warning
+    ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED: 'true',
+  };
+  const vault = opts.vaultPasswordFile ? ['--vault-password-file', opts.vaultPasswordFile] : [];
+  const local = new LocalTransport();
+  const run = (argv: string[]) => local.run(argv, { env, timeoutMs: TIMEOUT_MS });
+  try {
+    const [list, version, limited] = await Promise.all([
+      run(['ansible-inventory', '-i', path, '--list', ...vault]),
+      run(['ansible-inventory', '--version']),
+      opts.limit === undefined
+        ? undefined
+        : run(['ansible', 'all', '-i', path, '--list-hosts', '--limit', opts.limit, ...vault]),
+    ]);
+    if (list.exitCode !== 0) throw new InventoryError(`${path}: ${ansibleError(list)}`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(list.stdout);
+    } catch (e) {
+      throw new InventoryError(`${path}: ansible-inventory --list printed no JSON: ${(e as Error).message}`);
+    }
+    const tree = treeOf(doc);
+    await decryptVaulted(tree, vault, temp, run);
+    return {
+      tree,
+      version: version.stdout.split('\n')[0]!.trim(),
+      limited: limited && listedHosts(limited, opts.limit!),
+    };
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+    // Ansible makes ~/.ansible even when it has nothing to keep there; leave no folder it made empty
+    if (ownHome) removeIfEmpty(join(homedir(), '.ansible'));
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    for (const entry of readdirSync(dir)) removeIfEmpty(join(dir, entry));
+    rmdirSync(dir);
+  } catch {
+    // not there, not empty or not a folder: it stays
+  }
+}
+
+/**
+ * Ansible's own words for a failure, on one line: the first "Failed to parse … with … plugin"
+ * (the plugin that understood the file best comes first), else its ERROR, else the last lines.
+ */
+function ansibleError(r: CommandResult): string {
+  if (r.spawnError) return `ansible-inventory could not start: ${r.spawnError}`;
+  if (r.timedOut) return `ansible-inventory did not answer in ${r.timeoutMs / 1000} s`;
+  const messages = ansibleMessages(r.stderr);
+  const parse = messages.find((m) => /^\[WARNING\]:\s+\* Failed to parse /.test(m));
+  const error = messages.find((m) => m.startsWith('ERROR!'));
+  const why = parse?.replace(/^\[WARNING\]:\s+\*\s*/, '') ?? error ?? (messages.at(-1) || `exit ${r.exitCode}`);
+  return `ansible-inventory could not read it: ${why}`;
+}
+
+/** Ansible's stderr as messages: it wraps each at 80 columns, a new one starts with [X]: or ERROR!. */
+function ansibleMessages(stderr: string): string[] {
+  const messages: string[] = [];
+  for (const line of stderr.split('\n')) {
+    if (/^(\[[A-Z ]+\]:|ERROR!)/.test(line) || !messages.length) messages.push(line.trim());
+    else if (line.trim()) messages[messages.length - 1] += ` ${line.trim()}`;
+  }
+  return messages.filter(Boolean);
+}
+
+/** `ansible-inventory --list`: groups as `{hosts, children}`, variables in `_meta.hostvars`. */
+function treeOf(doc: unknown): InventoryTree {
+  const tree = emptyTree();
+  if (typeof doc !== 'object' || doc === null) return tree;
+  const { _meta, ...groups } = doc as Record<string, { hosts?: string[]; children?: string[] }> & {
+    _meta?: { hostvars?: Record<string, Vars> };
+  };
+  for (const [name, g] of Object.entries(groups)) {
+    const group = groupNamed(tree, name);
+    for (const h of g.hosts ?? []) {
+      addOnce(group.hosts, h);
+      if (!tree.hostVars.has(h)) tree.hostVars.set(h, {});
+    }
+    for (const c of g.children ?? []) {
+      addOnce(group.children, c);
+      groupNamed(tree, c);
+    }
+  }
+  for (const [h, vars] of Object.entries(_meta?.hostvars ?? {})) tree.hostVars.set(h, vars);
+  return tree;
+}
+
+/**
+ * ansible-inventory prints an inline-vaulted value as `{"__ansible_vault": "<ciphertext>"}`. Each
+ * is written to a private file and all are opened in one `ansible-vault decrypt`, with the same
+ * vault password file (or what ansible.cfg names), then read back and removed.
+ */
+async function decryptVaulted(
+  tree: InventoryTree,
+  vault: string[],
+  temp: string,
+  run: (argv: string[]) => Promise<CommandResult>,
+): Promise<void> {
+  const sealed: Array<{ vars: Vars; key: string; file: string }> = [];
+  for (const vars of tree.hostVars.values())
+    for (const [key, value] of Object.entries(vars)) {
+      const cipher = (value as { __ansible_vault?: unknown } | null)?.__ansible_vault;
+      if (typeof cipher !== 'string') continue;
+      const file = join(temp, `vault-${sealed.length}`);
+      writeFileSync(file, cipher, { mode: 0o600 });
+      sealed.push({ vars, key, file });
+    }
+  if (!sealed.length) return;
+  const r = await run(['ansible-vault', 'decrypt', ...vault, ...sealed.map((s) => s.file)]);
+  if (r.exitCode !== 0) {
+    const why = ansibleMessages(r.stderr).find((m) => m.startsWith('ERROR!')) ?? `exit ${r.exitCode}`;
+    throw new InventoryError(
+      `${sealed
+        .map((s) => s.key)
+        .filter((k, i, all) => all.indexOf(k) === i)
+        .join(', ')} ` +
+        `is encrypted and ansible-vault could not open it (${why.replace(/ for \S+$/, '')}): ` +
+        'give --vault-password-file',
+    );
+  }
+  for (const s of sealed) s.vars[s.key] = readFileSync(s.file, 'utf8');
+}
+
+/** `ansible all --list-hosts --limit P`: the hosts, and the parts Ansible warned it could not match. */
+function listedHosts(r: CommandResult, limit: string): { hosts: string[]; unmatched: string[] } {
+  const messages = ansibleMessages(r.stderr);
+  const unmatched = messages
+    .map((m) => /Could not match supplied host pattern, ignoring: (.*)$/.exec(m)?.[1])
+    .filter((p): p is string => p !== undefined);
+  if (r.exitCode !== 0) {
+    // nothing left after --limit is Ansible's error, and our "no hosts to check"
+    if (messages.some((m) => /leaves us with no hosts/.test(m))) return { hosts: [], unmatched };
+    const error = messages.find((m) => m.startsWith('ERROR!')) ?? `exit ${r.exitCode}`;
+    throw new InventoryError(`--limit ${limit}: ${error}`);
+  }
+  const hosts = r.stdout
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return { hosts, unmatched };
+}
