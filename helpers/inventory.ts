@@ -22,6 +22,7 @@ import {
   emptyTree,
   groupNamed,
   groupsOfHost,
+  isTemplate,
 } from './inventory/tree.ts';
 
 export { InventoryError } from './inventory/tree.ts';
@@ -114,10 +115,10 @@ function toTarget(name: string, vars: Vars, groups: string[], file: string, base
     if (v === undefined || v === null) return undefined;
     // a YAML mapping or list where a scalar belongs: shown as one, not as [object Object]
     const text = typeof v === 'string' ? v : JSON.stringify(v);
-    if (/\{\{|\{%/.test(text))
+    if (isTemplate(text))
       throw new InventoryError(
-        `${where}: ${key} is a Jinja template (${text}); lesson-check takes values as they are, ` +
-          'so give it the value the template would make',
+        `${where}: ${key} is a Jinja template (${text}); the built-in reader does not render templates: ` +
+          'install ansible-core, whose ansible-inventory reads the inventory and renders them',
       );
     return text;
   };

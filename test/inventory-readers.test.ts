@@ -165,6 +165,14 @@ describe('the two readers agree', () => {
 });
 
 describe('what only Ansible reads', () => {
+  test('an INI file with its execute bit set (from a Windows share) is still a file to both readers', async () => {
+    const dir = tree({ 'class.ini': '[class]\nlab-1 ansible_host=10.0.0.1\n' });
+    chmodSync(join(dir, 'class.ini'), 0o755);
+    const expected = [{ target: { name: 'lab-1', host: '10.0.0.1' }, groups: ['class'] }];
+    expect((await hostsBy(join(dir, 'class.ini'), 'built-in')).hosts).toMatchObject(expected);
+    expect((await hostsBy(join(dir, 'class.ini'), 'ansible')).hosts).toMatchObject(expected);
+  });
+
   test('an executable inventory script works through Ansible; the built-in reader says Ansible is needed', async () => {
     const dir = tree({
       'class.sh': [
@@ -205,6 +213,34 @@ describe('what only Ansible reads', () => {
     ]);
     await expect(readInventory(join(dir, 'inventory'), { reader: 'built-in' })).rejects.toThrow(
       /inventory is a folder of inventories; reading it needs Ansible/,
+    );
+  });
+
+  test('templates in the honoured variables: Ansible renders them, locally; the built-in reader refuses', async () => {
+    const dir = tree({
+      'class.yml': [
+        'class:',
+        '  vars:',
+        '    domain: lab.example',
+        '    ansible_host: "{{ inventory_hostname }}.{{ domain }}"',
+        '    ansible_port: "{{ 2200 + 1 }}"',
+        '  hosts:',
+        '    lab-1:',
+        `    lab-2: { ansible_user: "{{ 'stu' ~ 'dent' }}" }`,
+      ].join('\n'),
+    });
+    const read = await readInventory(join(dir, 'class.yml'));
+    expect(read.hosts.map((h) => [h.target.name, h.target.host, h.target.port, h.target.user])).toEqual([
+      ['lab-1', 'lab-1.lab.example', 2201, undefined],
+      ['lab-2', 'lab-2.lab.example', 2201, 'student'],
+    ]);
+    await expect(readInventory(join(dir, 'class.yml'), { reader: 'built-in' })).rejects.toThrow(
+      /lab-1: ansible_port is a Jinja template \(\{\{ 2200 \+ 1 \}\}\); the built-in reader does not render/,
+    );
+    // a template Ansible cannot render names the host and says why
+    writeFileSync(join(dir, 'broken.yml'), 'class:\n  hosts:\n    lab-1: { ansible_host: "{{ nowhere }}" }\n');
+    await expect(readInventory(join(dir, 'broken.yml'))).rejects.toThrow(
+      /broken\.yml: host lab-1: Ansible could not render its variables: .*nowhere/,
     );
   });
 

@@ -2,14 +2,25 @@
  * Reading an inventory through Ansible itself: `ansible-inventory --list` gives the groups and
  * every host's variables with Ansible's own precedence (scripts, inventory plugins, folders,
  * group_vars and host_vars, vaulted files all as Ansible reads them), `ansible --list-hosts`
- * applies --limit with Ansible's own patterns, and `ansible-vault decrypt` opens the values that
- * ansible-inventory leaves encrypted (`!vault`). The user's ansible.cfg applies as it always does.
+ * applies --limit with Ansible's own patterns, `ansible-vault decrypt` opens the values that
+ * ansible-inventory leaves encrypted (`!vault`), and Ansible's debug action renders the honoured
+ * variables that are Jinja templates (`ansible_host: "{{ inventory_hostname }}.lab"`), locally,
+ * connecting to nothing. The user's ansible.cfg applies as it always does.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CommandResult, LocalTransport } from '../transport.ts';
-import { InventoryError, type InventoryTree, type Vars, addOnce, emptyTree, groupNamed } from './tree.ts';
+import {
+  HONOURED_VARS,
+  InventoryError,
+  type InventoryTree,
+  type Vars,
+  addOnce,
+  emptyTree,
+  groupNamed,
+  isTemplate,
+} from './tree.ts';
 
 export interface AnsibleOptions {
   limit?: string;
@@ -47,7 +58,8 @@ export async function readWithAnsible(path: string, opts: AnsibleOptions): Promi
   };
   const vault = opts.vaultPasswordFile ? ['--vault-password-file', opts.vaultPasswordFile] : [];
   const local = new LocalTransport();
-  const run = (argv: string[]) => local.run(argv, { env, timeoutMs: TIMEOUT_MS });
+  const run = (argv: string[], more: Record<string, string> = {}) =>
+    local.run(argv, { env: { ...env, ...more }, timeoutMs: TIMEOUT_MS });
   try {
     const [list, version, limited] = await Promise.all([
       run(['ansible-inventory', '-i', path, '--list', ...vault]),
@@ -65,6 +77,7 @@ export async function readWithAnsible(path: string, opts: AnsibleOptions): Promi
     }
     const tree = treeOf(doc);
     await decryptVaulted(tree, vault, temp, run);
+    await renderTemplates(tree, path, vault, run);
     return {
       tree,
       version: version.stdout.split('\n')[0]!.trim(),
@@ -166,6 +179,58 @@ async function decryptVaulted(
     );
   }
   for (const s of sealed) s.vars[s.key] = readFileSync(s.file, 'utf8');
+}
+
+/**
+ * ansible-inventory prints variables as written; Ansible renders templates when it connects. For
+ * the hosts whose honoured variables are templates, one `ansible -m debug` (an action that runs
+ * here and connects to no host) renders them all, and the rendered values replace the templates.
+ */
+async function renderTemplates(
+  tree: InventoryTree,
+  path: string,
+  vault: string[],
+  run: (argv: string[], env?: Record<string, string>) => Promise<CommandResult>,
+): Promise<void> {
+  const hosts = [...tree.hostVars].filter(([, vars]) => HONOURED_VARS.some((k) => isTemplate(vars[k])));
+  if (!hosts.length) return;
+  const expression = `{{ { ${HONOURED_VARS.map((k) => `'${k}': ${k} | default(none)`).join(', ')} } }}`;
+  const r = await run(
+    [
+      'ansible',
+      'all',
+      '-i',
+      path,
+      '--limit',
+      hosts.map(([h]) => h).join(','),
+      '-m',
+      'debug',
+      '-a',
+      `msg=${expression}`,
+      ...vault,
+    ],
+    { ANSIBLE_STDOUT_CALLBACK: 'oneline', ANSIBLE_LOAD_CALLBACK_PLUGINS: '1' },
+  );
+  // one line per host: `lab-1 | SUCCESS => {"changed": false, "msg": {…}}`, or FAILED! with Ansible's msg
+  const said = new Map<string, { ok: boolean; msg: unknown }>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\S+) \| (SUCCESS|FAILED!) => (\{.*\})\s*$/.exec(line);
+    if (!m) continue;
+    try {
+      said.set(m[1]!, { ok: m[2] === 'SUCCESS', msg: (JSON.parse(m[3]!) as { msg?: unknown }).msg });
+    } catch {
+      // not Ansible's JSON: the host is reported below as not rendered
+    }
+  }
+  for (const [host, vars] of hosts) {
+    const out = said.get(host);
+    if (!out?.ok || typeof out.msg !== 'object' || out.msg === null) {
+      const why = typeof out?.msg === 'string' ? out.msg : (ansibleMessages(r.stderr).at(-1) ?? `exit ${r.exitCode}`);
+      throw new InventoryError(`${path}: host ${host}: Ansible could not render its variables: ${why}`);
+    }
+    const rendered = out.msg as Vars;
+    for (const k of HONOURED_VARS) if (isTemplate(vars[k])) vars[k] = rendered[k];
+  }
 }
 
 /** `ansible all --list-hosts --limit P`: the hosts, and the parts Ansible warned it could not match. */

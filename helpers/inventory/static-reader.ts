@@ -27,9 +27,10 @@ const YAML_EXTENSIONS = ['.yml', '.yaml', '.json'];
 export async function readStaticInventory(path: string): Promise<InventoryTree> {
   const stats = statOf(path);
   if (stats.isDirectory()) throw needsAnsible(path, 'is a folder of inventories');
-  if (stats.mode & 0o111) throw needsAnsible(path, 'is executable: an inventory script');
   if (extname(path) === '.toml') throw needsAnsible(path, 'is a TOML inventory');
   const text = readText(path);
+  // Ansible runs an executable file as a script, and reads it as a static file when that fails
+  if (stats.mode & 0o111 && text.startsWith('#!')) throw needsAnsible(path, 'is executable: an inventory script');
   if (text.startsWith('$ANSIBLE_VAULT')) throw needsAnsible(path, 'is encrypted with ansible-vault');
   const ext = extname(path).toLowerCase();
   const parseYaml = (await import('yaml')).parse as ParseYaml;

@@ -83,3 +83,25 @@ export function hostsOfGroup(tree: InventoryTree, name: string): string[] {
   }
   return hosts;
 }
+
+/** The variables lesson-check honours: toTarget reads them, the Ansible reader renders their templates. */
+export const HONOURED_VARS = [
+  'ansible_host',
+  'ansible_ssh_host',
+  'ansible_user',
+  'ansible_ssh_user',
+  'ansible_port',
+  'ansible_ssh_port',
+  'ansible_ssh_private_key_file',
+  'ansible_private_key_file',
+  'ansible_ssh_common_args',
+  'ansible_ssh_extra_args',
+  'ansible_become',
+  'ansible_become_user',
+  'lesson_check_profile',
+] as const;
+
+/** A Jinja template, which Ansible renders when it uses the value. */
+export function isTemplate(value: unknown): boolean {
+  return typeof value === 'string' && /\{\{|\{%/.test(value);
+}
