@@ -3,7 +3,9 @@
 # grader's private key and the lab VMs' host keys. An empty secret (never set, or not shared with
 # a fork's pull request) or a key ssh cannot read would make every host "unreachable"; it fails
 # here instead, in one line that names it, exit 2.
-# Usage: INVENTORY=… SSH_KEY=… KNOWN_HOSTS=… scripts/class-secrets.sh INVENTORY_FILE
+# The vault password (VAULT_PASSWORD, secret CLASS_VAULT_PASSWORD) is optional: when set, it is
+# written to ~/.ansible-vault-pass for grade's --vault-password-file.
+# Usage: INVENTORY=… SSH_KEY=… KNOWN_HOSTS=… [VAULT_PASSWORD=…] scripts/class-secrets.sh INVENTORY_FILE
 set -euo pipefail
 inventory_file=${1:?usage: scripts/class-secrets.sh INVENTORY_FILE}
 fail() { echo "class-secrets: $*" >&2; exit 2; }
@@ -24,4 +26,9 @@ ssh-keygen -y -P '' -f "$key" > /dev/null 2>&1 || { rm -f "$key"; fail "GRADER_S
 printf '%s\n' "$KNOWN_HOSTS" > "$HOME/.ssh/known_hosts"
 printf 'IdentityFile %s\n' "$key" >> "$HOME/.ssh/config"
 printf '%s\n' "$INVENTORY" > "$inventory_file"
-echo "class-secrets: the inventory in $inventory_file, the key in $key, $(grep -c . "$HOME/.ssh/known_hosts") known host keys"
+vault=
+if [ -n "${VAULT_PASSWORD:-}" ]; then
+  printf '%s\n' "$VAULT_PASSWORD" > "$HOME/.ansible-vault-pass"
+  vault=", the vault password in $HOME/.ansible-vault-pass"
+fi
+echo "class-secrets: the inventory in $inventory_file, the key in $key, $(grep -c . "$HOME/.ssh/known_hosts") known host keys$vault"

@@ -48,5 +48,17 @@ describe('the class secrets', () => {
     expect(statSync(join(r.home, '.ssh/id_lesson_check')).mode & 0o777).toBe(0o600);
     expect(readFileSync(r.inventory, 'utf8')).toContain('lab-1 ansible_host=192.0.2.1');
     expect(readFileSync(join(r.home, '.ssh/config'), 'utf8')).toContain('IdentityFile');
+    // no vault password given: none written
+    expect(() => statSync(join(r.home, '.ansible-vault-pass'))).toThrow();
+
+    const vaulted = await classSecrets({
+      INVENTORY: '[class]\nlab-1\n',
+      SSH_KEY: readFileSync(join(keys, 'k'), 'utf8'),
+      KNOWN_HOSTS: 'lab-1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample',
+      VAULT_PASSWORD: 'sesame',
+    });
+    expect(vaulted.exitCode, vaulted.stderr).toBe(0);
+    expect(readFileSync(join(vaulted.home, '.ansible-vault-pass'), 'utf8')).toBe('sesame\n');
+    expect(statSync(join(vaulted.home, '.ansible-vault-pass')).mode & 0o777).toBe(0o600);
   });
 });
