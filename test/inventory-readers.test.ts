@@ -2,7 +2,7 @@
 // the tests' set-up) and the built-in one must give the same hosts, groups and variables, and
 // --limit the same hosts; what only Ansible reads (scripts, plugins, vaults) works through it;
 // bad input is one line and exit 2.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -12,6 +12,7 @@ import { ansibleOnPath, readWithAnsible } from '../helpers/inventory/ansible-rea
 import { readStaticInventory } from '../helpers/inventory/static-reader.ts';
 import { groupsOfHost } from '../helpers/inventory/tree.ts';
 import { freeLoopbackPort } from '../helpers/lab/registry.ts';
+import type { RunReport } from '../helpers/reporters/model.ts';
 import { lessonCheck } from './lab-helpers.ts';
 import { startSshd } from './sshd.ts';
 
@@ -305,6 +306,13 @@ describe('through the command line', () => {
       const direct = await inventory('-o ConnectTimeout=5');
       expect(direct.exitCode, direct.output).toBe(0);
       expect(direct.output).toMatch(/inventory .*class\.yml read by ansible-inventory \(ansible-core/);
+      // the reports say which reader read the inventory too
+      // (one host: results.json is that host's report)
+      const report = JSON.parse(readFileSync(join(direct.reportsDir, 'results.json'), 'utf8')) as RunReport;
+      expect(report.inventory).toMatch(/class\.yml read by ansible-inventory \(ansible-core 2\./);
+      expect(readFileSync(join(direct.reportsDir, 'junit.xml'), 'utf8')).toMatch(
+        /<property name="inventory" value="inventory .*class\.yml read by ansible-inventory/,
+      );
       // the same host behind a jump host that is not there: ssh took -o ProxyJump=… as its own option
       const jumped = await inventory(`-o ProxyJump=root@127.0.0.1:${closed} -o ConnectTimeout=5`);
       expect(jumped.exitCode, jumped.output).toBe(2);
