@@ -23,6 +23,7 @@ import {
   groupNamed,
   groupsOfHost,
   isTemplate,
+  parentsOf,
 } from './inventory/tree.ts';
 
 export { InventoryError } from './inventory/tree.ts';
@@ -87,9 +88,10 @@ export async function readInventory(path: string, opts: InventoryOptions = {}): 
   }
   const base = statSync(path).isDirectory() ? path : dirname(path);
   const kept = limited ? new Set(limited.hosts) : undefined;
+  const parents = parentsOf(tree);
   const hosts = [...tree.hostVars]
     .filter(([name]) => !kept || kept.has(name))
-    .map(([name, vars]) => toTarget(name, vars, groupsOfHost(tree, name), path, base));
+    .map(([name, vars]) => toTarget(name, vars, groupsOfHost(tree, name, parents), path, base));
   return { hosts, reader: readerName, unmatched: limited?.unmatched ?? [] };
 }
 

@@ -8,7 +8,17 @@
  */
 import { type Stats, existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import { InventoryError, type InventoryTree, type Vars, addOnce, emptyTree, groupNamed, parentsOf } from './tree.ts';
+import {
+  InventoryError,
+  type InventoryTree,
+  type Vars,
+  addOnce,
+  directGroupsOf,
+  emptyTree,
+  groupNamed,
+  parentsOf,
+  withAncestors,
+} from './tree.ts';
 import { splitShellWords } from './shell-words.ts';
 
 type ParseYaml = (text: string, options: { version: '1.1' }) => unknown;
@@ -194,19 +204,9 @@ function setGroupVar(parsed: Parsed, group: string, key: string, value: unknown,
 }
 
 function addChild(tree: InventoryTree, parent: string, child: string, at: string): void {
-  if (parent === child || ancestorsOf(tree, parent).has(child))
+  if (withAncestors([parent], parentsOf(tree)).has(child))
     throw new InventoryError(`${at}: adding group ${child} as a child of ${parent} makes a loop`);
   addOnce(groupNamed(tree, parent).children, child);
-}
-
-function ancestorsOf(tree: InventoryTree, group: string): Set<string> {
-  const parents = parentsOf(tree);
-  const found = new Set<string>();
-  const climb = (g: string) => {
-    for (const p of parents.get(g) ?? []) if (!found.has(p)) climb((found.add(p), p));
-  };
-  climb(group);
-  return found;
 }
 
 /** A host line's pattern (`web[01:03].lab:2222`) as hosts of a group, with their own variables. */
@@ -299,8 +299,7 @@ function reconcile(tree: InventoryTree): void {
   const parents = parentsOf(tree);
   for (const g of tree.groups.values()) if (g.name !== 'all' && !parents.has(g.name)) addOnce(all.children, g.name);
   for (const host of tree.hostVars.keys()) {
-    const groups = [...tree.groups.values()].filter((g) => g.hosts.includes(host)).map((g) => g.name);
-    const others = groups.filter((g) => g !== 'all' && g !== 'ungrouped');
+    const others = directGroupsOf(tree, host).filter((g) => g !== 'all' && g !== 'ungrouped');
     if (others.length) ungrouped.hosts = ungrouped.hosts.filter((h) => h !== host);
     else addOnce(ungrouped.hosts, host);
   }
@@ -334,14 +333,9 @@ function layerVariables(parsed: Parsed, inventoryDir: string, parseYaml: ParseYa
     return depth.get(g)!;
   };
   for (const [host, own] of tree.hostVars) {
-    const groups = [...tree.groups.values()].filter((g) => g.hosts.includes(host)).map((g) => g.name);
-    const lineage = new Set<string>();
-    const climb = (g: string) => {
-      if (g === 'all' || lineage.has(g)) return;
-      lineage.add(g);
-      for (const p of parents.get(g) ?? []) climb(p);
-    };
-    groups.forEach(climb);
+    // every group the host is in counts, `all` apart (its variables come first, above)
+    const lineage = withAncestors(directGroupsOf(tree, host), parents);
+    lineage.delete('all');
     const sorted = [...lineage].sort(
       (a, b) =>
         depthOf(a) - depthOf(b) || (priority.get(a) ?? 1) - (priority.get(b) ?? 1) || (a < b ? -1 : a > b ? 1 : 0),

@@ -51,16 +51,27 @@ export function parentsOf(tree: InventoryTree): Map<string, string[]> {
  * without `all` and `ungrouped` (every host is in `all`; `ungrouped` only says it is in no other).
  */
 export function groupsOfHost(tree: InventoryTree, host: string, parents = parentsOf(tree)): string[] {
+  const found = withAncestors(directGroupsOf(tree, host), parents);
+  found.delete('all');
+  found.delete('ungrouped');
+  return [...found];
+}
+
+/** The groups that list a host themselves. */
+export function directGroupsOf(tree: InventoryTree, host: string): string[] {
+  return [...tree.groups.values()].filter((g) => g.hosts.includes(host)).map((g) => g.name);
+}
+
+/** These groups and all their ancestors. */
+export function withAncestors(groups: string[], parents: Map<string, string[]>): Set<string> {
   const found = new Set<string>();
   const climb = (g: string) => {
     if (found.has(g)) return;
     found.add(g);
     for (const p of parents.get(g) ?? []) climb(p);
   };
-  for (const g of tree.groups.values()) if (g.hosts.includes(host)) climb(g.name);
-  found.delete('all');
-  found.delete('ungrouped');
-  return [...found];
+  groups.forEach(climb);
+  return found;
 }
 
 /**
