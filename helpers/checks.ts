@@ -20,6 +20,7 @@ import { ctr } from './containerd.ts';
 import { outcomeOf, recordOutcome } from './ledger.ts';
 import { mark } from './timing.ts';
 import { firstLine } from './reporters/model.ts';
+import { clip } from './host-text.ts';
 
 mark('worker: checks module loaded');
 
@@ -251,7 +252,7 @@ async function runCheck(
     ctx.skip(e.reason);
     return;
   }
-  Object.assign(meta, describeError(e));
+  Object.assign(meta, bounded(describeError(e)));
   // containerd went away while the check ran (killed, restarted): not the host's state the
   // lesson speaks of, but a run that could not finish; said as such
   if (
@@ -281,6 +282,19 @@ export class StepError extends Error {
     super(`step "${step}" failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'StepError';
   }
+}
+
+/** The most a failure's parts may hold: a check may quote a host's output (what it printed
+ * instead of a version), and a host may print a megabyte on one line. The transcript keeps more. */
+const DETAIL_CHARS = { observed: 8_000, expected: 2_000, hint: 2_000, cause: 500 };
+
+function bounded<T extends Partial<Record<keyof typeof DETAIL_CHARS, string>>>(details: T): T {
+  const out = { ...details };
+  for (const [k, max] of Object.entries(DETAIL_CHARS) as Array<[keyof typeof DETAIL_CHARS, number]>) {
+    const v = out[k];
+    if (typeof v === 'string') out[k] = clip(v, max);
+  }
+  return out;
 }
 
 /** The four parts of a failure, whatever was thrown. */

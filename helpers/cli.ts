@@ -12,6 +12,7 @@
  * when ended by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT).
  */
 import { UsageError } from './commands/options.ts';
+import { visible } from './host-text.ts';
 import { InventoryError } from './inventory.ts';
 import { ProfileError } from './profile.ts';
 
@@ -21,7 +22,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  --inventory PATH | --target ssh://[user@]host[:port] …
-                           [--limit PATTERN] [--parallel N] [--shard i/n] [--reports DIR]
+                           [--limit PATTERN] [--parallel N] [--host-timeout S] [--shard i/n]
+                           [--reports DIR]
                            [--vault-password-file FILE] [--inventory-reader auto|ansible|built-in]
        lesson-check merge DIR… [--reports OUT]
        lesson-check verify --list
@@ -53,6 +55,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
   --vault-password-file F   passed to Ansible, for vaulted inventory variables
   --inventory-reader R      auto (the default), ansible or built-in
   --parallel N  hosts checked at a time (default 4)
+  --host-timeout S  the most one host may take, in seconds (default 600): a host past it has its
+                checks stopped and reported as errors that say so; the others are not held up
   --shard i/n   check every n-th host by name, starting with the i-th (split a class over runners)
   merge         join the results.json of several runs (shards) into one set of reports
   --list        list the checks: ID, stage, title
@@ -128,15 +132,15 @@ export async function main(argv: string[]): Promise<number> {
     )(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`lesson-check: ${e.message}\n\n${e.usage ?? USAGE}`);
+      console.error(`${visible(`lesson-check: ${e.message}`)}\n\n${e.usage ?? USAGE}`);
       return 2;
     }
     if (e instanceof InventoryError) {
-      console.error(`lesson-check: bad inventory: ${e.message}`);
+      console.error(visible(`lesson-check: bad inventory: ${e.message}`));
       return 2;
     }
     if (e instanceof ProfileError) {
-      console.error(`lesson-check: bad profile: ${e.message}`);
+      console.error(visible(`lesson-check: bad profile: ${e.message}`));
       return 2;
     }
     throw e;

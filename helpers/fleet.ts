@@ -3,6 +3,11 @@
  * its own suite process with its own profile. A host that cannot be reached, times out, or whose
  * sudo wants a password is reported as an error for that host; the others go on. On Ctrl-C no
  * new host starts, running ones are stopped, and the finished hosts are still reported.
+ *
+ * A graded host is its student's: it may stall or flood every command. What it costs is bounded
+ * here, not by the host: each command's kept output (the transport), each check (its timeout),
+ * and each host as a whole (`hostTimeoutMs`, after which its checks are stopped as on Ctrl-C and
+ * its sweep has a deadline of its own), so one host never holds the class up past its deadline.
  */
 import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +18,7 @@ import { CATALOGUE } from './catalogue.ts';
 import { removeRunTraces } from './run-traces.ts';
 import { cleanDeadRuns, forgetRun, recordRun } from './run-records.ts';
 import { Host } from './host.ts';
+import { reportFolderName } from './host-text.ts';
 import type { TargetHost } from './inventory.ts';
 import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
 import { type RunReport, countStates, gradeOf, unrunCheck } from './reporters/model.ts';
@@ -28,6 +34,8 @@ export interface FleetOptions {
   reportsDir: string;
   only: string[] | undefined;
   parallel: number;
+  /** How long one host may take, from connecting to its sweep (which gets at least 15 s more). */
+  hostTimeoutMs: number;
   info: (line: string) => void;
   interrupted: () => boolean;
 }
@@ -35,11 +43,12 @@ export interface FleetOptions {
 /** Every host's report, in host-name order (so shards merge to the same result). */
 export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>): Promise<RunReport[]> {
   const queue = [...opts.hosts].sort((a, b) => a.target.name.localeCompare(b.target.name));
+  const names = queue.map((h) => h.target.name);
   const reports: RunReport[] = [];
   let failing = 0;
   const worker = async () => {
     for (let next = queue.shift(); next && !opts.interrupted(); next = queue.shift()) {
-      const report = await checkHost(next, opts, children);
+      const report = await checkHost(next, opts, children, reportFolderName(next.target.name, names));
       if (opts.interrupted() && !report) break;
       if (!report) continue;
       reports.push(report);
@@ -72,12 +81,23 @@ async function checkHost(
   h: TargetHost,
   opts: FleetOptions,
   children: Set<ChildProcess>,
+  folder: string,
 ): Promise<RunReport | undefined> {
   const runId = randomBytes(3).toString('hex');
   const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
   const transport = new SshTransport(h.target, join(runDir, 'ssh'));
   const host = new Host(transport);
   const startedAt = new Date().toISOString();
+  // the host's deadline: its commands outside the checks are cancelled, its checks stopped
+  const deadline = new AbortController();
+  const holder: { current?: ChildProcess } = {};
+  const deadlineAt = Date.now() + opts.hostTimeoutMs;
+  const timer = setTimeout(() => {
+    deadline.abort();
+    stopChild(holder);
+  }, opts.hostTimeoutMs);
+  host.signal = deadline.signal;
+  const overDeadline = () => deadline.signal.aborted;
   // the lesson's until the host's own is read: the run's namespace is removed with whichever
   let profile: Profile = lessonProfile();
   try {
@@ -96,6 +116,7 @@ async function checkHost(
     }
     // reach it first: an unreachable host, or a sudo that wants a password, is this host's error
     const hello = await host.run(['true'], { timeoutMs: 30_000 });
+    if (overDeadline()) return deadlineReport(h, opts, runId, startedAt, 'while connecting');
     if (hello.exitCode !== 0) {
       const why = hello.timedOut
         ? 'timed out connecting'
@@ -109,12 +130,14 @@ async function checkHost(
           `${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
       return errorReport(h, opts, runId, startedAt, `${UNREACHABLE}${why}`, hint);
     }
-    for (const dead of await cleanDeadRuns(host))
+    const dead = await cleanDeadRuns(host);
+    await recordRun(host, profile, runId, opts.mode);
+    if (overDeadline()) return deadlineReport(h, opts, runId, startedAt, 'before its checks started');
+    for (const run of dead)
       opts.info(
-        `${h.target.name}: removed what run ${dead.runId} (PID ${dead.pid} on ${dead.origin}) left there: ` +
+        `${h.target.name}: removed what run ${run.runId} (PID ${run.pid} on ${run.origin}) left there: ` +
           'it ended without cleaning up',
       );
-    await recordRun(host, profile, runId, opts.mode);
     const info: RunInfo = {
       runId,
       mode: opts.mode,
@@ -124,8 +147,7 @@ async function checkHost(
       profileFile,
       startedAt,
     };
-    const holder: { current?: ChildProcess } = {};
-    const hostReports = join(opts.reportsDir, 'hosts', h.target.name);
+    const hostReports = join(opts.reportsDir, 'hosts', folder);
     // one host's Markdown stays in its folder: the class's merged summary is the step summary
     const running = runSuitesInChild(
       info,
@@ -137,9 +159,12 @@ async function checkHost(
       { GITHUB_STEP_SUMMARY: '' },
     );
     if (holder.current) children.add(holder.current);
+    // the deadline may have passed while the suites were being started
+    if (overDeadline()) stopChild(holder);
     const { report } = await running;
     if (holder.current) children.delete(holder.current);
     if (opts.interrupted()) return report;
+    if (overDeadline()) return report ? pastDeadline(report, opts) : deadlineReport(h, opts, runId, startedAt, '');
     return (
       report ??
       errorReport(
@@ -152,12 +177,51 @@ async function checkHost(
       )
     );
   } finally {
-    // a fleet's child may have been killed (Ctrl-C) with nothing said: sweep everything, always
+    clearTimeout(timer);
+    // a fleet's child may have been killed (Ctrl-C) with nothing said: sweep everything, always,
+    // within what is left of the host's deadline, or SWEEP_MIN_MS past it (a host slow on purpose
+    // is swept as far as it lets itself be; its next run removes the rest, as after a killed run)
+    host.signal = AbortSignal.timeout(Math.max(deadlineAt - Date.now(), SWEEP_MIN_MS));
     if (await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => false))
       await forgetRun(host, runId).catch(() => undefined);
     await transport.close();
     rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/** The least a host's sweep (its run's namespace, probes and record) is given: a second or two
+ * on a host that answers, past its deadline or not. */
+const SWEEP_MIN_MS = 15_000;
+/** How long a host's suites have to end, once stopped at its deadline, before they are killed. */
+const STOP_GRACE_MS = 15_000;
+
+/** Stops a host's suites as Ctrl-C does (its probes undo themselves), killed if they linger. */
+function stopChild(holder: { current?: ChildProcess }): void {
+  const child = holder.current;
+  if (!child) return;
+  child.kill('SIGINT');
+  const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  child.once('exit', () => clearTimeout(kill));
+}
+
+const OVER_DEADLINE = 'the host did not finish within its deadline';
+
+/** A host stopped at its deadline: the checks it had not finished are errors that say so. */
+function pastDeadline(report: RunReport, opts: FleetOptions): RunReport {
+  const why = `${OVER_DEADLINE} (--host-timeout ${opts.hostTimeoutMs / 1000} s)`;
+  for (const c of report.checks)
+    if (c.state === 'error') {
+      c.observed = `${why}; the check: ${c.observed ?? ''}`;
+      c.cause = why;
+      c.hint = 'the host answers too slowly, or a command on it never ends: see the transcript';
+    }
+  if (report.grade) report.grade = gradeOf(report.checks);
+  return report;
+}
+
+function deadlineReport(h: TargetHost, opts: FleetOptions, runId: string, startedAt: string, when: string): RunReport {
+  const why = `${OVER_DEADLINE} (--host-timeout ${opts.hostTimeoutMs / 1000} s)${when ? ` ${when}` : ''}`;
+  return errorReport(h, opts, runId, startedAt, why, 'the host answers too slowly: see how long one command takes');
 }
 
 /** A host the checks could not run on: every check an error, saying why. */

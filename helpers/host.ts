@@ -76,8 +76,8 @@ export class Host {
       outcome: describeResult(r),
       exitCode: r.exitCode,
       durationMs: r.durationMs,
-      stdout: r.stdout,
-      stderr: r.stderr,
+      stdout: forTranscript(r.stdout),
+      stderr: forTranscript(r.stderr),
     });
     return r;
   }
@@ -171,6 +171,16 @@ export class Host {
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
+}
+
+/** What a report keeps of one stream of one command: the checks saw up to KEPT_OUTPUT_BYTES, the
+ * reports of a class hold some sixty commands per host. */
+const TRANSCRIPT_CHARS = 64 * 1024;
+
+function forTranscript(text: string): string {
+  return text.length <= TRANSCRIPT_CHARS
+    ? text
+    : `${text.slice(0, TRANSCRIPT_CHARS)}\n… ${text.length - TRANSCRIPT_CHARS} characters more not kept in the report`;
 }
 
 export interface FileStat {

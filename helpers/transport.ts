@@ -9,9 +9,13 @@ export interface CommandResult {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** Bytes of each stream past what is kept (KEPT_OUTPUT_BYTES): counted, not kept. */
+  notKept?: { stdout: number; stderr: number };
   durationMs: number;
   timedOut: boolean;
   cancelled: boolean;
+  /** Killed for printing more than DROPPED_OUTPUT_LIMIT past what is kept. */
+  flooded?: boolean;
   /** Set when the command could not be started at all (ENOENT, EACCES). */
   spawnError?: string;
   timeoutMs: number;
@@ -74,6 +78,17 @@ export class LocalTransport implements Transport {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const stdout = collect(child.stdout!, killGroup);
     const stderr = collect(child.stderr!, killGroup);
+    // a command killed while something it started (in a session of its own, so out of its group's
+    // reach) still holds its output open would keep 'close' away for ever: a killed command's
+    // streams are let go of once it has exited, a moment later
+    let letGo: NodeJS.Timeout | undefined;
+    child.once('exit', () => {
+      if (timedOut || cancelled || stdout.overflowed() || stderr.overflowed())
+        letGo = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }, 500);
+    });
     if (child.stdin) {
       // a command that exits without reading its input closes the pipe: not an error of ours
       child.stdin.on('error', () => undefined);
@@ -84,11 +99,14 @@ export class LocalTransport implements Transport {
         child.once('error', (e) => done([null, e.message]));
         child.once('close', (code) => done([code, undefined]));
       });
+      const notKept = { stdout: stdout.notKept(), stderr: stderr.notKept() };
       return {
         argv,
         exitCode,
         stdout: stdout.text(),
         stderr: stderr.text(),
+        ...(notKept.stdout || notKept.stderr ? { notKept } : {}),
+        ...(stdout.overflowed() || stderr.overflowed() ? { flooded: true } : {}),
         durationMs: Math.round(performance.now() - started),
         timedOut,
         cancelled,
@@ -97,23 +115,69 @@ export class LocalTransport implements Transport {
       };
     } finally {
       clearTimeout(timer);
+      clearTimeout(letGo);
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
 }
 
-/** Most a command may print on one stream: past it, the command is killed (a runaway). */
-const MAX_OUTPUT = 64 * 1024 * 1024;
+/** What is kept of each stream of a command, for the checks and the reports: far more than any
+ * of the lesson's commands prints (`containerd config dump`, the largest, about 20 kB). What a
+ * host prints beyond it is counted and dropped, so that a host flooding its output costs the
+ * controller this much memory per command, however much it sends. */
+export const KEPT_OUTPUT_BYTES = 1024 * 1024;
+/** Past this much dropped output on one stream the command is killed (a runaway): reading it
+ * costs time and CPU that the other hosts of a class share (through ssh here, about 20 MB/s of a
+ * flood while a class of 8 runs on 2 cores). */
+const DROPPED_OUTPUT_LIMIT = 100_000_000;
 
-/** A stream's text, decoded as UTF-8 across chunk boundaries. */
-function collect(stream: NodeJS.ReadableStream, onOverflow: () => void): { text: () => string } {
-  let text = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    text += chunk;
-    if (text.length > MAX_OUTPUT) onOverflow();
+/** A stream's first KEPT_OUTPUT_BYTES, decoded as UTF-8 (invalid bytes as U+FFFD), and the count
+ * of the bytes after them. */
+function collect(
+  stream: NodeJS.ReadableStream,
+  onOverflow: () => void,
+): { text: () => string; notKept: () => number; overflowed: () => boolean } {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let dropped = 0;
+  let overflowed = false;
+  stream.on('data', (chunk: Buffer) => {
+    const room = KEPT_OUTPUT_BYTES - keptBytes;
+    if (room > 0) {
+      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+      kept.push(part);
+      keptBytes += part.length;
+    }
+    dropped += Math.max(0, chunk.length - Math.max(0, room));
+    if (dropped > DROPPED_OUTPUT_LIMIT && !overflowed) {
+      overflowed = true;
+      onOverflow();
+    }
   });
-  return { text: () => text };
+  return {
+    // a cut inside a UTF-8 sequence would end in U+FFFD: the cut falls before the sequence instead
+    text: () => new TextDecoder().decode(dropped ? wholeSequences(Buffer.concat(kept)) : Buffer.concat(kept)),
+    notKept: () => dropped,
+    overflowed: () => overflowed,
+  };
+}
+
+/** `bytes` without a UTF-8 sequence cut off at its end. */
+function wholeSequences(bytes: Buffer): Buffer {
+  for (let i = bytes.length - 1, back = 0; i >= 0 && back < 4; i--, back++) {
+    const b = bytes[i]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return length > back + 1 ? bytes.subarray(0, i) : bytes;
+  }
+  return bytes;
+}
+
+/** "812.4 MB", "3.1 kB": a byte count as people read it. */
+export function sizeText(bytes: number): string {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} bytes`;
 }
 
 /** The command as a person would type it, for reports (quoted where needed). */
@@ -121,18 +185,34 @@ export function formatArgv(argv: string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-/** The last lines of a stream, for failure messages. */
+/** Most of one line a failure message quotes: a host may print a megabyte without a newline. */
+const TAIL_LINE_CHARS = 400;
+
+/** The last lines of a stream, for failure messages, each cut to TAIL_LINE_CHARS. */
 export function tail(text: string, lines = 8): string {
   const all = text.trimEnd().split('\n');
-  return all.slice(-lines).join('\n');
+  return all
+    .slice(-lines)
+    .map((l) =>
+      l.length > TAIL_LINE_CHARS ? `${l.slice(0, TAIL_LINE_CHARS)}… (${l.length - TAIL_LINE_CHARS} more)` : l,
+    )
+    .join('\n');
 }
 
-/** One line saying how a command ended. */
+/** One line saying how a command ended, and what of its output was not kept. */
 export function describeResult(r: CommandResult): string {
+  const cut = r.notKept
+    ? (['stdout', 'stderr'] as const)
+        .filter((s) => r.notKept![s])
+        .map((s) => `; ${s}: ${sizeText(r.notKept![s])} more not kept`)
+        .join('')
+    : '';
   if (r.spawnError) return `could not start: ${r.spawnError}`;
-  if (r.timedOut) return `killed after ${r.timeoutMs} ms (timeout)`;
-  if (r.cancelled) return `cancelled after ${r.durationMs} ms`;
-  return `exit ${r.exitCode} after ${r.durationMs} ms`;
+  if (r.timedOut) return `killed after ${r.timeoutMs} ms (timeout)${cut}`;
+  if (r.cancelled) return `cancelled after ${r.durationMs} ms${cut}`;
+  if (r.flooded)
+    return `stopped after ${r.durationMs} ms: it printed more than ${sizeText(DROPPED_OUTPUT_LIMIT)}${cut}`;
+  return `exit ${r.exitCode} after ${r.durationMs} ms${cut}`;
 }
 
 /** "`cmd` → exit 1 after 30 ms:\n<stderr tail>": the observed part of a failure about a command. */

@@ -1,7 +1,8 @@
 /**
  * Debian's OpenSSH server on a free loopback port, for the project's tests: a generated host key
  * and client key, root login by key only, and an ssh_config (LC_SSH_CONFIG) that trusts exactly
- * this server's host key.
+ * this server's host key. More ports may each get sshd settings of their own (`Match LocalPort`:
+ * a Banner, a ForceCommand), as a student's own sshd could have.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { LocalTransport } from '../helpers/transport.ts';
 
 export interface Sshd {
   port: number;
+  /** The extra ports, in the order of `StartOptions.ports`. */
+  ports: number[];
   /** The client's private key (ansible_ssh_private_key_file). */
   key: string;
   /** The ssh_config to pass as LC_SSH_CONFIG. */
@@ -21,17 +24,27 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-export async function startSshd(): Promise<Sshd> {
+export interface StartOptions {
+  /** Per extra port, the sshd_config lines that hold on it alone (Banner, ForceCommand…). */
+  ports?: string[][];
+  /** ssh_config lines added for the client (a Host block of an alias). */
+  clientConfig?: string[];
+}
+
+export async function startSshd(options: StartOptions = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), 'lc-sshd-'));
   chmodSync(dir, 0o700);
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
   const port = await freeLoopbackPort();
+  const ports: number[] = [];
+  while (ports.length < (options.ports ?? []).length) ports.push(await freeLoopbackPort());
   writeFileSync(
     join(dir, 'sshd_config'),
     [
       `Port ${port}`,
+      ...ports.map((p) => `Port ${p}`),
       'ListenAddress 127.0.0.1',
       `HostKey ${join(dir, 'host_key')}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
@@ -46,14 +59,17 @@ export async function startSshd(): Promise<Sshd> {
       // bash sources ~/.bashrc for every command sshd runs; this machine's root .bashrc runs
       // `pyenv init` (0.6 s a command). A lab VM's would not: give sessions a HOME without one.
       `SetEnv HOME=${dir}`,
+      ...(options.ports ?? []).flatMap((lines, i) => [`Match LocalPort ${ports[i]}`, ...lines.map((l) => `  ${l}`)]),
       '',
     ].join('\n'),
   );
   const hostKey = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
-  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
+  writeFileSync(join(dir, 'known_hosts'), [port, ...ports].map((p) => `[127.0.0.1]:${p} ${hostKey}\n`).join(''));
+  // ssh takes the first value it finds for an option: the extra Host blocks come first
   writeFileSync(
     join(dir, 'ssh_config'),
-    `Host *\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n`,
+    [...(options.clientConfig ?? []), ''].join('\n') +
+      `Host *\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n`,
   );
   // sshd insists on an absolute path and on /run/sshd for privilege separation
   await execa('mkdir', ['-p', '/run/sshd']);
@@ -88,6 +104,7 @@ export async function startSshd(): Promise<Sshd> {
   );
   return {
     port,
+    ports,
     key: join(dir, 'client_key'),
     config: join(dir, 'ssh_config'),
     stop: () => {

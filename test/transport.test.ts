@@ -1,7 +1,7 @@
 // The local transport: argv is passed literally, a timeout kills the whole process group, a
 // cancelled test cancels its command, and a command that cannot start says so.
 import { describe, expect, test } from 'vitest';
-import { LocalTransport, formatArgv } from '../helpers/transport.ts';
+import { KEPT_OUTPUT_BYTES, LocalTransport, describeResult, formatArgv, tail } from '../helpers/transport.ts';
 import { Host } from '../helpers/host.ts';
 import { isAlive } from '../helpers/lab/supervisor.ts';
 
@@ -81,4 +81,46 @@ describe('local transport', () => {
       ]);
     },
   );
+});
+
+describe('a command that floods or holds its output', () => {
+  test('a flood costs at most what is kept: the rest is counted, and said, not kept', async () => {
+    // 40 MB of NUL bytes without a newline, and a line on stderr
+    const r = await local.run(['sh', '-c', 'head -c 40000000 /dev/zero; echo done >&2']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.length).toBe(KEPT_OUTPUT_BYTES);
+    expect(r.notKept).toEqual({ stdout: 40_000_000 - KEPT_OUTPUT_BYTES, stderr: 0 });
+    expect(describeResult(r)).toMatch(/^exit 0 after \d+ ms; stdout: 39\.0 MB more not kept$/);
+    // the transcript of a report keeps less still
+    const host = new Host(local);
+    await host.run(['head', '-c', '5000000', '/dev/zero']);
+    const [entry] = host.takeTranscript();
+    expect(entry!.stdout.length).toBeLessThan(70_000);
+    expect(entry!.stdout).toMatch(/characters more not kept in the report$/);
+  });
+
+  test('a cut never splits a UTF-8 character; invalid UTF-8 arrives as U+FFFD', async () => {
+    const invalid = `printf 'a'; head -c 2000000 /dev/zero | tr '\\0' '\\351'`;
+    const r = await local.run(['sh', '-c', invalid]);
+    // \351 alone is invalid UTF-8: each byte is one U+FFFD
+    expect(r.stdout.startsWith('a\ufffd')).toBe(true);
+    const euro = await local.run(['sh', '-c', `printf 'a'; yes '€' | tr -d '\\n' | head -c 3000000`]);
+    // 'a' then whole euro signs: the cut falls before the first incomplete one
+    expect(euro.stdout).toMatch(/^a(€)+$/);
+  });
+
+  test('a command whose grandchild holds its output open ends at its timeout all the same', async () => {
+    const started = Date.now();
+    // setsid takes the grandchild out of the command's process group, beyond the group kill
+    const r = await local.run(['sh', '-c', 'setsid sh -c "while :; do printf .; sleep 1; done" & wait'], {
+      timeoutMs: 1_500,
+    });
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await local.run(['pkill', '-f', 'while :; do printf .; sleep 1; done']);
+  });
+
+  test('failure messages quote at most a few hundred characters of each line', () => {
+    expect(tail(`${'x'.repeat(5000)}\nlast`)).toMatch(/^x{400}… \(4600 more\)\nlast$/);
+  });
 });

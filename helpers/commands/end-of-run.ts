@@ -1,5 +1,6 @@
 /** The end of a run on the console, shared by the commands that run the suites on one host. */
 import { join } from 'node:path';
+import { safeJson, visible } from '../host-text.ts';
 import { consoleStyle, renderGradeTable, renderSummary } from '../reporters/console.ts';
 import { type RunReport, exitCodeOf } from '../reporters/model.ts';
 import { renderClassTable } from '../reporters/gradebook.ts';
@@ -21,10 +22,10 @@ export function summarize(
   if (writeError) {
     // the results on the console all the same, then the one line that says what was not written
     console.log(renderSummary(report, consoleStyle(process.stdout, out.format === 'json' ? 'plain' : out.format)));
-    console.error(`lesson-check: ${writeError}`);
+    console.error(visible(`lesson-check: ${writeError}`));
     return 2;
   }
-  if (out.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (out.format === 'json') process.stdout.write(`${safeJson(report)}\n`);
   else {
     if (report.grade) console.log(renderGradeTable(report));
     console.log(renderSummary(report, consoleStyle(process.stdout, out.format)));

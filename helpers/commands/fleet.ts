@@ -6,6 +6,7 @@
 import type { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { checkFleet, unreachable } from '../fleet.ts';
+import { safeJson, visible, visibleLine } from '../host-text.ts';
 import {
   INVENTORY_READERS,
   InventoryError,
@@ -24,6 +25,10 @@ import { trapSignals } from '../signals.ts';
 import { summarizeClass } from './end-of-run.ts';
 import { type ConsoleOut, UsageError } from './options.ts';
 
+/** How long one host of a class may take by default: verify takes seconds on a lab and about a
+ * minute on a slow VM; a host that stalls on purpose is stopped here. */
+export const DEFAULT_HOST_TIMEOUT_S = 600;
+
 /** The options of verify and grade that choose and pace a class's hosts. */
 export const FLEET = {
   target: { type: 'string' as const, multiple: true as const, default: [] as string[] },
@@ -32,6 +37,7 @@ export const FLEET = {
   'vault-password-file': { type: 'string' as const },
   limit: { type: 'string' as const },
   parallel: { type: 'string' as const },
+  'host-timeout': { type: 'string' as const },
   shard: { type: 'string' as const },
 };
 
@@ -42,6 +48,7 @@ interface FleetValues {
   'vault-password-file'?: string;
   limit?: string;
   parallel?: string;
+  'host-timeout'?: string;
   shard?: string;
   profile: string;
   reports: string;
@@ -49,9 +56,9 @@ interface FleetValues {
 
 /** The first class option given without a class's hosts, as the flag, or undefined. */
 export function fleetOptionsWithoutHosts(values: Omit<FleetValues, 'profile' | 'reports'>): string | undefined {
-  const given = (['limit', 'parallel', 'shard', 'inventory-reader', 'vault-password-file'] as const).find(
-    (k) => values[k] !== undefined,
-  );
+  const given = (
+    ['limit', 'parallel', 'host-timeout', 'shard', 'inventory-reader', 'vault-password-file'] as const
+  ).find((k) => values[k] !== undefined);
   return given && `--${given}`;
 }
 
@@ -69,6 +76,9 @@ export async function fleetCommand(
   const parallel = Number(opts.parallel ?? '4');
   if (!Number.isInteger(parallel) || parallel < 1)
     throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
+  const hostTimeout = Number(opts['host-timeout'] ?? String(DEFAULT_HOST_TIMEOUT_S));
+  if (!Number.isFinite(hostTimeout) || hostTimeout <= 0)
+    throw new UsageError(`--host-timeout ${opts['host-timeout']}: seconds, a number > 0`);
   const defaultProfile = opts.profile;
   if (defaultProfile !== 'lesson') loadProfile(defaultProfile);
   const reportsDir = resolve(opts.reports);
@@ -87,31 +97,43 @@ export async function fleetCommand(
       // a class smaller than its shards: this shard has nothing to do, and that is no failure
       await writeReports([], reportsDir);
       out.info(`lesson-check: shard ${opts.shard} of ${limited.length} hosts has none to check: empty reports`);
-      if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: [] }, null, 2)}\n`);
+      if (out.format === 'json') process.stdout.write(`${safeJson({ runs: [] })}\n`);
       return 0;
     }
     const pace = `${Math.min(parallel, hosts.length)} at a time`;
     out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${pace}`);
     const interrupted = () => signals.signalled() !== undefined;
     const reports = await checkFleet(
-      { mode, hosts, defaultProfile, reportsDir, only, parallel, info: out.info, interrupted },
+      {
+        mode,
+        hosts,
+        defaultProfile,
+        reportsDir,
+        only,
+        parallel,
+        hostTimeoutMs: hostTimeout * 1000,
+        info: out.info,
+        interrupted,
+      },
       children,
     );
     if (inventory) for (const r of reports) r.inventory = inventory;
     const writeError = reports.length ? await tryWriteReports(reports, reportsDir) : undefined;
-    if (out.format === 'json') process.stdout.write(`${JSON.stringify({ runs: reports }, null, 2)}\n`);
+    if (out.format === 'json') process.stdout.write(`${safeJson({ runs: reports })}\n`);
     else summarizeClass(reports, reportsDir);
     if (signals.signalled()) return signals.exitCode();
     if (writeError) {
-      console.error(`lesson-check: ${writeError}`);
+      console.error(visible(`lesson-check: ${writeError}`));
       return 2;
     }
     // not one host reached: the key, known_hosts or inventory is wrong, not every student's work
     const why = reports.map(unreachable);
     if (reports.length && why.every(Boolean)) {
       console.error(
-        `lesson-check: no host could be reached (${reports.length} of ${reports.length}; the first: ${why[0]}): ` +
-          'check the SSH key, known_hosts and the inventory',
+        visibleLine(
+          `lesson-check: no host could be reached (${reports.length} of ${reports.length}; the first: ${why[0]}): ` +
+            'check the SSH key, known_hosts and the inventory',
+        ),
       );
       return 2;
     }

@@ -5,6 +5,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CATALOGUE } from '../catalogue.ts';
+import { visibleLine } from '../host-text.ts';
 import { type SourceSpec, parseSource } from '../lab/lab.ts';
 import type { ConsoleOptions } from '../runner.ts';
 
@@ -89,7 +90,8 @@ export function consoleOptions(values: { format: string; quiet: boolean }): Cons
     throw new UsageError(`unknown --format ${format} (pretty, plain or json)`);
   const info = (line: string) => {
     if (quiet) return;
-    (format === 'json' ? process.stderr : process.stdout).write(`${line}\n`);
+    // one line, which may quote a host (its name, what it said): shown through host-text.ts
+    (format === 'json' ? process.stderr : process.stdout).write(`${visibleLine(line)}\n`);
   };
   return { format, quiet, info };
 }

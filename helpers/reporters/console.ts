@@ -1,4 +1,6 @@
-/** The console's end-of-run view: a summary table per stage and the failures with their hints. */
+/** The console's end-of-run view: a summary table per stage and the failures with their hints.
+ * Every field that may hold a host's text is shown through host-text.ts; the colours are ours. */
+import { visible, visibleLine } from '../host-text.ts';
 import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint, gradeRows } from './model.ts';
 
 export interface ConsoleStyle {
@@ -33,10 +35,12 @@ export function renderSummary(report: RunReport, style: ConsoleStyle): string {
   for (const c of failures(report.checks)) {
     lines.push(
       '',
-      `${mark(style, c.state)} ${c.title}`,
-      `    expected: ${c.expected ?? ''}`,
-      `    observed: ${(c.observed ?? '').split('\n').join('\n              ')}`,
-      `    hint:     ${(report.grade ? gradeHint(c) : c.hint) ?? ''}`,
+      `${mark(style, c.state)} ${visibleLine(c.title)}`,
+      `    expected: ${visible(c.expected ?? '')}`,
+      `    observed: ${visible(c.observed ?? '')
+        .split('\n')
+        .join('\n              ')}`,
+      `    hint:     ${visible((report.grade ? gradeHint(c) : c.hint) ?? '')}`,
     );
   }
   lines.push('', ' stage           passed  failed  errors  skipped    time');
@@ -44,11 +48,11 @@ export function renderSummary(report: RunReport, style: ConsoleStyle): string {
     const n = countStates(checks);
     const counts = [n.passed, n.failed, n.error].map((x) => String(x).padStart(6)).join('  ');
     const time = (durationMs / 1000).toFixed(1).padStart(5);
-    lines.push(` ${stage.padEnd(15)} ${counts}  ${String(n.skipped).padStart(7)}  ${time} s`);
+    lines.push(` ${visibleLine(stage).padEnd(15)} ${counts}  ${String(n.skipped).padStart(7)}  ${time} s`);
   }
   const n = countStates(report.checks);
   const totals = `${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`;
-  const run = `(${report.host}, ${report.mode}, profile ${report.profile})`;
+  const run = visibleLine(`(${report.host}, ${report.mode}, profile ${report.profile})`);
   lines.push('', `${paint(style, n.failed + n.error ? 'failed' : 'passed', totals)} ${run}`);
   return lines.join('\n');
 }
@@ -57,7 +61,8 @@ export function renderSummary(report: RunReport, style: ConsoleStyle): string {
 export function renderGradeTable(report: RunReport): string {
   const grade = report.grade!;
   const rows = gradeRows(report).map(
-    (r) => ` ${r.id.padEnd(4)} ${r.state.padEnd(8)} ${String(r.weight).padStart(6)}  ${r.hint}`,
+    (r) =>
+      ` ${visibleLine(r.id).padEnd(4)} ${r.state.padEnd(8)} ${String(r.weight).padStart(6)}  ${visibleLine(r.hint)}`,
   );
   return [
     '',

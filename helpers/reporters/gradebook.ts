@@ -1,5 +1,6 @@
-/** The gradebook: one row per host, as CSV (RFC 4180 quoting) for a spreadsheet or an LMS import,
- * and as the table the console shows at the end of a class. */
+/** The gradebook: one row per host, as CSV (RFC 4180 quoting, no cell a spreadsheet evaluates)
+ * for a spreadsheet or an LMS import, and as the table the console shows at the end of a class. */
+import { csvField, visibleLine } from '../host-text.ts';
 import { type RunReport, countStates, failures, gradeOf } from './model.ts';
 
 interface GradebookRow {
@@ -50,11 +51,8 @@ export function renderClassTable(reports: RunReport[]): string {
   for (const r of gradebookRows(reports)) {
     const counts = [r.passed, r.failed, r.errors].map((n) => String(n).padStart(6)).join('  ');
     const score = `${r.percent}%`.padStart(6);
-    lines.push(` ${r.host.padEnd(20)} ${score}  ${counts}  ${String(r.skipped).padStart(7)}  ${r.firstFailing}`);
+    const [host, first] = [visibleLine(r.host), visibleLine(r.firstFailing)];
+    lines.push(` ${host.padEnd(20)} ${score}  ${counts}  ${String(r.skipped).padStart(7)}  ${first}`);
   }
   return lines.join('\n');
-}
-
-function csvField(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }

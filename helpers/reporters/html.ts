@@ -3,6 +3,7 @@
  * first with their hint, every stage and check, transcripts folded away; for several hosts, a
  * host × check matrix on top.
  */
+import { visible } from '../host-text.ts';
 import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
 import { renderTranscript } from './junit.ts';
 
@@ -141,5 +142,5 @@ function symbol(state: CheckResult['state']): string {
 }
 
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return visible(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

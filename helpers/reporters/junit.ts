@@ -8,6 +8,7 @@
 import type { Builder, TestCase } from 'junit-report-builder';
 import type { XMLElement } from 'xmlbuilder';
 import type { TranscriptEntry } from '../host.ts';
+import { visible } from '../host-text.ts';
 import { type CheckResult, type RunReport, byStage, firstLine, gradeHint } from './model.ts';
 
 let junit: Promise<Builder> | undefined;
@@ -28,13 +29,16 @@ export async function renderJUnit(reports: RunReport[]): Promise<string> {
     .name(`lesson-check ${[...new Set(reports.map((r) => r.mode))].join(', ')}`);
   for (const report of reports) {
     for (const { stage, checks, durationMs } of byStage(report.checks)) {
-      const suite = builder.testSuite().name(`${report.host} ${stage}`).timestamp(new Date(report.startedAt));
+      const suite = builder
+        .testSuite()
+        .name(clean(`${report.host} ${stage}`))
+        .timestamp(new Date(report.startedAt));
       suite.time(durationMs / 1000);
       suite
         .property('host', clean(report.host))
         .property('profile', clean(report.profile))
         .property('mode', report.mode)
-        .property('source', report.source);
+        .property('source', clean(report.source));
       suite.property('stand-in images', String(report.standInImages));
       if (report.inventory) suite.property('inventory', clean(report.inventory));
       for (const [name, version] of Object.entries(report.versions)) suite.property(`version.${name}`, clean(version));
@@ -99,15 +103,11 @@ export function renderTranscript(entries: TranscriptEntry[]): string {
     .join('\n');
 }
 
-/** Text safe inside XML 1.0 and CDATA: control characters shown as \xNN, lone surrogates as
- * U+FFFD, and no CDATA terminator. */
+/** Text safe inside XML 1.0 and CDATA: host text made visible (host-text.ts: control characters
+ * as \xNN, lone surrogates as U+FFFD), the two non-characters XML forbids too, and no CDATA
+ * terminator. */
 export function clean(s: string): string {
-  return s
-    .replace(
-      // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these characters: finding them is the point
-      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g,
-      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-    )
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+  return visible(s)
+    .replace(/[\uFFFE\uFFFF]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`)
     .replace(/]]>/g, ']] >');
 }

@@ -1,4 +1,6 @@
-/** A Markdown summary for CI step summaries: counts per host and stage, then failures with hints. */
+/** A Markdown summary for CI step summaries: counts per host and stage, then failures with hints.
+ * Host text is shown through host-text.ts, then escaped for Markdown. */
+import { visible, visibleLine } from '../host-text.ts';
 import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
 
 const ICON: Record<CheckResult['state'], string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️' };
@@ -13,14 +15,16 @@ export function renderMarkdown(reports: RunReport[]): string {
   for (const r of reports) {
     const standIn = r.standInImages ? ', stand-in images' : '';
     const score = r.grade ? `, score **${r.grade.score}/${r.grade.maxScore} (${r.grade.percent}%)**` : '';
-    lines.push(`**${md(r.host)}** — ${r.mode}, profile \`${md(r.profile)}\`, source ${r.source}${standIn}${score}`, '');
+    lines.push(
+      `**${md(r.host)}** — ${r.mode}, profile \`${md(r.profile)}\`, source ${md(r.source)}${standIn}${score}`,
+      '',
+    );
     if (r.inventory) lines.push(`${md(r.inventory)}`, '');
     lines.push('| stage | passed | failed | errors | skipped | time |', '|---|---:|---:|---:|---:|---:|');
     for (const { stage, checks, durationMs } of byStage(r.checks)) {
       const n = countStates(checks);
-      lines.push(
-        `| ${stage} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${(durationMs / 1000).toFixed(1)} s |`,
-      );
+      const time = `${(durationMs / 1000).toFixed(1)} s`;
+      lines.push(`| ${md(stage)} | ${n.passed} | ${n.failed} | ${n.error} | ${n.skipped} | ${time} |`);
     }
     lines.push('');
     for (const c of failures(r.checks)) {
@@ -44,10 +48,13 @@ export function renderMarkdown(reports: RunReport[]): string {
 }
 
 function md(s: string): string {
-  return s.replace(/[|<>]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\n/g, ' ');
+  return visibleLine(s)
+    .replace(/[|<>]/g, (c) => `&#${c.charCodeAt(0)};`)
+    .replace(/\n/g, ' ');
 }
 
-function codeBlock(s: string): string {
+function codeBlock(text: string): string {
+  const s = visible(text);
   return s.includes('\n')
     ? `\n\n  \`\`\`\n${s
         .replace(/```/g, "'''")

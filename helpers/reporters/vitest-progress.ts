@@ -6,6 +6,7 @@
  * NO_COLOR.
  */
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { clip, visible, visibleLine } from '../host-text.ts';
 import { type ConsoleStyle, consoleStyle, mark } from './console.ts';
 
 export default class ProgressReporter implements Reporter {
@@ -62,7 +63,9 @@ export default class ProgressReporter implements Reporter {
             ? 'failed'
             : 'error';
     const ms = test.meta().check?.durationMs ?? test.diagnostic()?.duration ?? 0;
-    const why = r.state === 'skipped' ? `  (${test.meta().check?.skipReason ?? r.note ?? 'skipped'})` : '';
+    // a skip reason quotes what the check it waited for observed: host text, on one line
+    const reason = r.state === 'skipped' ? (test.meta().check?.skipReason ?? r.note ?? 'skipped') : undefined;
+    const why = reason === undefined ? '' : `  (${clip(visibleLine(reason), 300)})`;
     const stage = test.parent.type === 'suite' ? test.parent.name : '';
     this.finished.set(test.id, {
       stage,
@@ -97,8 +100,8 @@ export default class ProgressReporter implements Reporter {
     // a suite that failed to load, or an error outside any check: always say so
     for (const m of modules)
       for (const e of m.errors())
-        process.stderr.write(`\nlesson-check: ${m.moduleId} failed to load: ${e.message}\n${e.stack ?? ''}\n`);
+        process.stderr.write(visible(`\nlesson-check: ${m.moduleId} failed to load: ${e.message}\n${e.stack ?? ''}\n`));
     for (const e of errors)
-      process.stderr.write(`\nlesson-check: unhandled error: ${e.message ?? ''}\n${e.stack ?? ''}\n`);
+      process.stderr.write(visible(`\nlesson-check: unhandled error: ${e.message ?? ''}\n${e.stack ?? ''}\n`));
   }
 }

@@ -1,6 +1,7 @@
 /** Writes every report of a run into one folder (and the Markdown to $GITHUB_STEP_SUMMARY). */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { safeJson } from '../host-text.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -31,7 +32,7 @@ export async function writeReports(reports: RunReport[], dir: string): Promise<v
   mkdirSync(dir, { recursive: true });
   // one host: the run's document itself; several: one document holding each host's
   const json = reports.length === 1 ? reports[0] : { runs: reports };
-  writeFileSync(join(dir, REPORT_FILES.json), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(dir, REPORT_FILES.json), `${safeJson(json)}\n`);
   writeFileSync(join(dir, REPORT_FILES.junit), await renderJUnit(reports));
   const markdown = renderMarkdown(reports);
   writeFileSync(join(dir, REPORT_FILES.markdown), markdown);
@@ -41,7 +42,7 @@ export async function writeReports(reports: RunReport[], dir: string): Promise<v
   if (reports.length === 1 && only?.grade) {
     const { host, profile, grade } = only;
     const doc = { host, profile, ...grade, checks: gradeRows(only) };
-    writeFileSync(join(dir, GRADE_FILE), `${JSON.stringify(doc, null, 2)}\n`);
+    writeFileSync(join(dir, GRADE_FILE), `${safeJson(doc)}\n`);
   }
   // a class: the gradebook too
   if (reports.length > 1 || reports[0]?.grade) writeFileSync(join(dir, GRADEBOOK), renderGradebook(reports));
