@@ -86,7 +86,7 @@ fi
 netns=$NS-k4 bridge=lc${id}k4 data=/tmp/lesson-check-$NS-k4
 ip netns add "$netns"
 # the claim on IPv4 forwarding (helpers/forwarding.ts), and its release below
-flock /proc/sys/net/ipv4/ip_forward sh -c 'mkdir -p "$1" && { [ -e "$1/original" ] || cat "$3" > "$1/original"; } && : > "$1/claim.$2"' sh /run/lesson-check-ip-forward "$NS" /proc/sys/net/ipv4/ip_forward
+flock /proc/sys/net/ipv4/ip_forward sh -c 'd="$1/$(stat -L -c %i /proc/self/ns/net)" && mkdir -p "$d" && { [ -e "$d/original" ] || cat "$3" > "$d/original"; } && : > "$d/claim.$2"' sh /run/lesson-check-ip-forward "$NS" /proc/sys/net/ipv4/ip_forward
 ip -4 -o route show table all | has -v 10.254.77.
 conf="{\"cniVersion\":\"1.0.0\",\"name\":\"$NS-k4\",\"type\":\"bridge\",\"bridge\":\"$bridge\",\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.254.77.0/24\"}]],\"dataDir\":\"$data\"}}"
 cni() { echo "$conf" | CNI_COMMAND=$1 CNI_CONTAINERID=$NS-k4 CNI_NETNS=/var/run/netns/$netns CNI_IFNAME=eth0 CNI_PATH=$CNI "$CNI/bridge"; }
@@ -96,7 +96,7 @@ ctr --namespace "$NS" run "${run_flags[@]}" --cgroup "$cgroup/$NS-k4" --detach -
 until curl --silent --show-error --fail --max-time 2 "http://$ip:9898/" | has '"version"'; do sleep 0.1; done
 cni DEL
 ip link delete "$bridge"; ip netns delete "$netns"; rm -rf -- "$data"
-flock /proc/sys/net/ipv4/ip_forward sh -c 'rm -f "$1/claim.$2"; if [ -d "$1" ] && ! ls -A "$1" | grep -q "^claim\."; then [ "$(cat "$1/original" 2>/dev/null)" = 0 ] && sysctl -q -w net.ipv4.ip_forward=0; rm -rf "$1"; fi; true' sh /run/lesson-check-ip-forward "$NS"
+flock /proc/sys/net/ipv4/ip_forward sh -c 'd="$1/$(stat -L -c %i /proc/self/ns/net)"; rm -f "$d/claim.$2"; if [ -d "$d" ] && ! ls -A "$d" | grep -q "^claim\."; then [ "$(cat "$d/original" 2>/dev/null)" = 0 ] && sysctl -q -w net.ipv4.ip_forward=0; rm -rf "$d"; rmdir "$1" 2>/dev/null; fi; true' sh /run/lesson-check-ip-forward "$NS"
 ctr --namespace "$NS" tasks delete --force "$NS-k4" >/dev/null 2>&1; ctr --namespace "$NS" containers delete "$NS-k4"
 # the run's namespace: its images, then the namespace (retried while GC still holds content)
 ctr --namespace "$NS" images rm --sync $(ctr --namespace "$NS" images ls -q) >/dev/null

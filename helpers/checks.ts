@@ -253,6 +253,14 @@ async function runCheck(
     return;
   }
   Object.assign(meta, bounded(describeError(e)));
+  // stopped halfway (its time limit, the run interrupted, a host's deadline): a command cut short
+  // reads as a wrong version or a missing file, which says nothing of the host's state
+  if (ctx.signal.aborted && meta.kind === 'failure')
+    Object.assign(meta, {
+      kind: 'error',
+      cause: 'the check was stopped before it finished',
+      hint: 'the check ran out of time or the run was interrupted; see the transcript for the command cut short',
+    });
   // containerd went away while the check ran (killed, restarted): not the host's state the
   // lesson speaks of, but a run that could not finish; said as such
   if (

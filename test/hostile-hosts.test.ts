@@ -100,10 +100,13 @@ describe.runIf(asRoot)('grading a class with hostile hosts', { timeout: 400_000 
     expect(c1('@flood').observed!.length).toBeLessThan(10_000);
     expect(c1('flood-forever').observed).toMatch(/it printed more than 100\.0 MB/);
     expect(c1('trickle').observed).toMatch(/killed after 30000 ms \(timeout\)/);
+    // stopped at its deadline, before its checks started or among them (a few of the host's own
+    // may pass first): never a failure, and every error says why
     const slow = runs.get('slow')!;
-    expect(slow.checks.every((c) => c.state === 'error' && /did not finish within its deadline/.test(c.cause!))).toBe(
-      true,
-    );
+    expect(slow.checks.filter((c) => c.state === 'failed')).toEqual([]);
+    const errors = slow.checks.filter((c) => c.state === 'error');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const c of errors) expect(c.cause, c.id).toMatch(/did not finish within its deadline/);
     // the banner and the login script's escapes did not get in the way of the checks
     expect(runs.get('Honest-A')!.grade!.percent).toBe(100);
   });

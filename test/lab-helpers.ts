@@ -1,6 +1,6 @@
 /** Runs `lesson-check lab` as a user would, and looks at what a lab leaves on the machine. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -120,7 +120,42 @@ export function junitCases(xml: string): Map<string, JUnitCase> {
   return new Map(suites.flatMap((s) => [s.testcase].flat()).map((tc) => [tc.name, tc]));
 }
 
-export interface Traces {
+/** What any run of lesson-check could leave on the host outside its own folders: the same before
+ * and after every lab, verify, machine and walkthrough test. */
+export interface HostRuntimeTraces {
+  /** net.ipv4.ip_forward here (the tests' namespace), and whether a claim on it is still held. */
+  ipForward: string;
+  forwardingClaims: boolean;
+  /** Every container's state in runc's default root (/run/containerd/runc/<namespace>/<id>) and
+   * every shim socket in /run/containerd/s: the host's, outside any prefix. */
+  runcStates: string[];
+  shimSockets: string[];
+  /** Cgroups a lab or run names after itself (`lc-…`), and those under containerd's namespace
+   * cgroups (`default/…`), in every hierarchy (v1: one per controller; v2: the one). */
+  cgroups: string[];
+  /** Every iptables chain, in every table. */
+  iptablesChains: string[];
+  /** Every entry of /run/netns, not only the lab's. */
+  runNetns: string[];
+}
+
+export async function hostRuntimeTraces(): Promise<HostRuntimeTraces> {
+  const chains = await execa('iptables-save', [], { reject: false });
+  return {
+    ipForward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(),
+    forwardingClaims: existsSync('/run/lesson-check-ip-forward'),
+    runcStates: entries('/run/containerd/runc').flatMap(entries),
+    shimSockets: entries('/run/containerd/s'),
+    cgroups: labCgroups(),
+    iptablesChains: chains.stdout
+      .split('\n')
+      .filter((l) => /^[*:]/.test(l))
+      .map((l) => l.split(' ')[0]!),
+    runNetns: entries('/run/netns'),
+  };
+}
+
+export interface Traces extends HostRuntimeTraces {
   processes: string[];
   /** The PIDs of processes whose root is a lab's container rootfs. */
   containers: string[];
@@ -129,9 +164,33 @@ export interface Traces {
   links: string[];
   labs: string[];
   runContainerd: boolean;
-  /** net.ipv4.ip_forward, and whether a claim on it is still held (helpers/forwarding.ts). */
-  ipForward: string;
-  forwardingClaims: boolean;
+}
+
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir).map((e) => join(dir, e));
+  } catch {
+    return [];
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The cgroups of Traces.cgroups, as paths. */
+function labCgroups(): string[] {
+  const root = '/sys/fs/cgroup';
+  const hierarchies = existsSync(join(root, 'cgroup.controllers')) ? [root] : entries(root).filter(isDir);
+  return hierarchies.flatMap((h) =>
+    entries(h)
+      .filter((p) => isDir(p) && /\/(lc-[^/]*|default)$/.test(p))
+      .flatMap((p) => [p, ...entries(p).filter(isDir)]),
+  );
 }
 
 /** Everything of a lab that could outlive it. */
@@ -163,7 +222,6 @@ export async function labTraces(): Promise<Traces> {
     .map((l) => l.split(': ')[1] ?? '')
     .filter((n) => n.startsWith('lc'));
   const labs = existsSync(LABS_ROOT) ? readdirSync(LABS_ROOT) : [];
-  const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   return {
     processes,
     containers,
@@ -172,8 +230,7 @@ export async function labTraces(): Promise<Traces> {
     links,
     labs,
     runContainerd: existsSync('/run/containerd'),
-    ipForward,
-    forwardingClaims: existsSync('/run/lesson-check-ip-forward'),
+    ...(await hostRuntimeTraces()),
   };
 }
 

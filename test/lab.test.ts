@@ -220,6 +220,35 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
   });
 
   test(
+    'from forwarding off, in a network namespace of its own: a lab, and a lab SIGKILLed after K3 then ' +
+      '`lab --down`, put forwarding back off and leave runc states and shim sockets as they were',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lc-netns-lab-'));
+      // as the issue reproduced it: a fresh namespace, loopback up, forwarding off
+      const script = [
+        'ip link set lo up; sysctl -qw net.ipv4.ip_forward=0',
+        'forwarding() { cat /proc/sys/net/ipv4/ip_forward; }',
+        'node "$2" lab --reports "$1/a" > "$1/a.log" 2>&1; echo "lab $? forwarding $(forwarding)"',
+        'node "$2" lab --reports "$1/b" > "$1/b.log" 2>&1 & pid=$!',
+        // K3 done: nerdctl's bridge is up and has turned forwarding on
+        'for i in $(seq 1200); do grep -q "✓ K3 " "$1/b.log" && break; sleep 0.1; done',
+        'kill -9 $pid; wait $pid; echo "killed $? forwarding $(forwarding)"',
+        'node "$2" lab --down > "$1/down.log" 2>&1; echo "down $? forwarding $(forwarding)"',
+      ].join('\n');
+      const cli = new URL('../bin/lesson-check.js', import.meta.url).pathname;
+      const r = await execa('unshare', ['-n', 'sh', '-c', script, 'sh', dir, cli], { reject: false });
+      const log = (f: string) => readFileSync(join(dir, f), 'utf8');
+      expect(r.stdout.split('\n'), `${r.stderr}\n${log('a.log')}\n${log('b.log')}`).toEqual([
+        'lab 0 forwarding 0',
+        'killed 137 forwarding 1',
+        'down 0 forwarding 0',
+      ]);
+      expect(log('down.log')).toMatch(/lab [0-9a-f]{6} removed/);
+      expect(await labTraces()).toEqual(before);
+    },
+  );
+
+  test(
     "the lab's registry stopping mid-walk is a setup error that names it, " + 'exit 2, and the lab is torn down',
     async () => {
       let killed = false;

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { Host } from '../helpers/host.ts';
 import { MACHINES_ROOT, Machine, type MachineState } from '../helpers/machine/machine.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { type LabRun, lessonCheck } from './lab-helpers.ts';
+import { type HostRuntimeTraces, type LabRun, hostRuntimeTraces, lessonCheck } from './lab-helpers.ts';
 
 export interface KeptMachine {
   run: LabRun;
@@ -63,6 +63,8 @@ export interface HostTraces {
   veths: string[];
   cgroups: string[];
   nspawnDirs: string[];
+  /** What any run could leave on the host outside its folders (forwarding, runc, shims, cgroups…). */
+  host: HostRuntimeTraces;
 }
 
 /** Everything of a machine that could outlive it on the host. */
@@ -83,5 +85,5 @@ export async function machineTraces(): Promise<HostTraces> {
     .sort();
   const machines = existsSync(MACHINES_ROOT) ? readdirSync(MACHINES_ROOT) : [];
   const nspawnDirs = existsSync('/run/systemd/nspawn/propagate') ? readdirSync('/run/systemd/nspawn/propagate') : [];
-  return { machines, processes, veths, cgroups, nspawnDirs };
+  return { machines, processes, veths, cgroups, nspawnDirs, host: await hostRuntimeTraces() };
 }

@@ -53,6 +53,34 @@ describe.runIf(asRoot)('IPv4 forwarding and the sweep of a run cut short', () =>
     writeFileSync(FORWARD, '0');
   });
 
+  test('claims are kept per network namespace: one held here keeps no other namespace on', async () => {
+    // a lab in a namespace of its own (unshare -n) beside a run on the host's
+    await claimForwarding(host, 'gg33hh');
+    bridgePluginTurnsItOn();
+    const netns = 'lc-fwtest-claims';
+    await execa('ip', ['netns', 'add', netns]);
+    const local = new LocalTransport();
+    const inNetns = new Host({
+      host: netns,
+      run: (argv, options) => local.run(['ip', 'netns', 'exec', netns, ...argv], options),
+    });
+    const there = async () => (await inNetns.capture(['cat', FORWARD])).trim();
+    try {
+      // a new namespace may inherit the host's value (net.core.devconf_inherit_init_net)
+      await inNetns.ensure(['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
+      await claimForwarding(inNetns, 'ii44jj');
+      await inNetns.ensure(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      await releaseForwarding(inNetns, 'ii44jj');
+      expect(await there()).toBe('0');
+      expect(forwarding()).toBe('1');
+    } finally {
+      await execa('ip', ['netns', 'delete', netns]);
+    }
+    await releaseForwarding(host, 'gg33hh');
+    expect(forwarding()).toBe('0');
+    expect(existsSync(CLAIMS)).toBe(false);
+  });
+
   /** What a K4 probe leaves when its process dies after CNI ADD. */
   async function leftovers(runId: string): Promise<string> {
     await execa('ip', ['netns', 'add', `lc-${runId}-k4`]);

@@ -25,7 +25,16 @@ import { loadProfile } from '../helpers/profile.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { check, failing, keepLab, lessonCheck, overlappingChecks, removeLab, snapshotLab } from './lab-helpers.ts';
+import {
+  check,
+  failing,
+  hostRuntimeTraces,
+  keepLab,
+  lessonCheck,
+  overlappingChecks,
+  removeLab,
+  snapshotLab,
+} from './lab-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -52,12 +61,14 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
 
   test('passes all 20 checks and changes nothing; each check starts once what it needs has ended', async () => {
     const before = await snapshotLab(profileFile);
+    const traces = await hostRuntimeTraces();
     const timings = join(mkdtempSync(join(tmpdir(), 'lc-timings-')), 'timings.txt');
     const run = await lessonCheck(['verify', '--profile', profileFile], { LC_TIMINGS: timings });
     expect(run.exitCode, run.output).toBe(0);
     expect(failing(run.report)).toEqual([]);
     for (const { id } of CATALOGUE) expect(check(run.report, id).state, id).toBe('passed');
     expect(await snapshotLab(profileFile)).toEqual(before);
+    expect(await hostRuntimeTraces()).toEqual(traces);
     const marks = readFileSync(timings, 'utf8');
     const at = (mark: string) => Number(new RegExp(`^(\\d+) \\d+ ${mark}$`, 'm').exec(marks)?.[1]);
     // every check waits for what it needs, whatever its stage: R4 for R3, R6 and R1 for C3, the

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { Host } from '../host.ts';
 import { FAULTS, type Fault, LABS_ROOT, Lab, sourceName } from '../lab/lab.ts';
 import { isAlive } from '../lab/supervisor.ts';
-import { teardownLab } from '../lab/teardown.ts';
+import { removeRuntimeLeftovers, teardownLab } from '../lab/teardown.ts';
 import { loadProfile } from '../profile.ts';
 import type { RunInfo } from '../run.ts';
 import { removeNamespace } from '../run-traces.ts';
@@ -155,7 +155,11 @@ async function labDown(host: Host, only?: string): Promise<number> {
     const torn = await teardownLab(host, join(LABS_ROOT, id));
     console.log(`lesson-check: lab ${id} removed (${torn.processes} processes, ${torn.mounts} mounts)`);
   }
-  if (labs.length === 0) console.log('lesson-check: no labs to remove');
+  // what labs whose prefix is already gone left in the host's /run/containerd
+  const orphans = only ? [] : removeRuntimeLeftovers(LABS_ROOT);
+  if (orphans.length)
+    console.log(`lesson-check: removed ${orphans.length} runc state folders and shim sockets of labs already gone`);
+  if (labs.length === 0 && orphans.length === 0) console.log('lesson-check: no labs to remove');
   return 0;
 }
 

@@ -33,7 +33,8 @@ import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
 import { freeLoopbackPort, startRegistry } from './registry.ts';
 
 export { freeLoopbackPort };
-import { netNames, snapshotHostTraces } from './teardown.ts';
+import { netNames, removeRuntimeLeftovers, snapshotHostTraces } from './teardown.ts';
+import { claimForwarding, labClaim } from '../forwarding.ts';
 import { freeSubnet } from '../cni-probe.ts';
 import type { LessonWalk } from './walk.ts';
 
@@ -130,6 +131,8 @@ export class Lab implements LessonWalk {
   static prepare(host: Host, opts: { faults: Fault[]; source: SourceSpec }): Lab {
     const id = randomBytes(3).toString('hex');
     const prefix = join(LABS_ROOT, id);
+    // what labs already gone left in runc's default root (their prefix is removed last: gone means dead)
+    removeRuntimeLeftovers(LABS_ROOT);
     mkdirSync(join(prefix, 'lab'), { recursive: true });
     const state: LabState = {
       id,
@@ -147,6 +150,8 @@ export class Lab implements LessonWalk {
 
   /** Builds the lab up to the lesson's first step: cached binaries, registry, stand-in images, profile. */
   async setUp(): Promise<void> {
+    // first: the value found is what teardown puts back, whatever the walk's bridges turn on
+    await claimForwarding(this.host, labClaim(this.id));
     this.state.artifacts = await fetchAptArtifacts(this.host);
     if (this.state.source.kind === 'auto') {
       const chosen = await chooseSource(this.host, this.state.source.versions);

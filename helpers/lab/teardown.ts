@@ -1,14 +1,16 @@
 /**
  * Total, idempotent teardown of a sandbox lab, driven by what is on the machine rather than by
  * what a (possibly killed) run remembers: every process whose command line, executable or root
- * lies in the prefix; every mount under it; the netns and links named after the lab; then the
- * prefix itself. Safe to run twice, and on a lab that never finished starting.
+ * lies in the prefix; every mount under it; the netns and links named after the lab; the runc
+ * state and shim sockets its containers left in the host's /run/containerd; its claims on IPv4
+ * forwarding; then the prefix itself. Safe to run twice, and on a lab that never finished starting.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
 import { stopProcess } from './supervisor.ts';
-import { releaseForwarding } from '../forwarding.ts';
+import { labClaim, releaseForwarding } from '../forwarding.ts';
 import type { LabState } from './lab.ts';
 
 export interface TeardownReport {
@@ -18,6 +20,8 @@ export interface TeardownReport {
   links: string[];
   /** Emptied directories outside the prefix that the lab's containerd, shims and runc made. */
   hostTraces: string[];
+  /** Its containers' runc state folders and shim sockets under /run/containerd, removed. */
+  runtimeLeftovers: string[];
   prefixRemoved: boolean;
 }
 
@@ -56,6 +60,7 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
     netns: [],
     links: [],
     hostTraces: [],
+    runtimeLeftovers: [],
     prefixRemoved: false,
   };
   // the daemons first, gracefully; then whatever is left (shims, containers) by force
@@ -64,8 +69,12 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
   report.processes = await killProcessesUnder(prefix);
   const id = state?.id ?? prefix.split('/').pop() ?? '';
   Object.assign(report, await removeNetObjects(host, id));
-  // a walk cut short in K4 may still hold its claim on IPv4 forwarding
+  // the shims are gone: what they would have removed on a container's delete is removed here
+  report.runtimeLeftovers = removeRuntimeLeftovers(dirname(prefix), prefix);
+  // the lab's own claim on IPv4 forwarding, and its K4 probe's if the walk was cut short there:
+  // the last one let go puts back what the lab found
   await releaseForwarding(host, id);
+  await releaseForwarding(host, labClaim(id));
   report.mounts = await unmountUnder(host, prefix);
   report.hostTraces = removeHostTraces(id, state?.hostTracesBefore);
   if (existsSync(prefix)) rmSync(prefix, { recursive: true, force: true });
@@ -157,6 +166,88 @@ export function mountsUnder(prefix: string): string[] {
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
+/** runc's default state root, where nerdctl's containers keep theirs (`<root>/<namespace>/<id>`),
+ * and the folder of the shims' sockets: both the host's, whatever containerd's --state says. */
+const RUNC_DEFAULT_ROOT = '/run/containerd/runc';
+const SHIM_SOCKETS = '/run/containerd/s';
+
+/**
+ * The runc state folders and shim sockets that a lab's containers left in the host's
+ * /run/containerd: a container's shim removes them when the container is deleted through
+ * containerd, and teardown kills the shims instead. With `onlyPrefix`, that lab's: every container
+ * its containerd has a task folder for (under `<prefix>/run/containerd`, its --state), and every
+ * runc state folder whose rootfs lies in the prefix. Without, what labs whose prefix under
+ * `labsRoot` no longer exists left in runc's default root (labs torn down before this was done, or
+ * killed and their prefix removed by hand). A shim's socket is the one containerd names after the
+ * lab's socket, the namespace and the container (sha256 of `<address>/<namespace>/<id>`). A
+ * container still running is left alone.
+ */
+export function removeRuntimeLeftovers(labsRoot: string, onlyPrefix?: string): string[] {
+  const containers: Array<{ prefix: string; ns: string; id: string }> = [];
+  if (onlyPrefix)
+    for (const ns of subdirs(join(onlyPrefix, 'run/containerd/io.containerd.runtime.v2.task')))
+      for (const task of subdirs(ns)) containers.push({ prefix: onlyPrefix, ns: basename(ns), id: basename(task) });
+  const states: string[] = [];
+  for (const ns of subdirs(RUNC_DEFAULT_ROOT))
+    for (const dir of subdirs(ns)) {
+      const state = readRuncState(join(dir, 'state.json'));
+      const prefix = state && labPrefixOf(state.rootfs, labsRoot);
+      if (!state || !prefix || (onlyPrefix ? prefix !== onlyPrefix : existsSync(prefix))) continue;
+      if (stillRunning(state.pid, state.started)) continue;
+      states.push(dir);
+      containers.push({ prefix, ns: basename(ns), id: basename(dir) });
+    }
+  const removed: string[] = [];
+  for (const { prefix, ns, id } of containers) {
+    // containerd's shim socket name: <address>/<namespace>/<id>, and its debug socket's
+    const shim = `${join(prefix, 'run/containerd/containerd.sock')}/${ns}/${id}`;
+    for (const name of [shim, `${shim}/debug`]) {
+      const socket = join(SHIM_SOCKETS, createHash('sha256').update(name).digest('hex'));
+      if (existsSync(socket) && !removed.includes(socket)) {
+        rmSync(socket, { force: true });
+        removed.push(socket);
+      }
+    }
+  }
+  for (const dir of states) {
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function readRuncState(file: string): { rootfs: string; pid: number; started: number } | undefined {
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as {
+      config?: { rootfs?: string };
+      init_process_pid?: number;
+      init_process_start?: number;
+    };
+    return { rootfs: s.config?.rootfs ?? '', pid: s.init_process_pid ?? 0, started: s.init_process_start ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `<labsRoot>/<id>` when `path` lies in it. */
+function labPrefixOf(path: string, labsRoot: string): string | undefined {
+  if (!path.startsWith(`${labsRoot}/`)) return undefined;
+  const [id] = path.slice(labsRoot.length + 1).split('/');
+  return id ? join(labsRoot, id) : undefined;
+}
+
+/** Whether `pid` is the process runc started (the same start time, in clock ticks since boot). */
+function stillRunning(pid: number, started: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // field 22 of stat, the 20th after the command's name and state
+    return pid > 0 && Number(fields[19]) === started && fields[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** The containerd namespaces a lab's containers use: the lesson's "default" and the run's own. */
 function labNamespaces(id: string): string[] {
   return ['default', `lc-${id}`];
@@ -173,10 +264,17 @@ function hostTraceCandidates(id: string): string[] {
     '/run/containerd/runc',
     '/run/containerd',
   ];
+  return [...namespaceCgroups(namespaces), ...run];
+}
+
+/** The cgroups containerd's runc makes per namespace and container with the cgroupfs driver
+ * (`/<namespace>/<id>`, where nerdctl puts its containers), in every hierarchy, deepest first.
+ * A systemd machine on cgroup v1 makes them in the host's own hierarchies where nspawn does not
+ * delegate a controller (cpuset). */
+export function namespaceCgroups(namespaces: string[]): string[] {
   // cgroup v2 is one hierarchy at /sys/fs/cgroup; v1 (and hybrid) has one per controller below it
   const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : subdirs('/sys/fs/cgroup');
-  const cgroups = hierarchies.flatMap((h) => namespaces.flatMap((n) => [...subdirs(`${h}/${n}`), `${h}/${n}`]));
-  return [...cgroups, ...run];
+  return hierarchies.flatMap((h) => namespaces.flatMap((n) => [...subdirs(`${h}/${n}`), `${h}/${n}`]));
 }
 
 function subdirs(dir: string): string[] {

@@ -25,6 +25,7 @@ import { type PodinfoBuild } from '../lab/go-source.ts';
 import { pushLabImages, splitReference } from '../lab/images.ts';
 import { freeLoopbackPort, startRegistry } from '../lab/registry.ts';
 import { isAlive, startDaemon, stopProcess } from '../lab/supervisor.ts';
+import { namespaceCgroups } from '../lab/teardown.ts';
 import { lessonProfile } from '../profile.ts';
 import { ROOT } from '../root.ts';
 import { SERVICE_PATH } from '../service.ts';
@@ -55,6 +56,10 @@ export interface MachineState {
   startedAt: string;
   /** Which of nspawn's own host dirs (/run/systemd/nspawn…) existed before this machine. */
   nspawnDirsBefore: string[];
+  /** The host's cgroups of containerd's default namespace (namespaceCgroups) before this machine:
+   * its nerdctl containers make theirs in the host's cpuset hierarchy, which nspawn does not
+   * delegate on cgroup v1. */
+  hostCgroupsBefore?: string[];
 }
 
 /** Folders systemd-nspawn makes on the host on first use; teardown removes them when it made
@@ -100,6 +105,7 @@ export class Machine {
       cgroup: `lc-m-${id}`,
       startedAt: new Date().toISOString(),
       nspawnDirsBefore: NSPAWN_HOST_DIRS.filter((d) => existsSync(d)),
+      hostCgroupsBefore: namespaceCgroups(['default']).filter((d) => existsSync(d)),
     };
     const m = new Machine(host, state);
     m.save();

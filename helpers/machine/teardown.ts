@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { killProcessesUnder, unmountUnder } from '../lab/teardown.ts';
+import { killProcessesUnder, namespaceCgroups, unmountUnder } from '../lab/teardown.ts';
 import { stopProcess } from '../lab/supervisor.ts';
 import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
 
@@ -42,6 +42,17 @@ export async function teardownMachine(host: Host, dir: string): Promise<MachineT
     report.veth = true;
   }
   report.cgroups = removeCgroupTree(`lc-m-${id}`);
+  // what its containers made in the host's own hierarchies, when empty (rmdir), and never one that
+  // was there before it
+  if (state?.hostCgroupsBefore)
+    for (const cgroup of namespaceCgroups(['default']))
+      if (!state.hostCgroupsBefore.includes(cgroup))
+        try {
+          rmdirSync(cgroup);
+          report.cgroups++;
+        } catch {
+          // in use (another runtime's container), or gone
+        }
   for (const d of NSPAWN_HOST_DIRS) {
     if (!state || (state.nspawnDirsBefore ?? NSPAWN_HOST_DIRS).includes(d)) continue;
     try {
