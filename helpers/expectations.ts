@@ -34,7 +34,7 @@ export function expectMode(
   path: string,
   st: FileStat,
   mode: '0755' | 'executable',
-  why: Pick<CheckDetails, 'hint'> & { cause: string },
+  why: Pick<CheckDetails, 'hint' | 'dependentsMayRun'> & { cause: string },
 ): void {
   if (mode === 'executable') {
     require(st.type === 'regular file' && (parseInt(st.mode, 8) & 0o111) === 0o111, {

@@ -2,8 +2,8 @@
 // version 3 config.toml (SystemdCgroup = true), loaded by a restarted containerd, it runs the
 // hello image. Walking, it performs lesson steps 2 (the failing run), 3 and 4; inspecting, it
 // proves R1 with a runc binary name that exists nowhere, and runs its probes in its own namespace.
-import { dirname } from 'node:path';
-import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { basename, dirname } from 'node:path';
+import { type CheckDetails, check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
 import { ctrRun } from '../helpers/containerd.ts';
 import { findElsewhere, nearMisses } from '../helpers/diagnose.ts';
@@ -50,16 +50,13 @@ stage('20 runc', () => {
         // the counterfactual names a runc that exists nowhere; a runc of another install on the
         // daemon's PATH would be found by name once the lesson's is gone, and the run would not fail
         const { pid } = await serviceStatus(host, profile);
-        const lessons = (await host.run(['readlink', '-e', profile.paths.runc])).stdout.trim() || profile.paths.runc;
-        const others = pid ? (await runcsOnDaemonPath(host, pid)).filter((f) => f !== lessons) : [];
-        require(others.length === 0, {
-          expected: `no runc on containerd's PATH but the lesson's ${profile.paths.runc}`,
-          observed: `containerd's PATH also holds ${others.join(', ')}`,
-          hint:
-            "a runc from another install (a distribution package: apt install runc) is found by containerd's " +
-            "shim whenever the lesson's is missing, so `ctr run` cannot fail for want of runc; remove that package",
-          cause: "another runc is on containerd's PATH",
-        });
+        const lessons = (await host.run(['readlink', '-e', profile.paths.runc])).stdout.trim();
+        const found = pid ? (await runcsOnDaemonPath(host, pid)).filter((f) => f !== lessons) : [];
+        // a runc in the folder the lesson installs containerd into is the student's own: without
+        // the lesson's, it is R2's mistake (runc installed in the wrong folder), not another install
+        const own = dirname(profile.paths.containerd);
+        const others = lessons ? found : found.filter((f) => dirname(f) !== own);
+        require(others.length === 0, () => diagnoseOtherRunc(profile.paths.runc, others, own));
       }
     },
   );
@@ -78,11 +75,16 @@ stage('20 runc', () => {
           ...(await findElsewhere(host, 'runc', bins, 1)),
           ...(await findElsewhere(host, 'runc.amd64', [...bins].reverse(), 1)),
         ];
-        failWith(`runc at ${runc}`, diagnoseMissingRunc(runc, found));
+        // a `runc` found in another folder may still be on containerd's PATH: R6 says whether
+        // containerd runs it (under the release's name, runc.amd64, it cannot)
+        const named = found.some((f) => basename(f) === 'runc');
+        failWith(`runc at ${runc}`, diagnoseMissingRunc(runc, found), { dependentsMayRun: named });
       }
       expectMode(runc, st, '0755', {
         hint: 'lesson step 3 installs with `install -m 755`; `cp` or a download leaves it non-executable',
         cause: notExecutable(st) ? 'runc is not executable' : "runc has other permissions than the lesson's",
+        // containerd runs as root: any execute bit for root is enough for R6
+        dependentsMayRun: (parseInt(st.mode, 8) & 0o100) !== 0,
       });
       const r = await host.run([runc, '--version']);
       const wrongArch = /exec format error/i.test(r.spawnError ?? r.stderr);
@@ -214,7 +216,8 @@ stage('20 runc', () => {
 
   check(
     'R6 ctr run succeeds once runc is installed, prints the greeting, and leaves no container',
-    { section: 'Install runc (step 3)', weight: 2, needs: ['C3'] },
+    // R2 first: a runc that is missing or not executable is R2's one mistake, not R6's too
+    { section: 'Install runc (step 3)', weight: 2, needs: ['C3', 'R2'] },
     async (c) => {
       const { host, profile, namespace } = c;
       const name = c.walking ? 'hello' : c.probeName('r6');
@@ -238,6 +241,30 @@ const WRONG_ARCH = {
   hint: 'runc was built for another architecture: download the asset for this machine (runc.amd64 or runc.arm64)',
   cause: 'runc is built for another architecture',
 };
+
+/** R1: containerd's PATH holds a runc besides the lesson's: a second copy of the student's, or
+ * another install's (a distribution package). */
+function diagnoseOtherRunc(runc: string, others: string[], own: string): CheckDetails {
+  const expected = `no runc on containerd's PATH but the lesson's ${runc}`;
+  const observed = `containerd's PATH also holds ${others.join(', ')}`;
+  if (others.every((f) => dirname(f) === own))
+    return {
+      expected,
+      observed,
+      hint:
+        `the lesson installs runc once, as ${runc}; a second copy in ${own} is found by containerd's shim ` +
+        'whenever that one is missing, so `ctr run` cannot fail for want of runc',
+      cause: `a second runc is installed in ${own}`,
+    };
+  return {
+    expected,
+    observed,
+    hint:
+      "a runc from another install (a distribution package: apt install runc) is found by containerd's " +
+      "shim whenever the lesson's is missing, so `ctr run` cannot fail for want of runc; remove that package",
+    cause: "another runc is on containerd's PATH",
+  };
+}
 
 /** R1: `ctr run` without runc did not fail as the lesson shows. */
 function diagnoseRunWithoutRunc(r: CommandResult): Diagnosis {

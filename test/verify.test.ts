@@ -4,7 +4,9 @@
 // depend on it are skipped as blocked; stopping containerd fails C2 alone.
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
+  rmSync,
   readFileSync,
   renameSync,
   statSync,
@@ -213,12 +215,58 @@ describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, (
       chmodSync(runc, 0o644);
       const run = await verify();
       chmodSync(runc, 0o755);
-      expect(failing(run.report)).toEqual(['R2', 'R6']);
+      // one mistake, one failure: R6, and what needs it, are blocked by R2
+      expect(failing(run.report)).toEqual(['R2']);
       expect(check(run.report, 'R2')).toMatchObject({ observed: 'mode 0644', cause: 'runc is not executable' });
-      expect(check(run.report, 'R6')).toMatchObject({ cause: 'containerd cannot execute runc' });
-      expect(check(run.report, 'K4')).toMatchObject({
-        state: 'skipped',
-        skipReason: expect.stringMatching(/^blocked by R6: /) as unknown,
+      for (const id of ['R6', 'K4'])
+        expect(check(run.report, id), id).toMatchObject({
+          state: 'skipped',
+          skipReason: expect.stringMatching(/^blocked by R2: runc is not executable/) as unknown,
+        });
+    });
+
+    // where students put runc: each slip fails R2 alone, and R1 and R6 say what is true of it
+    const runcSlips = [
+      {
+        name: 'runc installed in /usr/local/bin instead of /usr/local/sbin',
+        to: 'usr/local/bin/runc',
+        // containerd still finds it on its PATH: only R2's fact is broken
+        blocked: [],
+      },
+      {
+        name: 'runc installed under the release name (/usr/local/sbin/runc.amd64)',
+        to: 'usr/local/sbin/runc.amd64',
+        // containerd looks runc up by name: nothing can run a container, and that is R2's mistake
+        blocked: ['R6', 'N2', 'N3', 'K2', 'K3', 'K4'],
+      },
+    ];
+    for (const slip of runcSlips) {
+      test(slip.name, async () => {
+        const runc = join(prefix, 'usr/local/sbin/runc');
+        renameSync(runc, join(prefix, slip.to));
+        const run = await verify();
+        renameSync(join(prefix, slip.to), runc);
+        expect(failing(run.report)).toEqual(['R2']);
+        expect(check(run.report, 'R2')).toMatchObject({
+          cause: 'runc is installed under another name or folder',
+          observed: expect.stringContaining(join(prefix, slip.to)) as unknown,
+        });
+        const skipped = run.report!.checks.filter((c) => c.state === 'skipped');
+        expect(skipped.map((c) => c.id)).toEqual(slip.blocked);
+        for (const c of skipped) expect(c.skipReason, c.id).toMatch(/^blocked by R2: /);
+      });
+    }
+
+    test('a second runc in /usr/local/bin beside the lesson one: R1 names that copy, and only R1 fails', async () => {
+      const copy = join(prefix, 'usr/local/bin/runc');
+      copyFileSync(join(prefix, 'usr/local/sbin/runc'), copy);
+      chmodSync(copy, 0o755);
+      const run = await verify();
+      rmSync(copy);
+      expect(failing(run.report)).toEqual(['R1']);
+      expect(check(run.report, 'R1')).toMatchObject({
+        cause: `a second runc is installed in ${join(prefix, 'usr/local/bin')}`,
+        observed: expect.stringContaining(copy) as unknown,
       });
     });
 
