@@ -1,6 +1,6 @@
 // A graded host is its student's: grading a class over ssh in which hosts print escape sequences,
 // bidi overrides and invalid UTF-8 (from a lesson binary, a Banner, a login script), flood their
-// output, trickle it without end, or answer every command after 29 s. The class finishes within
+// output, trickle it without end, or answer every command after 25 s. The class finishes within
 // the hostile hosts' deadline, no control character any host sent reaches the console or a
 // report, the honest hosts grade exactly as they do alone, and no report leaves --reports.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
