@@ -204,11 +204,14 @@ function stopChild(holder: { current?: ChildProcess }): void {
   child.once('exit', () => clearTimeout(kill));
 }
 
-const OVER_DEADLINE = 'the host did not finish within its deadline';
+/** Why a host's checks are errors once its deadline passed. */
+function overDeadlineWhy(opts: FleetOptions): string {
+  return `the host did not finish within its deadline (--host-timeout ${opts.hostTimeoutMs / 1000} s)`;
+}
 
 /** A host stopped at its deadline: the checks it had not finished are errors that say so. */
 function pastDeadline(report: RunReport, opts: FleetOptions): RunReport {
-  const why = `${OVER_DEADLINE} (--host-timeout ${opts.hostTimeoutMs / 1000} s)`;
+  const why = overDeadlineWhy(opts);
   for (const c of report.checks)
     if (c.state === 'error') {
       c.observed = `${why}; the check: ${c.observed ?? ''}`;
@@ -220,7 +223,7 @@ function pastDeadline(report: RunReport, opts: FleetOptions): RunReport {
 }
 
 function deadlineReport(h: TargetHost, opts: FleetOptions, runId: string, startedAt: string, when: string): RunReport {
-  const why = `${OVER_DEADLINE} (--host-timeout ${opts.hostTimeoutMs / 1000} s)${when ? ` ${when}` : ''}`;
+  const why = `${overDeadlineWhy(opts)}${when ? ` ${when}` : ''}`;
   return errorReport(h, opts, runId, startedAt, why, 'the host answers too slowly: see how long one command takes');
 }
 

@@ -51,9 +51,10 @@ export function clip(text: string, max: number): string {
  * the same way (they can only stand inside strings). JSON.parse gives the very same value back.
  */
 export function safeJson(value: unknown, indent = 2): string {
+  const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   return JSON.stringify(value, null, indent)
-    .replace(/[\u007F-\u009F]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .replace(REORDERING, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/[\u007F-\u009F]/g, escape)
+    .replace(REORDERING, escape)
     .replace(LONE_SURROGATE, '\\ufffd');
 }
 

@@ -295,8 +295,14 @@ export function snapshotHostTraces(id: string): string[] {
 /** Removes the places the lab made, only when empty (rmdir): never anything that was there before,
  * never anything another containerd still uses. */
 function removeHostTraces(id: string, before: string[] = []): string[] {
+  return removeEmptyDirsNotIn(hostTraceCandidates(id), before);
+}
+
+/** Removes each of `dirs` (in their order: deepest first) that is empty and not in `before`:
+ * rmdir, so never one in use by someone else. Those removed. */
+export function removeEmptyDirsNotIn(dirs: string[], before: string[]): string[] {
   const removed: string[] = [];
-  for (const p of hostTraceCandidates(id)) {
+  for (const p of dirs) {
     if (before.includes(p)) continue;
     try {
       rmdirSync(p);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { killProcessesUnder, namespaceCgroups, unmountUnder } from '../lab/teardown.ts';
+import { killProcessesUnder, namespaceCgroups, removeEmptyDirsNotIn, unmountUnder } from '../lab/teardown.ts';
 import { stopProcess } from '../lab/supervisor.ts';
 import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
 
@@ -45,22 +45,9 @@ export async function teardownMachine(host: Host, dir: string): Promise<MachineT
   // what its containers made in the host's own hierarchies, when empty (rmdir), and never one that
   // was there before it
   if (state?.hostCgroupsBefore)
-    for (const cgroup of namespaceCgroups(['default']))
-      if (!state.hostCgroupsBefore.includes(cgroup))
-        try {
-          rmdirSync(cgroup);
-          report.cgroups++;
-        } catch {
-          // in use (another runtime's container), or gone
-        }
-  for (const d of NSPAWN_HOST_DIRS) {
-    if (!state || (state.nspawnDirsBefore ?? NSPAWN_HOST_DIRS).includes(d)) continue;
-    try {
-      rmdirSync(d);
-    } catch {
-      // not empty (another machine runs) or gone
-    }
-  }
+    report.cgroups += removeEmptyDirsNotIn(namespaceCgroups(['default']), state.hostCgroupsBefore).length;
+  // nspawn's own host dirs, when it made them and no other machine uses them
+  if (state) removeEmptyDirsNotIn(NSPAWN_HOST_DIRS, state.nspawnDirsBefore ?? NSPAWN_HOST_DIRS);
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   report.removed = !existsSync(dir);
   return report;
