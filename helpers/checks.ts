@@ -33,8 +33,10 @@ export interface CheckDetails {
   hint: string;
   /** For graders: the likely cause in a few words, without the fix ("runc is not executable"). */
   cause?: string;
-  /** The failure leaves what later checks need intact (a wrong value, not an unreadable file). */
-  dependentsMayRun?: boolean;
+  /** The failure leaves what later checks need intact (a wrong value, not an unreadable file):
+   * true for every check that needs this one, or a list of those that may still run (the others
+   * would only fail again for the same mistake, and are blocked by it). */
+  dependentsMayRun?: boolean | string[];
 }
 
 export interface CheckMeta extends Partial<CheckDetails> {
@@ -205,7 +207,7 @@ async function runCheck(
     recordOutcome(id, { state: 'skipped', why: blocker.why, skipKind: blocker.kind });
     ctx.skip(blocker.why);
   };
-  const blocker = findBlocker(options.needs ?? []);
+  const blocker = findBlocker(id, options.needs ?? []);
   if (blocker) return blocked(blocker);
   const walking = walks(run.info.mode);
   const c: CheckContext = {
@@ -232,7 +234,7 @@ async function runCheck(
   // a check run alongside checks it needs stops as soon as one of them did not pass
   const stop = new AbortController();
   ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
-  if (later.ids.length) void later.settled().then(() => findBlocker(later.ids) && stop.abort());
+  if (later.ids.length) void later.settled().then(() => findBlocker(id, later.ids) && stop.abort());
   try {
     await run.host.within(meta.transcript, stop.signal, () => body(c));
   } catch (error) {
@@ -241,7 +243,7 @@ async function runCheck(
   if (later.ids.length) {
     // ran alongside checks it needs: judged only if they passed
     await later.settled();
-    const late = findBlocker(later.ids);
+    const late = findBlocker(id, later.ids);
     if (late) return blocked(late);
   }
   if (!failure) return recordOutcome(id, { state: 'passed', why: '' });
@@ -276,7 +278,7 @@ async function runCheck(
         'containerd went away during the run (killed, crashed or restarted): `systemctl status containerd`, ' +
         '`journalctl -u containerd`; run again once it is back (the next run removes what this one left)',
     });
-  const soft = e instanceof CheckFailure && e.details.dependentsMayRun === true;
+  const soft = e instanceof CheckFailure ? e.details.dependentsMayRun : undefined;
   recordOutcome(id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
   throw e;
 }
@@ -360,13 +362,13 @@ async function daemonStoppedAnswering(run: RunContext): Promise<boolean> {
   return r.exitCode !== 0 && (r.timedOut || (r.stderr.includes(socket) && GONE.test(r.stderr)));
 }
 
-/** `blocked by <ID>: <why>` for the first needed check that did not pass, or undefined. A check
- * that did not run at all (left out with --only) blocks nothing; nor does a failure that left
- * what dependents need intact. */
-function findBlocker(needs: string[]): { why: string; kind: 'blocked' | 'not-applicable' } | undefined {
+/** `blocked by <ID>: <why>` for the first check `id` needs that did not pass, or undefined. A
+ * check that did not run at all (left out with --only) blocks nothing; nor does a failure that
+ * left what `id` needs intact. */
+function findBlocker(id: string, needs: string[]): { why: string; kind: 'blocked' | 'not-applicable' } | undefined {
   for (const need of needs) {
     const o = outcomeOf(need);
-    if (!o || o.state === 'passed' || o.soft) continue;
+    if (!o || o.state === 'passed' || o.soft === true || (Array.isArray(o.soft) && o.soft.includes(id))) continue;
     if (o.state === 'failed') return { why: `blocked by ${need}: ${o.why}`, kind: 'blocked' };
     // name the root cause, not the chain: R6 skipped for C2 makes K4 "blocked by C2: …"
     return { why: o.why, kind: o.skipKind ?? 'blocked' };

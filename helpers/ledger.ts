@@ -6,8 +6,8 @@
 export interface Outcome {
   state: 'passed' | 'failed' | 'skipped';
   why: string;
-  /** A failure that does not block the checks that need this one. */
-  soft?: boolean;
+  /** A failure that does not block the checks that need this one (true), or these of them. */
+  soft?: boolean | string[];
   skipKind?: 'blocked' | 'not-applicable';
 }
 

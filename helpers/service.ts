@@ -11,9 +11,9 @@ export interface ServiceStatus {
   problem?: string;
   hint: string;
   pid?: number;
-  /** A mistake that leaves the daemon running as it was (its checks can go on): the unit file
-   * edited without `systemctl daemon-reload`. */
-  stale?: { problem: string; hint: string };
+  /** A mistake that leaves the daemon running as it should, for now (its checks can go on): the
+   * unit not enabled (it will not start at boot), or edited without `systemctl daemon-reload`. */
+  soft?: { problem: string; hint: string; cause: string };
 }
 
 export async function serviceStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
@@ -34,32 +34,38 @@ async function systemdStatus(host: Host, profile: Profile): Promise<ServiceStatu
       problem: `the unit's ExecStart runs ${execStart ?? '(nothing)'}`,
       hint: 'use the unit file from the containerd release: it runs /usr/local/bin/containerd',
     };
-  const enabled = (await host.run(['systemctl', 'is-enabled', 'containerd'])).stdout.trim();
-  if (enabled !== 'enabled')
-    return {
-      expected,
-      problem: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`,
-      hint: '`systemctl enable --now containerd`',
-    };
-  const active = (await host.run(['systemctl', 'is-active', 'containerd'])).stdout.trim();
+  const [enabled, active] = await Promise.all(
+    ['is-enabled', 'is-active'].map(async (q) => (await host.run(['systemctl', q, 'containerd'])).stdout.trim()),
+  );
   if (active !== 'active')
     return {
       expected,
       problem: `\`systemctl is-active containerd\` says ${active || '(nothing)'}`,
-      hint: '`systemctl start containerd`; `journalctl -u containerd` says why it stopped',
+      hint:
+        enabled === 'enabled'
+          ? '`systemctl start containerd`; `journalctl -u containerd` says why it stopped'
+          : '`systemctl enable --now containerd`',
     };
   const [mainPid = '', needReload = ''] = (
     await host.capture(['systemctl', 'show', '--property', 'MainPID,NeedDaemonReload', '--value', 'containerd'])
   ).split('\n');
-  // the unit file edited after systemd read it: systemd still runs containerd as the old one says
-  const stale =
-    needReload.trim() === 'yes'
+  // running, but not for long: it will not start at boot, or systemd still runs containerd as
+  // the unit file it read before the edit says
+  const soft =
+    enabled !== 'enabled'
       ? {
-          problem: `${profile.paths.unitFile} changed on disk after systemd loaded it (NeedDaemonReload=yes)`,
-          hint: 'after editing a unit file: `systemctl daemon-reload`, then `systemctl restart containerd`',
+          problem: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`,
+          hint: 'containerd runs now, but will not start at boot: `systemctl enable containerd`',
+          cause: 'containerd is not enabled: it will not start at boot',
         }
-      : undefined;
-  return { expected, hint, pid: Number(mainPid) || undefined, stale };
+      : needReload.trim() === 'yes'
+        ? {
+            problem: `${profile.paths.unitFile} changed on disk after systemd loaded it (NeedDaemonReload=yes)`,
+            hint: 'after editing a unit file: `systemctl daemon-reload`, then `systemctl restart containerd`',
+            cause: 'the unit file was edited without `systemctl daemon-reload`',
+          }
+        : undefined;
+  return { expected, hint, pid: Number(mainPid) || undefined, soft };
 }
 
 async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceStatus> {

@@ -2,9 +2,18 @@
 // lesson's hello image. Walking, it performs lesson step 1 and the pull of step 2; inspecting,
 // it pulls into the run's own namespace, which is removed afterwards, and its three checks run
 // side by side (each is judged only once the one it needs has passed).
+import { basename, dirname } from 'node:path';
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { ctr, ctrIn, ctrPull } from '../helpers/containerd.ts';
-import { expectAbsentBeforeStep, expectMode, expectPinnedVersion } from '../helpers/expectations.ts';
+import { findElsewhere } from '../helpers/diagnose.ts';
+import {
+  type Diagnosis,
+  expectAbsentBeforeStep,
+  expectMode,
+  expectPinnedVersion,
+  failWith,
+} from '../helpers/expectations.ts';
+import type { Host } from '../helpers/host.ts';
 import { serviceStatus } from '../helpers/service.ts';
 import { parseVersion } from '../helpers/versions.ts';
 
@@ -28,13 +37,7 @@ stage('10 containerd', () => {
       const [stats, r] = await Promise.all([host.statAll(binaries), host.run([profile.paths.containerd, '--version'])]);
       for (const b of binaries) {
         const st = stats.get(b);
-        if (!st)
-          fail({
-            expected: `${b} exists`,
-            observed: `${b} is missing`,
-            hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)',
-            cause: `${b} is missing`,
-          });
+        if (!st) failWith(`${b} exists`, await diagnoseMissingBinary(host, b));
         expectMode(b, st, 'executable', {
           hint: 'the release tarball keeps its modes: unpack it with tar, do not copy the files by hand',
           cause: `${b} is not executable`,
@@ -85,12 +88,12 @@ stage('10 containerd', () => {
           '`readlink /proc/$(pidof containerd)/exe`',
         cause: 'the running daemon is another containerd than the one installed',
       });
-      if (service.stale)
+      if (service.soft)
         fail({
-          expected: `${service.expected}, as systemd last loaded it`,
-          observed: service.stale.problem,
-          hint: service.stale.hint,
-          cause: 'the unit file was edited without `systemctl daemon-reload`',
+          expected: service.expected,
+          observed: service.soft.problem,
+          hint: service.soft.hint,
+          cause: service.soft.cause,
           dependentsMayRun: true,
         });
     },
@@ -118,3 +121,22 @@ stage('10 containerd', () => {
     },
   );
 });
+
+/** C1: a containerd binary is missing; the usual slip is the tarball (which holds bin/…)
+ * unpacked into /usr/local/bin instead of /usr/local, leaving it in /usr/local/bin/bin. */
+async function diagnoseMissingBinary(host: Host, binary: string): Promise<Diagnosis> {
+  const found = (await findElsewhere(host, basename(binary), [dirname(binary)], 2)).filter((f) => f !== binary);
+  if (found.length)
+    return {
+      observed: `${binary} is missing; found ${found.join(', ')}`,
+      hint:
+        'the release tarball holds a bin/ folder: unpack it into /usr/local (`tar xzvofC … /usr/local`), ' +
+        'not into /usr/local/bin',
+      cause: 'containerd was unpacked into the wrong folder',
+    };
+  return {
+    observed: `${binary} is missing`,
+    hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)',
+    cause: `${binary} is missing`,
+  };
+}

@@ -127,8 +127,10 @@ stage('20 runc', () => {
         dependentsMayRun: true,
       });
       const value = valueAt(parsed.doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
+      // R4 would only find the same mistake in the merged config; R5 (was containerd restarted
+      // since?) is another mistake, and still says whether it was made
       if (value !== true)
-        failWith(`${SETTING} = true (a boolean)`, diagnoseSystemdCgroup(parsed.doc), { dependentsMayRun: true });
+        failWith(`${SETTING} = true (a boolean)`, diagnoseSystemdCgroup(parsed.doc), { dependentsMayRun: ['R5'] });
     },
   );
 
@@ -137,7 +139,8 @@ stage('20 runc', () => {
   // it) before it looks at the merged config (R4). The IDs are the catalogue's and stay stable.
   check(
     'R5 containerd was restarted after config.toml was last written',
-    { section: configure, needs: ['C2'] },
+    // R3 first: without a readable config.toml there is nothing to restart for, and that is R3's mistake
+    { section: configure, needs: ['C2', 'R3'] },
     async (c) => {
       const { host, profile } = c;
       const ages = async () => {
@@ -316,10 +319,18 @@ function diagnoseSystemdCgroup(doc: Record<string, unknown>): Diagnosis {
   const value = valueAt(doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
   const underV2 = valueAt(doc, [...V2_RUNC_OPTIONS_PATH, 'SystemdCgroup']);
   const misspelt = nearMisses(valueAt(doc, RUNC_OPTIONS_PATH), 'SystemdCgroup');
+  // the key in another table: the runtime's own table instead of its options, the whole path
+  // written as one quoted key…
+  const inTable = (key: string[], table: readonly string[]) =>
+    key.length === table.length + 1 && table.every((k, i) => key[i] === k);
+  const elsewhere = keysLike(doc, 'SystemdCgroup')
+    .filter((key) => !inTable(key, RUNC_OPTIONS_PATH) && !inTable(key, V2_RUNC_OPTIONS_PATH))
+    .map(quotedPath);
   const observed = [
     `SystemdCgroup = ${describeValue(value)}`,
     ...(underV2 !== undefined ? ['set under the version 2 plugin "io.containerd.grpc.v1.cri"'] : []),
     ...(misspelt.length ? [`found ${misspelt.join(', ')}`] : []),
+    ...(elsewhere.length && !misspelt.length ? [`found at ${elsewhere.join(', ')}`] : []),
   ].join('; ');
   const says = (hint: string, cause: string): Diagnosis => ({ observed, hint, cause });
   if (typeof value === 'string')
@@ -337,11 +348,30 @@ function diagnoseSystemdCgroup(doc: Record<string, unknown>): Diagnosis {
       `TOML keys are case-sensitive: ${misspelt.join(', ')} is not SystemdCgroup`,
       'the SystemdCgroup key is misspelt',
     );
+  if (elsewhere.length)
+    return says(
+      `containerd reads SystemdCgroup only in the runc options table, [${quotedPath(RUNC_OPTIONS_PATH)}]`,
+      'SystemdCgroup is set in the wrong table',
+    );
   if (value === false) return says('SystemdCgroup is set, to false', 'SystemdCgroup is false');
   return says(
     'lesson step 4: the runc options table of the "io.containerd.cri.v1.runtime" plugin, with SystemdCgroup',
     'SystemdCgroup is not set',
   );
+}
+
+/** The path of every key in `doc` that is `wanted` or looks like it (case and plurals aside). */
+function keysLike(doc: unknown, wanted: string, path: string[] = []): string[][] {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return [];
+  return Object.entries(doc as Record<string, unknown>).flatMap(([k, v]) => [
+    ...(k === wanted || nearMisses({ [k]: true }, wanted).length ? [[...path, k]] : []),
+    ...keysLike(v, wanted, [...path, k]),
+  ]);
+}
+
+/** A table's header as TOML writes it: plugins."io.containerd.cri.v1.runtime".containerd… */
+function quotedPath(path: readonly string[]): string {
+  return path.map((k) => (/^[A-Za-z0-9_-]+$/.test(k) ? k : `"${k}"`)).join('.');
 }
 
 /** R6: `ctr run` with runc installed failed. */

@@ -5,6 +5,7 @@
 // says nerdctl is unavailable skip, saying why.
 import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
+import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
 import {
   type Diagnosis,
   expectMode,
@@ -35,13 +36,12 @@ stage('30 nerdctl', () => {
       if (profile.unavailable.nerdctl) c.skip(profile.unavailable.nerdctl);
       if (c.walking) await c.step('install nerdctl and its bash completion', () => c.walk!.installNerdctl());
       const st = await host.stat(profile.paths.nerdctl);
-      if (!st)
-        fail({
-          expected: `nerdctl at ${profile.paths.nerdctl}`,
-          observed: 'it is missing',
-          hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`',
-          cause: 'nerdctl is not installed',
-        });
+      if (!st) {
+        // another bin folder (sbin, like runc), or left where the tarball was unpacked
+        const near = neighbourDirs(profile.paths.nerdctl);
+        const found = (await findElsewhere(host, 'nerdctl', near, 2)).filter((f) => f !== profile.paths.nerdctl);
+        failWith(`nerdctl at ${profile.paths.nerdctl}`, diagnoseMissingNerdctl(profile.paths.nerdctl, found));
+      }
       expectMode(profile.paths.nerdctl, st, '0755', {
         hint: 'lesson step 5 installs with `install -m 755`',
         cause: 'nerdctl has the wrong permissions',
@@ -59,8 +59,12 @@ stage('30 nerdctl', () => {
       require(completion && completion.size > 0, {
         expected: `bash completion at ${profile.paths.bashCompletion}`,
         observed: completion ? 'the file is empty' : 'it is missing',
-        hint: 'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`',
-        cause: 'the bash completion is missing',
+        // `sudo nerdctl completion bash > file`: the redirection is the unprivileged shell's, so
+        // the file is not written (or, made beforehand, left empty)
+        hint:
+          'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`, in a root shell: ' +
+          "with `sudo nerdctl … > file` the redirection is not root's",
+        cause: completion ? 'the bash completion is empty' : 'the bash completion is missing',
         dependentsMayRun: true,
       });
     },
@@ -117,6 +121,21 @@ stage('30 nerdctl', () => {
     });
   });
 });
+
+/** N1: no nerdctl at the lesson's path; `found` is one in a folder nearby. */
+function diagnoseMissingNerdctl(path: string, found: string[]): Diagnosis {
+  if (found.length)
+    return {
+      observed: `${path} is missing; found ${found.join(', ')}`,
+      hint: `the lesson installs nerdctl as ${path}`,
+      cause: 'nerdctl is installed in another folder',
+    };
+  return {
+    observed: `${path} is missing`,
+    hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`',
+    cause: 'nerdctl is not installed',
+  };
+}
 
 /** N2: `nerdctl run` without the bridge plugin did not fail as the lesson shows. */
 function diagnoseRunWithoutBridge(r: CommandResult): Diagnosis {

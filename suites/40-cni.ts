@@ -6,7 +6,13 @@ import { check, fail, observedCommand, require, stage } from '../helpers/checks.
 import { bridgeProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
-import { type Diagnosis, expectNoCniPluginsYet, expectPinnedVersion, failWith } from '../helpers/expectations.ts';
+import {
+  type Diagnosis,
+  expectNoCniPluginsYet,
+  expectPinnedVersion,
+  failWith,
+  notExecutable,
+} from '../helpers/expectations.ts';
 import { type HttpPoll, pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';
 import { parseCniVersion } from '../helpers/versions.ts';
@@ -33,12 +39,28 @@ stage('40 cni', () => {
         ),
       ]);
       const problems: string[] = [];
+      const silent: string[] = [];
       for (const [i, plugin] of profile.expect.cniPlugins.entries()) {
         const r = answers[i]!;
-        if (r.spawnError || r.exitCode !== 0) problems.push(`${plugin}: ${r.spawnError ?? `exit ${r.exitCode}`}`);
-        else if (!/"supportedVersions"/.test(r.stdout))
+        if (r.spawnError || r.exitCode !== 0) {
+          problems.push(`${plugin}: ${r.spawnError ?? `exit ${r.exitCode}`}`);
+          silent.push(`${dir}/${plugin}`);
+        } else if (!/"supportedVersions"/.test(r.stdout))
           problems.push(`${plugin}: no supportedVersions in ${r.stdout.trim()}`);
       }
+      // there, but not executable: copied one by one, or unpacked without keeping the modes
+      const stats = await host.statAll(silent);
+      const modes = silent.flatMap((f) => {
+        const st = stats.get(f);
+        return st && notExecutable(st) ? [`${f} has mode ${st.mode}`] : [];
+      });
+      if (modes.length)
+        fail({
+          expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each executable`,
+          observed: modes.join('; '),
+          hint: 'the plugins tarball keeps their modes: unpack it with tar (`tar xzvofC … /opt/cni/bin`)',
+          cause: 'some CNI plugins are not executable',
+        });
       if (problems.length) {
         // the usual mistake: unpacked one level too high or too deep, or into a bin dir
         const elsewhere = (
@@ -55,7 +77,15 @@ stage('40 cni', () => {
         version,
         expected: `the bridge plugin reports ${profile.versions.cniPlugins}`,
         reported: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`,
-        hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}`,
+        // a distribution's build (Debian's containernetworking-plugins) may not know its release
+        ...(version === 'unknown'
+          ? {
+              hint:
+                `a build that does not know its release (a distribution package's?): lesson step 6 ` +
+                `downloads the CNI plugins v${profile.versions.cniPlugins}`,
+              cause: 'the CNI plugins are another build than the pinned release',
+            }
+          : { hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}` }),
       });
     },
   );
@@ -73,18 +103,19 @@ stage('40 cni', () => {
           }),
         );
       // -a: a stopped podinfo is "not running", not "missing"
-      const ps = await host.run(
-        nerdctl(profile, {}, 'ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}'),
-      );
+      const ps = await host.run(nerdctl(profile, {}, 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.Status}}'));
       if (ps.exitCode !== 0)
         fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
-      // "<name> <status>" per line; a running container's status starts with "Up"
-      const row = ps.stdout
-        .split(/\n/)
-        .map((l) => l.trim().split(/\s+/))
-        .find(([n]) => n === name);
-      const status = row?.slice(1).join(' ');
-      if (!status?.startsWith('Up')) failWith(`a container named ${name} is Up`, diagnosePodinfoNotUp(name, status));
+      // "<name> <image> <status>" per line; a running container's status starts with "Up"
+      const rows = ps.stdout.split(/\n/).map((l) => {
+        const [n = '', image = '', ...status] = l.trim().split(/\s+/);
+        return { name: n, image, status: status.join(' ') };
+      });
+      const row = rows.find((r) => r.name === name);
+      if (!row?.status.startsWith('Up')) {
+        const others = rows.filter((r) => r.image === profile.images.podinfo && r.status.startsWith('Up'));
+        failWith(`a container named ${name} is Up`, diagnosePodinfoNotUp(name, row?.status, others));
+      }
     },
   );
 
@@ -103,7 +134,20 @@ stage('40 cni', () => {
         cause: "podinfo is not on nerdctl's bridge network",
       });
       const url = `http://${ip}:${profile.expect.podinfoPort}/`;
-      requirePodinfoAnswered(url, await pollHttpGet(host, url));
+      const got = await pollHttpGet(host, url);
+      if (!got.ok) {
+        // run with its own --port: podinfo answers, on another port than the lesson's
+        const args = await host.run(nerdctl(profile, {}, 'inspect', '--format', '{{json .Args}}', name));
+        const port = portArgument(args.stdout);
+        if (port !== undefined && port !== profile.expect.podinfoPort)
+          fail({
+            expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
+            observed: `podinfo was started with --port ${port}; ${observedCommand(got.last)}`,
+            hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
+            cause: `podinfo listens on port ${port}, not ${profile.expect.podinfoPort}`,
+          });
+      }
+      requirePodinfoAnswered(url, got);
     },
   );
 
@@ -135,14 +179,39 @@ function diagnoseMissingPlugins(dir: string, problems: string[], elsewhere: stri
   };
 }
 
-/** K2: podinfo is not Up; `status` is nerdctl ps's, or undefined when there is no such container. */
-function diagnosePodinfoNotUp(name: string, status: string | undefined): Diagnosis {
+/** K2: podinfo is not Up; `status` is nerdctl ps's, or undefined when there is no such container;
+ * `others` are containers of podinfo's image that are Up under another name. */
+function diagnosePodinfoNotUp(name: string, status: string | undefined, others: Array<{ name: string }>): Diagnosis {
   const hint =
     'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; ' +
     '`nerdctl logs podinfo` says why it stopped';
+  if (status === undefined && others.length)
+    return {
+      observed: `no container named ${name}; podinfo's image runs as ${others.map((o) => o.name).join(', ')}`,
+      hint: `the lesson names the container ${name} (\`--name ${name}\`)`,
+      cause: 'podinfo runs under another name',
+    };
   if (status === undefined)
     return { observed: `no container named ${name} in nerdctl ps`, hint, cause: 'there is no podinfo container' };
   return { observed: `nerdctl ps: ${name} ${status}`, hint, cause: 'podinfo is not running' };
+}
+
+/** The port in podinfo's `--port N` or `--port=N`, from nerdctl inspect's JSON list of its
+ * arguments (a host's text: only digits are taken from it). */
+function portArgument(json: string): number | undefined {
+  let args: unknown;
+  try {
+    args = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(args)) return undefined;
+  const words = args.map(String);
+  for (const [i, w] of words.entries()) {
+    const value = w === '--port' ? words[i + 1] : /^--port=(.*)$/.exec(w)?.[1];
+    if (value !== undefined && /^\d{1,5}$/.test(value)) return Number(value);
+  }
+  return undefined;
 }
 
 /** GET http://ip:port/ answered 200 with JSON carrying `version`. */

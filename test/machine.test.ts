@@ -1,7 +1,7 @@
 // The machine lab, as root: the lesson walked exactly as written inside a throwaway Debian machine
 // with systemd as its init (systemd-nspawn), then verify over ssh with the `lesson` profile on the
-// finished machine (all pass, nothing changes in it), a catalogue of broken machines each failing
-// the right check, a class of machines graded over ssh, and nothing left on the host.
+// finished machine (all pass, nothing changes in it), the mistakes of the catalogue that need
+// systemd, a class of machines graded over ssh, and nothing left on the host.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/lab/registry.ts';
 import { stopProcess } from '../helpers/lab/supervisor.ts';
 import { check, failing, lessonCheck } from './lab-helpers.ts';
+import { MACHINE_MISTAKES, expectTheMistakeAlone } from './mistakes.ts';
 import {
   type HostTraces,
   type KeptMachine,
@@ -75,45 +76,8 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
     expect(await snapshotMachine(finished.state)).toEqual(snap);
   });
 
-  describe('each broken machine fails the check that guards it, with a hint, and no other', () => {
-    const cases = [
-      {
-        name: 'the unit not enabled',
-        breakIt: 'systemctl disable containerd',
-        fixIt: 'systemctl enable containerd',
-        fails: 'C2',
-        cause: /is-enabled containerd` says disabled/,
-      },
-      {
-        name: 'containerd stopped',
-        breakIt: 'systemctl stop containerd',
-        fixIt: 'systemctl start containerd',
-        fails: 'C2',
-        cause: /is-active containerd` says (inactive|failed)/,
-        blocked: ['C3', 'R1', 'R5', 'R6', 'N2', 'N3', 'K2', 'K4'],
-      },
-      {
-        name: 'config.toml edited after the last restart',
-        breakIt: 'touch /etc/containerd/config.toml',
-        fixIt: 'systemctl restart containerd',
-        fails: 'R5',
-        cause: /changed after containerd last started/,
-      },
-      {
-        name: '`systemctl daemon-reload` forgotten after editing the unit',
-        breakIt: 'echo "# edited" >> /etc/systemd/system/containerd.service',
-        fixIt: 'sed -i "/# edited/d" /etc/systemd/system/containerd.service && systemctl daemon-reload',
-        fails: 'C2',
-        cause: /without `systemctl daemon-reload`/,
-      },
-      {
-        name: "a distribution's runc in /usr/sbin beside the lesson's",
-        breakIt: 'cp /opt/lesson-check/distro-runc /usr/sbin/runc',
-        fixIt: 'rm /usr/sbin/runc',
-        fails: 'R1',
-        cause: /another runc is on containerd's PATH/,
-      },
-    ];
+  // the mistakes of the catalogue (test/mistakes.ts) that need systemd: unit states, daemon-reload
+  describe('each mistake that needs systemd fails its checks alone, with a cause that names it', () => {
     beforeAll(() => {
       // Debian 12's own runc package, unpacked by the apt source: a real distribution runc
       const rootfs = join(finished.state.dir, 'rootfs');
@@ -123,21 +87,16 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
         { mode: 0o755 },
       );
     });
-    for (const c of cases) {
-      test(c.name, async () => {
-        await inMachine(finished.state, c.breakIt);
-        const run = await verify(finished);
-        await inMachine(finished.state, c.fixIt);
-        expect(failing(run.report), run.output).toEqual([c.fails]);
-        expect(check(run.report, c.fails)).toMatchObject({
-          cause: expect.stringMatching(c.cause) as unknown,
-          hint: expect.any(String) as unknown,
-        });
-        for (const id of c.blocked ?? [])
-          expect(check(run.report, id)).toMatchObject({
-            state: 'skipped',
-            skipReason: expect.stringMatching(/^blocked by C2: /) as unknown,
-          });
+    for (const m of MACHINE_MISTAKES) {
+      test(m.mistake, async () => {
+        await inMachine(finished.state, m.make);
+        let run;
+        try {
+          run = await lessonCheck(['grade', '--target', finished.target], { LC_SSH_CONFIG: finished.sshConfig });
+        } finally {
+          await inMachine(finished.state, m.undo);
+        }
+        expectTheMistakeAlone(run.report, m, run.output);
       });
     }
   });
