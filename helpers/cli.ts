@@ -63,6 +63,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
   --format F    the console form: pretty (symbols; colour on a terminal unless NO_COLOR),
                 plain (ASCII, no colour), json (results.json on stdout, nothing else)
   --quiet       no progress: only the summary and the failures
+  --verbose     everything as it happens: each command the run starts and its output, the
+                builds' and downloads' own (also LC_VERBOSE=1); the reports are the same
   --source S    where the lesson's binaries come from: github (the lesson's release assets,
                 checksums verified), go (the same assets built here from the releases' Go
                 modules, through Go's own GOPROXY), apt (Debian's packages: other versions, no

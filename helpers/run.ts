@@ -11,6 +11,7 @@ import { type SshTarget, SshTransport } from './ssh.ts';
 import { type Profile, loadProfile } from './profile.ts';
 import type { Lab } from './lab/lab.ts';
 import type { LessonWalk } from './lab/walk.ts';
+import type { SetupTimings } from './reporters/model.ts';
 
 export type Mode = 'lab' | 'walkthrough' | 'verify' | 'grade';
 
@@ -33,6 +34,8 @@ export interface RunInfo {
   /** The system walkthrough's state file, when the run walks the real host. */
   walkStateFile?: string;
   startedAt: string;
+  /** What setting up the lab or machine took, for the reports. */
+  setup?: SetupTimings;
 }
 
 export interface RunContext {

@@ -3,6 +3,8 @@
  * input) and returns what happened; it keeps every command and result for the report.
  */
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { visible, visibleLine } from './host-text.ts';
 
 export interface CommandResult {
   argv: string[];
@@ -78,6 +80,7 @@ export class LocalTransport implements Transport {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const stdout = collect(child.stdout!, killGroup);
     const stderr = collect(child.stderr!, killGroup);
+    if (verbose()) echoLive(argv, child.stdout!, child.stderr!);
     // a command killed while something it started (in a session of its own, so out of its group's
     // reach) still holds its output open would keep 'close' away for ever: a killed command's
     // streams are let go of once it has exited, a moment later
@@ -199,6 +202,18 @@ export function tail(text: string, lines = 8): string {
     .join('\n');
 }
 
+/** --verbose or LC_VERBOSE=1: every command a run starts, and its output, as it happens. */
+export function verbose(): boolean {
+  return process.env.LC_VERBOSE === '1';
+}
+
+/** --verbose: the command, then its output as it comes, on stderr (this machine's own commands:
+ * shown through host-text.ts all the same). */
+function echoLive(argv: string[], ...streams: Readable[]): void {
+  process.stderr.write(`$ ${visibleLine(formatArgv(argv))}\n`);
+  for (const s of streams) s.on('data', (d: Buffer) => process.stderr.write(visible(d.toString())));
+}
+
 /** One line saying how a command ended, and what of its output was not kept. */
 export function describeResult(r: CommandResult): string {
   const cut = r.notKept
@@ -215,8 +230,12 @@ export function describeResult(r: CommandResult): string {
   return `exit ${r.exitCode} after ${r.durationMs} ms${cut}`;
 }
 
+/** containerd 2.2's warning on every ctr and nerdctl call on a cgroup v1 host: the host's, not
+ * the lesson's, and never why a command failed. The transcript keeps it. */
+const CGROUP_V1_WARNING = /^.*level=warn(ing)? msg="DEPRECATION: The support for cgroup v1 is deprecated.*$\n?/gm;
+
 /** "`cmd` → exit 1 after 30 ms:\n<stderr tail>": the observed part of a failure about a command. */
 export function observedCommand(r: CommandResult, lines = 6): string {
-  const out = tail(r.stderr || r.stdout, lines);
+  const out = tail((r.stderr.replace(CGROUP_V1_WARNING, '') || r.stdout).trimEnd(), lines);
   return `\`${formatArgv(r.argv)}\` → ${describeResult(r)}${out ? `:\n${out}` : ' (no output)'}`;
 }

@@ -28,14 +28,29 @@ if [ "$(id -u)" != 0 ]; then
   echo "lesson-check needs these Debian packages: ${missing[*]}; run as root, or: sudo apt-get install ${missing[*]}" >&2
   exit 2
 fi
-echo "lesson-check: installing ${missing[*]}" >&2
+echo "lesson-check: installing Debian's ${missing[*]} (once)" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# apt's and debconf's chatter goes to a log, shown only when the install fails (or with LC_VERBOSE=1)
+log=$(mktemp -t lesson-check-install-deps.XXXXXX)
 # keep packages' own services (sshd) from starting on install, unless the machine already says so
 own_policy=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   own_policy=1
 fi
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+started=$SECONDS
+status=0
+if [ "${LC_VERBOSE:-}" = 1 ]; then
+  { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; } 2>&1 | tee "$log" >&2 || status=$?
+else
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1 || status=$?
+fi
 [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+if [ "$status" != 0 ]; then
+  cat "$log" >&2
+  echo "lesson-check: apt-get could not install ${missing[*]} (exit $status; its output above)" >&2
+  rm -f "$log"
+  exit 2
+fi
+rm -f "$log"
+echo "lesson-check: installed in $((SECONDS - started)) s" >&2

@@ -7,6 +7,15 @@ import { describe, expect, test } from 'vitest';
 import { lessonCheck } from './lab-helpers.ts';
 
 describe('lesson-check command line', () => {
+  test('--verbose shows each command as it starts, and its output; without it, neither', async () => {
+    const verbose = await lessonCheck(['verify', '--only', 'H2', '--verbose']);
+    expect(verbose.exitCode, verbose.output).toBe(0);
+    expect(verbose.output).toMatch(/^\$ uname -s -m\nLinux \S+$/m);
+    const plain = await lessonCheck(['verify', '--only', 'H2']);
+    expect(plain.exitCode, plain.output).toBe(0);
+    expect(plain.output).not.toContain('$ uname');
+  });
+
   test('an unknown option exits 2 with the usage', async () => {
     const run = await lessonCheck(['verify', '--bogus']);
     expect(run.exitCode).toBe(2);

@@ -45,6 +45,19 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
     });
   });
 
+  test('its console is the check list and the summary, and results.json says what set-up took', () => {
+    const lines = first.output.split('\n').filter((l) => l.trim() !== '');
+    // lesson-check's own lines only: no apt, debconf, npm or containerd chatter
+    const ours = /^(lesson-check: |\d\d \w+$| {2}\S [A-Z]\d+ | (stage|\d\d \w+) {2,}|\d+ passed, |reports: )/;
+    expect(lines.filter((l) => !ours.test(l))).toEqual([]);
+    expect(first.output).not.toMatch(/debconf|apt-get|npm warn|DEPRECATION/);
+    expect(first.report!.setup).toMatchObject({
+      ms: expect.any(Number) as unknown,
+      fromCache: expect.any(Boolean) as unknown,
+    });
+    expect(first.report!.setup!.steps.map((s) => s.step)).toContain('setting up the lab');
+  });
+
   test('its JUnit has a testcase for each of the 20 IDs, no failures, no skips', () => {
     const cases = junitCases(first.junit!);
     expect(cases.size).toBe(20);

@@ -1,7 +1,14 @@
 // The local transport: argv is passed literally, a timeout kills the whole process group, a
 // cancelled test cancels its command, and a command that cannot start says so.
 import { describe, expect, test } from 'vitest';
-import { KEPT_OUTPUT_BYTES, LocalTransport, describeResult, formatArgv, tail } from '../helpers/transport.ts';
+import {
+  KEPT_OUTPUT_BYTES,
+  LocalTransport,
+  describeResult,
+  formatArgv,
+  observedCommand,
+  tail,
+} from '../helpers/transport.ts';
 import { Host } from '../helpers/host.ts';
 import { isAlive } from '../helpers/lab/supervisor.ts';
 
@@ -122,5 +129,19 @@ describe('a command that floods or holds its output', () => {
 
   test('failure messages quote at most a few hundred characters of each line', () => {
     expect(tail(`${'x'.repeat(5000)}\nlast`)).toMatch(/^x{400}… \(4600 more\)\nlast$/);
+  });
+
+  test("a failure's observed tail leaves out containerd's cgroup v1 warning; the result keeps it", async () => {
+    // as ctr 2.2.1 prints it on this project's cgroup v1 hosts, before what went wrong
+    const warning =
+      'time="2026-12-02T02:59:11Z" level=warning msg="DEPRECATION: The support for cgroup v1 is deprecated ' +
+      'since containerd v2.2 and will be removed by no later than May 2029. Upgrade the host to use cgroup v2."';
+    const cause = 'ctr: failed to create shim task: OCI runtime create failed';
+    const r = await local.run(['sh', '-c', 'printf "%s\\n%s\\n" "$0" "$1" >&2; exit 1', warning, cause]);
+    expect(r.stderr).toBe(`${warning}\n${cause}\n`);
+    expect(observedCommand(r)).toMatch(new RegExp(`exit 1 after \\d+ ms:\\n${cause}$`));
+    // a warning alone leaves nothing to show but the command
+    const alone = await local.run(['sh', '-c', 'printf "%s\\n" "$0" >&2; exit 1', warning]);
+    expect(observedCommand(alone)).toMatch(/ms \(no output\)$/);
   });
 });

@@ -1,6 +1,7 @@
 import { Host } from '../host.ts';
 import { copyAssetsTo, fetchGithubAssets } from '../lab/github-source.ts';
 import { buildGoAssets, copyPodinfoTo } from '../lab/go-source.ts';
+import { consoleProgress, showProgress } from '../progress.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
 import { SOURCE, UsageError, noPositionals, parseOptions, sourceOption } from './options.ts';
@@ -15,6 +16,7 @@ export async function fetchCommand(args: string[]): Promise<number> {
   if (source.kind !== 'github' && source.kind !== 'go')
     throw new UsageError('fetch gathers the github source (optionally through --mirror) or the go source');
   const host = new Host(new LocalTransport());
+  showProgress(consoleProgress({ format: 'pretty', quiet: false }));
   const to = resolve(opts.to);
   // Ctrl-C cancels the downloads and builds (their own process groups), which remove their scratch
   const interrupt = new AbortController();

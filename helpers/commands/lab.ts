@@ -10,6 +10,7 @@ import { FAULTS, type Fault, LABS_ROOT, Lab, sourceName } from '../lab/lab.ts';
 import { isAlive } from '../lab/supervisor.ts';
 import { removeRuntimeLeftovers, teardownLab } from '../lab/teardown.ts';
 import { loadProfile } from '../profile.ts';
+import { consoleProgress, during, showProgress, takeStepTimings } from '../progress.ts';
 import type { RunInfo } from '../run.ts';
 import { removeNamespace } from '../run-traces.ts';
 import { type SuiteControl, runSuites } from '../runner.ts';
@@ -41,6 +42,7 @@ export async function labCommand(args: string[]): Promise<number> {
   });
   noPositionals('lab', positionals);
   const out = consoleOptions(opts);
+  showProgress(consoleProgress(opts));
   if (process.getuid?.() !== 0) {
     console.error('lesson-check lab: must run as root (it runs containerd, mounts, and creates network namespaces)');
     return 2;
@@ -67,7 +69,7 @@ export async function labCommand(args: string[]): Promise<number> {
   try {
     try {
       lab = Lab.prepare(host, { faults: faults as Fault[], source });
-      await lab.setUp();
+      await during('setting up the lab', () => lab!.setUp(), { atOnce: true });
     } catch (e) {
       if (signals.signalled()) return signals.exitCode();
       console.error(`lesson-check lab: could not set up the lab: ${(e as Error).message}`);
@@ -96,6 +98,7 @@ export async function labCommand(args: string[]): Promise<number> {
       profileFile: lab.state.profileFile,
       labStateFile: lab.stateFile,
       startedAt: new Date().toISOString(),
+      setup: { ms: setupMs, fromCache: lab.fromCache, steps: takeStepTimings() },
     };
     const { report, walkMs, writeError } = await runSuites(
       info,

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { CATALOGUE } from '../catalogue.ts';
 import { Host } from '../host.ts';
 import { fetchAptArtifacts } from '../lab/apt-source.ts';
+import { consoleProgress, during, showProgress } from '../progress.ts';
 import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from '../lab/github-source.ts';
 import { chooseSource } from '../lab/choose-source.ts';
 import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from '../lab/go-source.ts';
@@ -59,6 +60,7 @@ export async function machineCommand(args: string[]): Promise<number> {
     throw new UsageError('--until goes with --keep (a machine left unfinished at that check)', MACHINE_USAGE);
   const host = new Host(new LocalTransport());
   if (opts.down) return down(host);
+  showProgress(consoleProgress({ format: 'pretty', quiet: false }));
   if (process.getuid?.() !== 0) {
     console.error('lesson-check machine: must run as root (it boots a container with systemd-nspawn and makes a veth)');
     return 2;
@@ -79,14 +81,19 @@ export async function machineCommand(args: string[]): Promise<number> {
     let prepared: Prepared;
     try {
       machine = await Machine.prepare(host);
-      prepared = await prepareAssets(host, source, join(machine.state.dir, 'assets'));
-      const t0 = Date.now();
-      const { rootfsFromCache } = await machine.boot({
-        assetsDir: prepared.assetsDir,
-        registryBinary: prepared.registry,
-        busybox: prepared.busybox,
-        podinfo: prepared.podinfo,
+      const dir = machine.state.dir;
+      prepared = await during("gathering the lesson's assets", () => prepareAssets(host, source, join(dir, 'assets')), {
+        atOnce: true,
       });
+      const t0 = Date.now();
+      const { rootfsFromCache } = await during(`booting machine ${machine.state.name}`, () =>
+        machine!.boot({
+          assetsDir: prepared.assetsDir,
+          registryBinary: prepared.registry,
+          busybox: prepared.busybox,
+          podinfo: prepared.podinfo,
+        }),
+      );
       console.log(
         `lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} ` +
           `in ${((Date.now() - t0) / 1000).toFixed(1)} s ` +

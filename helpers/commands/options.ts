@@ -48,6 +48,7 @@ export const PROFILE = { profile: { type: 'string', default: 'lesson' } } as con
 export const CONSOLE = {
   format: { type: 'string', default: 'pretty' },
   quiet: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
 } as const;
 export const SOURCE = { source: { type: 'string' }, mirror: { type: 'string' }, pin: { type: 'string' } } as const;
 export const ONLY = { only: { type: 'string' } } as const;
@@ -84,10 +85,12 @@ export type ConsoleOut = ConsoleOptions & { info: (line: string) => void };
 
 /** The console options, validated, and where informational lines go: stderr when stdout carries
  * JSON, nowhere with --quiet. */
-export function consoleOptions(values: { format: string; quiet: boolean }): ConsoleOut {
+export function consoleOptions(values: { format: string; quiet: boolean; verbose?: boolean }): ConsoleOut {
   const { format, quiet } = values;
   if (!['pretty', 'plain', 'json'].includes(format))
     throw new UsageError(`unknown --format ${format} (pretty, plain or json)`);
+  // the runs' own processes (the suites' worker) see it too
+  if (values.verbose) process.env.LC_VERBOSE = '1';
   const info = (line: string) => {
     if (quiet) return;
     // one line, which may quote a host (its name, what it said): shown through host-text.ts

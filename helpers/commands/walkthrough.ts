@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Host } from '../host.ts';
 import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../lab/github-source.ts';
 import { buildGoAssets } from '../lab/go-source.ts';
+import { consoleProgress, showProgress } from '../progress.ts';
 import { SystemWalk, findLeftovers, leftoversRefusal } from '../lab/system-walk.ts';
 import { lessonProfile, profileToml } from '../profile.ts';
 import type { RunInfo } from '../run.ts';
@@ -38,6 +39,7 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
   });
   noPositionals('walkthrough', positionals);
   const out = consoleOptions(opts);
+  showProgress(consoleProgress(opts));
   if (!opts.yes && process.env.CI !== 'true') {
     console.error(
       'lesson-check walkthrough: it installs containerd, runc, nerdctl and the CNI plugins into /usr/local, /etc ' +

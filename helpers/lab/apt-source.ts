@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
+import { during } from '../progress.ts';
 import { lockDir } from './cache-lock.ts';
 import { parseCniVersion, parseVersion } from '../versions.ts';
 
@@ -100,14 +101,18 @@ async function fetchUnlocked(host: Host, cacheDir: string): Promise<AptArtifacts
     '-o',
     'Debug::NoLocking=1',
   ];
-  await host.ensure(['apt-get', ...apt, 'update'], { timeoutMs: 300_000 });
+  await during("reading Debian's package lists (unstable and this host's release)", () =>
+    host.ensure(['apt-get', ...apt, 'update'], { timeoutMs: 300_000 }),
+  );
   const debs = join(cacheDir, 'debs');
   rmSync(debs, { recursive: true, force: true });
   mkdirSync(debs, { recursive: true });
   const packages: AptArtifacts['packages'] = {};
-  for (const p of PACKAGES) {
+  for (const [i, p] of PACKAGES.entries()) {
     const release = p.from === 'unstable' ? 'unstable' : codename;
-    await host.ensure(['apt-get', ...apt, 'download', `${p.name}/${release}`], { cwd: debs, timeoutMs: 300_000 });
+    await during(`downloading Debian's ${p.name} (${i + 1}/${PACKAGES.length}, once)`, () =>
+      host.ensure(['apt-get', ...apt, 'download', `${p.name}/${release}`], { cwd: debs, timeoutMs: 300_000 }),
+    );
     const deb = readdirSync(debs).find((f) => f.startsWith(`${p.name}_`));
     if (!deb) throw new Error(`apt-get download ${p.name}/${release} produced no .deb in ${debs}`);
     const version = await host.capture(['dpkg-deb', '-f', join(debs, deb), 'Version']);

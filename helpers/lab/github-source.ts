@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'n
 import { dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
 import { LESSON_VERSIONS } from '../profile.ts';
+import { during } from '../progress.ts';
 
 export const GITHUB = 'https://github.com';
 export const GITHUB_CACHE = process.env.LC_GITHUB_CACHE_DIR ?? '/var/cache/lesson-check/github';
@@ -181,22 +182,24 @@ export function copyAssetsTo(fetched: ReleaseFiles, dir: string): string[] {
 async function download(host: Host, url: string, to: string): Promise<true | string> {
   mkdirSync(join(to, '..'), { recursive: true });
   const tmp = `${to}.part-${process.pid}`;
-  const r = await host.run(
-    [
-      'curl',
-      '--fail',
-      '--silent',
-      '--show-error',
-      '--location',
-      '--retry',
-      '2',
-      '--output',
-      tmp,
-      '--write-out',
-      '%{http_code}',
-      url,
-    ],
-    { timeoutMs: 600_000 },
+  const r = await during(`downloading ${url}`, () =>
+    host.run(
+      [
+        'curl',
+        '--fail',
+        '--silent',
+        '--show-error',
+        '--location',
+        '--retry',
+        '2',
+        '--output',
+        tmp,
+        '--write-out',
+        '%{http_code}',
+        url,
+      ],
+      { timeoutMs: 600_000 },
+    ),
   );
   if (r.exitCode !== 0) return `${url}: ${r.stderr.trim() || `curl exit ${r.exitCode}`}`;
   renameSync(tmp, to);

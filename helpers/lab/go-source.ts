@@ -24,6 +24,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
+import { during, progressNote } from '../progress.ts';
 import type { CommandResult } from '../transport.ts';
 import { lockDir } from './cache-lock.ts';
 import { isAlive } from './supervisor.ts';
@@ -396,7 +397,14 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
   const dirs = new Map<Component['role'], string>();
   try {
     removeDeadScratch(toolchainDir(cacheRoot, go.version, arch));
-    for (const c of components(versions, arch)) {
+    const all = components(versions, arch);
+    const toBuild = all.filter((c) => !existsSync(join(componentDir(cacheRoot, go.version, arch, c), 'build.json')));
+    if (toBuild.length)
+      progressNote(
+        `building ${toBuild.map(componentName).join(', ')} from their Go modules with ${go.version}: ` +
+          `once (a first run takes about 5 minutes on 2 cores); later runs reuse the build and take seconds`,
+      );
+    for (const c of all) {
       const dir = componentDir(cacheRoot, go.version, arch, c);
       dirs.set(c.role, dir);
       const record = join(dir, 'build.json');
@@ -405,7 +413,10 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
         continue;
       }
       fromCache = false;
-      const mod = await downloadModule(host, go, c.module, c.version);
+      const count = `(${toBuild.indexOf(c) + 1}/${toBuild.length})`;
+      const mod = await during(`downloading ${componentName(c)}'s module ${count}`, () =>
+        downloadModule(host, go, c.module, c.version),
+      );
       // Go 1.21 and later fetch the toolchain a module needs, unless GOTOOLCHAIN says local
       const switches = atLeast(go.version, '1.21') && !!go.env.GOTOOLCHAIN && !go.env.GOTOOLCHAIN.startsWith('local');
       if (!atLeast(go.version, mod.goLine) && !switches) {
@@ -413,7 +424,9 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
           `${c.module}@${c.version} needs Go ${mod.goLine} or newer, and ${go.go} is ${go.version} (GOTOOLCHAIN=${go.env.GOTOOLCHAIN || 'unknown to it'}): install a newer Go from https://go.dev/dl, or let Go fetch one (GOTOOLCHAIN=auto)`,
         );
       }
-      await buildComponent(new Builder(host, go, arch), c, mod, dir);
+      await during(`building ${componentName(c)} ${count}`, () =>
+        buildComponent(new Builder(host, go, arch), c, mod, dir),
+      );
       notes.push(builtNote(JSON.parse(readFileSync(record, 'utf8')) as BuildRecord));
     }
   } finally {
@@ -439,6 +452,12 @@ export async function buildGoAssets(host: Host, versions: Versions, cacheRoot = 
       module: `${PODINFO.module}@${PODINFO.version}`,
     },
   };
+}
+
+/** "containerd 2.2.1", "the CNI plugins 1.9.0", "podinfo 6.9.2": as the console names a build. */
+function componentName(c: Component): string {
+  const version = c.role === 'podinfo' ? PODINFO.release : c.version.replace(/^v/, '');
+  return `${c.role === 'cni' ? 'the CNI plugins' : c.role} ${version}`;
 }
 
 interface BuildRecord {

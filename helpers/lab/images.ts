@@ -22,6 +22,7 @@ import {
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Host } from '../host.ts';
+import { during } from '../progress.ts';
 import type { PodinfoBuild } from './go-source.ts';
 
 export const STAND_IN_GREETING = 'Hello from the lesson-check stand-in for docker-hello-world!';
@@ -126,7 +127,9 @@ async function buildLayer(host: Host, busybox: string, dir: string, spec: ImageS
   const cache = spec.layerCache && join(spec.layerCache, `layer-${layerKey(busybox, spec)}`);
   if (cache && existsSync(`${cache}.diffid`))
     return { gz: readFileSync(`${cache}.tar.gz`), diffId: readFileSync(`${cache}.diffid`, 'utf8') };
-  const layer = await makeLayer(host, busybox, dir, spec);
+  const layer = await during(`building the image ${spec.repository}:${spec.tag}`, () =>
+    makeLayer(host, busybox, dir, spec),
+  );
   if (cache) {
     // written whole, then renamed: labs started together may both get here
     writeFileSync(`${cache}.tar.gz.${process.pid}`, layer.gz);

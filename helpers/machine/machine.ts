@@ -28,6 +28,7 @@ import { isAlive, startDaemon, stopProcess } from '../lab/supervisor.ts';
 import { namespaceCgroups } from '../lab/teardown.ts';
 import { lessonProfile } from '../profile.ts';
 import { ROOT } from '../root.ts';
+import { during } from '../progress.ts';
 import { SERVICE_PATH } from '../service.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
 
@@ -143,7 +144,9 @@ export class Machine {
     const { host, state } = this;
     const rootfs = await cachedRootfs(host);
     mkdirSync(join(state.dir, 'app-upper'), { recursive: true });
-    await host.ensure(['cp', '-a', '--reflink=auto', rootfs.dir, this.rootfs], { timeoutMs: 300_000 });
+    await during('copying the cached Debian rootfs for the machine', () =>
+      host.ensure(['cp', '-a', '--reflink=auto', rootfs.dir, this.rootfs], { timeoutMs: 300_000 }),
+    );
     await this.personalize();
     // nspawn makes the mount points of binds, but not of overlays
     for (const dir of [INSIDE.app, INSIDE.assets, INSIDE.reports])

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { lockDir } from '../lab/cache-lock.ts';
 import { hostArch } from '../lab/github-source.ts';
+import { during } from '../progress.ts';
 
 export const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';
 export const DEBIAN_MIRROR = process.env.LC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
@@ -64,19 +65,21 @@ export async function cachedRootfs(
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     try {
-      const r = await host.run(
-        ['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, DEBIAN_MIRROR],
-        { timeoutMs: 1_800_000 },
-      );
-      if (r.exitCode !== 0) {
-        const why =
-          (r.stderr || r.stdout)
-            .trim()
-            .split('\n')
-            .filter((l) => /^E:|failed|Couldn't|unable/i.test(l))
-            .pop() ?? `exit ${r.exitCode}`;
-        throw new MachineError(`debootstrap ${SUITE} from ${DEBIAN_MIRROR} failed: ${why}`);
-      }
+      await during(`debootstrapping Debian ${SUITE} for the machine (once: about 1 to 2 minutes)`, async () => {
+        const r = await host.run(
+          ['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, DEBIAN_MIRROR],
+          { timeoutMs: 1_800_000 },
+        );
+        if (r.exitCode !== 0) {
+          const why =
+            (r.stderr || r.stdout)
+              .trim()
+              .split('\n')
+              .filter((l) => /^E:|failed|Couldn't|unable/i.test(l))
+              .pop() ?? `exit ${r.exitCode}`;
+          throw new MachineError(`debootstrap ${SUITE} from ${DEBIAN_MIRROR} failed: ${why}`);
+        }
+      });
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
       writeFileSync(complete, `${new Date().toISOString()}\n`);

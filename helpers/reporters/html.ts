@@ -4,7 +4,16 @@
  * host × check matrix on top.
  */
 import { visible } from '../host-text.ts';
-import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
+import {
+  type CheckResult,
+  type RunReport,
+  type SetupTimings,
+  byStage,
+  countStates,
+  elapsedText,
+  failures,
+  gradeHint,
+} from './model.ts';
 import { renderTranscript } from './junit.ts';
 
 const LABEL: Record<CheckResult['state'], string> = {
@@ -79,6 +88,7 @@ function hostSection(r: RunReport): string {
     esc(versions),
     ...(r.inventory ? [esc(r.inventory)] : []),
     `started ${esc(r.startedAt)}`,
+    ...(r.setup ? [esc(setupText(r.setup))] : []),
   ].join(' · ');
   const failuresPart = bad.length
     ? `<h3>Failures</h3>${bad.map((c) => failure(c, r.grade ? gradeHint(c) : c.hint)).join('')}`
@@ -92,6 +102,13 @@ ${byStage(r.checks)
   .map((s) => stageTable(s.stage, s.checks))
   .join('')}
 </section>`;
+}
+
+/** "set up in 258.8 s (built: building containerd 2.2.1 (1/5) 71.2 s, …)". */
+function setupText(s: SetupTimings): string {
+  const steps = s.steps.map((t) => `${t.step} ${elapsedText(t.ms)}${t.outcome === 'failed' ? ' (failed)' : ''}`);
+  const how = s.fromCache ? 'from the cache' : 'built';
+  return `set up in ${elapsedText(s.ms)} (${how}${steps.length ? `: ${steps.join(', ')}` : ''})`;
 }
 
 /** Stages at a glance: one row per stage with its counts. */

@@ -38,6 +38,22 @@ export interface RunReport {
   checks: CheckResult[];
   /** Set by `grade`. */
   grade?: Grade;
+  /** What setting up took (the lab, the machine): built or from the cache, and each long step. */
+  setup?: SetupTimings;
+}
+
+/** One set-up step that took a while: building a release, a download, debootstrap. */
+export interface StepTiming {
+  step: string;
+  ms: number;
+  outcome: 'done' | 'failed';
+}
+
+export interface SetupTimings {
+  ms: number;
+  /** Every release and image came from the cache: nothing was built or downloaded. */
+  fromCache: boolean;
+  steps: StepTiming[];
 }
 
 export interface Grade {
@@ -96,6 +112,12 @@ export function byStage(checks: CheckResult[]): Array<{ stage: string; checks: C
     checks: inStage,
     durationMs: inStage.reduce((s, c) => s + c.durationMs, 0),
   }));
+}
+
+/** A duration as people read it: "4.2 s", "1 m 12 s". */
+export function elapsedText(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return s < 60 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, '0')} s`;
 }
 
 /** The first line of a message, cut to fit a one-line field (a JUnit message, a skip reason). */

@@ -62,6 +62,7 @@ export default class LessonReporter implements Reporter {
       durationMs: Date.now() - this.started,
       checks,
       ...(info.mode === 'grade' ? { grade: gradeOf(checks) } : {}),
+      ...(info.setup ? { setup: info.setup } : {}),
     };
     mark('vitest: run end');
     lastRun.report = report;
