@@ -19,8 +19,8 @@ import { CATALOGUE } from './catalogue.ts';
 import { ctr } from './containerd.ts';
 import { outcomeOf, recordOutcome } from './ledger.ts';
 import { mark } from './timing.ts';
-import { firstLine } from './reporters/model.ts';
-import { clip } from './host-text.ts';
+import { clip, firstLine } from './host-text.ts';
+import { runLabel } from './run-label.ts';
 
 mark('worker: checks module loaded');
 
@@ -213,8 +213,8 @@ async function runCheck(
   const c: CheckContext = {
     ...run,
     walking,
-    namespace: walking ? undefined : `lc-${run.info.runId}`,
-    probeName: (what) => `lc-${run.info.runId}-${what}`,
+    namespace: walking ? undefined : runLabel(run.info.runId),
+    probeName: (what) => runLabel(run.info.runId, what),
     step: async (name, action) => {
       run.host.note(`step: ${name}`);
       try {

@@ -10,9 +10,10 @@
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 import { ctr, ctrRun, pullOnce } from './containerd.ts';
-import { netNames } from './lab/teardown.ts';
+import { freeSubnet, netNames } from './net-objects.ts';
 import { claimForwarding, releaseForwarding } from './forwarding.ts';
 import { type HttpPoll, pollHttpGet } from './http.ts';
+import { runLabel } from './run-label.ts';
 
 export interface ProbeNames {
   netns: string;
@@ -23,19 +24,7 @@ export interface ProbeNames {
 
 export function probeNames(runId: string): ProbeNames {
   const n = netNames(runId);
-  return { netns: `${n.netns}k4`, bridge: `${n.link}k4`, container: `lc-${runId}-k4`, namespace: `lc-${runId}` };
-}
-
-/** A /24 in 10.0.0.0/8 that no address or route on the host touches (every table: the local
- * table holds a route for each of the host's own addresses). */
-export async function freeSubnet(host: Host): Promise<string> {
-  const used = await host.capture(['ip', '-4', '-o', 'route', 'show', 'table', 'all']);
-  for (let i = 0; i < 200; i++) {
-    const a = 200 + Math.floor(Math.random() * 55);
-    const b = Math.floor(Math.random() * 256);
-    if (!used.includes(`10.${a}.${b}.`)) return `10.${a}.${b}.0/24`;
-  }
-  throw new Error('no free 10.x.y.0/24 subnet found for the CNI probe');
+  return { netns: `${n.netns}k4`, bridge: `${n.link}k4`, container: runLabel(runId, 'k4'), namespace: runLabel(runId) };
 }
 
 type Undo = () => Promise<void>;

@@ -88,3 +88,8 @@ export function reportFolderName(name: string, classNames: readonly string[] = [
   if (folder === name && sameFolder.length === 0) return folder;
   return `${folder}-${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
 }
+
+/** The first line of a message, cut to fit a one-line field (a JUnit message, a skip reason). */
+export function firstLine(s: string, max = 300): string {
+  return (s.split('\n')[0] ?? s).slice(0, max);
+}

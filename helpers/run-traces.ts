@@ -12,9 +12,10 @@ import { dirname } from 'node:path';
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 import { ctr } from './containerd.ts';
-import { removeNetObjects } from './lab/teardown.ts';
+import { removeNetObjects } from './net-objects.ts';
 import { releaseForwarding } from './forwarding.ts';
 import type { RunReport } from './reporters/model.ts';
+import { runLabel } from './run-label.ts';
 
 /** Whether a probe may have been stopped before it undid what it made. */
 export function probesCutShort(report: RunReport | undefined, signalled: NodeJS.Signals | undefined): boolean {
@@ -29,7 +30,7 @@ export async function removeRunTraces(
   runId: string,
   { probesCutShort }: { probesCutShort: boolean },
 ): Promise<boolean> {
-  const ours = (ns: string) => ns === `lc-${runId}` || ns.startsWith(`lc-${runId}-`);
+  const ours = (ns: string) => ns === runLabel(runId) || ns.startsWith(runLabel(runId, ''));
   const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
   const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
   // no ctr at all (nothing of the lesson here): the run can have made no namespace
@@ -79,7 +80,7 @@ export async function removeRunTraces(
         '[ -d "$p" ] && find "$p" -mindepth 1 -maxdepth 1 -type d ' +
         '\\( -name "$d" -o -name "$d-*" \\) -exec rmdir -- {} +; done; true',
       'sh',
-      `lc-${runId}`,
+      runLabel(runId),
       ...stateDirs,
     ]),
   );
@@ -98,7 +99,7 @@ export async function removeRunTraces(
       'd',
       '(',
       '-name',
-      `lc-${runId}`,
+      runLabel(runId),
       '-o',
       '-path',
       `*/lc-${runId}/*`,
@@ -115,7 +116,13 @@ export async function removeRunTraces(
     // the bridge first: the last claim let go may turn forwarding back off
     sweeps.push(removeNetObjects(host, runId).then(() => releaseForwarding(host, runId)));
     sweeps.push(
-      removeMatching(host, '/tmp', 1, ['-name', `lesson-check-lc-${runId}-*`, '-o', '-name', `lc-${runId}-*`]),
+      removeMatching(host, '/tmp', 1, [
+        '-name',
+        `lesson-check-${runLabel(runId, '*')}`,
+        '-o',
+        '-name',
+        runLabel(runId, '*'),
+      ]),
     );
   }
   await Promise.all([removals, ...sweeps]);

@@ -12,6 +12,7 @@ import { lastRun } from './reporters/write.ts';
 import type { RunInfo } from './run.ts';
 import { mark } from './timing.ts';
 import { ROOT } from './root.ts';
+import type { SuiteControl } from './suite-runner.ts';
 
 export interface ConsoleOptions {
   format: string;
@@ -23,11 +24,6 @@ export interface SuiteRun {
   walkMs: number;
   /** Why the reports could not be written (their folder not writable, the disk full). */
   writeError?: string;
-}
-
-/** How the CLI stops a run it is waiting for (Ctrl-C): set while the suites run. */
-export interface SuiteControl {
-  stop?: (signal: NodeJS.Signals) => void;
 }
 
 function prepare(

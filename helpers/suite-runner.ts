@@ -7,9 +7,13 @@ import { createVitest } from 'vitest/node';
 import ProgressReporter from './reporters/vitest-progress.ts';
 import LessonReporter from './reporters/vitest-reporter.ts';
 import { ROOT } from './root.ts';
-import type { SuiteControl } from './runner.ts';
 import { SUITE_OPTIONS } from './suite-config.ts';
 import { ENDING_SIGNALS } from './signals.ts';
+
+/** How the CLI stops a run it is waiting for (Ctrl-C): set while the suites run. */
+export interface SuiteControl {
+  stop?: (signal: NodeJS.Signals) => void;
+}
 
 const SIGNALS = ENDING_SIGNALS;
 

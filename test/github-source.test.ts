@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
-import { lessonAssets } from '../helpers/lab/github-source.ts';
+import { lessonAssets } from '../helpers/sources/github-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { type LabRun, type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';
 import { type Mirror, buildMirror, serveMirror } from './mirror.ts';

@@ -3,7 +3,7 @@
 // cold build (minutes, on a fresh CI machine) is not charged to the first lab test's timeout.
 // The labs under test then find it in the cache, as a user's second `npm run lab` would.
 import { Host } from '../helpers/host.ts';
-import { buildGoAssets } from '../helpers/lab/go-source.ts';
+import { buildGoAssets } from '../helpers/sources/go-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { Host } from '../helpers/host.ts';
-import { type GoAssets, PODINFO, buildGoAssets } from '../helpers/lab/go-source.ts';
+import { type GoAssets, PODINFO, buildGoAssets } from '../helpers/sources/go-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { XMLParser } from 'fast-xml-parser';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { LABS_ROOT } from '../helpers/lab/lab.ts';
+import { LABS_ROOT } from '../helpers/lab/lab-state.ts';
 import { teardownLab } from '../helpers/lab/teardown.ts';
 import { Host } from '../helpers/host.ts';
 import { LocalTransport } from '../helpers/transport.ts';

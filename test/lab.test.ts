@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
-import { PODINFO } from '../helpers/lab/go-source.ts';
+import { PODINFO } from '../helpers/sources/go-source.ts';
 import { countStates } from '../helpers/reporters/model.ts';
-import { LABS_ROOT } from '../helpers/lab/lab.ts';
+import { LABS_ROOT } from '../helpers/lab/lab-state.ts';
 import { type LabRun, type Traces, junitCases, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];

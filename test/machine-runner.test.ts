@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Host } from '../helpers/host.ts';
-import { APT_CACHE } from '../helpers/lab/apt-source.ts';
+import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import { INSIDE, Machine } from '../helpers/machine/machine.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
-import { APT_CACHE } from '../helpers/lab/apt-source.ts';
+import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/lab/registry.ts';
 import { stopProcess } from '../helpers/lab/supervisor.ts';

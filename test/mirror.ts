@@ -1,6 +1,6 @@
 /**
  * A mirror laid out like github.com, served on loopback, whose release assets are the go
- * source's builds of the lesson's releases (helpers/lab/go-source.ts): the same file names, tar
+ * source's builds of the lesson's releases (helpers/sources/go-source.ts): the same file names, tar
  * layouts and checksum files as upstream's, the unit file from containerd's module under
  * github.com's /raw/ path. A lab fetching from it meets the lesson's own version numbers.
  */
@@ -9,8 +9,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { Host } from '../helpers/host.ts';
-import { buildGoAssets } from '../helpers/lab/go-source.ts';
-import { lessonAssets } from '../helpers/lab/github-source.ts';
+import { buildGoAssets } from '../helpers/sources/go-source.ts';
+import { lessonAssets } from '../helpers/sources/github-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 

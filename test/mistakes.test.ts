@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { nerdctl } from '../helpers/containerd.ts';
 import { Host } from '../helpers/host.ts';
-import { fetchAptArtifacts } from '../helpers/lab/apt-source.ts';
+import { fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';

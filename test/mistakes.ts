@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, renameSy
 import { utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect } from 'vitest';
-import type { AptArtifacts } from '../helpers/lab/apt-source.ts';
+import type { AptArtifacts } from '../helpers/sources/apt-source.ts';
 import type { Lab } from '../helpers/lab/lab.ts';
 import type { Profile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';

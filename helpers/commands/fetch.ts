@@ -1,6 +1,6 @@
 import { Host } from '../host.ts';
-import { copyAssetsTo, fetchGithubAssets } from '../lab/github-source.ts';
-import { buildGoAssets, copyPodinfoTo } from '../lab/go-source.ts';
+import { copyAssetsTo, fetchGithubAssets } from '../sources/github-source.ts';
+import { buildGoAssets, copyPodinfoTo } from '../sources/go-source.ts';
 import { consoleProgress, showProgress } from '../progress.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';

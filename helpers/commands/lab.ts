@@ -6,14 +6,17 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Host } from '../host.ts';
-import { FAULTS, type Fault, LABS_ROOT, Lab, sourceName } from '../lab/lab.ts';
+import { Lab } from '../lab/lab.ts';
+import { FAULTS, type Fault, LABS_ROOT } from '../lab/lab-state.ts';
+import { sourceName } from '../sources/source-spec.ts';
 import { isAlive } from '../lab/supervisor.ts';
 import { removeRuntimeLeftovers, teardownLab } from '../lab/teardown.ts';
 import { loadProfile } from '../profile.ts';
 import { consoleProgress, during, showProgress, takeStepTimings } from '../progress.ts';
 import type { RunInfo } from '../run.ts';
 import { removeNamespace } from '../run-traces.ts';
-import { type SuiteControl, runSuites } from '../runner.ts';
+import { runSuites } from '../runner.ts';
+import type { SuiteControl } from '../suite-runner.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
 import { summarize } from './end-of-run.ts';
@@ -28,6 +31,7 @@ import {
   parseOptions,
   sourceOption,
 } from './options.ts';
+import { runLabel } from '../run-label.ts';
 
 export async function labCommand(args: string[]): Promise<number> {
   const { values: opts, positionals } = parseOptions('lab', args, {
@@ -125,7 +129,7 @@ export async function labCommand(args: string[]): Promise<number> {
     if (lab && opts.keep && !signals.signalled()) {
       // the walk's own containerd namespace (the bridge probe's podinfo) is not the lesson's
       const kept = new Host(new LocalTransport());
-      await removeNamespace(kept, loadProfile(lab.state.profileFile), `lc-${lab.id}`).catch(() => undefined);
+      await removeNamespace(kept, loadProfile(lab.state.profileFile), runLabel(lab.id)).catch(() => undefined);
       // the kept lab's profile is the point of --keep: said even with --quiet
       const file = lab.state.profileFile;
       process.stderr.write(

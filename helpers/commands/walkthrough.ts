@@ -3,14 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Host } from '../host.ts';
-import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../lab/github-source.ts';
-import { buildGoAssets } from '../lab/go-source.ts';
+import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../sources/github-source.ts';
+import { buildGoAssets } from '../sources/go-source.ts';
 import { consoleProgress, showProgress } from '../progress.ts';
 import { SystemWalk, findLeftovers, leftoversRefusal } from '../lab/system-walk.ts';
 import { lessonProfile, profileToml } from '../profile.ts';
 import type { RunInfo } from '../run.ts';
 import { removeRunTraces } from '../run-traces.ts';
-import { type SuiteControl, runSuites } from '../runner.ts';
+import { runSuites } from '../runner.ts';
+import type { SuiteControl } from '../suite-runner.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
 import { summarize } from './end-of-run.ts';

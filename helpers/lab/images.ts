@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Host } from '../host.ts';
 import { during } from '../progress.ts';
-import type { PodinfoBuild } from './go-source.ts';
+import type { PodinfoBuild } from '../sources/go-source.ts';
 
 export const STAND_IN_GREETING = 'Hello from the lesson-check stand-in for docker-hello-world!';
 export const STAND_IN_PODINFO_VERSION = '6.9.4-standin';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { awaitContainerd } from '../containerd.ts';
 import { type Profile, sandboxProfile, profileToml } from '../profile.ts';
-import { type AptArtifacts, fetchAptArtifacts } from './apt-source.ts';
+import { type AptArtifacts, fetchAptArtifacts } from '../sources/apt-source.ts';
 import {
   LESSON_CONFIG_TOML,
   installCniRelease,
@@ -18,77 +18,20 @@ import {
   installRuncAsset,
   writeLessonConfig,
 } from './release-steps.ts';
-import {
-  GITHUB,
-  type ReleaseFiles,
-  type Versions,
-  fetchGithubAssets,
-  parsePins,
-  readDirAssets,
-} from './github-source.ts';
+import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../sources/github-source.ts';
 import { STAND_IN_GREETING, pushLabImages, splitReference } from './images.ts';
-import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from './go-source.ts';
-import { chooseSource } from './choose-source.ts';
+import { buildGoAssets, readDirPodinfo } from '../sources/go-source.ts';
+import { chooseSource } from '../sources/choose-source.ts';
 import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
 import { freeLoopbackPort, startRegistry } from './registry.ts';
 
 export { freeLoopbackPort };
-import { netNames, removeRuntimeLeftovers, snapshotHostTraces } from './teardown.ts';
+import { removeRuntimeLeftovers, snapshotHostTraces } from './teardown.ts';
+import { freeSubnet, netNames } from '../net-objects.ts';
+import { type Fault, LABS_ROOT, type LabState } from './lab-state.ts';
+import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
 import { claimForwarding, labClaim } from '../forwarding.ts';
-import { freeSubnet } from '../cni-probe.ts';
 import type { LessonWalk } from './walk.ts';
-
-export const LABS_ROOT = process.env.LC_LABS_ROOT ?? '/var/lib/lesson-check/labs';
-
-/** Deliberate mistakes a lab can be built with, so the project's tests can prove checks fail. */
-export const FAULTS = ['config-without-systemd-cgroup', 'runc-not-executable'] as const;
-export type Fault = (typeof FAULTS)[number];
-
-/** Where the lesson's binaries come from: Debian packages, the lesson's release assets (from
- * github.com or a mirror of it, built from their Go modules, or a folder of them), or `auto`:
- * the most faithful of those that works here (helpers/lab/choose-source.ts). */
-export type SourceSpec =
-  | { kind: 'apt' }
-  | { kind: 'github'; base: string; versions: Versions }
-  | { kind: 'go'; versions: Versions }
-  | { kind: 'dir'; dir: string; versions: Versions }
-  | { kind: 'auto'; versions: Versions };
-
-export function parseSource(text: string, opts: { mirror?: string; pins?: string } = {}): SourceSpec {
-  if (text === 'apt') {
-    if (opts.mirror || opts.pins) throw new Error('--mirror and --pin go with --source github, go or dir:');
-    return { kind: 'apt' };
-  }
-  const versions = parsePins(opts.pins);
-  if (text === 'github') return { kind: 'github', base: (opts.mirror ?? GITHUB).replace(/\/+$/, ''), versions };
-  if (opts.mirror) throw new Error('--mirror goes with --source github');
-  if (text === 'go') return { kind: 'go', versions };
-  if (text === 'auto') return { kind: 'auto', versions };
-  if (text.startsWith('dir:') && text.length > 4) return { kind: 'dir', dir: text.slice(4), versions };
-  throw new Error(`unknown source ${text} (auto, github, go, apt, dir:PATH)`);
-}
-
-export interface LabState {
-  id: string;
-  prefix: string;
-  source: SourceSpec;
-  faults: Fault[];
-  /** Debian packages: the lab's registry and busybox always, the lesson's binaries for `apt`. */
-  artifacts?: AptArtifacts;
-  /** The lesson's release assets, for `github`, `go` and `dir:`. */
-  release?: ReleaseFiles;
-  /** podinfo built from its module (the go source): the lab's podinfo image is the real program. */
-  podinfo?: PodinfoBuild;
-  /** Why this source: the `auto` choice, or that it was asked for. */
-  sourceChoice: string[];
-  /** The lab's own default network for nerdctl (its bridge and subnet), written at step 6. */
-  nerdctlNetwork?: { bridge: string; subnet: string };
-  /** Host paths outside the prefix that existed before the lab (teardown leaves those alone). */
-  hostTracesBefore: string[];
-  profileFile: string;
-  registry?: { port: number; pid: number; url: string };
-  containerd?: { pid: number };
-}
 
 /** Host tools containerd and the CNI plugins may call; linked into a dir of their own so that
  * containerd's PATH never includes a system dir that could hold a runc. */
@@ -467,11 +410,6 @@ export function nerdctlNetworkConflist(network: { bridge: string; subnet: string
     null,
     2,
   )}\n`;
-}
-
-export function sourceName(s: SourceSpec): string {
-  if (s.kind === 'github') return s.base === GITHUB ? 'github' : `github (mirror ${s.base})`;
-  return s.kind === 'dir' ? `dir:${s.dir}` : s.kind;
 }
 
 function escapeRegExp(s: string): string {

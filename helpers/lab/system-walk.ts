@@ -13,7 +13,7 @@ import { awaitContainerd } from '../containerd.ts';
 import { SERVICE_PATH } from '../service.ts';
 import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
-import type { ReleaseFiles } from './github-source.ts';
+import type { ReleaseFiles } from '../sources/github-source.ts';
 import {
   installCniRelease,
   installContainerdRelease,

@@ -11,7 +11,9 @@ import { basename, dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
 import { stopProcess } from './supervisor.ts';
 import { labClaim, releaseForwarding } from '../forwarding.ts';
-import type { LabState } from './lab.ts';
+import type { LabState } from './lab-state.ts';
+import { removeNetObjects } from '../net-objects.ts';
+import { runLabel } from '../run-label.ts';
 
 export interface TeardownReport {
   processes: number;
@@ -23,33 +25,6 @@ export interface TeardownReport {
   /** Its containers' runc state folders and shim sockets under /run/containerd, removed. */
   runtimeLeftovers: string[];
   prefixRemoved: boolean;
-}
-
-/** The name every network object of a run starts with: netns `lc-<id>-…`, links `lc<id>…`. */
-export function netNames(id: string): { netns: string; link: string } {
-  return { netns: `lc-${id}-`, link: `lc${id}` };
-}
-
-/** Deletes the netns and links named after a lab or run; says which. */
-export async function removeNetObjects(host: Host, id: string): Promise<{ netns: string[]; links: string[] }> {
-  const names = netNames(id);
-  const removed = { netns: [] as string[], links: [] as string[] };
-  const netnsList = (await host.run(['ip', 'netns', 'list'])).stdout;
-  for (const line of netnsList.split('\n')) {
-    const ns = line.split(' ')[0] ?? '';
-    if (ns.startsWith(names.netns)) {
-      await host.anyhow(['ip', 'netns', 'delete', ns]);
-      removed.netns.push(ns);
-    }
-  }
-  const links = (await host.run(['ip', '-o', 'link', 'show'])).stdout;
-  for (const m of links.matchAll(/^\d+: ([^:@\s]+)/gm)) {
-    if (m[1]?.startsWith(names.link)) {
-      await host.anyhow(['ip', 'link', 'delete', m[1]]);
-      removed.links.push(m[1]);
-    }
-  }
-  return removed;
 }
 
 export async function teardownLab(host: Host, prefix: string): Promise<TeardownReport> {
@@ -250,7 +225,7 @@ function stillRunning(pid: number, started: number): boolean {
 
 /** The containerd namespaces a lab's containers use: the lesson's "default" and the run's own. */
 function labNamespaces(id: string): string[] {
-  return ['default', `lc-${id}`];
+  return ['default', runLabel(id)];
 }
 
 /** Places outside the prefix that containerd, its shims and runc create under fixed names

@@ -20,8 +20,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { freeSubnet } from '../cni-probe.ts';
-import { type PodinfoBuild } from '../lab/go-source.ts';
+import { freeSubnet } from '../net-objects.ts';
+import { type PodinfoBuild } from '../sources/go-source.ts';
 import { pushLabImages, splitReference } from '../lab/images.ts';
 import { freeLoopbackPort, startRegistry } from '../lab/registry.ts';
 import { isAlive, startDaemon, stopProcess } from '../lab/supervisor.ts';
@@ -31,6 +31,7 @@ import { ROOT } from '../root.ts';
 import { during } from '../progress.ts';
 import { SERVICE_PATH } from '../service.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
+import { runLabel } from '../run-label.ts';
 
 export const MACHINES_ROOT = process.env.LC_MACHINES_ROOT ?? '/var/lib/lesson-check/machines';
 
@@ -98,7 +99,7 @@ export class Machine {
     const base = subnet.split('/')[0]!.replace(/\.0$/, '');
     const state: MachineState = {
       id,
-      name: `lc-${id}`,
+      name: runLabel(id),
       dir,
       subnet,
       hostIp: `${base}.1`,

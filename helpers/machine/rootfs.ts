@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { lockDir } from '../lab/cache-lock.ts';
-import { hostArch } from '../lab/github-source.ts';
+import { lockDir } from '../sources/cache-lock.ts';
+import { hostArch } from '../sources/github-source.ts';
 import { during } from '../progress.ts';
 
 export const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';

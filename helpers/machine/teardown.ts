@@ -10,6 +10,7 @@ import type { Host } from '../host.ts';
 import { killProcessesUnder, namespaceCgroups, removeEmptyDirsNotIn, unmountUnder } from '../lab/teardown.ts';
 import { stopProcess } from '../lab/supervisor.ts';
 import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
+import { runLabel } from '../run-label.ts';
 
 export interface MachineTeardown {
   name: string;
@@ -24,7 +25,7 @@ export async function teardownMachine(host: Host, dir: string): Promise<MachineT
   const state = readState(dir);
   const id = state?.id ?? dir.split('/').pop() ?? '';
   const report: MachineTeardown = {
-    name: state?.name ?? `lc-${id}`,
+    name: state?.name ?? runLabel(id),
     processes: 0,
     mounts: 0,
     veth: false,

@@ -8,8 +8,8 @@
 import type { Builder, TestCase } from 'junit-report-builder';
 import type { XMLElement } from 'xmlbuilder';
 import type { TranscriptEntry } from '../host.ts';
-import { visible } from '../host-text.ts';
-import { type CheckResult, type RunReport, byStage, firstLine, gradeHint } from './model.ts';
+import { type CheckResult, type RunReport, byStage, gradeHint } from './model.ts';
+import { firstLine, visible } from '../host-text.ts';
 
 let junit: Promise<Builder> | undefined;
 

@@ -120,11 +120,6 @@ export function elapsedText(ms: number): string {
   return s < 60 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, '0')} s`;
 }
 
-/** The first line of a message, cut to fit a one-line field (a JUnit message, a skip reason). */
-export function firstLine(s: string, max = 300): string {
-  return (s.split('\n')[0] ?? s).slice(0, max);
-}
-
 /** A grade's rows: every check with its state, weight and the grader's hint (grade.json, the console). */
 export function gradeRows(report: RunReport): Array<{ id: string; state: CheckState; weight: number; hint: string }> {
   return report.checks.map((c) => ({ id: c.id, state: c.state, weight: c.weight, hint: gradeHint(c) ?? '' }));

@@ -27,7 +27,7 @@ import type { Host } from '../host.ts';
 import { during, progressNote } from '../progress.ts';
 import type { CommandResult } from '../transport.ts';
 import { lockDir } from './cache-lock.ts';
-import { isAlive } from './supervisor.ts';
+import { isAlive } from '../lab/supervisor.ts';
 import { type Arch, type ReleaseFiles, type Versions, hostArch, lessonAssets, readDirAssets } from './github-source.ts';
 
 export const GO_CACHE = process.env.LC_GO_CACHE_DIR ?? '/var/cache/lesson-check/go';

@@ -9,7 +9,7 @@
 import type { Host } from '../host.ts';
 import { GITHUB, type Versions, githubCached } from './github-source.ts';
 import { type GoAssets, buildGoAssets } from './go-source.ts';
-import type { SourceSpec } from './lab.ts';
+import type { SourceSpec } from './source-spec.ts';
 
 export interface SourceChoice {
   source: SourceSpec;

@@ -1,0 +1,31 @@
+/** Where the lesson's binaries come from, as `--source`, `--mirror` and `--pin` say it. */
+import { GITHUB, type Versions, parsePins } from './github-source.ts';
+
+/** Where the lesson's binaries come from: Debian packages, the lesson's release assets (from
+ * github.com or a mirror of it, built from their Go modules, or a folder of them), or `auto`:
+ * the most faithful of those that works here (choose-source.ts). */
+export type SourceSpec =
+  | { kind: 'apt' }
+  | { kind: 'github'; base: string; versions: Versions }
+  | { kind: 'go'; versions: Versions }
+  | { kind: 'dir'; dir: string; versions: Versions }
+  | { kind: 'auto'; versions: Versions };
+
+export function parseSource(text: string, opts: { mirror?: string; pins?: string } = {}): SourceSpec {
+  if (text === 'apt') {
+    if (opts.mirror || opts.pins) throw new Error('--mirror and --pin go with --source github, go or dir:');
+    return { kind: 'apt' };
+  }
+  const versions = parsePins(opts.pins);
+  if (text === 'github') return { kind: 'github', base: (opts.mirror ?? GITHUB).replace(/\/+$/, ''), versions };
+  if (opts.mirror) throw new Error('--mirror goes with --source github');
+  if (text === 'go') return { kind: 'go', versions };
+  if (text === 'auto') return { kind: 'auto', versions };
+  if (text.startsWith('dir:') && text.length > 4) return { kind: 'dir', dir: text.slice(4), versions };
+  throw new Error(`unknown source ${text} (auto, github, go, apt, dir:PATH)`);
+}
+
+export function sourceName(s: SourceSpec): string {
+  if (s.kind === 'github') return s.base === GITHUB ? 'github' : `github (mirror ${s.base})`;
+  return s.kind === 'dir' ? `dir:${s.dir}` : s.kind;
+}
