@@ -24,14 +24,14 @@ import { buildGoAssets, readDirPodinfo } from '../sources/go-source.ts';
 import { chooseSource } from '../sources/choose-source.ts';
 import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
 import { freeLoopbackPort, startRegistry } from './registry.ts';
-
-export { freeLoopbackPort };
 import { removeRuntimeLeftovers, snapshotHostTraces } from './teardown.ts';
 import { freeSubnet, netNames } from '../net-objects.ts';
 import { type Fault, LABS_ROOT, type LabState } from './lab-state.ts';
 import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
 import { claimForwarding, labClaim } from '../forwarding.ts';
 import type { LessonWalk } from './walk.ts';
+
+export { freeLoopbackPort };
 
 /** Host tools containerd and the CNI plugins may call; linked into a dir of their own so that
  * containerd's PATH never includes a system dir that could hold a runc. */

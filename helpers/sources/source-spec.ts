@@ -1,4 +1,5 @@
-/** Where the lesson's binaries come from, as `--source`, `--mirror` and `--pin` say it. */
+/** `--source`, `--mirror` and `--pin`, parsed: the source a lab, machine, walkthrough or fetch
+ * takes the lesson's binaries from, and its name in the reports. */
 import { GITHUB, type Versions, parsePins } from './github-source.ts';
 
 /** Where the lesson's binaries come from: Debian packages, the lesson's release assets (from
