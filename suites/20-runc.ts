@@ -5,7 +5,7 @@
 import { basename, dirname } from 'node:path';
 import { type CheckDetails, check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
-import { ctrRun } from '../helpers/containerd.ts';
+import { ctrRun, ctrRunPrinting } from '../helpers/containerd.ts';
 import { findElsewhere, nearMisses } from '../helpers/diagnose.ts';
 import {
   type Diagnosis,
@@ -224,9 +224,13 @@ stage('20 runc', () => {
     async (c) => {
       const { host, profile, namespace } = c;
       const name = c.walking ? 'hello' : c.probeName('r6');
-      const r = await host.run(ctrRun(profile, { namespace, flags: ['--rm'] }, profile.images.hello, name), {
-        timeoutMs: 60_000,
-      });
+      const r = await ctrRunPrinting(
+        host,
+        ctrRun(profile, { namespace, flags: ['--rm'] }, profile.images.hello, name),
+        {
+          timeoutMs: 60_000,
+        },
+      );
       if (r.exitCode !== 0) failWith(`\`ctr run --rm ${profile.images.hello} hello\` succeeds`, diagnoseFailedRun(r));
       const pattern = profile.expect.helloOutput;
       require(pattern ? new RegExp(pattern).test(r.stdout) : r.stdout.trim() !== '', {

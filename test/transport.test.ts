@@ -9,6 +9,10 @@ import {
   observedCommand,
   tail,
 } from '../helpers/transport.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ctrRunPrinting } from '../helpers/containerd.ts';
 import { Host } from '../helpers/host.ts';
 import { isAlive } from '../helpers/lab/supervisor.ts';
 
@@ -143,5 +147,48 @@ describe('a command that floods or holds its output', () => {
     // a warning alone leaves nothing to show but the command
     const alone = await local.run(['sh', '-c', 'printf "%s\\n" "$0" >&2; exit 1', warning]);
     expect(observedCommand(alone)).toMatch(/ms \(no output\)$/);
+  });
+});
+
+describe("a short-lived container's run (ctr can lose its output)", () => {
+  // a command that prints nothing on its first `silent` runs and the greeting after, exit 0
+  async function runs(silent: number, opts: { exit?: number; runs?: number } = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'lc-ctr-run-'));
+    try {
+      const script =
+        'n=$(cat "$1" 2>/dev/null || echo 0); echo $((n + 1)) > "$1"; [ "$n" -ge "$2" ] && echo hello; exit "$3"';
+      const host = new Host(local);
+      const r = await ctrRunPrinting(
+        host,
+        ['sh', '-c', script, 'sh', join(dir, 'n'), String(silent), String(opts.exit ?? 0)],
+        {
+          runs: opts.runs,
+        },
+      );
+      return { r, transcript: host.takeTranscript().map((e) => e.command) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('exit 0 with nothing printed is run again, and the transcript says why', async () => {
+    const { r, transcript } = await runs(2);
+    expect(r.stdout).toBe('hello\n');
+    expect(transcript.filter((c) => c.startsWith('sh '))).toHaveLength(3);
+    expect(transcript.filter((c) => c.startsWith('# '))).toEqual([
+      "# ctr run exited 0 and printed nothing: ctr can lose a short-lived container's output; run 2 of 3",
+      "# ctr run exited 0 and printed nothing: ctr can lose a short-lived container's output; run 3 of 3",
+    ]);
+  });
+
+  test('a container that never prints fails after the last run; a failure or output is judged at once', async () => {
+    const never = await runs(99);
+    expect(never.r.stdout).toBe('');
+    expect(never.transcript.filter((c) => c.startsWith('sh '))).toHaveLength(3);
+    const failed = await runs(99, { exit: 1 });
+    expect(failed.r.exitCode).toBe(1);
+    expect(failed.transcript).toHaveLength(1);
+    const printed = await runs(0);
+    expect(printed.transcript).toHaveLength(1);
   });
 });
