@@ -1,4 +1,4 @@
-// Finds (or builds) the bundles bin/lesson-check.js runs: the CLI (helpers/cli-entry.ts) and the
+// Finds (or builds) the bundles bin/lesson-check.js runs: the CLI (helpers/commands/cli-entry.ts) and the
 // suites (suites/lesson.test.ts, with the helpers and packages they use); see there.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = join(ROOT, 'node_modules', '.cache', 'lesson-check');
-const ENTRY = join(ROOT, 'helpers', 'cli-entry.ts');
+const ENTRY = join(ROOT, 'helpers', 'commands', 'cli-entry.ts');
 const SUITES = join(ROOT, 'suites', 'lesson.test.ts');
 const SUITES_BUNDLE = 'lesson.test.mjs';
 

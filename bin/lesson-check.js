@@ -3,7 +3,7 @@
 // node_modules/.cache/lesson-check, rebuilt whenever a file under helpers/ or the installed
 // packages change (checking costs a few ms, rebuilding about 0.3 s); where that cannot be done
 // (no esbuild, a read-only install) it runs the sources through tsx. No build step to remember.
-// The suites run from a bundle of their own too (LC_SUITES_BUNDLE, read by helpers/suite-config.ts).
+// The suites run from a bundle of their own too (LC_SUITES_BUNDLE, read by helpers/suite-run/suite-config.ts).
 import { cliModule } from './bundle.js';
 
 const cli = await cliModule();

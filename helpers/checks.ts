@@ -14,7 +14,7 @@ import { describe, test, type TestContext } from 'vitest';
 import type { TranscriptEntry } from './host.ts';
 import { CommandError } from './host.ts';
 import { observedCommand } from './transport.ts';
-import { type RunContext, loadRunContext, readRunInfo, runDirFromEnv, walks } from './run.ts';
+import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from './run.ts';
 import { CATALOGUE } from './catalogue.ts';
 import { ctr } from './containerd.ts';
 import { outcomeOf, recordOutcome } from './ledger.ts';
@@ -82,13 +82,18 @@ export function require(condition: unknown, details: CheckDetails | (() => Check
 export { observedCommand };
 
 export interface CheckContext extends RunContext {
-  /** True when this run drives the lesson's steps (lab, walkthrough), false when it only inspects. */
+  /** True when this run drives the lesson's steps (lab, walkthrough), false when it only inspects.
+   * A check body does not branch on it: what differs is declared (CheckOptions.step, .inspecting)
+   * or asked for by name (`probe`). */
   walking: boolean;
   /** The containerd namespace for this run's own pulls and probe containers: the lesson's
    * (undefined = "default") when walking, the run's own `lc-<run id>` when inspecting. */
   namespace: string | undefined;
   /** A name for something this run creates: `lc-<run id>-<what>`. */
   probeName(what: string): string;
+  /** Inspecting, a name of this run's own for what the lesson names itself (`lc-<run id>-<what>`);
+   * walking, undefined: the walk uses the lesson's own name, container or folder. */
+  probe(what: string): string | undefined;
   /** Runs a lesson step (walk modes only) and notes it in the transcript. */
   step<T>(name: string, action: () => Promise<T>): Promise<T>;
   /** Ends the check as skipped, saying why it cannot apply here. */
@@ -102,9 +107,35 @@ class SkipCheck extends Error {
   }
 }
 
+/** What a check performs of the lesson when walking (lab, walkthrough), before its body judges
+ * the state that step leaves. Inspecting, none of it runs: the host is the student's. */
+export interface LessonStep {
+  /** The step in the lesson's words, for the transcript and docs/CHECKS.md. */
+  name: string;
+  /** What must hold before the step: a walk that finds its step done already proves nothing. */
+  before?: (c: CheckContext) => Promise<void>;
+  /** The step itself, on the walk. Absent: the state the check proves is the one before a later
+   * step (R1: no runc yet), which `before` makes sure of. */
+  perform?: (c: CheckContext) => Promise<unknown>;
+}
+
+/** A part of a check that only inspecting has: a fact the walk cannot get wrong (it installed
+ * the host itself) but a student's host can. Runs after the body, and fails the check as its own. */
+export interface InspectingPart {
+  /** What it proves, for the transcript and docs/CHECKS.md. */
+  name: string;
+  run: (c: CheckContext) => Promise<void>;
+}
+
 export interface CheckOptions {
   /** The lesson section a failure sends the reader back to. */
   section: string;
+  /** Walking: the lesson step this check performs first. */
+  step?: LessonStep;
+  /** Inspecting: what this check proves besides its body. */
+  inspecting?: InspectingPart;
+  /** Why the check cannot apply to this host or source, before any step (a lab without nerdctl). */
+  notApplicable?: (c: CheckContext) => string | undefined;
   /** Checks that must have passed for this one to be meaningful. */
   needs?: string[];
   /** Of `needs`, those this check may run alongside when inspecting, since its commands do no
@@ -125,7 +156,8 @@ let concurrent: boolean | undefined;
 /** Whether this run's checks run at once: only when inspecting. (Without a run,
  * `lesson-check verify --list` is only collecting the titles.) */
 function runsConcurrently(): boolean {
-  concurrent ??= process.env.LC_RUN_DIR !== undefined && !walks(readRunInfo(runDirFromEnv()).mode);
+  const info = currentRunInfo();
+  concurrent ??= info !== undefined && !walks(info.mode);
   return concurrent;
 }
 
@@ -152,13 +184,21 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
   // `lesson-check verify --list` collects the declarations (docs/CHECKS.md is made from them)
   const declarations = process.env.LC_DECLARATIONS;
   if (declarations) {
-    const declared = { id, title, stage: currentStage, section: options.section, needs, weight: options.weight ?? 1 };
+    const declared = {
+      id,
+      title,
+      stage: currentStage,
+      section: options.section,
+      needs,
+      weight: options.weight ?? 1,
+      ...(options.step ? { step: options.step.name } : {}),
+      ...(options.inspecting ? { inspecting: options.inspecting.name } : {}),
+    };
     appendFileSync(declarations, `${JSON.stringify(declared)}\n`);
   }
   // a check left out by --only never runs: nothing may wait for it
-  const only = process.env.LC_ONLY?.split(',');
   let settle = () => {};
-  if (!only || only.includes(id)) settled.set(id, new Promise<void>((resolve) => (settle = resolve)));
+  if (inThisRun(id)) settled.set(id, new Promise<void>((resolve) => (settle = resolve)));
   const later = runsConcurrently() ? needs.filter((n) => options.judgedAfter?.includes(n)) : [];
   const first = needs.filter((n) => !later.includes(n));
   const awaitChecks = (ids: string[]) => Promise.all(ids.map((n) => settled.get(n) ?? Promise.resolve()));
@@ -183,6 +223,28 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
       settle();
     }
   });
+}
+
+/** A check as declared: not applicable, or its lesson step (walking), its body, and its
+ * inspecting part. */
+async function declaredAndBody(
+  c: CheckContext,
+  options: CheckOptions,
+  body: (c: CheckContext) => Promise<void>,
+): Promise<void> {
+  const reason = options.notApplicable?.(c);
+  if (reason) c.skip(reason);
+  const step = options.step;
+  if (c.walking && step) {
+    await step.before?.(c);
+    const perform = step.perform;
+    if (perform) await c.step(step.name, () => perform(c));
+  }
+  await body(c);
+  if (!c.walking && options.inspecting) {
+    c.host.note(`inspecting also: ${options.inspecting.name}`);
+    await options.inspecting.run(c);
+  }
 }
 
 async function runCheck(
@@ -215,6 +277,7 @@ async function runCheck(
     walking,
     namespace: walking ? undefined : runLabel(run.info.runId),
     probeName: (what) => runLabel(run.info.runId, what),
+    probe: (what) => (walking ? undefined : runLabel(run.info.runId, what)),
     step: async (name, action) => {
       run.host.note(`step: ${name}`);
       try {
@@ -236,7 +299,7 @@ async function runCheck(
   ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
   if (later.ids.length) void later.settled().then(() => findBlocker(id, later.ids) && stop.abort());
   try {
-    await run.host.within(meta.transcript, stop.signal, () => body(c));
+    await run.host.within(meta.transcript, stop.signal, () => declaredAndBody(c, options, body));
   } catch (error) {
     failure = { error };
   }
@@ -284,7 +347,7 @@ async function runCheck(
 }
 
 /** A lesson step failed: the check after it could not run (an error, not a failure). */
-export class StepError extends Error {
+class StepError extends Error {
   constructor(
     readonly step: string,
     override readonly cause: unknown,

@@ -22,7 +22,7 @@ export interface ProbeNames {
   namespace: string;
 }
 
-export function probeNames(runId: string): ProbeNames {
+function probeNames(runId: string): ProbeNames {
   const n = netNames(runId);
   return { netns: `${n.netns}k4`, bridge: `${n.link}k4`, container: runLabel(runId, 'k4'), namespace: runLabel(runId) };
 }

@@ -5,6 +5,7 @@
  * with `require`.
  */
 import { type CheckDetails, fail, observedCommand, require } from './checks.ts';
+import type { Parsed } from './config-toml.ts';
 import { ctrIn } from './containerd.ts';
 import type { FileStat, Host } from './host.ts';
 import type { Profile } from './profile.ts';
@@ -105,4 +106,20 @@ export function failWith(expected: string, diagnosis: Diagnosis, more: Partial<C
 export async function expectNoCniPluginsYet(host: Host, profile: Profile): Promise<void> {
   const bridge = `${profile.paths.cniBinDir}/bridge`;
   await expectAbsentBeforeStep(host, 6, [bridge], { what: 'bridge plugin', hostWithout: 'CNI plugins' });
+}
+
+/** TOML that parsed: its document. Otherwise the failure says where the syntax broke; `cause`
+ * gets that place as its argument. */
+export function expectParsedToml(
+  parsed: Parsed,
+  why: { expected: string; hint: string; cause?: (where: string) => string },
+): Record<string, unknown> {
+  if (!parsed.ok)
+    fail({
+      expected: why.expected,
+      observed: `${parsed.where}: ${parsed.message}`,
+      hint: why.hint,
+      ...(why.cause ? { cause: why.cause(parsed.where) } : {}),
+    });
+  return parsed.doc;
 }

@@ -10,20 +10,16 @@
  * its sweep has a deadline of its own), so one host never holds the class up past its deadline.
  */
 import { type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from './catalogue.ts';
-import { removeRunTraces } from './run-traces.ts';
-import { cleanDeadRuns, forgetRun, recordRun } from './run-records.ts';
+import { HostRun } from './suite-run/lifecycle.ts';
 import { Host } from './host.ts';
 import { reportFolderName } from './host-text.ts';
 import type { TargetHost } from './inventory.ts';
 import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
 import { type RunReport, countStates, gradeOf, unrunCheck } from './reporters/model.ts';
-import type { Mode, RunInfo } from './run.ts';
-import { runSuitesInChild } from './runner.ts';
+import type { Mode } from './run.ts';
+import { runSuitesInChild } from './suite-run/runner.ts';
 import { SshTransport } from './ssh.ts';
 
 export interface FleetOptions {
@@ -83,11 +79,10 @@ async function checkHost(
   children: Set<ChildProcess>,
   folder: string,
 ): Promise<RunReport | undefined> {
-  const runId = randomBytes(3).toString('hex');
-  const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
-  const transport = new SshTransport(h.target, join(runDir, 'ssh'));
+  const transport = new SshTransport(h.target);
   const host = new Host(transport);
-  const startedAt = new Date().toISOString();
+  const run = new HostRun(host, opts.mode);
+  const { id: runId, startedAt } = run;
   // the host's deadline: its commands outside the checks are cancelled, its checks stopped
   const deadline = new AbortController();
   const holder: { current?: ChildProcess } = {};
@@ -101,7 +96,7 @@ async function checkHost(
   // the lesson's until the host's own is read: the run's namespace is removed with whichever
   let profile: Profile = lessonProfile();
   try {
-    const profileFile = profileFileFor(h.profileFile ?? opts.defaultProfile, runDir);
+    const profileFile = profileFileFor(h.profileFile ?? opts.defaultProfile, run.dir);
     try {
       profile = loadProfile(profileFile);
     } catch (e) {
@@ -130,34 +125,24 @@ async function checkHost(
           `${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
       return errorReport(h, opts, runId, startedAt, `${UNREACHABLE}${why}`, hint);
     }
-    const dead = await cleanDeadRuns(host);
-    await recordRun(host, profile, runId, opts.mode);
+    const dead = await run.begin(profile);
     if (overDeadline()) return deadlineReport(h, opts, runId, startedAt, 'before its checks started');
     for (const run of dead)
       opts.info(
         `${h.target.name}: removed what run ${run.runId} (PID ${run.pid} on ${run.origin}) left there: ` +
           'it ended without cleaning up',
       );
-    const info: RunInfo = {
-      runId,
-      mode: opts.mode,
+    const info = run.describe({
       host: h.target.name,
       target: h.target,
       sshControlDir: transport.controlDir,
       profileFile,
-      startedAt,
-    };
-    const hostReports = join(opts.reportsDir, 'hosts', folder);
+      only: opts.only,
+      reportsDir: join(opts.reportsDir, 'hosts', folder),
+      console: { format: 'plain', quiet: true },
+    });
     // one host's Markdown stays in its folder: the class's merged summary is the step summary
-    const running = runSuitesInChild(
-      info,
-      join(runDir, 'run'),
-      hostReports,
-      opts.only,
-      { format: 'plain', quiet: true },
-      holder,
-      { GITHUB_STEP_SUMMARY: '' },
-    );
+    const running = runSuitesInChild(info, run.suitesDir, holder, { GITHUB_STEP_SUMMARY: '' });
     if (holder.current) children.add(holder.current);
     // the deadline may have passed while the suites were being started
     if (overDeadline()) stopChild(holder);
@@ -182,10 +167,7 @@ async function checkHost(
     // within what is left of the host's deadline, or SWEEP_MIN_MS past it (a host slow on purpose
     // is swept as far as it lets itself be; its next run removes the rest, as after a killed run)
     host.signal = AbortSignal.timeout(Math.max(deadlineAt - Date.now(), SWEEP_MIN_MS));
-    if (await removeRunTraces(host, profile, runId, { probesCutShort: true }).catch(() => false))
-      await forgetRun(host, runId).catch(() => undefined);
-    await transport.close();
-    rmSync(runDir, { recursive: true, force: true });
+    await run.end(profile, { probesCutShort: true, tolerant: true, before: () => transport.close() });
   }
 }
 

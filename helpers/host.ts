@@ -1,7 +1,7 @@
 /**
  * The command vocabulary every suite and helper uses: `run` returns the result and never throws,
- * `ensure` throws when the command fails, `capture` returns trimmed stdout, `expectFailure`
- * requires failure, `anyhow` ignores the result (cleanup only). Every command lands in the
+ * `ensure` throws when the command fails, `capture` returns trimmed stdout, `anyhow` ignores the
+ * result (cleanup only). Every command lands in the
  * transcript of whatever check is running: checks of one stage may run at once, so each check's
  * commands are told apart by the async context they run in (`Host.within`).
  */
@@ -19,7 +19,7 @@ export interface TranscriptEntry {
   note?: string;
 }
 
-/** Thrown by `ensure`/`capture`/`expectFailure`: carries the result for the failure report. */
+/** Thrown by `ensure`/`capture`: carries the result for the failure report. */
 export class CommandError extends Error {
   constructor(
     message: string,
@@ -92,12 +92,6 @@ export class Host {
 
   async capture(argv: string[], options?: RunOptions): Promise<string> {
     return (await this.ensure(argv, options)).stdout.trim();
-  }
-
-  async expectFailure(argv: string[], options?: RunOptions): Promise<CommandResult> {
-    const r = await this.run(argv, options);
-    if (r.exitCode === 0) throw new CommandError(`\`${formatArgv(argv)}\` was expected to fail but succeeded`, r);
-    return r;
   }
 
   async anyhow(argv: string[], options?: RunOptions): Promise<void> {

@@ -8,7 +8,7 @@ import type { LESSON_VERSIONS } from './profile.ts';
 
 type Versions = typeof LESSON_VERSIONS;
 
-export const REPOS: Record<keyof Versions, string> = {
+const REPOS: Record<keyof Versions, string> = {
   containerd: 'containerd/containerd',
   runc: 'opencontainers/runc',
   nerdctl: 'containerd/nerdctl',

@@ -12,7 +12,7 @@ import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 import { removeRunTraces } from './run-traces.ts';
 
-export const RECORDS_DIR = '/run/lesson-check/runs';
+const RECORDS_DIR = '/run/lesson-check/runs';
 
 export interface RunRecord {
   runId: string;

@@ -1,7 +1,9 @@
 /**
- * What a suite needs to know about the run it is part of: the host, the profile, the mode and,
- * when the run walks a sandbox lab, the lab itself. The CLI writes run.json into the run
- * directory and passes that directory as LC_RUN_DIR.
+ * The run description: what a suite, a reporter and the vitest set-up need to know about the run
+ * they are part of: the host, the profile, the mode, the checks asked for, where the reports go,
+ * how the console shows it and, when the run walks a sandbox lab, the lab itself. The CLI writes it
+ * as run.json into the run directory, whose path LC_RUN_DIR gives to vitest's workers (and to a
+ * fleet host's child process): the one variable a run is passed by.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +12,7 @@ import { LocalTransport } from './transport.ts';
 import { type SshTarget, SshTransport } from './ssh.ts';
 import { type Profile, loadProfile } from './profile.ts';
 import type { Lab } from './lab/lab.ts';
-import type { LessonWalk } from './lab/walk.ts';
+import type { LessonWalk } from './walk/walk.ts';
 import type { SetupTimings } from './reporters/model.ts';
 
 export type Mode = 'lab' | 'walkthrough' | 'verify' | 'grade';
@@ -20,10 +22,21 @@ export function walks(mode: Mode): boolean {
   return mode === 'lab' || mode === 'walkthrough';
 }
 
+/** How the console shows a run: --format and --quiet. */
+export interface ConsoleOptions {
+  format: string;
+  quiet: boolean;
+}
+
 export interface RunInfo {
   runId: string;
   mode: Mode;
   profileFile: string;
+  /** --only: the checks the run is limited to; absent = all. */
+  only?: string[];
+  /** Where the reports are written. */
+  reportsDir: string;
+  console: ConsoleOptions;
   /** The host as reports name it. */
   host?: string;
   /** A remote target (ssh), and the dir of its shared connection; absent = this machine. */
@@ -51,14 +64,31 @@ export interface RunContext {
 
 let cached: RunContext | undefined;
 
-export function runDirFromEnv(): string {
+function runDirFromEnv(): string {
   const dir = process.env.LC_RUN_DIR;
   if (!dir) throw new Error('LC_RUN_DIR is not set: run the suites through `lesson-check` (e.g. `npm run lab`)');
   return dir;
 }
 
-export function readRunInfo(runDir: string): RunInfo {
+function readRunInfo(runDir: string): RunInfo {
   return JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo;
+}
+
+const described = new Map<string, RunInfo>();
+
+/** The description of the run this process is part of, read once; undefined outside a run
+ * (`lesson-check verify --list` only collects the checks' titles). */
+export function currentRunInfo(): RunInfo | undefined {
+  const dir = process.env.LC_RUN_DIR;
+  if (!dir) return undefined;
+  if (!described.has(dir)) described.set(dir, readRunInfo(dir));
+  return described.get(dir);
+}
+
+/** Whether check `id` is part of this run (--only). */
+export function inThisRun(id: string): boolean {
+  const only = currentRunInfo()?.only;
+  return !only || only.includes(id);
 }
 
 /** The run's context, built once per worker. */
@@ -73,7 +103,7 @@ export async function loadRunContext(): Promise<RunContext> {
   const walk =
     lab ??
     (info.walkStateFile
-      ? (await import('./lab/system-walk.ts')).SystemWalk.open(info.walkStateFile, host, profile)
+      ? (await import('./walk/system-walk.ts')).SystemWalk.open(info.walkStateFile, host, profile)
       : undefined);
   cached = { runDir, info, host, profile, lab, walk };
   return cached;

@@ -1,19 +1,25 @@
 /**
  * Is containerd running as the profile says it should: a systemd unit (the lesson) or the lab's
- * supervised process? Answers with what is wrong, in lesson terms.
+ * supervised process? Answers with what is wrong, in lesson terms: a failure a check passes on.
  */
+import type { CheckDetails } from './checks.ts';
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 
 export interface ServiceStatus {
+  /** What C2 proves of the service, in words. */
   expected: string;
-  /** undefined when all is well. */
-  problem?: string;
-  hint: string;
   pid?: number;
-  /** A mistake that leaves the daemon running as it should, for now (its checks can go on): the
-   * unit not enabled (it will not start at boot), or edited without `systemctl daemon-reload`. */
-  soft?: { problem: string; hint: string; cause: string };
+  /** What is wrong, as a failure; undefined when all is well. */
+  failure?: CheckDetails;
+  /** A mistake that leaves the daemon running as it should, for now (its dependents can go on):
+   * the unit not enabled (it will not start at boot), or edited without `systemctl daemon-reload`. */
+  soft?: CheckDetails;
+}
+
+/** A status whose problem is the failure's observed fact and its cause. */
+function wrong(expected: string, problem: string, hint: string): ServiceStatus {
+  return { expected, failure: { expected, observed: problem, hint, cause: problem } };
 }
 
 export async function serviceStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
@@ -26,46 +32,49 @@ async function systemdStatus(host: Host, profile: Profile): Promise<ServiceStatu
     'lesson step 1: put containerd.service into /etc/systemd/system, `systemctl daemon-reload`, ' +
     '`systemctl enable --now containerd`';
   const unit = await host.readFile(profile.paths.unitFile);
-  if (unit === undefined) return { expected, problem: `${profile.paths.unitFile} is missing`, hint };
+  if (unit === undefined) return wrong(expected, `${profile.paths.unitFile} is missing`, hint);
   const execStart = /^ExecStart=\s*(\S+)/m.exec(unit)?.[1];
   if (execStart !== profile.paths.containerd)
-    return {
+    return wrong(
       expected,
-      problem: `the unit's ExecStart runs ${execStart ?? '(nothing)'}`,
-      hint: 'use the unit file from the containerd release: it runs /usr/local/bin/containerd',
-    };
+      `the unit's ExecStart runs ${execStart ?? '(nothing)'}`,
+      `use the unit file from the containerd release: it runs ${profile.paths.containerd}`,
+    );
   const [enabled, active] = await Promise.all(
     ['is-enabled', 'is-active'].map(async (q) => (await host.run(['systemctl', q, 'containerd'])).stdout.trim()),
   );
   if (active !== 'active')
-    return {
+    return wrong(
       expected,
-      problem: `\`systemctl is-active containerd\` says ${active || '(nothing)'}`,
-      hint:
-        enabled === 'enabled'
-          ? '`systemctl start containerd`; `journalctl -u containerd` says why it stopped'
-          : '`systemctl enable --now containerd`',
-    };
+      `\`systemctl is-active containerd\` says ${active || '(nothing)'}`,
+      enabled === 'enabled'
+        ? '`systemctl start containerd`; `journalctl -u containerd` says why it stopped'
+        : '`systemctl enable --now containerd`',
+    );
   const [mainPid = '', needReload = ''] = (
     await host.capture(['systemctl', 'show', '--property', 'MainPID,NeedDaemonReload', '--value', 'containerd'])
   ).split('\n');
   // running, but not for long: it will not start at boot, or systemd still runs containerd as
   // the unit file it read before the edit says
-  const soft =
+  const soft: CheckDetails | undefined =
     enabled !== 'enabled'
       ? {
-          problem: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`,
+          expected,
+          observed: `\`systemctl is-enabled containerd\` says ${enabled || '(nothing)'}`,
           hint: 'containerd runs now, but will not start at boot: `systemctl enable containerd`',
           cause: 'containerd is not enabled: it will not start at boot',
+          dependentsMayRun: true,
         }
       : needReload.trim() === 'yes'
         ? {
-            problem: `${profile.paths.unitFile} changed on disk after systemd loaded it (NeedDaemonReload=yes)`,
+            expected,
+            observed: `${profile.paths.unitFile} changed on disk after systemd loaded it (NeedDaemonReload=yes)`,
             hint: 'after editing a unit file: `systemctl daemon-reload`, then `systemctl restart containerd`',
             cause: 'the unit file was edited without `systemctl daemon-reload`',
+            dependentsMayRun: true,
           }
         : undefined;
-  return { expected, hint, pid: Number(mainPid) || undefined, soft };
+  return { expected, pid: Number(mainPid) || undefined, soft };
 }
 
 async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
@@ -73,12 +82,12 @@ async function supervisedStatus(host: Host, profile: Profile): Promise<ServiceSt
   const hint = "the sandbox's containerd is not running: see the lab's containerd.log";
   const pidText = await host.readFile(profile.paths.pidFile);
   const pid = Number(pidText?.trim());
-  if (!pid) return { expected, problem: `no PID in ${profile.paths.pidFile}`, hint };
+  if (!pid) return wrong(expected, `no PID in ${profile.paths.pidFile}`, hint);
   const exe = await host.run(['readlink', `/proc/${pid}/exe`]);
-  if (exe.exitCode !== 0) return { expected, problem: `PID ${pid} is not running`, hint };
+  if (exe.exitCode !== 0) return wrong(expected, `PID ${pid} is not running`, hint);
   if (exe.stdout.trim() !== profile.paths.containerd)
-    return { expected, problem: `PID ${pid} runs ${exe.stdout.trim()}`, hint };
-  return { expected, hint, pid };
+    return wrong(expected, `PID ${pid} runs ${exe.stdout.trim()}`, hint);
+  return { expected, pid };
 }
 
 /** How long ago a process started and a file was last written (undefined: the file is missing),

@@ -38,7 +38,7 @@ export function shellQuote(arg: string): string {
 }
 
 /** ssh exits 255 when it could not reach or log in to the host. */
-export const SSH_FAILED = 255;
+const SSH_FAILED = 255;
 
 /** Commands at once over one host's shared connection: sshd allows 10 sessions per connection
  * by default (MaxSessions), and inspecting runs a stage's checks, and their commands, at once. */

@@ -37,7 +37,7 @@ export interface Transport {
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
 }
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Runs commands on this machine, each in its own process group so a timeout kills them all. */
 export class LocalTransport implements Transport {
@@ -177,7 +177,7 @@ function wholeSequences(bytes: Buffer): Buffer {
 }
 
 /** "812.4 MB", "3.1 kB": a byte count as people read it. */
-export function sizeText(bytes: number): string {
+function sizeText(bytes: number): string {
   if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
   if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
   return `${bytes} bytes`;

@@ -1,7 +1,7 @@
 // Stage 00: the host can run the lesson at all. Needs nothing but the host itself;
 // everything it creates to find out (a throwaway namespace, a temp dir) is gone when it ends.
 // Weight 0: the host is the lab's, not the student's work.
-import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { check, observedCommand, require, stage } from '../helpers/checks.ts';
 import { cgroupVersion, overlayUsable } from '../helpers/host-probes.ts';
 
 const section = 'Prerequisites';
@@ -37,28 +37,25 @@ stage('00 host', () => {
         cgroupVersion(host),
         host.run(['unshare', '--net', '--', 'true']),
       ]);
-      if (overlay !== true)
-        fail({
-          expected: "an overlay filesystem can be mounted (containerd's default snapshotter)",
-          observed: overlay,
-          hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS',
-          cause: 'overlayfs is unavailable',
-        });
+      require(overlay === true, {
+        expected: "an overlay filesystem can be mounted (containerd's default snapshotter)",
+        observed: String(overlay),
+        hint: 'load the module: `modprobe overlay`; check the kernel has CONFIG_OVERLAY_FS',
+        cause: 'overlayfs is unavailable',
+      });
       host.note(`cgroups: ${cgroups}`);
-      if (!cgroups.startsWith('v'))
-        fail({
-          expected: 'a cgroup v1 or v2 hierarchy at /sys/fs/cgroup',
-          observed: cgroups,
-          hint: 'mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)',
-          cause: 'no cgroup hierarchy',
-        });
-      if (netns.exitCode !== 0)
-        fail({
-          expected: 'a network namespace can be created (CNI needs one per container)',
-          observed: observedCommand(netns),
-          hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged',
-          cause: 'network namespaces are unavailable',
-        });
+      require(cgroups.startsWith('v'), {
+        expected: 'a cgroup v1 or v2 hierarchy at /sys/fs/cgroup',
+        observed: cgroups,
+        hint: 'mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)',
+        cause: 'no cgroup hierarchy',
+      });
+      require(netns.exitCode === 0, {
+        expected: 'a network namespace can be created (CNI needs one per container)',
+        observed: observedCommand(netns),
+        hint: 'the kernel needs CONFIG_NET_NS; inside a container, run privileged',
+        cause: 'network namespaces are unavailable',
+      });
     },
   );
 
@@ -71,8 +68,11 @@ stage('00 host', () => {
       'sh',
       ...profile.expect.hostTools,
     ]);
-    if (r.exitCode !== 0)
-      fail({ expected: 'sh runs', observed: observedCommand(r), hint: 'the host has no working /bin/sh' });
+    require(r.exitCode === 0, {
+      expected: 'sh runs',
+      observed: observedCommand(r),
+      hint: 'the host has no working /bin/sh',
+    });
     const missing = r.stdout.split('\n').filter(Boolean);
     require(missing.length === 0, {
       expected: `${profile.expect.hostTools.join(', ')} on PATH (the lesson downloads with curl and unpacks with tar)`,

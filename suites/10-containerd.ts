@@ -14,25 +14,36 @@ import {
   failWith,
 } from '../helpers/expectations.ts';
 import type { Host } from '../helpers/host.ts';
+import type { Profile } from '../helpers/profile.ts';
 import { serviceStatus } from '../helpers/service.ts';
 import { parseVersion } from '../helpers/versions.ts';
 
 const install = 'Install containerd (step 1)';
 
+/** What lesson step 1 unpacks: containerd, ctr and the runc shim. */
+const containerdBinaries = (profile: Profile) => [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
+
 stage('10 containerd', () => {
   check(
     'C1 containerd, ctr and the runc shim are installed at the pinned version',
-    { section: install, weight: 2, needs: ['H1'], judgedAfter: ['H1'] },
+    {
+      section: install,
+      weight: 2,
+      needs: ['H1'],
+      judgedAfter: ['H1'],
+      step: {
+        name: 'install containerd into /usr/local/bin',
+        before: ({ host, profile }) =>
+          expectAbsentBeforeStep(host, 1, containerdBinaries(profile), {
+            what: 'containerd binaries',
+            hostWithout: "containerd at the lesson's paths",
+          }),
+        perform: (c) => c.walk!.installContainerd(),
+      },
+    },
     async (c) => {
       const { host, profile } = c;
-      const binaries = [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
-      if (c.walking) {
-        await expectAbsentBeforeStep(host, 1, binaries, {
-          what: 'containerd binaries',
-          hostWithout: "containerd at the lesson's paths",
-        });
-        await c.step('install containerd into /usr/local/bin', () => c.walk!.installContainerd());
-      }
+      const binaries = containerdBinaries(profile);
       // asked at once, judged in order
       const [stats, r] = await Promise.all([host.statAll(binaries), host.run([profile.paths.containerd, '--version'])]);
       for (const b of binaries) {
@@ -59,25 +70,27 @@ stage('10 containerd', () => {
 
   check(
     'C2 containerd runs as a service and answers on its socket',
-    { section: install, weight: 2, needs: ['C1'], judgedAfter: ['C1'] },
+    {
+      section: install,
+      weight: 2,
+      needs: ['C1'],
+      judgedAfter: ['C1'],
+      step: { name: 'start containerd (systemctl enable --now containerd)', perform: (c) => c.walk!.startContainerd() },
+    },
     async (c) => {
       const { host, profile } = c;
-      if (c.walking)
-        await c.step('start containerd (systemctl enable --now containerd)', () => c.walk!.startContainerd());
       // asked at once, judged in order
       const [service, r] = await Promise.all([
         serviceStatus(host, profile),
         host.run(ctr(profile, 'version'), { timeoutMs: 10_000 }),
       ]);
-      if (service.problem)
-        fail({ expected: service.expected, observed: service.problem, hint: service.hint, cause: service.problem });
-      if (r.exitCode !== 0)
-        fail({
-          expected: `containerd answers on ${profile.paths.socket}`,
-          observed: observedCommand(r),
-          hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`',
-          cause: `containerd does not answer on ${profile.paths.socket}`,
-        });
+      if (service.failure) fail(service.failure);
+      require(r.exitCode === 0, {
+        expected: `containerd answers on ${profile.paths.socket}`,
+        observed: observedCommand(r),
+        hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`',
+        cause: `containerd does not answer on ${profile.paths.socket}`,
+      });
       const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
       const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
       require(client !== undefined && client === server, {
@@ -88,14 +101,7 @@ stage('10 containerd', () => {
           '`readlink /proc/$(pidof containerd)/exe`',
         cause: 'the running daemon is another containerd than the one installed',
       });
-      if (service.soft)
-        fail({
-          expected: service.expected,
-          observed: service.soft.problem,
-          hint: service.soft.hint,
-          cause: service.soft.cause,
-          dependentsMayRun: true,
-        });
+      if (service.soft) fail(service.soft);
     },
   );
 
@@ -104,13 +110,12 @@ stage('10 containerd', () => {
     { section: 'Meet ctr (step 2)', needs: ['C2'], judgedAfter: ['C2'] },
     async ({ host, profile, namespace }) => {
       const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
-      if (pull.exitCode !== 0)
-        fail({
-          expected: `\`ctr images pull ${profile.images.hello}\` succeeds`,
-          observed: observedCommand(pull),
-          hint: 'lesson step 2: check the image name and that the host reaches ghcr.io',
-          cause: 'the hello image cannot be pulled',
-        });
+      require(pull.exitCode === 0, {
+        expected: `\`ctr images pull ${profile.images.hello}\` succeeds`,
+        observed: observedCommand(pull),
+        hint: 'lesson step 2: check the image name and that the host reaches ghcr.io',
+        cause: 'the hello image cannot be pulled',
+      });
       const list = await host.capture(ctrIn(profile, namespace, 'images', 'ls', '-q'));
       require(list.split(/\n/).includes(profile.images.hello), {
         expected: `${profile.images.hello} is listed by \`ctr images ls\``,
@@ -125,18 +130,21 @@ stage('10 containerd', () => {
 /** C1: a containerd binary is missing; the usual slip is the tarball (which holds bin/…)
  * unpacked into /usr/local/bin instead of /usr/local, leaving it in /usr/local/bin/bin. */
 async function diagnoseMissingBinary(host: Host, binary: string): Promise<Diagnosis> {
+  // the release's bin/ lands in the prefix's bin: /usr/local for the lesson
+  const bin = dirname(binary);
+  const prefix = dirname(bin);
   const found = (await findElsewhere(host, basename(binary), [dirname(binary)], 2)).filter((f) => f !== binary);
   if (found.length)
     return {
       observed: `${binary} is missing; found ${found.join(', ')}`,
       hint:
-        'the release tarball holds a bin/ folder: unpack it into /usr/local (`tar xzvofC … /usr/local`), ' +
-        'not into /usr/local/bin',
+        `the release tarball holds a bin/ folder: unpack it into ${prefix} (\`tar xzvofC … ${prefix}\`), ` +
+        `not into ${bin}`,
       cause: 'containerd was unpacked into the wrong folder',
     };
   return {
     observed: `${binary} is missing`,
-    hint: 'lesson step 1: unpack the containerd release into /usr/local (`tar xzvofC … /usr/local`)',
+    hint: `lesson step 1: unpack the containerd release into ${prefix} (\`tar xzvofC … ${prefix}\`)`,
     cause: `${binary} is missing`,
   };
 }

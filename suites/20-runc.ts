@@ -3,7 +3,7 @@
 // hello image. Walking, it performs lesson steps 2 (the failing run), 3 and 4; inspecting, it
 // proves R1 with a runc binary name that exists nowhere, and runs its probes in its own namespace.
 import { basename, dirname } from 'node:path';
-import { type CheckDetails, check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { type CheckContext, type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks.ts';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
 import { ctrRun, ctrRunPrinting } from '../helpers/containerd.ts';
 import { findElsewhere, nearMisses } from '../helpers/diagnose.ts';
@@ -11,12 +11,15 @@ import {
   type Diagnosis,
   expectAbsentBeforeStep,
   expectMode,
+  expectParsedToml,
   expectNoContainerLeft,
   expectPinnedVersion,
   failWith,
   notExecutable,
 } from '../helpers/expectations.ts';
 import { processAndFileAges, runcsOnDaemonPath, serviceStatus } from '../helpers/service.ts';
+import type { Host } from '../helpers/host.ts';
+import type { Profile } from '../helpers/profile.ts';
 import type { CommandResult } from '../helpers/transport.ts';
 import { parseVersion } from '../helpers/versions.ts';
 
@@ -27,18 +30,27 @@ const missingExecutable = (name: string) => `exec: "${name}": executable file no
 stage('20 runc', () => {
   check(
     'R1 ctr run fails before runc is installed, and leaves no container',
-    { section: 'Meet ctr (step 2)', needs: ['C3'] },
+    {
+      section: 'Meet ctr (step 2)',
+      needs: ['C3'],
+      // walking, runc is really absent: lesson step 3 is yet to come
+      step: {
+        name: 'ctr run before runc is installed',
+        before: ({ host, profile }) =>
+          expectAbsentBeforeStep(host, 3, [profile.paths.runc], {
+            what: `runc at ${profile.paths.runc}`,
+            hostWithout: 'runc',
+          }),
+      },
+      inspecting: { name: "no other runc on containerd's PATH", run: expectNoOtherRuncOnDaemonPath },
+    },
     async (c) => {
       const { host, profile, namespace } = c;
-      // walking: runc is really absent; inspecting: the same run told to use a runc that exists nowhere
-      const runc = c.walking ? 'runc' : c.probeName('absent-runc');
-      const name = c.walking ? 'hello' : c.probeName('r1');
-      if (c.walking)
-        await expectAbsentBeforeStep(host, 3, [profile.paths.runc], {
-          what: `runc at ${profile.paths.runc}`,
-          hostWithout: 'runc',
-        });
-      const flags = c.walking ? ['--rm'] : ['--rm', '--runc-binary', runc];
+      // inspecting, the counterfactual: the same run, told to use a runc that exists nowhere
+      const absent = c.probe('absent-runc');
+      const runc = absent ?? 'runc';
+      const name = c.probe('r1') ?? 'hello';
+      const flags = ['--rm', ...(absent ? ['--runc-binary', absent] : [])];
       const r = await host.run(ctrRun(profile, { namespace, flags }, profile.images.hello, name), {
         timeoutMs: 60_000,
       });
@@ -46,28 +58,19 @@ stage('20 runc', () => {
       if (r.exitCode === 0 || !r.stderr.includes(missingExecutable(runc)))
         failWith(expected, diagnoseRunWithoutRunc(r));
       await expectNoContainerLeft(host, profile, namespace, name, 'the failed run leaves no container record');
-      if (!c.walking) {
-        // the counterfactual names a runc that exists nowhere; a runc of another install on the
-        // daemon's PATH would be found by name once the lesson's is gone, and the run would not fail
-        const { pid } = await serviceStatus(host, profile);
-        const lessons = (await host.run(['readlink', '-e', profile.paths.runc])).stdout.trim();
-        const found = pid ? (await runcsOnDaemonPath(host, pid)).filter((f) => f !== lessons) : [];
-        // a runc in the folder the lesson installs containerd into is the student's own: without
-        // the lesson's, it is R2's mistake (runc installed in the wrong folder), not another install
-        const own = dirname(profile.paths.containerd);
-        const others = lessons ? found : found.filter((f) => dirname(f) !== own);
-        require(others.length === 0, () => diagnoseOtherRunc(profile.paths.runc, others, own));
-      }
     },
   );
 
   check(
     'R2 runc is installed at /usr/local/sbin with mode 0755 at the pinned version',
-    { section: 'Install runc (step 3)', weight: 2 },
+    {
+      section: 'Install runc (step 3)',
+      weight: 2,
+      step: { name: 'install -m 755 runc into /usr/local/sbin', perform: (c) => c.walk!.installRunc() },
+    },
     async (c) => {
       const { host, profile } = c;
       const runc = profile.paths.runc;
-      if (c.walking) await c.step('install -m 755 runc into /usr/local/sbin', () => c.walk!.installRunc());
       const st = await host.stat(runc);
       if (!st) {
         const bins = [dirname(profile.paths.containerd), dirname(runc)];
@@ -100,25 +103,25 @@ stage('20 runc', () => {
 
   check(
     'R3 config.toml says version 3 and sets SystemdCgroup to the boolean true',
-    { section: configure, weight: 2 },
+    {
+      section: configure,
+      weight: 2,
+      step: { name: 'write /etc/containerd/config.toml', perform: (c) => c.walk!.writeConfig() },
+    },
     async (c) => {
       const { host, profile } = c;
-      if (c.walking) await c.step('write /etc/containerd/config.toml', () => c.walk!.writeConfig());
       const file = profile.paths.configToml;
       const text = await host.readFile(file);
       if (text === undefined) {
         const others = (await findElsewhere(host, '*.toml', [dirname(file)], 1)).filter((f) => f !== file);
         failWith(`${file} exists`, diagnoseMissingConfig(file, others));
       }
-      const parsed = parseToml(text, file);
-      if (!parsed.ok)
-        fail({
-          expected: `${file} is valid TOML`,
-          observed: `${parsed.where}: ${parsed.message}`,
-          hint: 'fix the TOML syntax at that line; containerd will not start with it',
-          cause: `config.toml is not valid TOML (${parsed.where})`,
-        });
-      const version = parsed.doc.version;
+      const doc = expectParsedToml(parseToml(text, file), {
+        expected: `${file} is valid TOML`,
+        hint: 'fix the TOML syntax at that line; containerd will not start with it',
+        cause: (where) => `config.toml is not valid TOML (${where})`,
+      });
+      const version = doc.version;
       require(version === 3, {
         expected: `${file} says \`version = 3\``,
         observed: `version = ${describeValue(version)}`,
@@ -126,11 +129,11 @@ stage('20 runc', () => {
         cause: 'the config is not a version 3 config',
         dependentsMayRun: true,
       });
-      const value = valueAt(parsed.doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
+      const value = valueAt(doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
       // R4 would only find the same mistake in the merged config; R5 (was containerd restarted
       // since?) is another mistake, and still says whether it was made
       if (value !== true)
-        failWith(`${SETTING} = true (a boolean)`, diagnoseSystemdCgroup(parsed.doc), { dependentsMayRun: ['R5'] });
+        failWith(`${SETTING} = true (a boolean)`, diagnoseSystemdCgroup(doc), { dependentsMayRun: ['R5'] });
     },
   );
 
@@ -140,41 +143,28 @@ stage('20 runc', () => {
   check(
     'R5 containerd was restarted after config.toml was last written',
     // R3 first: without a readable config.toml there is nothing to restart for, and that is R3's mistake
-    { section: configure, needs: ['C2', 'R3'] },
-    async (c) => {
-      const { host, profile } = c;
-      const ages = async () => {
-        const service = await serviceStatus(host, profile);
-        if (!service.pid)
-          fail({
-            expected: service.expected,
-            observed: service.problem ?? 'no PID for containerd',
-            hint: service.hint,
-            cause: 'containerd is not running',
+    {
+      section: configure,
+      needs: ['C2', 'R3'],
+      step: {
+        name: 'systemctl restart containerd',
+        // the walk wrote config.toml after starting containerd: R5 must see the daemon stale first
+        before: async ({ host, profile }) => {
+          const before = await daemonAndConfigAges(host, profile);
+          const daemon = before.daemon.toFixed(2);
+          const config = before.config.toFixed(2);
+          require(before.daemon > before.config, {
+            expected: 'before the restart, the daemon predates config.toml',
+            observed: `daemon up ${daemon} s, config written ${config} s ago`,
+            hint: 'the walkthrough wrote config.toml after starting containerd; R5 must see that',
           });
-        const measured = await processAndFileAges(host, service.pid, profile.paths.configToml);
-        if (measured.file === undefined)
-          fail({
-            expected: `${profile.paths.configToml} exists`,
-            observed: 'it is missing',
-            hint: 'lesson step 4 writes it',
-            cause: 'config.toml is missing',
-          });
-        return { daemon: measured.process, config: measured.file, resolution: measured.resolution };
-      };
-      if (c.walking) {
-        const before = await ages();
-        const daemon = before.daemon.toFixed(2);
-        const config = before.config.toFixed(2);
-        require(before.daemon > before.config, {
-          expected: 'before the restart, the daemon predates config.toml',
-          observed: `daemon up ${daemon} s, config written ${config} s ago`,
-          hint: 'the walkthrough wrote config.toml after starting containerd; R5 must see that',
-        });
-        host.note(`before restart: daemon up ${daemon} s, config.toml written ${config} s ago (stale, as expected)`);
-        await c.step('systemctl restart containerd', () => c.walk!.restartContainerd());
-      }
-      const now = await ages();
+          host.note(`before restart: daemon up ${daemon} s, config.toml written ${config} s ago (stale, as expected)`);
+        },
+        perform: (c) => c.walk!.restartContainerd(),
+      },
+    },
+    async ({ host, profile }) => {
+      const now = await daemonAndConfigAges(host, profile);
       // within one clock tick the order cannot be told; no one edits and restarts that fast by hand
       require(now.daemon <= now.config + now.resolution, {
         expected: 'containerd started after config.toml was last written (so it runs with that config)',
@@ -190,21 +180,17 @@ stage('20 runc', () => {
     { section: configure, needs: ['C1', 'R3'] },
     async ({ host, profile }) => {
       const r = await host.run([profile.paths.containerd, '--config', profile.paths.configToml, 'config', 'dump']);
-      if (r.exitCode !== 0)
-        fail({
-          expected: 'containerd accepts the config and dumps it',
-          observed: observedCommand(r),
-          hint: 'containerd rejects this config.toml; the error names the problem',
-          cause: 'containerd rejects config.toml',
-        });
-      const parsed = parseToml(r.stdout, 'containerd config dump');
-      if (!parsed.ok)
-        fail({
-          expected: 'containerd config dump prints TOML',
-          observed: `${parsed.where}: ${parsed.message}`,
-          hint: 'unexpected output from containerd config dump',
-        });
-      const value = valueAt(parsed.doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
+      require(r.exitCode === 0, {
+        expected: 'containerd accepts the config and dumps it',
+        observed: observedCommand(r),
+        hint: 'containerd rejects this config.toml; the error names the problem',
+        cause: 'containerd rejects config.toml',
+      });
+      const merged = expectParsedToml(parseToml(r.stdout, 'containerd config dump'), {
+        expected: 'containerd config dump prints TOML',
+        hint: 'unexpected output from containerd config dump',
+      });
+      const value = valueAt(merged, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
       require(value === true, {
         expected: `the merged config has ${SETTING} = true`,
         observed: `SystemdCgroup = ${describeValue(value)} after merging imports and defaults`,
@@ -223,7 +209,7 @@ stage('20 runc', () => {
     { section: 'Install runc (step 3)', weight: 2, needs: ['C3', 'R2'] },
     async (c) => {
       const { host, profile, namespace } = c;
-      const name = c.walking ? 'hello' : c.probeName('r6');
+      const name = c.probe('r6') ?? 'hello';
       const r = await ctrRunPrinting(
         host,
         ctrRun(profile, { namespace, flags: ['--rm'] }, profile.images.hello, name),
@@ -231,7 +217,8 @@ stage('20 runc', () => {
           timeoutMs: 60_000,
         },
       );
-      if (r.exitCode !== 0) failWith(`\`ctr run --rm ${profile.images.hello} hello\` succeeds`, diagnoseFailedRun(r));
+      if (r.exitCode !== 0)
+        failWith(`\`ctr run --rm ${profile.images.hello} hello\` succeeds`, diagnoseFailedRun(r, profile.paths.runc));
       const pattern = profile.expect.helloOutput;
       require(pattern ? new RegExp(pattern).test(r.stdout) : r.stdout.trim() !== '', {
         expected: pattern ? `output matching /${pattern}/` : 'the image prints its greeting',
@@ -243,6 +230,42 @@ stage('20 runc', () => {
     },
   );
 });
+
+/** R5: how long containerd has run, and how long ago config.toml was last written (seconds). */
+async function daemonAndConfigAges(
+  host: Host,
+  profile: Profile,
+): Promise<{ daemon: number; config: number; resolution: number }> {
+  const service = await serviceStatus(host, profile);
+  require(service.pid, {
+    expected: service.expected,
+    observed: 'no PID for containerd',
+    hint: '`systemctl status containerd` says which process runs it',
+    ...service.failure,
+    cause: 'containerd is not running',
+  });
+  const measured = await processAndFileAges(host, service.pid, profile.paths.configToml);
+  require(measured.file !== undefined, {
+    expected: `${profile.paths.configToml} exists`,
+    observed: 'it is missing',
+    hint: 'lesson step 4 writes it',
+    cause: 'config.toml is missing',
+  });
+  return { daemon: measured.process, config: measured.file, resolution: measured.resolution };
+}
+
+/** R1, inspecting: the counterfactual names a runc that exists nowhere; a runc of another install
+ * on the daemon's PATH would be found by name once the lesson's is gone, and the run would not fail. */
+async function expectNoOtherRuncOnDaemonPath({ host, profile }: CheckContext): Promise<void> {
+  const { pid } = await serviceStatus(host, profile);
+  const lessons = (await host.run(['readlink', '-e', profile.paths.runc])).stdout.trim();
+  const found = pid ? (await runcsOnDaemonPath(host, pid)).filter((f) => f !== lessons) : [];
+  // a runc in the folder the lesson installs containerd into is the student's own: without the
+  // lesson's, it is R2's mistake (runc installed in the wrong folder), not another install
+  const own = dirname(profile.paths.containerd);
+  const others = lessons ? found : found.filter((f) => dirname(f) !== own);
+  require(others.length === 0, () => diagnoseOtherRunc(profile.paths.runc, others, own));
+}
 
 const WRONG_ARCH = {
   hint: 'runc was built for another architecture: download the asset for this machine (runc.amd64 or runc.arm64)',
@@ -298,7 +321,7 @@ function diagnoseMissingRunc(runc: string, found: string[]): Diagnosis {
     };
   return {
     observed: `${runc} is missing`,
-    hint: 'lesson step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`',
+    hint: `lesson step 3: \`install -m 755 runc.amd64 ${runc}\``,
     cause: 'runc is not installed',
   };
 }
@@ -313,7 +336,7 @@ function diagnoseMissingConfig(file: string, others: string[]): Diagnosis {
     };
   return {
     observed: `${file} is missing`,
-    hint: 'lesson step 4 writes /etc/containerd/config.toml',
+    hint: `lesson step 4 writes ${file}`,
     cause: 'config.toml is missing',
   };
 }
@@ -379,11 +402,11 @@ function quotedPath(path: readonly string[]): string {
 }
 
 /** R6: `ctr run` with runc installed failed. */
-function diagnoseFailedRun(r: CommandResult): Diagnosis {
+function diagnoseFailedRun(r: CommandResult, runc: string): Diagnosis {
   if (r.stderr.includes(missingExecutable('runc')))
     return {
       observed: observedCommand(r),
-      hint: 'containerd finds no executable runc on its PATH: is runc in /usr/local/sbin, and executable?',
+      hint: `containerd finds no executable runc on its PATH: is runc in ${dirname(runc)}, and executable?`,
       cause: 'containerd cannot execute runc',
     };
   return { observed: observedCommand(r), hint: 'see stderr: runc or the image is at fault', cause: 'ctr run fails' };

@@ -3,7 +3,8 @@
 // lesson step 5; inspecting, it proves N2 against an empty plugin dir of its own and runs its
 // probes in its own namespace, with nerdctl's state in temp dirs of their own. Hosts whose profile
 // says nerdctl is unavailable skip, saying why.
-import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { dirname } from 'node:path';
+import { type CheckContext, check, observedCommand, require, stage } from '../helpers/checks.ts';
 import { nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
 import {
@@ -30,11 +31,15 @@ const section = 'Install nerdctl (step 5)';
 stage('30 nerdctl', () => {
   check(
     'N1 nerdctl is installed with mode 0755 at the pinned version, with bash completion',
-    { section, weight: 2, needs: ['H1'] },
+    {
+      section,
+      weight: 2,
+      needs: ['H1'],
+      notApplicable: ({ profile }) => profile.unavailable.nerdctl,
+      step: { name: 'install nerdctl and its bash completion', perform: (c) => c.walk!.installNerdctl() },
+    },
     async (c) => {
       const { host, profile } = c;
-      if (profile.unavailable.nerdctl) c.skip(profile.unavailable.nerdctl);
-      if (c.walking) await c.step('install nerdctl and its bash completion', () => c.walk!.installNerdctl());
       const st = await host.stat(profile.paths.nerdctl);
       if (!st) {
         // another bin folder (sbin, like runc), or left where the tarball was unpacked
@@ -70,49 +75,58 @@ stage('30 nerdctl', () => {
     },
   );
 
-  check('N2 nerdctl run fails for want of the bridge CNI plugin', { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
-    const { host, profile, namespace } = c;
-    if (c.walking) await expectNoCniPluginsYet(host, profile);
-    // inspecting, podinfo is pulled once for the run, for N2, N3 and K4 (each nerdctl run would
-    // pull and unpack it again, at the same time as the others)
-    else await pullOnce(host, profile, profile.images.podinfo, namespace!);
-    // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
-    await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n2'), namespace, async (probe) => {
-      const opts = probe.dir ? { ...probe, cniPath: probe.dir } : probe;
-      if (probe.netconfPath) {
-        // the host's default network, if nerdctl made one: without it nerdctl would make its own
-        // again and refuse, its 10.4.0.0/24 overlapping the host's nerdctl0
-        await host.ensure(['mkdir', '-p', probe.netconfPath]);
-        await host.anyhow(['cp', '--', `${profile.paths.cniConfDir}/nerdctl-bridge.conflist`, probe.netconfPath]);
-      }
-      const run = nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
-      const r = await host.run(run, { timeoutMs: 120_000 });
-      const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
-      if (r.exitCode === 0 || !seen)
-        failWith('nerdctl run fails because the bridge plugin is missing', diagnoseRunWithoutBridge(r));
-      host.note(
-        seen === NO_BRIDGE[0]
-          ? `N2 saw ${seen.name}, as the lesson shows it`
-          : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, ` +
-              'which nerdctl gives once a network config exists)',
-      );
-    });
-  });
+  // walking, the plugins are really absent: lesson step 6 is yet to come
+  const noPluginsYet = {
+    name: 'nerdctl run before the CNI plugins are installed',
+    before: ({ host, profile }: CheckContext) => expectNoCniPluginsYet(host, profile),
+  };
+  check(
+    'N2 nerdctl run fails for want of the bridge CNI plugin',
+    { section, needs: ['N1', 'C2', 'R6'], step: noPluginsYet },
+    async (c) => {
+      const { host, profile, namespace } = c;
+      // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
+      const probeName = c.probe('n2');
+      // and podinfo pulled once for the run, for N2, N3 and K4 (each nerdctl run would pull and
+      // unpack it again, at the same time as the others)
+      if (probeName) await pullOnce(host, profile, profile.images.podinfo, namespace!);
+      await withNerdctlProbe(host, probeName, namespace, async (probe) => {
+        const opts = probe.dir ? { ...probe, cniPath: probe.dir } : probe;
+        if (probe.netconfPath) {
+          // the host's default network, if nerdctl made one: without it nerdctl would make its own
+          // again and refuse, its 10.4.0.0/24 overlapping the host's nerdctl0
+          await host.ensure(['mkdir', '-p', probe.netconfPath]);
+          await host.anyhow(['cp', '--', `${profile.paths.cniConfDir}/nerdctl-bridge.conflist`, probe.netconfPath]);
+        }
+        const run = nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
+        const r = await host.run(run, { timeoutMs: 120_000 });
+        const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
+        if (r.exitCode === 0 || !seen)
+          failWith('nerdctl run fails because the bridge plugin is missing', diagnoseRunWithoutBridge(r));
+        host.note(
+          seen === NO_BRIDGE[0]
+            ? `N2 saw ${seen.name}, as the lesson shows it`
+            : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, ` +
+                'which nerdctl gives once a network config exists)',
+        );
+      });
+    },
+  );
 
   check("N3 nerdctl run --net host prints podinfo's version", { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
     const { host, profile, namespace } = c;
-    if (!c.walking) await pullOnce(host, profile, profile.images.podinfo, namespace!);
-    const r = await withNerdctlProbe(host, c.walking ? undefined : c.probeName('n3'), namespace, (probe) => {
+    const probeName = c.probe('n3');
+    if (probeName) await pullOnce(host, profile, profile.images.podinfo, namespace!);
+    const r = await withNerdctlProbe(host, probeName, namespace, (probe) => {
       const run = nerdctl(profile, probe, 'run', '--net', 'host', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
       return host.run(run, { timeoutMs: 120_000 });
     });
-    if (r.exitCode !== 0)
-      fail({
-        expected: 'nerdctl run --net host succeeds',
-        observed: observedCommand(r),
-        hint: 'host networking needs no CNI plugin: check the image name and runc',
-        cause: 'nerdctl run --net host fails',
-      });
+    require(r.exitCode === 0, {
+      expected: 'nerdctl run --net host succeeds',
+      observed: observedCommand(r),
+      hint: 'host networking needs no CNI plugin: check the image name and runc',
+      cause: 'nerdctl run --net host fails',
+    });
     require(SEMVER.test(r.stdout), {
       expected: 'podinfo prints a semantic version',
       observed: `stdout: ${r.stdout.trim() || '(empty)'}`,
@@ -132,7 +146,7 @@ function diagnoseMissingNerdctl(path: string, found: string[]): Diagnosis {
     };
   return {
     observed: `${path} is missing`,
-    hint: 'lesson step 5: `install -m 755 nerdctl /usr/local/bin`',
+    hint: `lesson step 5: \`install -m 755 nerdctl ${dirname(path)}\``,
     cause: 'nerdctl is not installed',
   };
 }

@@ -2,7 +2,7 @@
 // answers on its IP, and (without nerdctl) the host's own plugins wire a container that answers
 // HTTP. Walking, it performs lesson steps 6 and 7.
 import { dirname } from 'node:path';
-import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { check, observedCommand, require, stage } from '../helpers/checks.ts';
 import { bridgeProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
@@ -23,14 +23,19 @@ const podinfoSection = 'Run podinfo (step 7)';
 stage('40 cni', () => {
   check(
     'K1 the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release',
-    { section: cniSection, weight: 2, needs: ['H1'] },
+    {
+      section: cniSection,
+      weight: 2,
+      needs: ['H1'],
+      step: {
+        name: 'unpack the CNI plugins into /opt/cni/bin',
+        before: ({ host, profile }) => expectNoCniPluginsYet(host, profile),
+        perform: (c) => c.walk!.installCniPlugins(),
+      },
+    },
     async (c) => {
       const { host, profile } = c;
       const dir = profile.paths.cniBinDir;
-      if (c.walking) {
-        await expectNoCniPluginsYet(host, profile);
-        await c.step('unpack the CNI plugins into /opt/cni/bin', () => c.walk!.installCniPlugins());
-      }
       // every plugin asked at once (and bridge for its version), judged in order
       const [about, ...answers] = await Promise.all([
         host.run([`${dir}/bridge`]),
@@ -54,13 +59,12 @@ stage('40 cni', () => {
         const st = stats.get(f);
         return st && notExecutable(st) ? [`${f} has mode ${st.mode}`] : [];
       });
-      if (modes.length)
-        fail({
-          expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each executable`,
-          observed: modes.join('; '),
-          hint: 'the plugins tarball keeps their modes: unpack it with tar (`tar xzvofC … /opt/cni/bin`)',
-          cause: 'some CNI plugins are not executable',
-        });
+      require(modes.length === 0, {
+        expected: `${profile.expect.cniPlugins.join(', ')} in ${dir}, each executable`,
+        observed: modes.join('; '),
+        hint: `the plugins tarball keeps their modes: unpack it with tar (\`tar xzvofC … ${dir}\`)`,
+        cause: 'some CNI plugins are not executable',
+      });
       if (problems.length) {
         // the usual mistake: unpacked one level too high or too deep, or into a bin dir
         const elsewhere = (
@@ -92,20 +96,28 @@ stage('40 cni', () => {
 
   check(
     'K2 nerdctl runs podinfo detached and nerdctl ps shows it Up',
-    { section: podinfoSection, weight: 2, needs: ['N1', 'K1', 'C2', 'R6'] },
+    {
+      section: podinfoSection,
+      weight: 2,
+      needs: ['N1', 'K1', 'C2', 'R6'],
+      step: {
+        name: 'nerdctl run -d --name podinfo podinfo',
+        perform: ({ host, profile }) =>
+          host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', profile.expect.podinfoName, profile.images.podinfo), {
+            timeoutMs: 120_000,
+          }),
+      },
+    },
     async (c) => {
       const { host, profile } = c;
       const name = profile.expect.podinfoName;
-      if (c.walking)
-        await c.step(`nerdctl run -d --name ${name} podinfo`, () =>
-          host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', name, profile.images.podinfo), {
-            timeoutMs: 120_000,
-          }),
-        );
       // -a: a stopped podinfo is "not running", not "missing"
       const ps = await host.run(nerdctl(profile, {}, 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.Status}}'));
-      if (ps.exitCode !== 0)
-        fail({ expected: 'nerdctl ps answers', observed: observedCommand(ps), hint: 'is containerd running?' });
+      require(ps.exitCode === 0, {
+        expected: 'nerdctl ps answers',
+        observed: observedCommand(ps),
+        hint: 'is containerd running?',
+      });
       // "<name> <image> <status>" per line; a running container's status starts with "Up"
       const rows = ps.stdout.split(/\n/).map((l) => {
         const [n = '', image = '', ...status] = l.trim().split(/\s+/);
@@ -114,7 +126,10 @@ stage('40 cni', () => {
       const row = rows.find((r) => r.name === name);
       if (!row?.status.startsWith('Up')) {
         const others = rows.filter((r) => r.image === profile.images.podinfo && r.status.startsWith('Up'));
-        failWith(`a container named ${name} is Up`, diagnosePodinfoNotUp(name, row?.status, others));
+        failWith(
+          `a container named ${name} is Up`,
+          diagnosePodinfoNotUp(name, profile.images.podinfo, row?.status, others),
+        );
       }
     },
   );
@@ -139,15 +154,14 @@ stage('40 cni', () => {
         // run with its own --port: podinfo answers, on another port than the lesson's
         const args = await host.run(nerdctl(profile, {}, 'inspect', '--format', '{{json .Args}}', name));
         const port = portArgument(args.stdout);
-        if (port !== undefined && port !== profile.expect.podinfoPort)
-          fail({
-            expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
-            observed: `podinfo was started with --port ${port}; ${observedCommand(got.last)}`,
-            hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
-            cause: `podinfo listens on port ${port}, not ${profile.expect.podinfoPort}`,
-          });
+        require(port === undefined || port === profile.expect.podinfoPort, {
+          expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
+          observed: `podinfo was started with --port ${port}; ${observedCommand(got.last)}`,
+          hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
+          cause: `podinfo listens on port ${port}, not ${profile.expect.podinfoPort}`,
+        });
       }
-      requirePodinfoAnswered(url, got);
+      requirePodinfoAnswered(url, got, profile.expect.podinfoPort);
     },
   );
 
@@ -157,7 +171,7 @@ stage('40 cni', () => {
     { section: cniSection, needs: ['C2', 'K1', 'R6'], judgedAfter: ['R6'] },
     async ({ host, profile, info }) => {
       const probe = await bridgeProbe(host, profile, info.runId);
-      requirePodinfoAnswered(probe.url, probe.http);
+      requirePodinfoAnswered(probe.url, probe.http, profile.expect.podinfoPort);
     },
   );
 });
@@ -172,19 +186,21 @@ function diagnoseMissingPlugins(dir: string, problems: string[], elsewhere: stri
     };
   return {
     observed: problems.join('; '),
-    hint:
-      'lesson step 6: `mkdir -p /opt/cni/bin` and unpack the plugins tarball there with ' +
-      '`tar xzvofC … /opt/cni/bin`',
+    hint: `lesson step 6: \`mkdir -p ${dir}\` and unpack the plugins tarball there with \`tar xzvofC … ${dir}\``,
     cause: 'CNI plugins are missing',
   };
 }
 
 /** K2: podinfo is not Up; `status` is nerdctl ps's, or undefined when there is no such container;
  * `others` are containers of podinfo's image that are Up under another name. */
-function diagnosePodinfoNotUp(name: string, status: string | undefined, others: Array<{ name: string }>): Diagnosis {
+function diagnosePodinfoNotUp(
+  name: string,
+  image: string,
+  status: string | undefined,
+  others: Array<{ name: string }>,
+): Diagnosis {
   const hint =
-    'lesson step 7: `nerdctl run -d --name podinfo ghcr.io/stefanprodan/podinfo:latest`; ' +
-    '`nerdctl logs podinfo` says why it stopped';
+    `lesson step 7: \`nerdctl run -d --name ${name} ${image}\`; ` + `\`nerdctl logs ${name}\` says why it stopped`;
   if (status === undefined && others.length)
     return {
       observed: `no container named ${name}; podinfo's image runs as ${others.map((o) => o.name).join(', ')}`,
@@ -215,11 +231,11 @@ function portArgument(json: string): number | undefined {
 }
 
 /** GET http://ip:port/ answered 200 with JSON carrying `version`. */
-function requirePodinfoAnswered(url: string, got: HttpPoll): void {
+function requirePodinfoAnswered(url: string, got: HttpPoll, port: number): void {
   require(got.ok, {
     expected: `GET ${url} answers 200`,
     observed: `${observedCommand(got.last)} (${got.attempts} attempts in ${got.elapsedMs} ms, limit ${got.limitMs} ms)`,
-    hint: 'is podinfo listening on 9898 inside the container, and is the bridge up?',
+    hint: `is podinfo listening on ${port} inside the container, and is the bridge up?`,
     cause: 'podinfo does not answer on its bridge IP',
   });
   let version: unknown;

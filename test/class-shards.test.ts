@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { freeLoopbackPort } from '../helpers/lab/registry.ts';
+import { freeLoopbackPort } from '../helpers/offline/registry.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { lessonCheck } from './lab-helpers.ts';
 

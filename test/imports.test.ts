@@ -1,6 +1,7 @@
 // The house's layering, read from the imports: no cycle among helpers/ and suites/ (type-only
 // imports counted: they couple files as much), and what verify loads holds nothing of the sandbox
-// lab or the machine (helpers/lab/, helpers/machine/): inspecting a host needs neither.
+// lab, the machine, the walks or their shared offline parts (helpers/lab/, machine/, walk/,
+// offline/): inspecting a host needs none of them.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -89,10 +90,10 @@ describe('the imports', () => {
     expect(cycles(graph)).toEqual([]);
   });
 
-  test('verify loads nothing of the sandbox lab or the machine', () => {
+  test('verify loads nothing of the sandbox lab, the machine, the walks or their offline parts', () => {
     const verify = loads(graph, ['helpers/commands/inspect.ts', ...sources('suites')]);
     expect(verify).toContain('helpers/checks.ts');
     expect(verify).toContain('helpers/cni-probe.ts');
-    expect(verify.filter((f) => /^helpers\/(lab|machine)\//.test(f))).toEqual([]);
+    expect(verify.filter((f) => /^helpers\/(lab|machine|walk|offline)\//.test(f))).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import { type InventoryReader, readInventory } from '../helpers/inventory.ts';
 import { ansibleOnPath, readWithAnsible } from '../helpers/inventory/ansible-reader.ts';
 import { readStaticInventory } from '../helpers/inventory/static-reader.ts';
 import { groupsOfHost } from '../helpers/inventory/tree.ts';
-import { freeLoopbackPort } from '../helpers/lab/registry.ts';
+import { freeLoopbackPort } from '../helpers/offline/registry.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { lessonCheck } from './lab-helpers.ts';
 import { startSshd } from './sshd.ts';

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { freeLoopbackPort } from '../helpers/lab/registry.ts';
-import { stopProcess } from '../helpers/lab/supervisor.ts';
+import { freeLoopbackPort } from '../helpers/offline/registry.ts';
+import { stopProcess } from '../helpers/offline/supervisor.ts';
 import { check, failing, lessonCheck } from './lab-helpers.ts';
 import { MACHINE_MISTAKES, expectTheMistakeAlone } from './mistakes.ts';
 import {

@@ -150,7 +150,8 @@ export const MISTAKES: Mistake[] = [
       };
     },
     fails: { C1: 'containerd was unpacked into the wrong folder' },
-    hints: { C1: 'not into /usr/local/bin' },
+    // the profile's own folders: in a lab, the lesson's /usr/local under its prefix
+    hints: { C1: /unpack it into \S*\/usr\/local \(.*, not into \S*\/usr\/local\/bin$/ },
     blocks: NEEDS_CONTAINERD,
   },
   {

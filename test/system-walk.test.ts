@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Host } from '../helpers/host.ts';
-import { SystemWalk, findLeftovers, leftoversRefusal } from '../helpers/lab/system-walk.ts';
+import { SystemWalk, findLeftovers, leftoversRefusal } from '../helpers/walk/system-walk.ts';
 import { type Profile, lessonProfile } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 

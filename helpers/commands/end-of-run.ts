@@ -5,7 +5,7 @@ import { consoleStyle, renderGradeTable, renderSummary } from '../reporters/cons
 import { type RunReport, exitCodeOf } from '../reporters/model.ts';
 import { renderClassTable } from '../reporters/gradebook.ts';
 import { GRADEBOOK, GRADE_FILE, REPORT_FILES } from '../reporters/write.ts';
-import type { ConsoleOptions } from '../runner.ts';
+import type { ConsoleOptions } from '../run.ts';
 
 /** The summary table and failures (or the JSON document alone), and the exit code: 0 all passed,
  * 1 checks failed, 2 when the run wrote no results or its reports could not be written. */

@@ -1,6 +1,7 @@
 import { Host } from '../host.ts';
-import { copyAssetsTo, fetchGithubAssets } from '../sources/github-source.ts';
-import { buildGoAssets, copyPodinfoTo } from '../sources/go-source.ts';
+import { copyAssetsTo } from '../sources/github-source.ts';
+import { copyPodinfoTo } from '../sources/go-source.ts';
+import { resolveRelease } from '../sources/release.ts';
 import { consoleProgress, showProgress } from '../progress.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
@@ -26,16 +27,16 @@ export async function fetchCommand(args: string[]): Promise<number> {
     interrupt.abort();
   });
   try {
-    const built = source.kind === 'go' ? await buildGoAssets(host, source.versions) : undefined;
-    const fetched = source.kind === 'github' ? await fetchGithubAssets(host, source.base, source.versions) : built!;
-    const copied = copyAssetsTo(fetched, to);
-    if (built) {
+    // whatever could not be fetched is said below, role by role
+    const { release, podinfo } = await resolveRelease(host, source, { apt: false, mayLack: 'any' });
+    const copied = copyAssetsTo(release, to);
+    if (podinfo) {
       // the go source built podinfo too: a dir: lab serves the real one
-      copyPodinfoTo(built.podinfo, to);
+      copyPodinfoTo(podinfo, to);
       copied.push('podinfo/');
     }
-    for (const note of fetched.notes) console.log(`lesson-check: ${note}`);
-    for (const [role, why] of Object.entries(fetched.missing))
+    for (const note of release.notes) console.log(`lesson-check: ${note}`);
+    for (const [role, why] of Object.entries(release.missing))
       console.error(`lesson-check: ${role}: not fetched: ${why}`);
     console.log(`lesson-check: ${copied.length} files in ${to}; use them with: npm run lab -- --source dir:${to}`);
     return 0;

@@ -27,7 +27,7 @@ import { type ConsoleOut, UsageError } from './options.ts';
 
 /** How long one host of a class may take by default: verify takes seconds on a lab and about a
  * minute on a slow VM; a host that stalls on purpose is stopped here. */
-export const DEFAULT_HOST_TIMEOUT_S = 600;
+const DEFAULT_HOST_TIMEOUT_S = 600;
 
 /** The options of verify and grade that choose and pace a class's hosts. */
 export const FLEET = {

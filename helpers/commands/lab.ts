@@ -9,14 +9,14 @@ import { Host } from '../host.ts';
 import { Lab } from '../lab/lab.ts';
 import { FAULTS, type Fault, LABS_ROOT } from '../lab/lab-state.ts';
 import { sourceName } from '../sources/source-spec.ts';
-import { isAlive } from '../lab/supervisor.ts';
+import { isAlive } from '../offline/supervisor.ts';
 import { removeRuntimeLeftovers, teardownLab } from '../lab/teardown.ts';
 import { loadProfile } from '../profile.ts';
 import { consoleProgress, during, showProgress, takeStepTimings } from '../progress.ts';
 import type { RunInfo } from '../run.ts';
 import { removeNamespace } from '../run-traces.ts';
-import { runSuites } from '../runner.ts';
-import type { SuiteControl } from '../suite-runner.ts';
+import { runSuites } from '../suite-run/runner.ts';
+import type { SuiteControl } from '../suite-run/suite-runner.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
 import { summarize } from './end-of-run.ts';
@@ -95,23 +95,19 @@ export async function labCommand(args: string[]): Promise<number> {
     writeSetupLog(reportsDir, host);
     if (signals.signalled()) return signals.exitCode();
 
+    // the lab is its own run: its id is the lab's, and its teardown its sweep
     const info: RunInfo = {
       runId: lab.id,
       mode: 'lab',
       host: 'local',
       profileFile: lab.state.profileFile,
       labStateFile: lab.stateFile,
+      reportsDir,
+      console: { format: out.format, quiet: out.quiet },
       startedAt: new Date().toISOString(),
       setup: { ms: setupMs, fromCache: lab.fromCache, steps: takeStepTimings() },
     };
-    const { report, walkMs, writeError } = await runSuites(
-      info,
-      join(lab.state.prefix, 'lab', 'run'),
-      reportsDir,
-      undefined,
-      out,
-      suites,
-    );
+    const { report, walkMs, writeError } = await runSuites(info, join(lab.state.prefix, 'lab', 'run'), suites);
     if (signals.signalled()) return signals.exitCode();
     out.info(`lesson-check: walk ${(walkMs / 1000).toFixed(1)} s`);
     const code = summarize(report, reportsDir, out, writeError);

@@ -18,6 +18,10 @@ export interface DeclaredCheck {
   section: string;
   needs: string[];
   weight: number;
+  /** Walking: the lesson step the check performs (or whose absence it proves) first. */
+  step?: string;
+  /** Inspecting: what the check also proves (a fact a walk cannot get wrong). */
+  inspecting?: string;
 }
 
 export async function listChecks(format: string): Promise<void> {
@@ -73,14 +77,26 @@ export function renderCatalogue(checks: DeclaredCheck[]): string {
     'and `--only` use them. A check runs only when the checks it **needs** passed (or failed',
     'in a way that leaves what it needs intact); otherwise it is skipped as "blocked by" the first',
     'that did not. **Weight** is its points in a grade; the **section** is where a failure sends the',
-    'reader back to in the lesson. How to add one: README, "Adding a check".',
+    'reader back to in the lesson. **Walking** (lab, walkthrough, machine), a check first performs',
+    'its lesson **step**, then judges the state it leaves; inspecting (verify, grade), it only judges,',
+    'and some prove a fact more, which a walk cannot get wrong. How to add one: README, "Adding a check".',
     '',
   ];
   for (const stage of [...new Set(checks.map((c) => c.stage))]) {
-    lines.push(`## Stage ${stage}`, '', '| ID | fact | lesson section | needs | weight |', '|---|---|---|---|---:|');
-    for (const c of checks.filter((x) => x.stage === stage))
-      lines.push(`| ${c.id} | ${fact(c)} | ${c.section} | ${c.needs.join(', ') || '—'} | ${c.weight} |`);
+    const ofStage = checks.filter((x) => x.stage === stage);
+    lines.push(
+      `## Stage ${stage}`,
+      '',
+      '| ID | fact | lesson section | walking, step | needs | weight |',
+      '|---|---|---|---|---|---:|',
+    );
+    for (const c of ofStage)
+      lines.push(
+        `| ${c.id} | ${fact(c)} | ${c.section} | ${c.step ?? '—'} | ${c.needs.join(', ') || '—'} | ${c.weight} |`,
+      );
     lines.push('');
+    const more = ofStage.filter((c) => c.inspecting);
+    if (more.length) lines.push(...more.map((c) => `Inspecting, ${c.id} also proves: ${c.inspecting}.`), '');
   }
   return `${lines.join('\n')}`;
 }

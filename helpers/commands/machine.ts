@@ -13,18 +13,17 @@ import { CATALOGUE } from '../catalogue.ts';
 import { Host } from '../host.ts';
 import { fetchAptArtifacts } from '../sources/apt-source.ts';
 import { consoleProgress, during, showProgress } from '../progress.ts';
-import { type ReleaseFiles, copyAssetsTo, fetchGithubAssets, readDirAssets } from '../sources/github-source.ts';
-import { chooseSource } from '../sources/choose-source.ts';
-import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from '../sources/go-source.ts';
+import { copyAssetsTo } from '../sources/github-source.ts';
+import type { PodinfoBuild } from '../sources/go-source.ts';
+import { resolveRelease } from '../sources/release.ts';
 import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
 import { LocalTransport } from '../transport.ts';
 import { trapSignals } from '../signals.ts';
 import { INSIDE, Machine, MACHINES_ROOT } from '../machine/machine.ts';
-import { MachineError } from '../machine/rootfs.ts';
 import { machineDirs, teardownMachine } from '../machine/teardown.ts';
 import { REPORTS, SOURCE, UsageError, noPositionals, parseOptions, sourceOption } from './options.ts';
 
-export const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P]
+const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P]
                               [--reports DIR] [--keep [--until ID]]
        lesson-check machine --down`;
 
@@ -186,24 +185,7 @@ interface Prepared {
 async function prepareAssets(host: Host, spec: SourceSpec, dir: string): Promise<Prepared> {
   const apt = await fetchAptArtifacts(host);
   // the default, as the lab's, but without Debian's packages: the walkthrough installs release assets
-  const chosen = spec.kind === 'auto' ? await chooseSource(host, spec.versions, { apt: false }) : undefined;
-  const source = chosen?.source ?? spec;
-  let release: ReleaseFiles;
-  let podinfo: PodinfoBuild | undefined;
-  if (source.kind === 'go') {
-    const built = chosen?.built ?? (await buildGoAssets(host, source.versions));
-    release = built;
-    podinfo = built.podinfo;
-  } else if (source.kind === 'github') {
-    release = await fetchGithubAssets(host, source.base, source.versions);
-  } else if (source.kind === 'dir') {
-    release = readDirAssets(source.dir, source.versions);
-    podinfo = readDirPodinfo(source.dir);
-  } else {
-    throw new MachineError(`source ${sourceName(source)} has no release assets`);
-  }
-  const missing = Object.values(release.missing);
-  if (missing.length) throw new MachineError(`the ${sourceName(source)} source lacks: ${missing.join('; ')}`);
+  const { source, release, podinfo } = await resolveRelease(host, spec, { apt: false, mayLack: [] });
   copyAssetsTo(release, dir);
   return {
     source: sourceName(source),

@@ -7,7 +7,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CATALOGUE } from '../catalogue.ts';
 import { visibleLine } from '../host-text.ts';
 import { type SourceSpec, parseSource } from '../sources/source-spec.ts';
-import type { ConsoleOptions } from '../runner.ts';
+import type { ConsoleOptions } from '../run.ts';
 
 /** A command line the command cannot take: said with the usage, exit 2. */
 export class UsageError extends Error {

@@ -1,17 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Host } from '../host.ts';
-import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../sources/github-source.ts';
-import { buildGoAssets } from '../sources/go-source.ts';
+import type { ReleaseFiles } from '../sources/github-source.ts';
+import { resolveRelease } from '../sources/release.ts';
 import { consoleProgress, showProgress } from '../progress.ts';
-import { SystemWalk, findLeftovers, leftoversRefusal } from '../lab/system-walk.ts';
+import { SystemWalk, findLeftovers, leftoversRefusal } from '../walk/system-walk.ts';
 import { lessonProfile, profileToml } from '../profile.ts';
-import type { RunInfo } from '../run.ts';
-import { removeRunTraces } from '../run-traces.ts';
-import { runSuites } from '../runner.ts';
-import type { SuiteControl } from '../suite-runner.ts';
+import { HostRun } from '../suite-run/lifecycle.ts';
+import { runSuites } from '../suite-run/runner.ts';
+import type { SuiteControl } from '../suite-run/suite-runner.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
 import { summarize } from './end-of-run.ts';
@@ -75,8 +72,8 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
     return 2;
   }
 
-  const runId = randomBytes(3).toString('hex');
-  const runDir = mkdtempSync(join(tmpdir(), `lesson-check-${runId}-`));
+  const run = new HostRun(host, 'walkthrough');
+  const runDir = run.dir;
   const reportsDir = resolve(opts.reports);
   const suites: SuiteControl = {};
   const interrupt = new AbortController();
@@ -90,14 +87,7 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
   try {
     let release: ReleaseFiles;
     try {
-      release =
-        source.kind === 'github'
-          ? await fetchGithubAssets(host, source.base, source.versions)
-          : source.kind === 'go'
-            ? await buildGoAssets(host, source.versions)
-            : readDirAssets(source.dir, source.versions);
-      const missing = Object.values(release.missing);
-      if (missing.length) throw new Error(missing.join('; '));
+      ({ release } = await resolveRelease(host, source, { apt: false, mayLack: [] }));
     } catch (e) {
       if (signals.signalled()) return signals.exitCode();
       console.error(`lesson-check walkthrough: cannot get the lesson's assets: ${(e as Error).message}`);
@@ -121,33 +111,29 @@ export async function walkthroughCommand(args: string[]): Promise<number> {
         ].join(', ')}`,
       );
     }
-    const info: RunInfo = {
-      runId,
-      mode: 'walkthrough',
+    // --only: the walk goes as far as the checks asked for (a machine left unfinished on purpose)
+    const info = run.describe({
       host: 'local',
       profileFile,
       walkStateFile: join(runDir, 'walk.json'),
-      startedAt: new Date().toISOString(),
-    };
-    // --only: the walk goes as far as the checks asked for (a machine left unfinished on purpose)
-    const { report, writeError } = await runSuites(
-      info,
-      join(runDir, 'run'),
+      only: parseOnly(opts.only),
       reportsDir,
-      parseOnly(opts.only),
-      out,
-      suites,
-    );
+      console: { format: out.format, quiet: out.quiet },
+    });
+    const { report, writeError } = await runSuites(info, run.suitesDir, suites);
     if (signals.signalled()) return signals.exitCode();
     return summarize(report, reportsDir, out, writeError);
   } finally {
     // a walk on the real host: sweep everything, always (an interrupt cancels no cleanup), while
     // the walk's containerd still answers; then what was set aside goes back
     host.signal = undefined;
-    await removeRunTraces(host, profile, runId, { probesCutShort: true });
-    const restored = (await walk?.putBack()) ?? [];
-    if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
-    rmSync(runDir, { recursive: true, force: true });
+    await run.end(profile, {
+      probesCutShort: true,
+      before: async () => {
+        const restored = (await walk?.putBack()) ?? [];
+        if (restored.length) out.info(`lesson-check: put back: ${restored.join(', ')}`);
+      },
+    });
     signals.release();
   }
 }

@@ -16,7 +16,7 @@ export interface Limited {
 }
 
 /** Ansible's split_host_pattern, with `@file` parts read as Ansible's --limit reads them. */
-export function splitHostPattern(pattern: string): string[] {
+function splitHostPattern(pattern: string): string[] {
   const parts = pattern.includes(',') ? pattern.split(',') : (pattern.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? []);
   return parts
     .map((p) => p.trim())

@@ -227,7 +227,7 @@ function splitPort(pattern: string, at: string): { name: string; port?: number }
 }
 
 /** Ansible's host ranges: `db[1:3]`, `db[01:10:2]`, `[a:c]`, several in one name. */
-export function expandHostRange(name: string, at: string): string[] {
+function expandHostRange(name: string, at: string): string[] {
   const open = name.indexOf('[');
   if (open < 0) return [name];
   const close = name.indexOf(']', open);
@@ -261,7 +261,7 @@ export function expandHostRange(name: string, at: string): string[] {
  * An INI value as Ansible's ast.literal_eval takes it: numbers, True/False/None and quoted strings
  * become what they say (a `# comment` after them is dropped); anything else stays the text it is.
  */
-export function pythonLiteral(text: string): unknown {
+function pythonLiteral(text: string): unknown {
   const whole = literal(text);
   if (whole.ok) return whole.value;
   // a Python comment may follow the literal: try the text before each #

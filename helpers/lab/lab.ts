@@ -17,19 +17,18 @@ import {
   installNerdctlRelease,
   installRuncAsset,
   writeLessonConfig,
-} from './release-steps.ts';
-import { type ReleaseFiles, fetchGithubAssets, readDirAssets } from '../sources/github-source.ts';
-import { STAND_IN_GREETING, pushLabImages, splitReference } from './images.ts';
-import { buildGoAssets, readDirPodinfo } from '../sources/go-source.ts';
-import { chooseSource } from '../sources/choose-source.ts';
-import { isAlive, startDaemon, stopProcess } from './supervisor.ts';
-import { freeLoopbackPort, startRegistry } from './registry.ts';
+} from '../walk/release-steps.ts';
+import type { ReleaseFiles } from '../sources/github-source.ts';
+import { STAND_IN_GREETING, pushLabImages, splitReference } from '../offline/images.ts';
+import { resolveRelease } from '../sources/release.ts';
+import { isAlive, startDaemon, stopProcess } from '../offline/supervisor.ts';
+import { freeLoopbackPort, startRegistry } from '../offline/registry.ts';
 import { removeRuntimeLeftovers, snapshotHostTraces } from './teardown.ts';
 import { freeSubnet, netNames } from '../net-objects.ts';
 import { type Fault, LABS_ROOT, type LabState } from './lab-state.ts';
 import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
 import { claimForwarding, labClaim } from '../forwarding.ts';
-import type { LessonWalk } from './walk.ts';
+import type { LessonWalk } from '../walk/walk.ts';
 
 export { freeLoopbackPort };
 
@@ -96,35 +95,13 @@ export class Lab implements LessonWalk {
     // first: the value found is what teardown puts back, whatever the walk's bridges turn on
     await claimForwarding(this.host, labClaim(this.id));
     this.state.artifacts = await fetchAptArtifacts(this.host);
-    if (this.state.source.kind === 'auto') {
-      const chosen = await chooseSource(this.host, this.state.source.versions);
-      this.state.source = chosen.source;
-      this.state.sourceChoice = chosen.reasons;
-      if (chosen.built) {
-        this.state.release = chosen.built;
-        this.state.podinfo = chosen.built.podinfo;
-      }
-    } else {
-      this.state.sourceChoice = [`source ${sourceName(this.state.source)}: asked for with --source`];
-    }
-    const source = this.state.source;
-    if (source.kind === 'github') this.state.release = await fetchGithubAssets(this.host, source.base, source.versions);
-    if (source.kind === 'dir') {
-      this.state.release = readDirAssets(source.dir, source.versions);
-      this.state.podinfo = readDirPodinfo(source.dir);
-    }
-    if (source.kind === 'go' && !this.state.release) {
-      const built = await buildGoAssets(this.host, source.versions);
-      this.state.release = built;
-      this.state.podinfo = built.podinfo;
-    }
-    const missing = Object.entries(this.state.release?.missing ?? {}).filter(
-      ([role]) => role !== 'nerdctl' && role !== 'unit',
-    );
-    if (missing.length)
-      throw new Error(
-        `the ${sourceName(source)} source lacks what the lesson needs: ${missing.map(([, why]) => why).join('; ')}`,
-      );
+    // Debian's packages will do here; the lab runs without nerdctl (N checks skipped) and
+    // writes its own unit when the release lacks them
+    const resolved = await resolveRelease(this.host, this.state.source, { apt: true, mayLack: ['nerdctl', 'unit'] });
+    this.state.source = resolved.source;
+    this.state.sourceChoice = resolved.choice;
+    this.state.release = resolved.release;
+    this.state.podinfo = resolved.podinfo;
     if (this.state.release && !this.state.release.missing.nerdctl)
       this.state.nerdctlNetwork = { bridge: `${netNames(this.id).link}n0`, subnet: await freeSubnet(this.host) };
     this.save();
@@ -379,7 +356,7 @@ export class Lab implements LessonWalk {
  * lab is offline) and no `firewall` plugin, whose chains are host-wide and outlive the lab.
  * Written at step 6, after N2 has seen nerdctl fail as on a fresh host, where no such file
  * exists yet. */
-export function nerdctlNetworkConflist(network: { bridge: string; subnet: string }, leaseDir: string): string {
+function nerdctlNetworkConflist(network: { bridge: string; subnet: string }, leaseDir: string): string {
   const [base] = network.subnet.split('/');
   const gateway = base!.replace(/\.0$/, '.1');
   return `${JSON.stringify(

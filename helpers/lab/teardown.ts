@@ -6,10 +6,17 @@
  * forwarding; then the prefix itself. Safe to run twice, and on a lab that never finished starting.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
-import { stopProcess } from './supervisor.ts';
+import {
+  killProcessesUnder,
+  namespaceCgroups,
+  removeEmptyDirsNotIn,
+  subdirs,
+  unmountUnder,
+} from '../offline/processes.ts';
+import { stopProcess } from '../offline/supervisor.ts';
 import { labClaim, releaseForwarding } from '../forwarding.ts';
 import type { LabState } from './lab-state.ts';
 import { removeNetObjects } from '../net-objects.ts';
@@ -57,88 +64,12 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
   return report;
 }
 
-/** SIGKILLs whatever still runs from `dir` (shims, containers), until nothing does; how many. */
-export async function killProcessesUnder(dir: string): Promise<number> {
-  let killed = 0;
-  for (let round = 0; round < 5; round++) {
-    const pids = processesOf(dir);
-    if (pids.length === 0) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed++;
-      } catch {
-        // already gone
-      }
-    }
-    await Promise.all(pids.map((pid) => stopProcess(pid, 2_000)));
-  }
-  return killed;
-}
-
-/** Unmounts everything under `dir`, deepest first (lazily where it is busy); how many. */
-export async function unmountUnder(host: Host, dir: string): Promise<number> {
-  const points = mountsUnder(dir);
-  for (const mountPoint of points) {
-    const r = await host.run(['umount', mountPoint]);
-    if (r.exitCode !== 0) await host.anyhow(['umount', '-l', mountPoint]);
-  }
-  return points.length;
-}
-
 function readState(prefix: string): LabState | undefined {
   try {
     return JSON.parse(readFileSync(join(prefix, 'lab/lab.json'), 'utf8')) as LabState;
   } catch {
     return undefined;
   }
-}
-
-/** PIDs whose command line, executable or root directory lies under the prefix (daemons, shims, containers). */
-export function processesOf(prefix: string): number[] {
-  const inside = (p: string) => p === prefix || p.startsWith(`${prefix}/`);
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const exe = safeReadlink(`/proc/${pid}/exe`);
-      // a container's root is its rootfs mount under the prefix's containerd state dir; once it
-      // has pivoted into it (nerdctl's podinfo), only its root mount's overlay layers say so
-      const root = safeReadlink(`/proc/${pid}/root`);
-      const [rootMount = ''] = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n', 1);
-      if (
-        cmdline.split('\0').some((arg) => arg.includes(`${prefix}/`)) ||
-        inside(exe) ||
-        (root !== '/' && inside(root)) ||
-        rootMount.includes(`=${prefix}/`)
-      )
-        found.push(pid);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
-
-function safeReadlink(path: string): string {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return '';
-  }
-}
-
-/** Mount points under the prefix, deepest first. */
-export function mountsUnder(prefix: string): string[] {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '')
-    .map((p) => p.replace(/\\040/g, ' '))
-    .filter((p) => p.startsWith(`${prefix}/`));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
 /** runc's default state root, where nerdctl's containers keep theirs (`<root>/<namespace>/<id>`),
@@ -242,26 +173,6 @@ function hostTraceCandidates(id: string): string[] {
   return [...namespaceCgroups(namespaces), ...run];
 }
 
-/** The cgroups containerd's runc makes per namespace and container with the cgroupfs driver
- * (`/<namespace>/<id>`, where nerdctl puts its containers), in every hierarchy, deepest first.
- * A systemd machine on cgroup v1 makes them in the host's own hierarchies where nspawn does not
- * delegate a controller (cpuset). */
-export function namespaceCgroups(namespaces: string[]): string[] {
-  // cgroup v2 is one hierarchy at /sys/fs/cgroup; v1 (and hybrid) has one per controller below it
-  const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : subdirs('/sys/fs/cgroup');
-  return hierarchies.flatMap((h) => namespaces.flatMap((n) => [...subdirs(`${h}/${n}`), `${h}/${n}`]));
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-      .map((e) => `${dir}/${e}`)
-      .filter((p) => statSync(p).isDirectory());
-  } catch {
-    return [];
-  }
-}
-
 /** Which of those places exist now (recorded before the lab starts). */
 export function snapshotHostTraces(id: string): string[] {
   return hostTraceCandidates(id).filter((p) => existsSync(p));
@@ -271,20 +182,4 @@ export function snapshotHostTraces(id: string): string[] {
  * never anything another containerd still uses. */
 function removeHostTraces(id: string, before: string[] = []): string[] {
   return removeEmptyDirsNotIn(hostTraceCandidates(id), before);
-}
-
-/** Removes each of `dirs` (in their order: deepest first) that is empty and not in `before`:
- * rmdir, so never one in use by someone else. Those removed. */
-export function removeEmptyDirsNotIn(dirs: string[], before: string[]): string[] {
-  const removed: string[] = [];
-  for (const p of dirs) {
-    if (before.includes(p)) continue;
-    try {
-      rmdirSync(p);
-      removed.push(p);
-    } catch {
-      // not empty (in use by someone else) or already gone
-    }
-  }
-  return removed;
 }

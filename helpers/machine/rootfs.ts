@@ -9,7 +9,7 @@ import { lockDir } from '../sources/cache-lock.ts';
 import { hostArch } from '../sources/github-source.ts';
 import { during } from '../progress.ts';
 
-export const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';
+const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';
 export const DEBIAN_MIRROR = process.env.LC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const SUITE = 'bookworm';
 

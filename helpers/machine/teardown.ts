@@ -7,8 +7,8 @@
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { killProcessesUnder, namespaceCgroups, removeEmptyDirsNotIn, unmountUnder } from '../lab/teardown.ts';
-import { stopProcess } from '../lab/supervisor.ts';
+import { killProcessesUnder, namespaceCgroups, removeEmptyDirsNotIn, unmountUnder } from '../offline/processes.ts';
+import { stopProcess } from '../offline/supervisor.ts';
 import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
 import { runLabel } from '../run-label.ts';
 

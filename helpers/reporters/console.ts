@@ -19,11 +19,11 @@ export function consoleStyle(stream: NodeJS.WriteStream, format: string): Consol
 
 const CODES: Record<CheckResult['state'], number> = { passed: 32, failed: 31, error: 33, skipped: 90 };
 
-export function paint(style: ConsoleStyle, state: CheckResult['state'], text: string): string {
+function paint(style: ConsoleStyle, state: CheckResult['state'], text: string): string {
   return style.color ? `\u001b[${CODES[state]}m${text}\u001b[39m` : text;
 }
 
-export function mark(style: ConsoleStyle, state: CheckResult['state']): string {
+export function stateGlyph(style: ConsoleStyle, state: CheckResult['state']): string {
   const m = style.unicode
     ? { passed: '✓', failed: '✗', error: '!', skipped: '↓' }[state]
     : { passed: 'ok', failed: 'FAIL', error: 'ERR', skipped: 'skip' }[state];
@@ -35,7 +35,7 @@ export function renderSummary(report: RunReport, style: ConsoleStyle): string {
   for (const c of failures(report.checks)) {
     lines.push(
       '',
-      `${mark(style, c.state)} ${visibleLine(c.title)}`,
+      `${stateGlyph(style, c.state)} ${visibleLine(c.title)}`,
       `    expected: ${visible(c.expected ?? '')}`,
       `    observed: ${visible(c.observed ?? '')
         .split('\n')

@@ -94,7 +94,7 @@ export function unrunCheck(
 }
 
 /** A check that counts against the host: failed (the host is wrong) or error (it could not run). */
-export function isFailing(c: CheckResult): boolean {
+function isFailing(c: CheckResult): boolean {
   return c.state === 'failed' || c.state === 'error';
 }
 

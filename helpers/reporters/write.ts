@@ -12,10 +12,6 @@ export const REPORT_FILES = { junit: 'junit.xml', json: 'results.json', markdown
 export const GRADEBOOK = 'gradebook.csv';
 export const GRADE_FILE = 'grade.json';
 
-/** What the last run in this process reported, and why its reports could not be written (a
- * folder not writable, a full disk): the console still shows the results. */
-export const lastRun: { report?: RunReport; writeError?: string } = {};
-
 /** writeReports, but a report that cannot be written is said in one line, not thrown. */
 export async function tryWriteReports(reports: RunReport[], dir: string): Promise<string | undefined> {
   try {

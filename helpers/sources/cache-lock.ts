@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
-import { isAlive } from '../lab/supervisor.ts';
+import { isAlive } from '../offline/supervisor.ts';
 
 /** Takes the lock `dir` (a directory naming its holder's PID; one whose holder died is taken
  * over), waiting up to `limitMs`; returns its release. */

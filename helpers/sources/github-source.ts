@@ -13,7 +13,7 @@ import { LESSON_VERSIONS } from '../profile.ts';
 import { during } from '../progress.ts';
 
 export const GITHUB = 'https://github.com';
-export const GITHUB_CACHE = process.env.LC_GITHUB_CACHE_DIR ?? '/var/cache/lesson-check/github';
+const GITHUB_CACHE = process.env.LC_GITHUB_CACHE_DIR ?? '/var/cache/lesson-check/github';
 
 export type Arch = 'amd64' | 'arm64';
 export type Versions = typeof LESSON_VERSIONS;
@@ -207,7 +207,7 @@ async function download(host: Host, url: string, to: string): Promise<true | str
 }
 
 /** Throws unless `file`'s sha256 is the one `sumsFile` lists for `name` ("<hex>  name" or "<hex> *name"). */
-export function verifyChecksum(file: string, sumsFile: string, name: string): void {
+function verifyChecksum(file: string, sumsFile: string, name: string): void {
   if (!existsSync(sumsFile)) throw new Error(`no checksum file ${sumsFile} for ${name}`);
   const line = readFileSync(sumsFile, 'utf8')
     .split('\n')

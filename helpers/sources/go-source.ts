@@ -27,10 +27,10 @@ import type { Host } from '../host.ts';
 import { during, progressNote } from '../progress.ts';
 import type { CommandResult } from '../transport.ts';
 import { lockDir } from './cache-lock.ts';
-import { isAlive } from '../lab/supervisor.ts';
+import { isAlive } from '../offline/supervisor.ts';
 import { type Arch, type ReleaseFiles, type Versions, hostArch, lessonAssets, readDirAssets } from './github-source.ts';
 
-export const GO_CACHE = process.env.LC_GO_CACHE_DIR ?? '/var/cache/lesson-check/go';
+const GO_CACHE = process.env.LC_GO_CACHE_DIR ?? '/var/cache/lesson-check/go';
 
 /** podinfo's tags lack the `v` Go needs (`6.9.2`), so Go knows its commits only as
  * pseudo-versions: this one is the commit of podinfo's 6.9.2 release (pkg/version says so). */
@@ -41,7 +41,7 @@ export const PODINFO = {
 };
 
 /** A setup problem with one clear line: no usable Go, the proxy does not answer, no such pin. */
-export class GoSourceError extends Error {
+class GoSourceError extends Error {
   override name = 'GoSourceError';
 }
 
@@ -71,7 +71,7 @@ function goCandidates(): string[] {
 }
 
 /** The Go toolchain to build with, or a GoSourceError saying what to install. */
-export async function findGo(host: Host): Promise<GoToolchain> {
+async function findGo(host: Host): Promise<GoToolchain> {
   for (const go of goCandidates()) {
     const r = await host.run(
       [go, 'env', '-json', 'GOVERSION', 'GOPROXY', 'GOFLAGS', 'GOTOOLCHAIN', 'GONOSUMDB', 'GOMODCACHE', 'GOCACHE'],

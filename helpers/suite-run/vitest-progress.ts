@@ -7,13 +7,16 @@
  */
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { clip, visible, visibleLine } from '../host-text.ts';
-import { type ConsoleStyle, consoleStyle, mark } from './console.ts';
+import { type RunInfo, currentRunInfo } from '../run.ts';
+import { type ConsoleStyle, consoleStyle, stateGlyph } from '../reporters/console.ts';
 
 export default class ProgressReporter implements Reporter {
   private readonly out = process.stdout;
-  private readonly format = process.env.LC_FORMAT ?? 'pretty';
-  private readonly quiet = process.env.LC_QUIET === '1' || this.format === 'json';
-  private readonly style: ConsoleStyle = consoleStyle(this.out, this.format);
+  private readonly format: string;
+  private readonly quiet: boolean;
+  private readonly style: ConsoleStyle;
+  /** --only: the checks left out are not part of this run, so not of its progress either. */
+  private readonly only: string[] | undefined;
   private live: NodeJS.Timeout | undefined;
   /** The checks running now, with their start times, oldest first. */
   private readonly running = new Map<string, { name: string; started: number }>();
@@ -22,8 +25,15 @@ export default class ProgressReporter implements Reporter {
   private readonly finished = new Map<string, { stage: string; line: string }>();
   private order: TestCase[] | undefined;
   private printed = 0;
-  /** --only: the checks left out are not part of this run, so not of its progress either. */
-  private readonly only = process.env.LC_ONLY?.split(',');
+
+  /** `info` absent: vitest run directly on suites/ (vitest.config.ts, which passes its reporter
+   * options), with its run's if any. */
+  constructor({ info = currentRunInfo() }: { info?: RunInfo } = {}) {
+    this.format = info?.console.format ?? 'pretty';
+    this.quiet = (info?.console.quiet ?? false) || this.format === 'json';
+    this.style = consoleStyle(this.out, this.format);
+    this.only = info?.only;
+  }
 
   private shown(test: TestCase): boolean {
     return !this.quiet && (!this.only || this.only.includes(test.name.split(' ')[0]!));
@@ -69,7 +79,7 @@ export default class ProgressReporter implements Reporter {
     const stage = test.parent.type === 'suite' ? test.parent.name : '';
     this.finished.set(test.id, {
       stage,
-      line: `  ${mark(this.style, state)} ${test.name}  ${(ms / 1000).toFixed(2)} s${why}`,
+      line: `  ${stateGlyph(this.style, state)} ${test.name}  ${(ms / 1000).toFixed(2)} s${why}`,
     });
     this.order ??= [...test.module.children.allTests()].filter((t) => this.shown(t));
     this.flush(false);

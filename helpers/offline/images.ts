@@ -26,7 +26,7 @@ import { during } from '../progress.ts';
 import type { PodinfoBuild } from '../sources/go-source.ts';
 
 export const STAND_IN_GREETING = 'Hello from the lesson-check stand-in for docker-hello-world!';
-export const STAND_IN_PODINFO_VERSION = '6.9.4-standin';
+const STAND_IN_PODINFO_VERSION = '6.9.4-standin';
 
 const APPLETS = ['sh', 'echo', 'printf', 'mkdir', 'hostname', 'httpd', 'cat', 'sleep', 'ls'];
 

@@ -52,6 +52,12 @@ export async function stopProcess(pid: number, limitMs = 10_000): Promise<'stopp
   } catch {
     // gone between the check and the kill
   }
-  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+  // SIGKILL cannot be refused, but a process stuck in the kernel (a hung mount, D state) dies only
+  // once the kernel lets it: a teardown does not wait for that forever
+  const killDeadline = Date.now() + KILL_WAIT_MS;
+  while (isAlive(pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 20));
   return 'killed';
 }
+
+/** How long a process SIGKILLed is waited for before the caller goes on. */
+const KILL_WAIT_MS = 10_000;

@@ -1,19 +1,38 @@
 /**
  * The vitest side of reporting: turns vitest's results (and the check meta each test left) into
- * a RunReport and writes every report into LC_REPORTS_DIR. Any catalogue check that
- * never reported (its file failed to load, the run was interrupted) appears as an error.
+ * a RunReport, writes every report into the run's reports folder and hands the report over to
+ * the command that started the run in this process. Any catalogue check that never reported
+ * (its file failed to load, the run was interrupted) appears as an error.
  */
 import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
 import { CATALOGUE } from '../catalogue.ts';
 import { loadProfile } from '../profile.ts';
-import { readRunInfo } from '../run.ts';
-import { lastRun, tryWriteReports } from './write.ts';
-import { loadJUnitBuilder } from './junit.ts';
+import { type RunInfo, currentRunInfo } from '../run.ts';
+import { tryWriteReports } from '../reporters/write.ts';
+import { loadJUnitBuilder } from '../reporters/junit.ts';
 import { mark } from '../timing.ts';
-import { type CheckResult, type RunReport, gradeOf, unrunCheck } from './model.ts';
+import { type CheckResult, type RunReport, gradeOf, unrunCheck } from '../reporters/model.ts';
+
+/** What the reporter hands over to the command that started the run in this process. */
+export interface Handover {
+  report: RunReport;
+  /** Why the reports could not be written (their folder not writable, the disk full). */
+  writeError?: string;
+}
 
 export default class LessonReporter implements Reporter {
   private started = Date.now();
+
+  private readonly info: RunInfo | undefined;
+  private readonly handover: ((h: Handover) => void) | undefined;
+
+  /** `info` absent: vitest run directly on suites/ (vitest.config.ts, which passes its reporter
+   * options), with its run's if any (without a run, as `verify --list` collects the checks,
+   * there is nothing to report). */
+  constructor({ info = currentRunInfo(), handover }: { info?: RunInfo; handover?: (h: Handover) => void } = {}) {
+    this.info = info;
+    this.handover = handover;
+  }
 
   onInit(): void {
     mark('vitest: initialised');
@@ -27,10 +46,8 @@ export default class LessonReporter implements Reporter {
   }
 
   async onTestRunEnd(modules: ReadonlyArray<TestModule>, _errors: unknown, reason: TestRunEndReason): Promise<void> {
-    const runDir = process.env.LC_RUN_DIR;
-    const reportsDir = process.env.LC_REPORTS_DIR;
-    if (!runDir || !reportsDir) return;
-    const info = readRunInfo(runDir);
+    const info = this.info;
+    if (!info) return;
     const profile = loadProfile(info.profileFile);
     const seen = new Map<string, CheckResult>();
     for (const m of modules)
@@ -39,7 +56,7 @@ export default class LessonReporter implements Reporter {
         seen.set(r.id, r);
       }
     // --only: the checks left out are not part of this run's report
-    const only = process.env.LC_ONLY ? process.env.LC_ONLY.split(',') : undefined;
+    const only = info.only;
     const checks = CATALOGUE.filter(({ id }) => !only || only.includes(id)).map(
       (entry) =>
         seen.get(entry.id) ??
@@ -65,8 +82,8 @@ export default class LessonReporter implements Reporter {
       ...(info.setup ? { setup: info.setup } : {}),
     };
     mark('vitest: run end');
-    lastRun.report = report;
-    lastRun.writeError = await tryWriteReports([report], reportsDir);
+    const writeError = await tryWriteReports([report], info.reportsDir);
+    this.handover?.({ report, writeError });
     mark('vitest: reports written');
   }
 }

@@ -11,10 +11,10 @@
  * Exit codes: 0 all passed, 1 checks failed, 2 usage or setup error, 128 + the signal's number
  * when ended by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT).
  */
-import { UsageError } from './commands/options.ts';
-import { visible } from './host-text.ts';
-import { InventoryError } from './inventory.ts';
-import { ProfileError } from './profile.ts';
+import { UsageError } from './options.ts';
+import { visible } from '../host-text.ts';
+import { InventoryError } from '../inventory.ts';
+import { ProfileError } from '../profile.ts';
 
 const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--pin P] [--reports DIR]
                         [--keep]
@@ -98,24 +98,24 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
 
 /** Each command's module, loaded only when run: vitest and the lab's sources are big. */
 const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>>> = {
-  lab: async () => (await import('./commands/lab.ts')).labCommand,
+  lab: async () => (await import('./lab.ts')).labCommand,
   verify: async () => {
-    const { inspectCommand } = await import('./commands/inspect.ts');
+    const { inspectCommand } = await import('./inspect.ts');
     return (args) => inspectCommand('verify', args);
   },
   grade: async () => {
-    const { inspectCommand } = await import('./commands/inspect.ts');
+    const { inspectCommand } = await import('./inspect.ts');
     return (args) => inspectCommand('grade', args);
   },
-  merge: async () => (await import('./commands/merge.ts')).mergeCommand,
-  fetch: async () => (await import('./commands/fetch.ts')).fetchCommand,
-  walkthrough: async () => (await import('./commands/walkthrough.ts')).walkthroughCommand,
-  machine: async () => (await import('./commands/machine.ts')).machineCommand,
-  clean: async () => (await import('./commands/clean.ts')).cleanCommand,
-  pins: async () => (await import('./commands/pins.ts')).pinsCommand,
-  // internal: the vitest child of one host of a fleet (helpers/runner.ts)
+  merge: async () => (await import('./merge.ts')).mergeCommand,
+  fetch: async () => (await import('./fetch.ts')).fetchCommand,
+  walkthrough: async () => (await import('./walkthrough.ts')).walkthroughCommand,
+  machine: async () => (await import('./machine.ts')).machineCommand,
+  clean: async () => (await import('./clean.ts')).cleanCommand,
+  pins: async () => (await import('./pins.ts')).pinsCommand,
+  // internal: the vitest child of one host of a fleet (helpers/suite-run/runner.ts)
   'run-suites': async () => {
-    const { runSuitesHere } = await import('./suite-runner.ts');
+    const { runSuitesHere } = await import('../suite-run/suite-runner.ts');
     return () => runSuitesHere();
   },
 };

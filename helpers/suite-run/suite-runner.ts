@@ -1,14 +1,15 @@
 /**
  * Starts vitest through its Node API on the stage suites, with lesson-check's options and
  * reporters: no config file to bundle and no reporter to transform at start-up. The run is
- * described by the LC_* variables (helpers/runner.ts), which the suites and reporters read.
+ * described by its run.json (helpers/run.ts), found through LC_RUN_DIR.
  */
 import { createVitest } from 'vitest/node';
-import ProgressReporter from './reporters/vitest-progress.ts';
-import LessonReporter from './reporters/vitest-reporter.ts';
-import { ROOT } from './root.ts';
+import ProgressReporter from './vitest-progress.ts';
+import LessonReporter, { type Handover } from './vitest-reporter.ts';
+import { ROOT } from '../root.ts';
+import { type RunInfo, currentRunInfo } from '../run.ts';
 import { SUITE_OPTIONS } from './suite-config.ts';
-import { ENDING_SIGNALS } from './signals.ts';
+import { ENDING_SIGNALS } from '../signals.ts';
 
 /** How the CLI stops a run it is waiting for (Ctrl-C): set while the suites run. */
 export interface SuiteControl {
@@ -21,8 +22,12 @@ const SIGNALS = ENDING_SIGNALS;
  * abort, so their commands are killed and their probes undone; the rest are not started). With
  * `ownSignals: false` the caller handles Ctrl-C: vitest's own handler, which ends the process
  * at once, is taken off again. */
-export async function runStageSuites(control: SuiteControl, { ownSignals }: { ownSignals: boolean }): Promise<void> {
-  const only = process.env.LC_ONLY?.split(',');
+export async function runStageSuites(
+  control: SuiteControl,
+  opts: { ownSignals: boolean; info: RunInfo; handover?: (h: Handover) => void },
+): Promise<void> {
+  const { ownSignals, info } = opts;
+  const only = info.only;
   const before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
   const vitest = await createVitest('test', {
     ...SUITE_OPTIONS,
@@ -31,7 +36,7 @@ export async function runStageSuites(control: SuiteControl, { ownSignals }: { ow
     watch: false,
     // vitest matches the full name, "<stage> <ID> <fact>": the ID is the word after the stage
     ...(only ? { testNamePattern: `(?:^|\\s)(?:${only.join('|')})\\s` } : {}),
-    reporters: [new ProgressReporter(), new LessonReporter()],
+    reporters: [new ProgressReporter({ info }), new LessonReporter({ info, handover: opts.handover })],
   });
   if (!ownSignals) {
     for (const s of SIGNALS)
@@ -48,6 +53,8 @@ export async function runStageSuites(control: SuiteControl, { ownSignals }: { ow
 
 /** `lesson-check run-suites`: the child process of one host of a fleet. */
 export async function runSuitesHere(): Promise<number> {
-  await runStageSuites({}, { ownSignals: true });
+  const info = currentRunInfo();
+  if (!info) throw new Error('LC_RUN_DIR is not set: run-suites is started by `lesson-check verify --target`');
+  await runStageSuites({}, { ownSignals: true, info });
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

@@ -1,5 +1,5 @@
 /**
- * How the stage suites run, for the CLI's runner (helpers/suite-runner.ts) and for vitest.config.ts
+ * How the stage suites run, for the CLI's runner (suite-runner.ts) and for vitest.config.ts
  * alike: one file (suites/lesson.test.ts, the stages in lesson order), in one worker, no
  * type-checking at run time, and vitest's transforms cached on disk between runs. Started by
  * bin/lesson-check.js, the file is its bundle (LC_SUITES_BUNDLE: the suites with the helpers and
@@ -7,8 +7,8 @@
  */
 import { relative } from 'node:path';
 import type { InlineConfig } from 'vitest/node';
-import { CATALOGUE } from './catalogue.ts';
-import { ROOT } from './root.ts';
+import { CATALOGUE } from '../catalogue.ts';
+import { ROOT } from '../root.ts';
 
 const bundled = process.env.LC_SUITES_BUNDLE;
 
