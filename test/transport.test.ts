@@ -77,21 +77,18 @@ describe('local transport', () => {
     expect(r.spawnError).toMatch(/ENOENT/);
   });
 
-  test(
-    'the vocabulary: ensure throws with the command and stderr, capture trims, anyhow ignores the result',
-    async () => {
-      const host = new Host(local);
-      await expect(host.ensure(['sh', '-c', 'echo boom >&2; exit 3'])).rejects.toThrow(/exit 3[\s\S]*boom/);
-      expect(await host.capture(['echo', '  hi  '])).toBe('hi');
-      await host.anyhow(['true'])
-      const transcript = host.takeTranscript();
-      expect(transcript.map((e) => e.command)).toEqual([
-        formatArgv(['sh', '-c', 'echo boom >&2; exit 3']),
-        "echo '  hi  '",
-        'true',
-      ]);
-    },
-  );
+  test('the vocabulary: ensure throws with the command and stderr, capture trims, anyhow ignores', async () => {
+    const host = new Host(local);
+    await expect(host.ensure(['sh', '-c', 'echo boom >&2; exit 3'])).rejects.toThrow(/exit 3[\s\S]*boom/);
+    expect(await host.capture(['echo', '  hi  '])).toBe('hi');
+    await host.anyhow(['true']);
+    const transcript = host.takeTranscript();
+    expect(transcript.map((e) => e.command)).toEqual([
+      formatArgv(['sh', '-c', 'echo boom >&2; exit 3']),
+      "echo '  hi  '",
+      'true',
+    ]);
+  });
 });
 
 describe('a command that floods or holds its output', () => {
