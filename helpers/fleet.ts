@@ -12,6 +12,7 @@
 import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { CATALOGUE } from './catalogue.ts';
+import { fingerprint } from './coach/fingerprint.ts';
 import { HostRun } from './suite-run/lifecycle.ts';
 import { Host } from './host.ts';
 import { reportFolderName } from './host-text.ts';
@@ -70,6 +71,88 @@ export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>
     if (r.grade) r.grade = gradeOf(r.checks);
   }
   return reports.sort((a, b) => a.host.localeCompare(b.host));
+}
+
+/**
+ * A class watched (grade --watch): each host's fingerprint (coach/fingerprint.ts) over a
+ * connection of its own, taken before the class's first round (so that what changes during the
+ * round is seen), then compared every WATCH_POLL_MS; a host is checked again, as in a round of
+ * checkFleet, only when it changed, and `changed` gets the class's reports after each such check.
+ * `watch` ends when `stop` aborts and closes the connections; `close` closes them unwatched.
+ */
+export async function fleetWatcher(
+  opts: FleetOptions,
+  stop: AbortSignal,
+): Promise<{
+  watch(
+    reports: RunReport[],
+    children: Set<ChildProcess>,
+    changed: (reports: RunReport[]) => Promise<void>,
+  ): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const names = opts.hosts.map((h) => h.target.name);
+  const hosts = await Promise.all(
+    opts.hosts.map(async (h) => {
+      const transport = new SshTransport(h.target);
+      const host = new Host(transport);
+      host.signal = stop;
+      const file = h.profileFile ?? opts.defaultProfile;
+      let profile: Profile | undefined;
+      try {
+        profile = file === 'lesson' ? lessonProfile() : loadProfile(file);
+      } catch {
+        // its round says why it cannot be checked; there is nothing to watch
+      }
+      const seen = profile ? await fingerprint(host, profile) : '';
+      host.takeTranscript();
+      return { h, transport, host, profile, seen };
+    }),
+  );
+  return {
+    async watch(reports, children, changed) {
+      await Promise.all(
+        hosts.map(async (w) => {
+          try {
+            while (w.profile && !stop.aborted) {
+              await abortableSleep(WATCH_POLL_MS, stop);
+              if (stop.aborted) break;
+              const now = await fingerprint(w.host, w.profile);
+              w.host.takeTranscript();
+              if (now === w.seen || stop.aborted) continue;
+              w.seen = now;
+              const report = await checkHost(w.h, opts, children, reportFolderName(w.h.target.name, names));
+              if (!report || stop.aborted) continue;
+              const at = reports.findIndex((r) => r.host === report.host);
+              if (at >= 0) reports[at] = report;
+              else reports.push(report);
+              await changed(reports);
+            }
+          } finally {
+            await w.transport.close();
+          }
+        }),
+      );
+    },
+    async close() {
+      await Promise.all(hosts.map((w) => w.transport.close()));
+    },
+  };
+}
+
+/** How often a watched class's hosts are compared: one `stat` over each host's connection. */
+const WATCH_POLL_MS = 1_000;
+
+function abortableSleep(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const end = () => {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', end);
+      done();
+    };
+    const timer = setTimeout(end, ms);
+    stop.addEventListener('abort', end, { once: true });
+  });
 }
 
 /** One host: reach it, run the suites against it, remove the run's own namespace there. */

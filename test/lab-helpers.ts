@@ -235,8 +235,8 @@ export async function labTraces(): Promise<Traces> {
 }
 
 /** Keeps a lab up (`lab --keep`) and returns its profile file. */
-export async function keepLab(): Promise<string> {
-  const run = await runLab(['--keep']);
+export async function keepLab(args: string[] = []): Promise<string> {
+  const run = await runLab(['--keep', ...args]);
   const profile = /its profile: (\S+)/.exec(run.output)?.[1];
   if (run.exitCode !== 0 || !profile) throw new Error(`lab --keep failed:\n${run.output}`);
   return profile;

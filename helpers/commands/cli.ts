@@ -17,13 +17,13 @@ import { InventoryError } from '../inventory.ts';
 import { ProfileError } from '../profile.ts';
 
 const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--pin P] [--reports DIR]
-                        [--keep]
+                        [--keep [--until ID]]
        lesson-check lab --down [--profile FILE]
        lesson-check verify [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  [--profile lesson|FILE] [--reports DIR] [--only ID,ID]
        lesson-check grade  --inventory PATH | --target ssh://[user@]host[:port] …
                            [--limit PATTERN] [--parallel N] [--host-timeout S] [--shard i/n]
-                           [--reports DIR]
+                           [--reports DIR] [--watch]
                            [--vault-password-file FILE] [--inventory-reader auto|ansible|built-in]
        lesson-check merge DIR… [--reports OUT]
        lesson-check verify --list
@@ -32,17 +32,25 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                                 [--set-aside-leftovers] [--reports DIR]
        lesson-check machine [--source github|go|dir:DIR] [--reports DIR] [--keep [--until ID]]
        lesson-check machine --down
+       lesson-check coach [--profile lesson|FILE] [--target ssh://[user@]host[:port]] [--once] [--reports DIR]
        lesson-check clean
        lesson-check pins [--newest-patch]
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
   grade         verify, with a score and a hint per failure
+  coach         beside a student walking the lesson: the sections done, where they are and
+                what the lesson expects next, re-checked the moment the host changes (read-only,
+                as verify); --once: one look, verify's exit codes; a log of every check's changes
+                in DIR/coach-progress.jsonl
   --profile     'lesson' (the lesson's real paths and pins; the default) or a profile TOML file,
                 such as the one \`lab --keep\` prints
   --reports DIR where the reports go (default: reports/): junit.xml, results.json,
                 summary.md (also appended to $GITHUB_STEP_SUMMARY), report.html, grade.json
   --only IDS    run only these checks (comma-separated IDs)
+  --watch       with a class: after the first round, the live class board (host × section),
+                each host checked again when it changes; report.html rewritten in place
+                (it reloads itself); Ctrl-C ends it and leaves the final reports
   --target URL  a host to check over ssh (repeatable): ssh://[user@]host[:port]; the OpenSSH
                 client's own config, agent and known_hosts apply; not root: sudo -n
   --inventory P an Ansible inventory (file, folder or script), read by ansible-inventory when it
@@ -92,7 +100,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                 this host; every run does it as it starts, and never touches a live run's
   fetch         gather the github (default) or go source's assets (checksums verified; with go,
                 podinfo too) into DIR, for \`lab --source dir:DIR\` on a host without network
-  --keep        leave the lab up afterwards and print its profile file
+  --keep        leave the lab up afterwards and print its profile file; --until ID: walked
+                only as far as that check (a lab left mid-lesson, where a student would be)
   --down        remove every lab left up (by --keep or by a killed run), or with --profile
                 just the lab that profile file belongs to`;
 
@@ -112,6 +121,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
   walkthrough: async () => (await import('./walkthrough.ts')).walkthroughCommand,
   machine: async () => (await import('./machine.ts')).machineCommand,
   clean: async () => (await import('./clean.ts')).cleanCommand,
+  coach: async () => (await import('./coach.ts')).coachCommand,
   pins: async () => (await import('./pins.ts')).pinsCommand,
   // internal: the vitest child of one host of a fleet (helpers/suite-run/runner.ts)
   'run-suites': async () => {

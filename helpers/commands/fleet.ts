@@ -5,7 +5,8 @@
  */
 import type { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { checkFleet, unreachable } from '../fleet.ts';
+import { ClassBoard } from '../coach/class-board.ts';
+import { type FleetOptions, checkFleet, fleetWatcher, unreachable } from '../fleet.ts';
 import { safeJson, visible, visibleLine } from '../host-text.ts';
 import {
   INVENTORY_READERS,
@@ -19,6 +20,8 @@ import {
 } from '../inventory.ts';
 import { loadProfile } from '../profile.ts';
 import { exitCodeOf } from '../reporters/model.ts';
+import { consoleStyle } from '../reporters/console.ts';
+import type { RunReport } from '../reporters/model.ts';
 import { tryWriteReports, writeReports } from '../reporters/write.ts';
 import type { Mode } from '../run.ts';
 import { trapSignals } from '../signals.ts';
@@ -39,6 +42,7 @@ export const FLEET = {
   parallel: { type: 'string' as const },
   'host-timeout': { type: 'string' as const },
   shard: { type: 'string' as const },
+  watch: { type: 'boolean' as const, default: false },
 };
 
 interface FleetValues {
@@ -50,12 +54,15 @@ interface FleetValues {
   parallel?: string;
   'host-timeout'?: string;
   shard?: string;
+  watch: boolean;
   profile: string;
   reports: string;
 }
 
 /** The first class option given without a class's hosts, as the flag, or undefined. */
 export function fleetOptionsWithoutHosts(values: Omit<FleetValues, 'profile' | 'reports'>): string | undefined {
+  // one host is coached, not watched: lesson-check coach
+  if (values.watch) return '--watch';
   const given = (
     ['limit', 'parallel', 'host-timeout', 'shard', 'inventory-reader', 'vault-password-file'] as const
   ).find((k) => values[k] !== undefined);
@@ -83,7 +90,12 @@ export async function fleetCommand(
   if (defaultProfile !== 'lesson') loadProfile(defaultProfile);
   const reportsDir = resolve(opts.reports);
   const children = new Set<ReturnType<typeof spawn>>();
+  const watching = new AbortController();
+  let watcher: Awaited<ReturnType<typeof fleetWatcher>> | undefined;
+  // a watched class rewrites its reports at every change: none of them is a CI step's summary
+  if (opts.watch) delete process.env.GITHUB_STEP_SUMMARY;
   const signals = trapSignals((sig) => {
+    watching.abort();
     console.error(
       `\nlesson-check: ${sig} received: no new host starts; stopping the running ones, ` +
         'then writing the reports of the hosts that finished',
@@ -103,21 +115,23 @@ export async function fleetCommand(
     const pace = `${Math.min(parallel, hosts.length)} at a time`;
     out.info(`lesson-check: ${mode} ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${pace}`);
     const interrupted = () => signals.signalled() !== undefined;
-    const reports = await checkFleet(
-      {
-        mode,
-        hosts,
-        defaultProfile,
-        reportsDir,
-        only,
-        parallel,
-        hostTimeoutMs: hostTimeout * 1000,
-        info: out.info,
-        interrupted,
-      },
-      children,
-    );
+    const fleetOptions: FleetOptions = {
+      mode,
+      hosts,
+      defaultProfile,
+      reportsDir,
+      only,
+      parallel,
+      hostTimeoutMs: hostTimeout * 1000,
+      info: out.info,
+      interrupted,
+    };
+    // watching: each host's state as it was before its first check, for the watch to compare
+    watcher = opts.watch ? await fleetWatcher(fleetOptions, watching.signal) : undefined;
+    const reports = await checkFleet(fleetOptions, children);
     if (inventory) for (const r of reports) r.inventory = inventory;
+    if (watcher && !signals.signalled())
+      await watchClass(fleetOptions.reportsDir, watcher, reports, children, inventory);
     const writeError = reports.length ? await tryWriteReports(reports, reportsDir) : undefined;
     if (out.format === 'json') process.stdout.write(`${safeJson({ runs: reports })}\n`);
     else summarizeClass(reports, reportsDir);
@@ -139,6 +153,7 @@ export async function fleetCommand(
     }
     return exitCodeOf(reports);
   } finally {
+    await watcher?.close();
     signals.release();
   }
 }
@@ -182,4 +197,34 @@ async function classHosts(opts: FleetValues): Promise<{ hosts: TargetHost[]; inv
     hosts: [...fromUrls.hosts, ...(read?.hosts ?? [])],
     inventory: read && `inventory ${opts.inventory} read by ${read.reader}`,
   };
+}
+
+/** How often the page of a watched class reloads itself. */
+const LIVE_PAGE_REFRESH_S = 5;
+
+/** grade --watch: the class board until Ctrl-C; the reports rewritten, live, at each change. */
+async function watchClass(
+  reportsDir: string,
+  watcher: Awaited<ReturnType<typeof fleetWatcher>>,
+  reports: RunReport[],
+  children: Set<ReturnType<typeof spawn>>,
+  inventory: string | undefined,
+): Promise<void> {
+  const board = new ClassBoard();
+  const tty = process.stdout.isTTY === true;
+  const style = consoleStyle(process.stdout, 'pretty');
+  let drawn = 0;
+  const show = async () => {
+    const at = new Date();
+    if (inventory) for (const r of reports) r.inventory = inventory;
+    const lines = board.update(reports, at);
+    await tryWriteReports(reports, reportsDir, { refreshSeconds: LIVE_PAGE_REFRESH_S, at: at.toISOString() });
+    if (tty) {
+      const screen = board.render(reports, at, style);
+      process.stdout.write(`${drawn ? `\u001b[${drawn}A\r` : ''}\u001b[0J${screen.join('\n')}\n`);
+      drawn = screen.length;
+    } else for (const line of lines) process.stdout.write(`${line}\n`);
+  };
+  await show();
+  await watcher.watch(reports, children, show);
 }

@@ -29,6 +29,7 @@ import {
   consoleOptions,
   noPositionals,
   parseOptions,
+  parseUntil,
   sourceOption,
 } from './options.ts';
 import { runLabel } from '../run-label.ts';
@@ -40,6 +41,8 @@ export async function labCommand(args: string[]): Promise<number> {
     ...CONSOLE,
     ...PROFILE,
     keep: { type: 'boolean', default: false },
+    // a lab left mid-lesson, after that check: where a student would be (the coach's tests)
+    until: { type: 'string' },
     down: { type: 'boolean', default: false },
     // for the project's own tests: build the lab with a student's mistake in it
     fault: { type: 'string', multiple: true, default: [] },
@@ -58,6 +61,7 @@ export async function labCommand(args: string[]): Promise<number> {
     if (!FAULTS.includes(f as Fault)) throw new UsageError(`unknown --fault ${f} (known: ${FAULTS.join(', ')})`);
   const reportsDir = resolve(opts.reports);
   const source = sourceOption(opts, 'auto');
+  const only = parseUntil(opts.until, opts.keep, 'a lab');
 
   const interrupt = new AbortController();
   host.signal = interrupt.signal;
@@ -102,6 +106,7 @@ export async function labCommand(args: string[]): Promise<number> {
       host: 'local',
       profileFile: lab.state.profileFile,
       labStateFile: lab.stateFile,
+      only,
       reportsDir,
       console: { format: out.format, quiet: out.quiet },
       startedAt: new Date().toISOString(),
@@ -129,7 +134,7 @@ export async function labCommand(args: string[]): Promise<number> {
       // the kept lab's profile is the point of --keep: said even with --quiet
       const file = lab.state.profileFile;
       process.stderr.write(
-        `lesson-check: lab kept up; its profile: ${file}\n` +
+        `lesson-check: lab kept up${only ? `, walked up to ${only.at(-1)}` : ''}; its profile: ${file}\n` +
           `  check it with: lesson-check verify --profile ${file}\n` +
           '  remove it with: lesson-check lab --down\n',
       );

@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CATALOGUE } from '../catalogue.ts';
 import { Host } from '../host.ts';
 import { fetchAptArtifacts } from '../sources/apt-source.ts';
 import { consoleProgress, during, showProgress } from '../progress.ts';
@@ -21,7 +20,7 @@ import { LocalTransport } from '../transport.ts';
 import { trapSignals } from '../signals.ts';
 import { INSIDE, Machine, MACHINES_ROOT } from '../machine/machine.ts';
 import { machineDirs, teardownMachine } from '../machine/teardown.ts';
-import { REPORTS, SOURCE, UsageError, noPositionals, parseOptions, sourceOption } from './options.ts';
+import { REPORTS, SOURCE, UsageError, noPositionals, parseOptions, parseUntil, sourceOption } from './options.ts';
 
 const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P]
                               [--reports DIR] [--keep [--until ID]]
@@ -49,14 +48,7 @@ export async function machineCommand(args: string[]): Promise<number> {
       "the walkthrough installs the lesson's release assets: --source github, go or dir:DIR",
       MACHINE_USAGE,
     );
-  const until = opts.until?.toUpperCase();
-  if (until && !CATALOGUE.some((c) => c.id === until))
-    throw new UsageError(
-      `--until ${opts.until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`,
-      MACHINE_USAGE,
-    );
-  if (until && !opts.keep)
-    throw new UsageError('--until goes with --keep (a machine left unfinished at that check)', MACHINE_USAGE);
+  const only = parseUntil(opts.until, opts.keep, 'a machine', MACHINE_USAGE);
   const host = new Host(new LocalTransport());
   if (opts.down) return down(host);
   showProgress(consoleProgress({ format: 'pretty', quiet: false }));
@@ -105,9 +97,6 @@ export async function machineCommand(args: string[]): Promise<number> {
       return 2;
     }
     // the walkthrough inside, as the lesson's CI would run it on a fresh VM
-    const only = until
-      ? CATALOGUE.slice(0, CATALOGUE.findIndex((c) => c.id === until) + 1).map((c) => c.id)
-      : undefined;
     if (!machine.leaderPid()) {
       console.error(
         `lesson-check machine: machine ${machine.state.name} stopped before the walk: ` +
@@ -152,7 +141,7 @@ export async function machineCommand(args: string[]): Promise<number> {
       const m = machine.state;
       process.stderr.write(
         [
-          `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${until}` : ''}: ${machine.target}`,
+          `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${only.at(-1)}` : ''}: ${machine.target}`,
           `  check it with: LC_SSH_CONFIG=${machine.sshConfig} lesson-check verify --target ${machine.target}`,
           `  enter it with: ssh -F ${machine.sshConfig} ${m.ip}`,
           '  remove it with: lesson-check machine --down',

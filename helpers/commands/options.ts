@@ -81,6 +81,22 @@ export function parseOnly(only: string | undefined): string[] | undefined {
   return ids;
 }
 
+/** `--until ID` (with --keep): the checks a walk goes as far as, in the walk's order, or
+ * undefined (the whole lesson). The walk stops after that check's step and judgement. */
+export function parseUntil(
+  until: string | undefined,
+  keep: boolean,
+  what: string,
+  usage?: string,
+): string[] | undefined {
+  if (!until) return undefined;
+  const id = until.toUpperCase();
+  const at = CATALOGUE.findIndex((c) => c.id === id);
+  if (at < 0) throw new UsageError(`--until ${until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`, usage);
+  if (!keep) throw new UsageError(`--until goes with --keep (${what} left unfinished at that check)`, usage);
+  return CATALOGUE.slice(0, at + 1).map((c) => c.id);
+}
+
 export type ConsoleOut = ConsoleOptions & { info: (line: string) => void };
 
 /** The console options, validated, and where informational lines go: stderr when stdout carries

@@ -23,14 +23,16 @@ const LABEL: Record<CheckResult['state'], string> = {
   skipped: 'skipped',
 };
 
-export function renderHtml(reports: RunReport[]): string {
+/** `live`: the page of a class being watched (grade --watch), rewritten at each change: it
+ * reloads itself every `refreshSeconds` (a meta refresh: no script, nothing loaded but itself). */
+export function renderHtml(reports: RunReport[], live?: { refreshSeconds: number; at: string }): string {
   const all = reports.flatMap((r) => r.checks);
   const n = countStates(all);
   const title = `lesson-check: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${esc(title)}</title>
+${live ? `<meta http-equiv="refresh" content="${live.refreshSeconds}">\n` : ''}<title>${esc(title)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:70rem;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:2rem}h3{font-size:1rem;margin:1.2rem 0 .3rem}
@@ -47,6 +49,7 @@ pre{background:#f6f8fa;padding:.5rem;overflow:auto;white-space:pre-wrap;font-siz
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p class="counts" id="counts">${counts(n)}</p>
+${live ? `<p class="meta" id="live">watching the class: last change ${esc(live.at)}; this page reloads itself</p>` : ''}
 ${reports.length > 1 ? matrix(reports) : ''}
 ${reports.map(hostSection).join('\n')}
 </body></html>

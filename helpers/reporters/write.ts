@@ -13,9 +13,9 @@ export const GRADEBOOK = 'gradebook.csv';
 export const GRADE_FILE = 'grade.json';
 
 /** writeReports, but a report that cannot be written is said in one line, not thrown. */
-export async function tryWriteReports(reports: RunReport[], dir: string): Promise<string | undefined> {
+export async function tryWriteReports(reports: RunReport[], dir: string, live?: LivePage): Promise<string | undefined> {
   try {
-    await writeReports(reports, dir);
+    await writeReports(reports, dir, live);
     return undefined;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -24,7 +24,10 @@ export async function tryWriteReports(reports: RunReport[], dir: string): Promis
   }
 }
 
-export async function writeReports(reports: RunReport[], dir: string): Promise<void> {
+/** A class being watched: report.html reloads itself (see renderHtml). */
+export type LivePage = { refreshSeconds: number; at: string };
+
+export async function writeReports(reports: RunReport[], dir: string, live?: LivePage): Promise<void> {
   mkdirSync(dir, { recursive: true });
   // one host: the run's document itself; several: one document holding each host's
   const json = reports.length === 1 ? reports[0] : { runs: reports };
@@ -33,7 +36,7 @@ export async function writeReports(reports: RunReport[], dir: string): Promise<v
   const markdown = renderMarkdown(reports);
   writeFileSync(join(dir, REPORT_FILES.markdown), markdown);
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
-  writeFileSync(join(dir, REPORT_FILES.html), renderHtml(reports));
+  writeFileSync(join(dir, REPORT_FILES.html), renderHtml(reports, live));
   const [only] = reports;
   if (reports.length === 1 && only?.grade) {
     const { host, profile, grade } = only;

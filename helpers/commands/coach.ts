@@ -1,0 +1,163 @@
+/**
+ * `lesson-check coach`: beside a student walking the lesson, where they are and what the lesson
+ * expects next, re-checked the moment the host changes. Read-only as verify is (each look is a
+ * verify of the run's own, its probes in the run's namespace, swept on every ending), so a coach
+ * may run on the student's host or, with --target, from anywhere that reaches it over ssh.
+ *
+ * A look costs one verify (about 1 s here); between looks the coach costs one `stat` of the
+ * lesson's paths (coach/fingerprint.ts) at each file-system event on their folders and every
+ * POLL_MS, and looks again only when that changed.
+ */
+import { type FSWatcher, appendFileSync, existsSync, mkdirSync, statSync, watch } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { type Board, boardOf, stateChanges } from '../coach/board.ts';
+import { fingerprint, watchedPaths } from '../coach/fingerprint.ts';
+import { changeLines, renderScreen } from '../coach/screen.ts';
+import { Host } from '../host.ts';
+import { type TargetHost, targetsFromUrls } from '../inventory.ts';
+import { lessonProfile, loadProfile, profileFileFor } from '../profile.ts';
+import { consoleStyle } from '../reporters/console.ts';
+import type { RunReport } from '../reporters/model.ts';
+import { probesCutShort } from '../run-traces.ts';
+import { SshTransport } from '../ssh.ts';
+import { HostRun } from '../suite-run/lifecycle.ts';
+import { runSuites } from '../suite-run/runner.ts';
+import type { SuiteControl } from '../suite-run/suite-runner.ts';
+import { trapSignals } from '../signals.ts';
+import { LocalTransport } from '../transport.ts';
+import { PROFILE, REPORTS, UsageError, noPositionals, parseOptions } from './options.ts';
+
+export const COACH_USAGE = `usage: lesson-check coach [--profile lesson|FILE] [--target ssh://[user@]host[:port]]
+                          [--once] [--reports DIR]`;
+
+/** How often the coach compares the host's fingerprint when no file-system event came first:
+ * locally the events come first for every path the lesson writes (a folder's own events for the
+ * containers it holds), and the poll is a backstop; over ssh it is how changes are seen. */
+const POLL_MS = { local: 2_000, ssh: 1_000 };
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function coachCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parseOptions(
+    'coach',
+    args,
+    { ...PROFILE, ...REPORTS, once: { type: 'boolean', default: false }, target: { type: 'string' } },
+    COACH_USAGE,
+  );
+  noPositionals('coach', positionals, COACH_USAGE);
+  let target: TargetHost | undefined;
+  if (opts.target) {
+    try {
+      [target] = targetsFromUrls([opts.target]);
+    } catch (e) {
+      throw new UsageError((e as Error).message, COACH_USAGE);
+    }
+  }
+  // read the profile before anything is made: a bad one exits 2 and leaves nothing behind
+  const profile = opts.profile === 'lesson' ? lessonProfile() : loadProfile(opts.profile);
+  const reportsDir = resolve(opts.reports);
+  const transport = target ? new SshTransport(target.target) : new LocalTransport();
+  const host = new Host(transport);
+  const run = new HostRun(host, 'verify');
+  const profileFile = resolve(profileFileFor(opts.profile, run.dir));
+  const name = target?.target.name ?? 'local';
+  const tty = !opts.once && process.stdout.isTTY === true;
+  const style = consoleStyle(process.stdout, 'pretty');
+  // a coach's many looks would each append a summary to a CI step's: none is its business
+  delete process.env.GITHUB_STEP_SUMMARY;
+  const suites: SuiteControl = {};
+  const stop = new AbortController();
+  const signals = trapSignals((sig) => {
+    if (!tty) console.error(`lesson-check coach: ${sig} received: stopping and removing this run's probes`);
+    stop.abort();
+    suites.stop?.(sig);
+  });
+  let report: RunReport | undefined;
+  let drawn = 0;
+  const watchers: FSWatcher[] = [];
+  try {
+    await run.begin(profile);
+    const wasDone = new Set<string>();
+    const log = join(reportsDir, 'coach-progress.jsonl');
+    mkdirSync(reportsDir, { recursive: true });
+    let board: Board | undefined;
+    const look = async (): Promise<number> => {
+      const started = Date.now();
+      const info = run.describe({
+        host: name,
+        ...(target ? { target: target.target, sshControlDir: (transport as SshTransport).controlDir } : {}),
+        profileFile,
+        reportsDir,
+        console: { format: 'plain', quiet: true },
+      });
+      ({ report } = await runSuites(info, join(run.suitesDir, String(started)), suites));
+      if (!report) return 2;
+      const next = boardOf(report, wasDone);
+      const at = new Date();
+      for (const change of stateChanges(board, next))
+        appendFileSync(
+          log,
+          `${JSON.stringify({ time: at.toISOString(), check: change.id, from: change.from, to: change.to })}\n`,
+        );
+      const meta = { host: name, at, tookMs: Date.now() - started, columns: process.stdout.columns };
+      if (tty) {
+        const lines = renderScreen(next, { ...meta, watching: true }, style);
+        // back to the screen's first line, then the new screen over the old one
+        process.stdout.write(`${drawn ? `\u001b[${drawn}A\r` : ''}\u001b[0J${lines.join('\n')}\n`);
+        drawn = lines.length;
+      } else if (opts.once) {
+        process.stdout.write(`${renderScreen(next, { ...meta, watching: false }, style).join('\n')}\n`);
+      } else {
+        for (const line of changeLines(board, next, at)) process.stdout.write(`${line}\n`);
+      }
+      board = next;
+      return report.checks.some((c) => c.state === 'failed' || c.state === 'error') ? 1 : 0;
+    };
+    let seen = await fingerprint(host, profile);
+    const code = await look();
+    if (opts.once || signals.signalled()) return signals.signalled() ? signals.exitCode() : code;
+    // locally, a write in one of the lesson's folders wakes the coach at once
+    let wake: (() => void) | undefined;
+    if (!target)
+      for (const dir of new Set(watchedPaths(profile).flatMap((p) => [dirname(p), ...(isDir(p) ? [p] : [])])))
+        if (existsSync(dir))
+          try {
+            watchers.push(watch(dir, () => wake?.()));
+          } catch {
+            // a folder that cannot be watched is still compared at each poll
+          }
+    while (!stop.signal.aborted) {
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, target ? POLL_MS.ssh : POLL_MS.local);
+        wake = () => {
+          clearTimeout(timer);
+          done();
+        };
+        stop.signal.addEventListener('abort', wake, { once: true });
+      });
+      if (wake) stop.signal.removeEventListener('abort', wake);
+      wake = undefined;
+      if (stop.signal.aborted) break;
+      const now = await fingerprint(host, profile);
+      // the fingerprints' commands are not a check's: nothing keeps their transcript
+      host.takeTranscript();
+      if (now === seen) continue;
+      seen = now;
+      await look();
+    }
+    return signals.exitCode();
+  } finally {
+    for (const w of watchers) w.close();
+    await run.end(profile, {
+      probesCutShort: probesCutShort(report, signals.signalled()),
+      before: async () => (target ? (transport as SshTransport).close() : undefined),
+    });
+    signals.release();
+  }
+}

@@ -1,0 +1,159 @@
+// As root: the coach beside a student. A kept lab is walked only as far as C3 (containerd
+// installed and running, nothing after), then the test performs the lesson's remaining steps one
+// by one with the lab's own walk, as a student would at the prompt, while `lesson-check coach`
+// watches with its output to a pipe (one line per change). "You are here" must move to each next
+// section in lesson order, the expected failures show as milestones, a step undone shows broken
+// at once, no line gives the fix away, and Ctrl-C leaves nothing of the coach on the host.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { nerdctl } from '../helpers/containerd.ts';
+import { Host } from '../helpers/host.ts';
+import { Lab } from '../helpers/lab/lab.ts';
+import { type Profile, loadProfile } from '../helpers/profile.ts';
+import { LocalTransport } from '../helpers/transport.ts';
+import { lessonCheck, runLab } from './lab-helpers.ts';
+import { startSshd } from './sshd.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const asRoot = process.getuid?.() === 0;
+
+/** What a coach may never print: the lesson's commands, or a file's contents. */
+const SPOILERS = [/install -m/, /tar x/, /systemctl (enable|restart|start)/, /nerdctl run -d/, /SystemdCgroup = true/];
+
+describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
+  let profileFile: string;
+  let profile: Profile;
+  let lab: Lab;
+  const host = new Host(new LocalTransport());
+  let coach: ChildProcess;
+  let output = '';
+  let reports: string;
+
+  beforeAll(async () => {
+    const kept = await runLab(['--keep', '--until', 'C3']);
+    expect(kept.exitCode, kept.output).toBe(0);
+    profileFile = /its profile: (\S+)/.exec(kept.output)![1]!;
+    profile = loadProfile(profileFile);
+    lab = Lab.open(join(profile.prefix, 'lab', 'lab.json'), host, profile);
+    reports = mkdtempSync(join(tmpdir(), 'lc-coach-'));
+    coach = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/lesson-check.js'), 'coach', '--profile', profileFile, '--reports', reports],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+    );
+    coach.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    coach.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  }, 300_000);
+
+  afterAll(async () => {
+    if (coach.exitCode === null) coach.kill('SIGKILL');
+    await runLab(['--down']);
+  }, 120_000);
+
+  /** Waits until the coach printed a line matching `pattern` after `from` characters. */
+  async function sees(pattern: RegExp, from: number, limitMs = 30_000): Promise<string> {
+    const deadline = Date.now() + limitMs;
+    for (;;) {
+      const line = output
+        .slice(from)
+        .split('\n')
+        .find((l) => pattern.test(l));
+      if (line) return line;
+      if (Date.now() > deadline) throw new Error(`the coach did not print ${pattern} in ${limitMs} ms:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Performs a step and waits for where the coach says the student is now. */
+  async function step(action: () => Promise<unknown>, here: RegExp): Promise<string> {
+    const from = output.length;
+    await action();
+    return sees(here, from);
+  }
+
+  test('you are here moves to each next section in lesson order; milestones; broken again; no spoilers', async () => {
+    // the first look: containerd done, ctr met, and the failure the lesson wants seen
+    await sees(/done: Install containerd \(step 1\)/, 0, 60_000);
+    await sees(/milestone: Meet ctr \(step 2\): `ctr run` fails for want of runc/, 0);
+    await sees(/you are here: Install runc \(step 3\): next: runc is not installed \(R2\)/, 0);
+
+    await step(() => lab.installRunc(), /you are here: Configure containerd \(step 4\): next: config.toml is missing/);
+    await sees(/done: Install runc \(step 3\)/, 0);
+    // written, not yet loaded: the lesson's restart is what is next
+    await step(
+      () => lab.writeConfig(),
+      /you are here: Configure containerd \(step 4\): next: config.toml was changed after containerd last started/,
+    );
+    await step(() => lab.restartContainerd(), /you are here: Install nerdctl \(step 5\)/);
+    await step(() => lab.installNerdctl(), /you are here: Install the CNI plugins \(step 6\)/);
+    await sees(/milestone: Install nerdctl \(step 5\): nerdctl fails for want of the CNI plugins/, 0);
+    await step(
+      () => lab.installCniPlugins(),
+      /you are here: Run podinfo \(step 7\): next: there is no podinfo container/,
+    );
+    await step(
+      () =>
+        host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', profile.expect.podinfoName, profile.images.podinfo), {
+          timeoutMs: 120_000,
+        }),
+      /all sections complete/,
+    );
+
+    // a section done earlier that breaks again is shown broken at once, and mended, done again
+    const runc = profile.paths.runc;
+    let from = output.length;
+    chmodSync(runc, 0o644);
+    await sees(/broken: Install runc \(step 3\)/, from);
+    await sees(/you are here: Install runc \(step 3\): next: runc is not executable \(R2\)/, from);
+    from = output.length;
+    chmodSync(runc, 0o755);
+    await sees(/all sections complete/, from);
+
+    for (const spoiler of SPOILERS) expect(output, String(spoiler)).not.toMatch(spoiler);
+    // the progress log: every check's changes, in order, as JSON Lines
+    const log = readFileSync(join(reports, 'coach-progress.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { check: string; from: string | null; to: string });
+    expect(log.filter((e) => e.check === 'R2').map((e) => e.to)).toEqual(['failed', 'passed', 'failed', 'passed']);
+    expect(log.find((e) => e.check === 'K2' && e.to === 'passed')).toBeDefined();
+  }, 600_000);
+
+  test('Ctrl-C ends it and leaves nothing of it on the host: its record and its namespace are gone', async () => {
+    const records = () => (existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []);
+    expect(records()).toHaveLength(1);
+    const ended = new Promise<number | null>((done) => coach.once('exit', (code) => done(code)));
+    coach.kill('SIGINT');
+    expect(await ended).toBe(130);
+    expect(records()).toEqual([]);
+    const namespaces = await host.capture([
+      profile.paths.ctr,
+      '--address',
+      profile.paths.socket,
+      'namespaces',
+      'ls',
+      '-q',
+    ]);
+    expect(namespaces.split('\n').filter((n) => n.startsWith('lc-'))).toEqual([]);
+  }, 60_000);
+
+  test('over ssh, --once: one look at the finished lab through the shared connection, exit 0', async () => {
+    const sshd = await startSshd();
+    try {
+      const config = join(mkdtempSync(join(tmpdir(), 'lc-coach-ssh-')), 'ssh_config');
+      writeFileSync(config, `Host *\n  IdentityFile ${sshd.key}\n${readFileSync(sshd.config, 'utf8')}`);
+      const target = `ssh://root@127.0.0.1:${sshd.port}`;
+      const run = await lessonCheck(['coach', '--once', '--target', target, '--profile', profileFile], {
+        LC_SSH_CONFIG: config,
+      });
+      expect(run.exitCode, run.output).toBe(0);
+      expect(run.stdout).toMatch(/^lesson-check coach · 127\.0\.0\.1 · checked/);
+      expect(run.stdout).toMatch(/all 8 sections complete: the lesson is done\n$/);
+    } finally {
+      await sshd.stop();
+    }
+  }, 120_000);
+});
