@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// npm run bench:coach [-- --runs N]: the coach's budgets, on a kept lab, locally. How long a
-// change on the host (runc made 0644, then mended) takes to show on the coach's output (piped:
-// one line per change), and what an idle coach costs: its CPU time and its children's (the
-// `stat` it compares) over IDLE_S seconds, as a share of one core. Writes bench/RESULTS.md
-// (coach markers). Over ssh the coach polls every second instead of every half: add that.
+// npm run bench:coach [-- --runs N]: the coach's budgets, on a kept lab: locally, over ssh on
+// loopback (Debian's sshd, the tests' helper), and the grader's board of 8 hosts (the same lab
+// eight times over ssh). How long a change on the host (runc made 0644, then mended) takes to
+// show on the output (piped: one line per change), and what an idle coach or board costs: its
+// CPU time and its reaped children's (the `stat`s, the ssh clients) over IDLE_S seconds, as a
+// share of one core. Writes bench/RESULTS.md (coach markers). Run as root, with tsx (package.json).
 import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CLI, ROOT, median, seconds, writeSection } from './lib.mjs';
 
+const { startSshd } = await import('../test/sshd.ts');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
 const IDLE_S = 30;
 
@@ -35,52 +38,115 @@ if (kept.code !== 0) throw new Error(`lab --keep failed:\n${kept.out}`);
 const profileFile = /its profile: (\S+)/.exec(kept.out)[1];
 const prefix = profileFile.replace(/\/profile\.toml$/, '');
 const runc = join(prefix, 'usr/local/sbin/runc');
-let output = '';
-const coach = spawn(CLI[0], [...CLI.slice(1), 'coach', '--profile', profileFile, '--reports', '/tmp/lc-bench-coach'], {
-  cwd: ROOT,
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-coach.stdout.on('data', (d) => (output += d));
-coach.stderr.on('data', (d) => (output += d));
-const sees = async (pattern, from) => {
-  for (;;) {
-    if (pattern.test(output.slice(from))) return performance.now();
-    await new Promise((r) => setTimeout(r, 10));
+
+/** One watcher (`args`), measured: idle cost, then `runs` breaks and mends; `broken` and
+ * `complete` are its lines for them. */
+async function measure(args, env, broken, complete) {
+  let output = '';
+  const child = spawn(CLI[0], [...CLI.slice(1), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const sees = async (pattern, from, count = 1) => {
+    for (;;) {
+      if ((output.slice(from).match(new RegExp(pattern, 'g')) ?? []).length >= count) return performance.now();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  try {
+    await sees(complete, 0, args.includes('--inventory') ? 8 : 1);
+    const t0 = performance.now();
+    const cpu0 = cpuSeconds(child.pid);
+    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+    const idle = (cpuSeconds(child.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    const broke = [];
+    const mended = [];
+    const hosts = args.includes('--inventory') ? 8 : 1;
+    for (let i = 0; i < runs; i++) {
+      let from = output.length;
+      let start = performance.now();
+      chmodSync(runc, 0o644);
+      broke.push((await sees(broken, from, hosts)) - start);
+      from = output.length;
+      start = performance.now();
+      chmodSync(runc, 0o755);
+      mended.push((await sees(complete, from, hosts)) - start);
+    }
+    return { idle, broke, mended };
+  } finally {
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('close', r));
   }
-};
+}
+
+const sshd = await startSshd();
 try {
-  await sees(/all sections complete/, 0);
-  const t0 = performance.now();
-  const cpu0 = cpuSeconds(coach.pid);
-  await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  const idle = (cpuSeconds(coach.pid) - cpu0) / ((performance.now() - t0) / 1000);
-  const broke = [];
-  const mended = [];
-  for (let i = 0; i < runs; i++) {
-    let from = output.length;
-    let start = performance.now();
-    chmodSync(runc, 0o644);
-    broke.push((await sees(/broken: Install runc/, from)) - start);
-    from = output.length;
-    start = performance.now();
-    chmodSync(runc, 0o755);
-    mended.push((await sees(/all sections complete/, from)) - start);
-  }
+  const config = join(mkdtempSync(join(tmpdir(), 'lc-bench-coach-')), 'ssh_config');
+  writeFileSync(config, `Host *\n  IdentityFile ${sshd.key}\n${readFileSync(sshd.config, 'utf8')}`);
+  const inventory = join(mkdtempSync(join(tmpdir(), 'lc-bench-board-')), 'class.ini');
+  writeFileSync(
+    inventory,
+    [
+      '[class]',
+      ...Array.from({ length: 8 }, (_, i) => `host-${i + 1} ansible_host=127.0.0.1 ansible_port=${sshd.port}`),
+      '[class:vars]',
+      'ansible_user=root',
+      `ansible_ssh_private_key_file=${sshd.key}`,
+      `lesson_check_profile=${profileFile}`,
+      '',
+    ].join('\n'),
+  );
+  const target = `ssh://root@127.0.0.1:${sshd.port}`;
+  const rows = [
+    [
+      'the coach, here',
+      await measure(
+        ['coach', '--profile', profileFile, '--reports', '/tmp/lc-bench-coach'],
+        {},
+        'broken: Install runc',
+        'all sections complete',
+      ),
+    ],
+    [
+      'the coach, over ssh on loopback',
+      await measure(
+        ['coach', '--profile', profileFile, '--target', target, '--reports', '/tmp/lc-bench-coach-ssh'],
+        { LC_SSH_CONFIG: config },
+        'broken: Install runc',
+        'all sections complete',
+      ),
+    ],
+    [
+      'the board, 8 hosts over ssh (the last host shown)',
+      await measure(
+        ['grade', '--inventory', inventory, '--watch', '--reports', '/tmp/lc-bench-board'],
+        { LC_SSH_CONFIG: config },
+        'broken: Install runc',
+        'all sections complete',
+      ),
+    ],
+  ];
   const body = [
-    '## The coach (npm run bench:coach)',
+    '## The coach and the class board (npm run bench:coach)',
     '',
-    `A kept lab, the coach piped, ${runs} times each; ${new Date().toISOString().slice(0, 10)}.`,
+    `One kept lab; the coach or board piped; runc made 0644 then mended, ${runs} times each; idle cost`,
+    `over ${IDLE_S} s (the process and its reaped children, as a share of one core);`,
+    `${new Date().toISOString().slice(0, 10)}.`,
     '',
-    '| what | median | worst |',
-    '|---|---:|---:|',
-    `| runc made 0644 → "broken" shown | ${seconds(median(broke))} s | ${seconds(Math.max(...broke))} s |`,
-    `| runc mended → "complete" shown | ${seconds(median(mended))} s | ${seconds(Math.max(...mended))} s |`,
-    `| idle coach, CPU of one core (${IDLE_S} s) | ${(idle * 100).toFixed(2)} % | |`,
+    '| watcher | 0644 → "broken" shown (median, worst) | mended → "complete" shown (median, worst) | idle CPU |',
+    '|---|---:|---:|---:|',
+    ...rows.map(
+      ([what, r]) =>
+        `| ${what} | ${seconds(median(r.broke))} s, ${seconds(Math.max(...r.broke))} s | ` +
+        `${seconds(median(r.mended))} s, ${seconds(Math.max(...r.mended))} s | ${(r.idle * 100).toFixed(2)} % |`,
+    ),
     '',
   ].join('\n');
   console.log(writeSection('coach', body));
 } finally {
-  coach.kill('SIGINT');
-  await new Promise((r) => coach.once('close', r));
+  await sshd.stop();
   await run(['lab', '--down']);
 }

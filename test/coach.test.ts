@@ -112,6 +112,15 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
     chmodSync(runc, 0o755);
     await sees(/all sections complete/, from);
 
+    // config.toml edited after the restart: containerd runs with the old one (R5)
+    from = output.length;
+    await host.ensure(['touch', profile.paths.configToml]);
+    await sees(/broken: Configure containerd \(step 4\)/, from);
+    await sees(/you are here: Configure containerd \(step 4\): next: config.toml was changed after containerd/, from);
+    from = output.length;
+    await lab.restartContainerd();
+    await sees(/all sections complete/, from);
+
     for (const spoiler of SPOILERS) expect(output, String(spoiler)).not.toMatch(spoiler);
     // the progress log: every check's changes, in order, as JSON Lines
     const log = readFileSync(join(reports, 'coach-progress.jsonl'), 'utf8')
@@ -138,6 +147,24 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
       '-q',
     ]);
     expect(namespaces.split('\n').filter((n) => n.startsWith('lc-'))).toEqual([]);
+  }, 60_000);
+
+  test('SIGTERM, as a lab platform ends a session, ends it the same way', async () => {
+    const records = () => (existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []);
+    let said = '';
+    const second = spawn(process.execPath, [join(ROOT, 'bin/lesson-check.js'), 'coach', '--profile', profileFile], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    second.stdout.on('data', (d: Buffer) => (said += d.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!/all sections complete/.test(said) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(records()).toHaveLength(1);
+    const ended = new Promise<number | null>((done) => second.once('exit', (code) => done(code)));
+    second.kill('SIGTERM');
+    expect(await ended).toBe(143);
+    expect(records()).toEqual([]);
   }, 60_000);
 
   test('over ssh, --once: one look at the finished lab through the shared connection, exit 0', async () => {

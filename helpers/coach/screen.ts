@@ -32,7 +32,7 @@ export function renderScreen(
 ) {
   const time = meta.at.toTimeString().slice(0, 8);
   // a line wider than the terminal would wrap, and the redraw in place would miscount
-  const width = Math.min(WIDTH, meta.columns ?? WIDTH);
+  const width = Math.min(WIDTH, meta.columns || WIDTH);
   const header = `lesson-check coach · ${visibleLine(meta.host)} · checked ${time} in ${seconds(meta.tookMs)}`;
   const lines = [fit(header, width), ''];
   for (const s of board.sections) {

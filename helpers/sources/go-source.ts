@@ -127,7 +127,8 @@ async function downloadModule(host: Host, go: GoToolchain, module: string, versi
   }
   if (info.Error || r.exitCode !== 0 || !info.Dir) {
     const why = (info.Error ?? r.stderr).trim().split('\n').pop() ?? `exit ${r.exitCode}`;
-    if (/not found|unknown revision|invalid version|not available|410 Gone|404/i.test(why))
+    // status codes as words: a proxy's random port (127.0.0.1:40499) must not read as a 404
+    if (/not found|unknown revision|invalid version|not available|\b410 Gone\b|\b404\b/i.test(why))
       throw new GoSourceError(
         `${module}@${version}: no such version on the module proxy (GOPROXY=${go.env.GOPROXY}): ${why}`,
       );
