@@ -95,7 +95,8 @@ export function inThisRun(id: string): boolean {
 export async function loadRunContext(): Promise<RunContext> {
   if (cached) return cached;
   const runDir = runDirFromEnv();
-  const info = readRunInfo(runDir);
+  // the description this process has read already (the checks' declarations read it first)
+  const info = currentRunInfo() ?? readRunInfo(runDir);
   const host = new Host(info.target ? new SshTransport(info.target, info.sshControlDir) : new LocalTransport());
   const profile = loadProfile(info.profileFile);
   // the walks' code is loaded only by the runs that walk (verify and grade only inspect)

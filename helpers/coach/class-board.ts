@@ -8,7 +8,7 @@ import { visibleLine } from '../host-text.ts';
 import type { ConsoleStyle } from '../reporters/console.ts';
 import type { RunReport } from '../reporters/model.ts';
 import { type Board, boardOf } from './board.ts';
-import { changeLines } from './screen.ts';
+import { changeLines, paint } from './screen.ts';
 
 /** Each host's board, and the sections it has had complete (for "broken again"). */
 export class ClassBoard {
@@ -53,5 +53,5 @@ export class ClassBoard {
 function cell(style: ConsoleStyle, state: Board['sections'][number]['state'], broken: boolean): string {
   const [text, code] = broken ? ['✗', 31] : state === 'done' ? ['✓', 32] : state === 'here' ? ['→', 36] : ['·', 90];
   const shown = style.unicode ? text : { '✓': 'ok', '→': '>>', '✗': 'XX', '·': '..' }[text]!;
-  return `${' '.repeat(4 - shown.length)}${style.color ? `\u001b[${code}m${shown}\u001b[39m` : shown}`;
+  return `${' '.repeat(4 - shown.length)}${paint(style, code, shown)}`;
 }

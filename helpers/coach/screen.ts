@@ -14,8 +14,16 @@ function fit(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
-function paint(style: ConsoleStyle, code: number, text: string): string {
+/** `text` in the colour `code` (SGR), on a terminal that shows colour. */
+export function paint(style: ConsoleStyle, code: number, text: string): string {
   return style.color ? `\u001b[${code}m${text}\u001b[39m` : text;
+}
+
+/** Draws `lines` over the `drawn` lines drawn last (0: none yet), in place; returns how many
+ * lines are on the screen now. */
+export function redraw(lines: string[], drawn: number): number {
+  process.stdout.write(`${drawn ? `\u001b[${drawn}A\r` : ''}\u001b[0J${lines.join('\n')}\n`);
+  return lines.length;
 }
 
 function glyph(style: ConsoleStyle, s: Section): string {

@@ -12,7 +12,7 @@ import { type FSWatcher, appendFileSync, existsSync, mkdirSync, statSync, watch 
 import { dirname, join, resolve } from 'node:path';
 import { type Board, boardOf, stateChanges } from '../coach/board.ts';
 import { fingerprint, watchedPaths } from '../coach/fingerprint.ts';
-import { changeLines, renderScreen } from '../coach/screen.ts';
+import { changeLines, redraw, renderScreen } from '../coach/screen.ts';
 import { Host } from '../host.ts';
 import { type TargetHost, targetsFromUrls } from '../inventory.ts';
 import { lessonProfile, loadProfile, profileFileFor } from '../profile.ts';
@@ -108,9 +108,7 @@ export async function coachCommand(args: string[]): Promise<number> {
       const meta = { host: name, at, tookMs: Date.now() - started, columns: process.stdout.columns };
       if (tty) {
         const lines = renderScreen(next, { ...meta, watching: true }, style);
-        // back to the screen's first line, then the new screen over the old one
-        process.stdout.write(`${drawn ? `\u001b[${drawn}A\r` : ''}\u001b[0J${lines.join('\n')}\n`);
-        drawn = lines.length;
+        drawn = redraw(lines, drawn);
       } else if (opts.once) {
         process.stdout.write(`${renderScreen(next, { ...meta, watching: false }, style).join('\n')}\n`);
       } else {

@@ -6,6 +6,7 @@
 import type { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ClassBoard } from '../coach/class-board.ts';
+import { redraw } from '../coach/screen.ts';
 import { type FleetOptions, checkFleet, fleetWatcher, unreachable } from '../fleet.ts';
 import { safeJson, visible, visibleLine } from '../host-text.ts';
 import {
@@ -220,9 +221,7 @@ async function watchClass(
     const lines = board.update(reports, at);
     await tryWriteReports(reports, reportsDir, { refreshSeconds: LIVE_PAGE_REFRESH_S, at: at.toISOString() });
     if (tty) {
-      const screen = board.render(reports, at, style);
-      process.stdout.write(`${drawn ? `\u001b[${drawn}A\r` : ''}\u001b[0J${screen.join('\n')}\n`);
-      drawn = screen.length;
+      drawn = redraw(board.render(reports, at, style), drawn);
     } else for (const line of lines) process.stdout.write(`${line}\n`);
   };
   await show();
