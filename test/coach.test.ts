@@ -167,6 +167,57 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
     expect(records()).toEqual([]);
   }, 60_000);
 
+  test('on a terminal: one screen redrawn in place, 80×24, broken at once; a closed terminal ends it', async () => {
+    const records = () => (existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []);
+    // util-linux `script` gives the coach a pseudo-terminal of its own (80×24, as beside a shell)
+    // and copies what it draws to our pipe
+    const cli = `${process.execPath} ${join(ROOT, 'bin/lesson-check.js')}`;
+    const reportsDir = mkdtempSync(join(tmpdir(), 'lc-coach-tty-'));
+    const command = `stty cols 80 rows 24; exec ${cli} coach --profile ${profileFile} --reports ${reportsDir}`;
+    const term = spawn('script', ['--quiet', '--flush', '--command', command, '/dev/null'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' },
+    });
+    let drawn = '';
+    term.stdout.on('data', (d: Buffer) => (drawn += d.toString()));
+    // each redraw erases what is below the cursor (ESC [0J) and draws the whole screen
+    const frames = () => drawn.split('\u001b[0J').slice(1);
+    const lastFrame = () => frames().at(-1) ?? '';
+    const shows = async (pattern: RegExp, after: number) => {
+      const deadline = Date.now() + 30_000;
+      while (!(frames().length > after && pattern.test(lastFrame()))) {
+        if (Date.now() > deadline) throw new Error(`the screen never showed ${pattern}:\n${JSON.stringify(drawn)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await shows(/all 8 sections complete: the lesson is done · watching · Ctrl-C stops/, 0);
+      const first = frames().length;
+      chmodSync(profile.paths.runc, 0o644);
+      await shows(/→ Install runc \(step 3\)\s+broken again: you are here/, first);
+      chmodSync(profile.paths.runc, 0o755);
+      await shows(/all 8 sections complete/, frames().length);
+      // in place: every screen after the first moves the cursor back up over the one before
+      const screens = frames();
+      for (const [i, screen] of screens.entries()) {
+        const lines = screen.replace(/\r/g, '').split('\n').slice(0, -1);
+        expect(lines.length, screen).toBeLessThanOrEqual(24);
+        // eslint-disable-next-line no-control-regex
+        for (const line of lines) expect([...line.replace(/\u001b\[\d*[A-Za-z]/g, '')].length).toBeLessThanOrEqual(80);
+        if (i + 1 < screens.length) expect(screen).toMatch(new RegExp(`\\u001b\\[${lines.length}A\\r$`));
+      }
+      expect(drawn).not.toMatch(/\d\d:\d\d:\d\d you are here/);
+      expect(records()).toHaveLength(1);
+    } finally {
+      // the terminal closes under the coach (SIGHUP): it removes its run as on Ctrl-C
+      term.kill('SIGKILL');
+    }
+    const deadline = Date.now() + 30_000;
+    while (records().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(records()).toEqual([]);
+  }, 120_000);
+
   test('over ssh, --once: one look at the finished lab through the shared connection, exit 0', async () => {
     const sshd = await startSshd();
     try {

@@ -3,7 +3,8 @@
 // moments — start-up, the runc stage's probe containers, inside the bridge probe — exits with the
 // shell's code for that signal and leaves the lab exactly as it was: namespaces, containers,
 // tasks, images, files, netns, links, cgroups, IPv4 forwarding, temp dirs, processes. The lab's
-// own walk, told to stop by SIGTERM or SIGHUP, is torn down the same way. A run killed outright
+// own walk, told to stop by SIGTERM or SIGHUP, is torn down the same way, and so is the coach,
+// by SIGINT, SIGTERM or SIGHUP during a look or between two. A run killed outright
 // (SIGKILL) is cleaned up by the next run, never a live one; a busy node's own containers are
 // never touched.
 import { spawn } from 'node:child_process';
@@ -61,6 +62,18 @@ const moments: Record<string, (timings: string) => Promise<boolean>> = {
     Promise.resolve(existsSync(timings) && readFileSync(timings, 'utf8').includes('check R6: start')),
   'inside the bridge probe': async () => /^lc-\w+-k4/m.test((await execa('ip', ['netns', 'list'])).stdout),
 };
+
+/** The coach's moments: those of its looks, and between two looks (watching). */
+const coachMoments: Record<string, (timings: string) => Promise<boolean>> = {
+  ...moments,
+  'between looks': (timings) =>
+    Promise.resolve(existsSync(timings) && readFileSync(timings, 'utf8').includes('cli: vitest closed')),
+};
+
+/** Runs still recorded on this host (/run/lesson-check/runs): a run that ended is forgotten. */
+function runRecords(): string[] {
+  return existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : [];
+}
 
 /** The run's own temp dirs and processes: nothing named after a run may outlive it. */
 function runLeftovers(): string[] {
@@ -145,6 +158,23 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
         ).toBe(true);
         expect(await snapshotLab(profileFile)).toEqual(before);
         expect(runLeftovers()).toEqual([]);
+      });
+    }
+  }
+
+  // the coach, which a lab platform ends with SIGTERM and a closed terminal with SIGHUP
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    for (const [moment, when] of Object.entries(coachMoments)) {
+      test(`coach, ${signal} at ${moment}`, async () => {
+        const run = await runAndSignal(['coach', '--profile', profileFile], signal, when);
+        expect(run.sent, run.output).toBe(true);
+        expect(
+          run.code === 128 + constants.signals[signal] || run.signal === signal,
+          `exit ${run.code}, signal ${run.signal}\n${run.output}`,
+        ).toBe(true);
+        expect(await snapshotLab(profileFile)).toEqual(before);
+        expect(runLeftovers()).toEqual([]);
+        expect(runRecords()).toEqual([]);
       });
     }
   }

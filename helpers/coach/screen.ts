@@ -58,12 +58,15 @@ export function renderScreen(
     if (s.state === 'here' && s.milestone) lines.push(fit(`      ${s.milestone}`, width));
   }
   const done = board.sections.filter((s) => s.state === 'done').length;
-  const watching = meta.watching ? ' · watching for changes · Ctrl-C to stop' : '';
+  const watching = meta.watching ? ' · watching · Ctrl-C stops' : '';
   lines.push(
     '',
-    board.here === undefined
-      ? `all ${board.sections.length} sections complete: the lesson is done${watching}`
-      : `${done} of ${board.sections.length} sections complete${watching}`,
+    fit(
+      board.here === undefined
+        ? `all ${board.sections.length} sections complete: the lesson is done${watching}`
+        : `${done} of ${board.sections.length} sections complete${watching}`,
+      width,
+    ),
   );
   return lines;
 }
