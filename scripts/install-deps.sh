@@ -4,12 +4,15 @@
 #   lab:  what the lab and the checks run (ip, unshare, curl, tar, ps, sysctl, apt-get download)
 #   test: the same, plus chromium (the HTML report is rendered in it), the OpenSSH server
 #         and client (a class is graded over ssh in the tests) and ansible-core (inventories
-#         are read through ansible-inventory, and compared with the built-in reader)
+#         are read through ansible-inventory, and compared with the built-in reader), and
+#         QEMU (the lesson is walked on a VM with its own kernel)
 #   both: where a Go toolchain is, what the go source needs to build runc (gcc, libseccomp-dev)
 set -euo pipefail
 lab=(ca-certificates curl tar iproute2 util-linux mount procps coreutils dpkg apt debian-archive-keyring)
-# test: the machine lab boots Debian with systemd-nspawn from a debootstrapped rootfs
-test=("${lab[@]}" chromium openssh-server openssh-client systemd-container debootstrap openssl ansible-core)
+# test: the machine lab boots Debian with systemd-nspawn from a debootstrapped rootfs, and as a VM
+# with QEMU (qemu-img for its overlay, socat for its registry forward, e2fsprogs for its disks)
+test=("${lab[@]}" chromium openssh-server openssh-client systemd-container debootstrap openssl ansible-core
+  qemu-system-x86 qemu-utils socat e2fsprogs)
 case "${1:-}" in
   lab) wanted=("${lab[@]}") ;;
   test) wanted=("${test[@]}") ;;

@@ -42,6 +42,15 @@ describe('lesson-check command line', () => {
     expect(run.output).toContain('--shard goes with --inventory or --target');
   });
 
+  test("a VM's release: only with --vm, and only Debian 12 or 13", async () => {
+    const alone = await lessonCheck(['machine', '--release', 'trixie']);
+    expect(alone.exitCode, alone.output).toBe(2);
+    expect(alone.output).toContain("--release chooses a VM's Debian: it needs --vm");
+    const sid = await lessonCheck(['machine', '--vm', '--release', 'sid']);
+    expect(sid.exitCode, sid.output).toBe(2);
+    expect(sid.output).toContain('--release sid: a VM is Debian bookworm or trixie');
+  });
+
   test('an unknown command exits 2', async () => {
     const run = await lessonCheck(['frobnicate']);
     expect(run.exitCode).toBe(2);

@@ -1,10 +1,12 @@
-/** Machines for the tests: kept up with `lesson-check machine --keep`, entered with nsenter, and
- * what a machine could leave on the host. */
+/** Machines for the tests: kept up with `lesson-check machine --keep` (nspawn, entered with
+ * nsenter) or `machine --vm --keep` (entered over its ssh), and what a machine could leave on the
+ * host. */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Host } from '../helpers/host.ts';
 import { MACHINES_ROOT, Machine, type MachineState } from '../helpers/machine/machine.ts';
+import type { VmState } from '../helpers/machine/vm.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import { type HostRuntimeTraces, type LabRun, hostRuntimeTraces, lessonCheck } from './lab-helpers.ts';
 
@@ -35,25 +37,56 @@ export async function inMachine(state: MachineState, script: string): Promise<st
 
 /** What verify must leave exactly as it was inside a machine: the lesson's files, the unit's
  * state, containerd's namespaces with their containers, tasks and images, links, nerdctl's state. */
-export async function snapshotMachine(state: MachineState): Promise<Record<string, string>> {
+export function snapshotMachine(state: MachineState): Promise<Record<string, string>> {
+  return snapshotInside((script) => inMachine(state, script));
+}
+
+/** The same, of a VM (over its ssh). */
+export function snapshotVm(vm: KeptVm): Promise<Record<string, string>> {
+  return snapshotInside((script) => inVm(vm, script));
+}
+
+export interface KeptVm {
+  run: LabRun;
+  state: VmState;
+  target: string;
+  sshConfig: string;
+}
+
+/** `lesson-check machine --vm --keep [ARGS]`: the VM's state, its ssh target and config. */
+export async function keepVm(args: string[] = []): Promise<KeptVm> {
+  const run = await lessonCheck(['machine', '--vm', '--keep', ...args]);
+  const target = /kept up[^:]*: (ssh:\/\/\S+)/.exec(run.output)?.[1];
+  const sshConfig = /LC_SSH_CONFIG=(\S+)/.exec(run.output)?.[1];
+  if (!target || !sshConfig) throw new Error(`machine --vm --keep failed (exit ${run.exitCode}):\n${run.output}`);
+  const state = JSON.parse(readFileSync(join(sshConfig, '../vm.json'), 'utf8')) as VmState;
+  return { run, state, target, sshConfig };
+}
+
+/** A shell command inside the VM over its ssh, as root there would type it; throws when it fails. */
+export async function inVm(vm: KeptVm, script: string): Promise<string> {
+  const r = await execa('ssh', ['-F', vm.sshConfig, '-o', 'BatchMode=yes', '127.0.0.1', script], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`in ${vm.state.name}: ${script}: exit ${r.exitCode}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function snapshotInside(inMachine: (script: string) => Promise<string>): Promise<Record<string, string>> {
   const snap: Record<string, string> = {};
   // files with size and time, but containerd's own databases (they change under any client);
   // folders by name (creating and removing an entry touches a folder)
   snap.files = await inMachine(
-    state,
     'find /etc /usr/local /opt/cni /var/lib/nerdctl /var/lib/containerd/io.containerd.runtime.v2.task ' +
       '/run/containerd -xdev \\( -type d -printf "%p/ %m\\n" \\) -o \\( -type s -o -type p -o -name "*.db" \\) ' +
       '-o -printf "%p %s %T@ %m\\n" 2>/dev/null | sort',
   );
   snap.unit = await inMachine(
-    state,
     'systemctl show containerd -p ActiveState -p SubState -p UnitFileState -p MainPID -p ActiveEnterTimestampMonotonic',
   );
-  snap.links = await inMachine(state, 'ip -o link show | cut -d: -f2 | sort');
-  const namespaces = (await inMachine(state, 'ctr namespaces ls -q')).split('\n').filter(Boolean);
+  snap.links = await inMachine('ip -o link show | cut -d: -f2 | sort');
+  const namespaces = (await inMachine('ctr namespaces ls -q')).split('\n').filter(Boolean);
   snap.namespaces = namespaces.join(',');
   for (const ns of namespaces)
-    snap[ns] = await inMachine(state, `ctr -n ${ns} containers ls; ctr -n ${ns} tasks ls; ctr -n ${ns} images ls -q`);
+    snap[ns] = await inMachine(`ctr -n ${ns} containers ls; ctr -n ${ns} tasks ls; ctr -n ${ns} images ls -q`);
   return snap;
 }
 
@@ -72,7 +105,11 @@ export async function machineTraces(): Promise<HostTraces> {
   const ps = await execa('ps', ['-eo', 'pid=,stat=,args='], { reject: false });
   const processes = ps.stdout
     .split('\n')
-    .filter((l) => (l.includes(`${MACHINES_ROOT}/`) || l.includes('systemd-nspawn')) && !/^\s*\d+\s+Z/.test(l));
+    .filter(
+      (l) =>
+        (l.includes(`${MACHINES_ROOT}/`) || l.includes('systemd-nspawn') || l.includes('qemu-system')) &&
+        !/^\s*\d+\s+Z/.test(l),
+    );
   const veths = (await execa('ip', ['-o', 'link', 'show'])).stdout
     .split('\n')
     .map((l) => l.split(': ')[1] ?? '')

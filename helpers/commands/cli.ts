@@ -30,7 +30,8 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
        lesson-check fetch --to DIR [--source github|go] [--mirror URL] [--pin P]
        lesson-check walkthrough --yes [--source github|go|dir:DIR] [--mirror URL] [--pin P]
                                 [--set-aside-leftovers] [--reports DIR]
-       lesson-check machine [--source github|go|dir:DIR] [--reports DIR] [--keep [--until ID]]
+       lesson-check machine [--vm [--release bookworm|trixie]] [--source github|go|dir:DIR]
+                            [--reports DIR] [--keep [--until ID]]
        lesson-check machine --down
        lesson-check coach [--profile lesson|FILE] [--target ssh://[user@]host[:port]] [--once] [--reports DIR]
        lesson-check clean
@@ -92,8 +93,10 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                 binaries are put back afterwards, the services stay stopped
   machine       the walkthrough inside a throwaway Debian machine with systemd as init
                 (systemd-nspawn, its own network namespace and sshd), torn down afterwards;
-                --keep leaves it up (--until ID: unfinished after that check) and says how to
-                reach it over ssh; --down removes every machine left up
+                --vm: a QEMU VM with its own kernel instead (Debian 13, or --release bookworm;
+                cgroup v2), reached over a loopback port; --keep leaves it up (--until ID:
+                unfinished after that check) and says how to reach it over ssh; --down removes
+                every machine left up
   pins          the lesson's pins as --pin takes them; --newest-patch: each moved to the newest
                 patch release of its minor version (GitHub's tags; GH_TOKEN lifts the rate limit)
   clean         remove what verify or grade runs that were killed (SIGKILL, a power cut) left on

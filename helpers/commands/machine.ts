@@ -1,7 +1,9 @@
 /**
  * `lesson-check machine`: the lesson exactly as written, on a throwaway Debian machine with
- * systemd as its init (systemd-nspawn). It boots one, runs `walkthrough` inside it — the lesson's
- * own commands at the lesson's own paths, `systemctl` and all — from the lesson's release assets
+ * systemd as its init: a systemd-nspawn container on this host's kernel, or with --vm a QEMU
+ * virtual machine with its own kernel (cgroup v2; Debian 12 or 13). It boots one, runs
+ * `walkthrough` inside it — the lesson's own commands at the lesson's own paths, `systemctl` and
+ * all — from the lesson's release assets
  * (github, go or dir:), copies the reports out, and tears the machine down; or, with --keep,
  * leaves it up (finished, or stopped after a given check with --until) and says how to reach it
  * over ssh with the `lesson` profile. `--down` removes every machine left up.
@@ -19,12 +21,28 @@ import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
 import { LocalTransport } from '../transport.ts';
 import { trapSignals } from '../signals.ts';
 import { INSIDE, Machine, MACHINES_ROOT } from '../machine/machine.ts';
+import { VM_RELEASES, type VmRelease } from '../machine/vm-image.ts';
+import { VirtualMachine, readVmState, teardownVm } from '../machine/vm.ts';
 import { machineDirs, teardownMachine } from '../machine/teardown.ts';
 import { REPORTS, SOURCE, UsageError, noPositionals, parseOptions, parseUntil, sourceOption } from './options.ts';
 
-const MACHINE_USAGE = `usage: lesson-check machine [--source github|go|dir:DIR] [--mirror URL] [--pin P]
-                              [--reports DIR] [--keep [--until ID]]
+const MACHINE_USAGE = `usage: lesson-check machine [--vm [--release bookworm|trixie]] [--source github|go|dir:DIR]
+                              [--mirror URL] [--pin P] [--reports DIR] [--keep [--until ID]]
        lesson-check machine --down`;
+
+/** A machine booted for the walk, nspawn or VM: what the command needs of either. */
+interface BootedMachine {
+  name: string;
+  /** Whether it still runs (the walk is not started in a machine that stopped). */
+  running(): boolean;
+  /** Where to look when it stopped. */
+  consoleLog: string;
+  /** The argv on this host that runs `argv` inside it, with `env`. */
+  insideArgv(argv: string[], env: Record<string, string>): string[];
+  copyReportsTo(dir: string): Promise<void>;
+  keptLines(): string[];
+  teardown(): Promise<string>;
+}
 
 /** Exit code: the walkthrough's inside (0, 1), or 2 for usage and setup errors, 128 + the
  * signal's number when ended by one. */
@@ -38,6 +56,8 @@ export async function machineCommand(args: string[]): Promise<number> {
       keep: { type: 'boolean', default: false },
       until: { type: 'string' },
       down: { type: 'boolean', default: false },
+      vm: { type: 'boolean', default: false },
+      release: { type: 'string' },
     },
     MACHINE_USAGE,
   );
@@ -48,12 +68,20 @@ export async function machineCommand(args: string[]): Promise<number> {
       "the walkthrough installs the lesson's release assets: --source github, go or dir:DIR",
       MACHINE_USAGE,
     );
+  if (opts.release !== undefined && !opts.vm)
+    throw new UsageError("--release chooses a VM's Debian: it needs --vm", MACHINE_USAGE);
+  const release = (opts.release ?? 'trixie') as VmRelease;
+  if (!VM_RELEASES.includes(release))
+    throw new UsageError(`--release ${opts.release}: a VM is Debian ${VM_RELEASES.join(' or ')}`, MACHINE_USAGE);
   const only = parseUntil(opts.until, opts.keep, 'a machine', MACHINE_USAGE);
   const host = new Host(new LocalTransport());
   if (opts.down) return down(host);
   showProgress(consoleProgress({ format: 'pretty', quiet: false }));
   if (process.getuid?.() !== 0) {
-    console.error('lesson-check machine: must run as root (it boots a container with systemd-nspawn and makes a veth)');
+    const why = opts.vm
+      ? "it debootstraps the VM's image"
+      : 'it boots a container with systemd-nspawn and makes a veth';
+    console.error(`lesson-check machine: must run as root (${why})`);
     return 2;
   }
 
@@ -66,45 +94,25 @@ export async function machineCommand(args: string[]): Promise<number> {
     inner?.kill('SIGTERM');
   });
   const reportsDir = resolve(opts.reports);
-  let machine: Machine | undefined;
+  let machine: BootedMachine | undefined;
+  let teardown: (() => Promise<string>) | undefined;
   let keep = false;
   try {
-    let prepared: Prepared;
     try {
-      machine = await Machine.prepare(host);
-      const dir = machine.state.dir;
-      prepared = await during("gathering the lesson's assets", () => prepareAssets(host, source, join(dir, 'assets')), {
-        atOnce: true,
-      });
-      const t0 = Date.now();
-      const { rootfsFromCache } = await during(`booting machine ${machine.state.name}`, () =>
-        machine!.boot({
-          assetsDir: prepared.assetsDir,
-          registryBinary: prepared.registry,
-          busybox: prepared.busybox,
-          podinfo: prepared.podinfo,
-        }),
-      );
-      console.log(
-        `lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} ` +
-          `in ${((Date.now() - t0) / 1000).toFixed(1)} s ` +
-          `(Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; ` +
-          `the lesson's assets from source ${prepared.source})`,
-      );
+      const booting = opts.vm ? bootVm(host, source, release) : bootNspawn(host, source);
+      teardown = booting.teardown;
+      machine = await booting.booted;
     } catch (e) {
       if (signals.signalled()) return signals.exitCode();
       console.error(`lesson-check machine: could not boot the machine: ${(e as Error).message}`);
       return 2;
     }
     // the walkthrough inside, as the lesson's CI would run it on a fresh VM
-    if (!machine.leaderPid()) {
-      console.error(
-        `lesson-check machine: machine ${machine.state.name} stopped before the walk: ` +
-          `see ${join(machine.state.dir, 'console.log')}`,
-      );
+    if (!machine.running()) {
+      console.error(`lesson-check machine: machine ${machine.name} stopped before the walk: see ${machine.consoleLog}`);
       return 2;
     }
-    const argv = machine.enterArgv(
+    const argv = machine.insideArgv(
       [
         INSIDE.node,
         join(INSIDE.app, 'bin/lesson-check.js'),
@@ -124,10 +132,7 @@ export async function machineCommand(args: string[]): Promise<number> {
     // the reports of what ran, even when a signal cut the walk short
     let copyError: string | undefined;
     try {
-      mkdirSync(reportsDir, { recursive: true });
-      const inside = join(machine.state.dir, 'reports');
-      if (existsSync(inside))
-        for (const f of readdirSync(inside)) cpSync(join(inside, f), join(reportsDir, f), { recursive: true });
+      await machine.copyReportsTo(reportsDir);
     } catch (e) {
       copyError = `the reports could not be written to ${reportsDir}: ${(e as Error).message}`;
     }
@@ -137,29 +142,124 @@ export async function machineCommand(args: string[]): Promise<number> {
       return 2;
     }
     keep = opts.keep;
-    if (keep) {
-      const m = machine.state;
+    if (keep)
       process.stderr.write(
         [
-          `lesson-check: machine ${m.name} kept up${only ? `, walked up to ${only.at(-1)}` : ''}: ${machine.target}`,
-          `  check it with: LC_SSH_CONFIG=${machine.sshConfig} lesson-check verify --target ${machine.target}`,
-          `  enter it with: ssh -F ${machine.sshConfig} ${m.ip}`,
+          `lesson-check: machine ${machine.name} kept up${only ? `, walked up to ${only.at(-1)}` : ''}: ` +
+            machine.keptLines()[0],
+          ...machine.keptLines().slice(1),
           '  remove it with: lesson-check machine --down',
           '',
         ].join('\n'),
       );
-    }
     return code;
   } finally {
-    if (machine && !keep) {
-      const torn = await teardownMachine(new Host(new LocalTransport()), machine.state.dir);
-      console.log(
-        `lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ` +
-          `${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`,
-      );
-    }
+    if (teardown && !keep) console.log(await teardown());
     signals.release();
   }
+}
+
+/** The nspawn machine: booted, and how it is removed (known before it boots, so that a boot cut
+ * short is removed too). */
+function bootNspawn(
+  host: Host,
+  source: SourceSpec,
+): { booted: Promise<BootedMachine>; teardown: () => Promise<string> } {
+  let dir: string | undefined;
+  const teardown = async () => {
+    if (!dir) return 'lesson-check: no machine was made';
+    const torn = await teardownMachine(new Host(new LocalTransport()), dir);
+    return (
+      `lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.mounts} mounts, ` +
+      `${torn.cgroups} cgroups; folder ${torn.removed ? 'removed' : 'NOT removed'})`
+    );
+  };
+  const booted = (async (): Promise<BootedMachine> => {
+    const machine = await Machine.prepare(host);
+    dir = machine.state.dir;
+    const prepared = await gatherAssets(host, source, join(dir, 'assets'));
+    const t0 = Date.now();
+    const { rootfsFromCache } = await during(`booting machine ${machine.state.name}`, () =>
+      machine.boot({ ...prepared, registryBinary: prepared.registry }),
+    );
+    console.log(
+      `lesson-check: machine ${machine.state.name} booted at ${machine.state.ip} ` +
+        `in ${((Date.now() - t0) / 1000).toFixed(1)} s ` +
+        `(Debian rootfs ${rootfsFromCache ? 'from the cache' : 'debootstrapped'}; ` +
+        `the lesson's assets from source ${prepared.source})`,
+    );
+    return {
+      name: machine.state.name,
+      running: () => machine.leaderPid() !== undefined,
+      consoleLog: join(machine.state.dir, 'console.log'),
+      insideArgv: (argv, env) => machine.enterArgv(argv, env),
+      copyReportsTo: (to) => {
+        mkdirSync(to, { recursive: true });
+        const inside = join(machine.state.dir, 'reports');
+        if (existsSync(inside))
+          for (const f of readdirSync(inside)) cpSync(join(inside, f), join(to, f), { recursive: true });
+        return Promise.resolve();
+      },
+      keptLines: () => [
+        machine.target,
+        `  check it with: LC_SSH_CONFIG=${machine.sshConfig} lesson-check verify --target ${machine.target}`,
+        `  enter it with: ssh -F ${machine.sshConfig} ${machine.state.ip}`,
+      ],
+      teardown,
+    };
+  })();
+  return { booted, teardown };
+}
+
+/** The VM: booted, and how it is removed. */
+function bootVm(
+  host: Host,
+  source: SourceSpec,
+  release: VmRelease,
+): { booted: Promise<BootedMachine>; teardown: () => Promise<string> } {
+  let dir: string | undefined;
+  const teardown = async () => {
+    if (!dir) return 'lesson-check: no VM was made';
+    const torn = await teardownVm(dir);
+    return (
+      `lesson-check: VM ${torn.name} removed (QEMU stopped, ${torn.processes} processes killed; ` +
+      `folder ${torn.removed ? 'removed' : 'NOT removed'})`
+    );
+  };
+  const booted = (async (): Promise<BootedMachine> => {
+    const vm = await VirtualMachine.prepare(host, release);
+    dir = vm.state.dir;
+    const prepared = await gatherAssets(host, source, join(dir, 'assets'));
+    const t0 = Date.now();
+    const { imageFromCache, accel } = await during(`booting VM ${vm.state.name} (Debian ${release})`, () =>
+      vm.boot({ ...prepared, registryBinary: prepared.registry }),
+    );
+    console.log(
+      `lesson-check: VM ${vm.state.name} (Debian ${release}, its own kernel) booted in ` +
+        `${((Date.now() - t0) / 1000).toFixed(1)} s with ${accel.kind.toUpperCase()}: ${accel.why} ` +
+        `(image ${imageFromCache ? 'from the cache' : 'built'}; the lesson's assets from source ${prepared.source}); ` +
+        `ssh on 127.0.0.1:${vm.state.sshPort}`,
+    );
+    return {
+      name: vm.state.name,
+      running: () => vm.alive(),
+      consoleLog: join(vm.state.dir, 'console.log'),
+      insideArgv: (argv, env) => vm.sshArgv(argv, env),
+      copyReportsTo: (to) => vm.copyReportsTo(to),
+      keptLines: () => [
+        vm.target,
+        `  check it with: LC_SSH_CONFIG=${vm.sshConfig} lesson-check verify --target ${vm.target}`,
+        `  enter it with: ssh -F ${vm.sshConfig} 127.0.0.1`,
+      ],
+      teardown,
+    };
+  })();
+  return { booted, teardown };
+}
+
+/** The lesson's assets, said while gathered. */
+function gatherAssets(host: Host, source: SourceSpec, dir: string): Promise<Prepared> {
+  return during("gathering the lesson's assets", () => prepareAssets(host, source, dir), { atOnce: true });
 }
 
 interface Prepared {
@@ -188,6 +288,11 @@ async function prepareAssets(host: Host, spec: SourceSpec, dir: string): Promise
 async function down(host: Host): Promise<number> {
   const dirs = machineDirs();
   for (const dir of dirs) {
+    if (readVmState(dir)) {
+      const torn = await teardownVm(dir);
+      console.log(`lesson-check: VM ${torn.name} removed (QEMU stopped, ${torn.processes} processes killed)`);
+      continue;
+    }
     const torn = await teardownMachine(host, dir);
     console.log(
       `lesson-check: machine ${torn.name} removed (${torn.processes} processes killed, ${torn.cgroups} cgroups)`,

@@ -21,15 +21,13 @@ import {
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { freeSubnet } from '../net-objects.ts';
-import { type PodinfoBuild } from '../sources/go-source.ts';
-import { pushLabImages, splitReference } from '../offline/images.ts';
-import { freeLoopbackPort, startRegistry } from '../offline/registry.ts';
-import { isAlive, startDaemon, stopProcess } from '../offline/supervisor.ts';
+import { startRegistry } from '../offline/registry.ts';
+import { isAlive, startDaemon } from '../offline/supervisor.ts';
 import { namespaceCgroups } from '../offline/processes.ts';
-import { lessonProfile } from '../profile.ts';
 import { ROOT } from '../root.ts';
 import { during } from '../progress.ts';
 import { SERVICE_PATH } from '../service.ts';
+import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
 import { runLabel } from '../run-label.ts';
 
@@ -73,12 +71,9 @@ export const NSPAWN_HOST_DIRS = [
   '/run/systemd',
 ];
 
-export interface BootOptions {
+export interface BootOptions extends ImageSources {
   /** A folder of the lesson's release assets (as `fetch --to DIR` leaves them), read-only inside. */
   assetsDir?: string;
-  registryBinary: string;
-  busybox: string;
-  podinfo?: PodinfoBuild;
 }
 
 export class Machine {
@@ -313,87 +308,19 @@ export class Machine {
     );
     // the lesson's registries resolve to the host's end of the veth, where the machine's registry
     // answers with a certificate for those names from a CA the machine trusts
-    const registries = [...new Set(Object.values(lessonProfile().images).map((ref) => splitReference(ref).registry))];
-    appendFileSync(join(r, 'etc/hosts'), registries.map((name) => `${state.hostIp} ${name}\n`).join(''));
-    const tls = join(state.dir, 'tls');
-    mkdirSync(tls, { recursive: true });
-    const openssl = (...args: string[]) => host.ensure(['openssl', ...args], { cwd: tls });
-    await openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=lesson-check machine ${state.name} CA`,
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
+    appendFileSync(
+      join(r, 'etc/hosts'),
+      lessonRegistryNames()
+        .map((name) => `${state.hostIp} ${name}\n`)
+        .join(''),
     );
-    await openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      `/CN=${registries[0]}`,
-      '-keyout',
-      'registry.key',
-      '-out',
-      'registry.csr',
-    );
-    writeFileSync(join(tls, 'san.ext'), `subjectAltName=${registries.map((n) => `DNS:${n}`).join(',')}\n`);
-    await openssl(
-      'x509',
-      '-req',
-      '-in',
-      'registry.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'san.ext',
-      '-out',
-      'registry.crt',
-    );
-    appendFileSync(join(r, 'etc/ssl/certs/ca-certificates.crt'), readFileSync(join(tls, 'ca.crt')));
+    await makeRegistryTls(host, join(state.dir, 'tls'), state.name);
+    appendFileSync(join(r, 'etc/ssl/certs/ca-certificates.crt'), readFileSync(join(state.dir, 'tls/ca.crt')));
   }
 
-  /** The lesson's images into the machine's registry (pushed over loopback, then served over
-   * HTTPS on the host's end of the veth, port 443, as ghcr.io is). */
+  /** The lesson's images into the machine's registry, served once the veth is up. */
   private async serveImages(opts: BootOptions): Promise<void> {
-    const { host, state } = this;
-    const images = lessonProfile().images;
-    const loopback = await startRegistry(host, {
-      binary: opts.registryBinary,
-      dir: state.dir,
-      name: 'registry-push',
-      addr: `127.0.0.1:${await freeLoopbackPort()}`,
-    });
-    try {
-      const notes = await pushLabImages(host, {
-        busybox: opts.busybox,
-        workDir: join(state.dir, 'images'),
-        registryUrl: loopback.url,
-        hello: images.hello,
-        podinfo: images.podinfo,
-        podinfoBuild: opts.podinfo,
-      });
-      writeFileSync(join(state.dir, 'images.txt'), `${notes.join('\n')}\n`);
-    } finally {
-      await stopProcess(loopback.pid, 5_000);
-    }
+    await pushLessonImages(this.host, this.state.dir, opts);
     this.registryArgs = { binary: opts.registryBinary };
   }
 

@@ -3,19 +3,19 @@
  * sshd, and the tools the lesson uses) and cached; every machine boots a copy of it.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
 import { lockDir } from '../sources/cache-lock.ts';
 import { hostArch } from '../sources/github-source.ts';
 import { during } from '../progress.ts';
 
-const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';
+export const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';
 export const DEBIAN_MIRROR = process.env.LC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const SUITE = 'bookworm';
 
 /** What the lesson's host has: systemd as init, an sshd to reach it, and the lesson's own tools
  * (curl, tar; iptables for the CNI plugins' rules, kmod for the unit's `modprobe overlay`). */
-const PACKAGES = [
+export const PACKAGES = [
   'systemd',
   'systemd-sysv',
   'dbus',
@@ -50,14 +50,25 @@ export async function requireMachineTools(host: Host): Promise<void> {
 }
 
 /** The cached rootfs, debootstrapped on first use (under a lock: machines started together make one). */
-export async function cachedRootfs(
+export function cachedRootfs(host: Host, cacheRoot = MACHINE_CACHE): Promise<{ dir: string; fromCache: boolean }> {
+  return cachedBuild(host, {
+    dir: join(cacheRoot, `${SUITE}-${hostArch()}`),
+    label: `debootstrapping Debian ${SUITE} for the machine (once: about 1 to 2 minutes)`,
+    build: (tmp) => debootstrap(host, SUITE, PACKAGES, tmp),
+  });
+}
+
+/** A folder of the machine cache made once by `build` (into a temporary folder beside it, renamed
+ * into place when complete), under the cache's lock: machines started together make one. */
+export async function cachedBuild(
   host: Host,
-  cacheRoot = MACHINE_CACHE,
+  opts: { dir: string; label: string; build: (tmp: string) => Promise<void> },
 ): Promise<{ dir: string; fromCache: boolean }> {
-  const dir = join(cacheRoot, `${SUITE}-${hostArch()}`);
-  // beside the rootfs, not in it: every machine gets a copy of the rootfs
+  const { dir } = opts;
+  // beside the folder, not in it: every machine gets a copy of a rootfs
   const complete = `${dir}.complete`;
   if (existsSync(complete)) return { dir, fromCache: true };
+  const cacheRoot = dirname(dir);
   mkdirSync(cacheRoot, { recursive: true });
   const release = await lockDir(host, join(cacheRoot, '.lock'), 1_800_000);
   try {
@@ -65,21 +76,7 @@ export async function cachedRootfs(
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     try {
-      await during(`debootstrapping Debian ${SUITE} for the machine (once: about 1 to 2 minutes)`, async () => {
-        const r = await host.run(
-          ['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, tmp, DEBIAN_MIRROR],
-          { timeoutMs: 1_800_000 },
-        );
-        if (r.exitCode !== 0) {
-          const why =
-            (r.stderr || r.stdout)
-              .trim()
-              .split('\n')
-              .filter((l) => /^E:|failed|Couldn't|unable/i.test(l))
-              .pop() ?? `exit ${r.exitCode}`;
-          throw new MachineError(`debootstrap ${SUITE} from ${DEBIAN_MIRROR} failed: ${why}`);
-        }
-      });
+      await during(opts.label, () => opts.build(tmp));
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
       writeFileSync(complete, `${new Date().toISOString()}\n`);
@@ -89,5 +86,22 @@ export async function cachedRootfs(
     return { dir, fromCache: false };
   } finally {
     release();
+  }
+}
+
+/** Debian `suite` (minbase and `packages`) into `dir`, from DEBIAN_MIRROR. */
+export async function debootstrap(host: Host, suite: string, packages: string[], dir: string): Promise<void> {
+  const r = await host.run(
+    ['debootstrap', '--variant=minbase', `--include=${packages.join(',')}`, suite, dir, DEBIAN_MIRROR],
+    { timeoutMs: 1_800_000 },
+  );
+  if (r.exitCode !== 0) {
+    const why =
+      (r.stderr || r.stdout)
+        .trim()
+        .split('\n')
+        .filter((l) => /^E:|failed|Couldn't|unable/i.test(l))
+        .pop() ?? `exit ${r.exitCode}`;
+    throw new MachineError(`debootstrap ${suite} from ${DEBIAN_MIRROR} failed: ${why}`);
   }
 }

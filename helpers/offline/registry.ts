@@ -15,12 +15,14 @@ export interface Registry {
   port: number;
 }
 
-/** Starts the registry on `addr` (host:port) with its storage in `dir`; resolves once it answers. */
+/** Starts the registry on `addr` (host:port, or the path of a Unix socket) with its storage in
+ * `dir`; resolves once it answers. */
 export async function startRegistry(
   host: Host,
   opts: { binary: string; dir: string; name: string; addr: string; tls?: { certificate: string; key: string } },
 ): Promise<Registry> {
   const config = join(opts.dir, `${opts.name}.yml`);
+  const unix = opts.addr.startsWith('/');
   const tls = opts.tls ? `, tls: { certificate: ${opts.tls.certificate}, key: ${opts.tls.key} }` : '';
   writeFileSync(
     config,
@@ -28,21 +30,24 @@ export async function startRegistry(
       'version: 0.1',
       'log: { level: warn }',
       `storage: { filesystem: { rootdirectory: ${join(opts.dir, 'registry')} }, delete: { enabled: true } }`,
-      `http: { addr: ${opts.addr}${tls} }`,
+      `http: { addr: ${opts.addr}${unix ? ', net: unix' : ''}${tls} }`,
       '',
     ].join('\n'),
   );
   const log = join(opts.dir, `${opts.name}.log`);
   const pid = startDaemon([opts.binary, 'serve', config], { env: { PATH: '/usr/bin:/bin' }, logFile: log });
-  const url = `${opts.tls ? 'https' : 'http'}://${opts.addr}`;
-  const port = Number(opts.addr.slice(opts.addr.lastIndexOf(':') + 1));
+  const url = unix ? `unix:${opts.addr}` : `${opts.tls ? 'https' : 'http'}://${opts.addr}`;
+  const port = unix ? 0 : Number(opts.addr.slice(opts.addr.lastIndexOf(':') + 1));
   await host.poll(
     `registry answering on ${url}/v2/`,
     async () => {
       if (!isAlive(pid)) throw new Error(`registry exited; see ${log}`);
-      // a TLS registry is asked over a plain TCP connect: our own fetch does not trust its CA
+      // a TLS registry (or one on a socket) is asked with a plain connect: our own fetch does not
+      // trust its CA
       return (
-        opts.tls ? await tcpAnswers(opts.addr) : (await fetch(`${url}/v2/`).catch(() => undefined))?.status === 200
+        opts.tls || unix
+          ? await connects(opts.addr)
+          : (await fetch(`${url}/v2/`).catch(() => undefined))?.status === 200
       )
         ? true
         : undefined;
@@ -52,7 +57,8 @@ export async function startRegistry(
   return { pid, url, port };
 }
 
-function tcpAnswers(addr: string): Promise<boolean> {
+/** Whether something accepts a connection on `addr` (host:port, or a Unix socket's path). */
+function connects(addr: string): Promise<boolean> {
   const at = addr.lastIndexOf(':');
   return new Promise((done) => {
     const socket = new Socket();
@@ -61,7 +67,8 @@ function tcpAnswers(addr: string): Promise<boolean> {
       done(true);
     });
     socket.once('error', () => done(false));
-    socket.connect(Number(addr.slice(at + 1)), addr.slice(0, at));
+    if (addr.startsWith('/')) socket.connect(addr);
+    else socket.connect(Number(addr.slice(at + 1)), addr.slice(0, at));
   });
 }
 
