@@ -67,8 +67,10 @@ async function measure(args, env, broken, complete) {
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const sees = async (pattern, from, count = 1) => {
+    const deadline = performance.now() + 120_000;
     for (;;) {
       if ((output.slice(from).match(new RegExp(pattern, 'g')) ?? []).length >= count) return performance.now();
+      if (performance.now() > deadline) throw new Error(`${args[0]} did not print ${pattern} in 120 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   };

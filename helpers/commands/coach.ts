@@ -87,6 +87,9 @@ export async function coachCommand(args: string[]): Promise<number> {
     const log = join(reportsDir, 'coach-progress.jsonl');
     mkdirSync(reportsDir, { recursive: true });
     let board: Board | undefined;
+    // a check that could not finish (an error, not a failure) says nothing of the host: the next
+    // poll looks again, changed or not, rather than show it until the student changes something
+    let erred = false;
     const look = async (): Promise<number> => {
       const started = Date.now();
       const info = run.describe({
@@ -115,6 +118,7 @@ export async function coachCommand(args: string[]): Promise<number> {
         for (const line of changeLines(board, next, at)) process.stdout.write(`${line}\n`);
       }
       board = next;
+      erred = report.checks.some((c) => c.state === 'error');
       return report.checks.some((c) => c.state === 'failed' || c.state === 'error') ? 1 : 0;
     };
     let seen = await fingerprint(host, profile);
@@ -145,7 +149,7 @@ export async function coachCommand(args: string[]): Promise<number> {
       const now = await fingerprint(host, profile);
       // the fingerprints' commands are not a check's: nothing keeps their transcript
       host.takeTranscript();
-      if (now === seen) continue;
+      if (now === seen && !erred) continue;
       seen = now;
       await look();
     }
