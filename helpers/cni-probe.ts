@@ -71,17 +71,19 @@ export class CniProbe {
     // (helpers/forwarding.ts)
     undo.network.push(async () => releaseForwarding(host, this.runId));
     undo.network.push(async () => host.anyhow(['rm', '-rf', '--', dataDir]));
-    // three things that need nothing from each other; each registers its own undo once made
+    // the netns and the bridge are undone whether or not their commands were seen to succeed: one
+    // cancelled or timed out in flight (a coach's look cut short, over ssh) may still have made
+    // them, and a netns left under the run's name fails every later probe of the run ("File
+    // exists"). The two (the netns holds the container's end of the veth) need nothing from each other.
+    undo.network.push(async () => {
+      await Promise.all([
+        host.anyhow(['ip', 'netns', 'delete', names.netns]),
+        host.anyhow(['ip', 'link', 'delete', names.bridge]),
+      ]);
+    });
+    // three things that need nothing from each other
     const [, , subnet] = await allOrFirstError([
-      host.ensure(['ip', 'netns', 'add', names.netns]).then(() => {
-        // the bridge and the netns (with the container's end of the veth) need nothing from each other
-        undo.network.push(async () => {
-          await Promise.all([
-            host.anyhow(['ip', 'netns', 'delete', names.netns]),
-            host.anyhow(['ip', 'link', 'delete', names.bridge]),
-          ]);
-        });
-      }),
+      host.ensure(['ip', 'netns', 'add', names.netns]),
       claimForwarding(host, this.runId),
       freeSubnet(host),
     ]);

@@ -39,3 +39,13 @@ export function labClaim(labId: string): string {
 export async function releaseForwarding(host: Host, runId: string): Promise<void> {
   await host.anyhow(['flock', SETTING, 'sh', '-c', RELEASE, 'sh', CLAIMS, runId]);
 }
+
+/** The claims of a namespace that no longer exists (its setting went with it): let go of, and
+ * its folder removed once no claim is left in it. Nothing is put back: there is nothing to. */
+const DROP =
+  'd="$1/$3"; rm -f "$d/claim.$2"; if [ -d "$d" ] && ! ls -A "$d" | grep -q "^claim\\."; then ' +
+  'rm -rf "$d"; rmdir "$1" 2>/dev/null; fi; true';
+
+export async function dropForwardingClaim(host: Host, runId: string, netnsInode: number): Promise<void> {
+  await host.anyhow(['flock', SETTING, 'sh', '-c', DROP, 'sh', CLAIMS, runId, String(netnsInode)]);
+}

