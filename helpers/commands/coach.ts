@@ -87,9 +87,11 @@ export async function coachCommand(args: string[]): Promise<number> {
     const log = join(reportsDir, 'coach-progress.jsonl');
     mkdirSync(reportsDir, { recursive: true });
     let board: Board | undefined;
-    // a check that could not finish (an error, not a failure) says nothing of the host: the next
-    // poll looks again, changed or not, rather than show it until the student changes something
-    let erred = false;
+    // a check that could not finish (an error, not a failure) says nothing of the host: the coach
+    // looks again, changed or not, rather than show it until the student changes something; after
+    // 1 s, then twice as long each time it errs again (at most 30 s), so that an error that lasts
+    // does not turn the coach into a verify loop
+    const retry = { at: Infinity, afterMs: 1_000 };
     const look = async (): Promise<number> => {
       const started = Date.now();
       const info = run.describe({
@@ -118,7 +120,10 @@ export async function coachCommand(args: string[]): Promise<number> {
         for (const line of changeLines(board, next, at)) process.stdout.write(`${line}\n`);
       }
       board = next;
-      erred = report.checks.some((c) => c.state === 'error');
+      if (report.checks.some((c) => c.state === 'error')) {
+        retry.at = Date.now() + retry.afterMs;
+        retry.afterMs = Math.min(retry.afterMs * 2, 30_000);
+      } else Object.assign(retry, { at: Infinity, afterMs: 1_000 });
       return report.checks.some((c) => c.state === 'failed' || c.state === 'error') ? 1 : 0;
     };
     let seen = await fingerprint(host, profile);
@@ -149,7 +154,7 @@ export async function coachCommand(args: string[]): Promise<number> {
       const now = await fingerprint(host, profile);
       // the fingerprints' commands are not a check's: nothing keeps their transcript
       host.takeTranscript();
-      if (now === seen && !erred) continue;
+      if (now === seen && Date.now() < retry.at) continue;
       seen = now;
       await look();
     }
