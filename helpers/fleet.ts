@@ -12,7 +12,7 @@
 import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { CATALOGUE } from './catalogue.ts';
-import { fingerprint } from './coach/fingerprint.ts';
+import { FingerprintStream, fingerprint } from './coach/fingerprint.ts';
 import { HostRun } from './suite-run/lifecycle.ts';
 import { Host } from './host.ts';
 import { reportFolderName } from './host-text.ts';
@@ -74,9 +74,9 @@ export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>
 }
 
 /**
- * A class watched (grade --watch): each host's fingerprint (coach/fingerprint.ts) over a
- * connection of its own, taken before the class's first round (so that what changes during the
- * round is seen), then compared every WATCH_POLL_MS; a host is checked again, as in a round of
+ * A class watched (grade --watch): each host's fingerprint (coach/fingerprint.ts) streamed over
+ * a connection of its own, started before the class's first round (so that what changes during
+ * the round is seen), and looked at every WATCH_POLL_MS; a host is checked again, as in a round of
  * checkFleet, only when it changed, and `changed` gets the class's reports after each such check.
  * `watch` ends when `stop` aborts and closes the connections; `close` closes them unwatched.
  */
@@ -104,9 +104,12 @@ export async function fleetWatcher(
       } catch {
         // its round says why it cannot be checked; there is nothing to watch
       }
-      const seen = profile ? await fingerprint(host, profile) : '';
+      // the host's fingerprint streamed over its connection; compared one by one if it cannot be
+      const stream = profile ? new FingerprintStream(transport, profile) : undefined;
+      await stream?.start();
+      const seen = profile && !stream?.live ? await fingerprint(host, profile) : '';
       host.takeTranscript();
-      return { h, transport, host, profile, seen };
+      return { h, transport, host, profile, seen, stream };
     }),
   );
   return {
@@ -117,10 +120,15 @@ export async function fleetWatcher(
             while (w.profile && !stop.aborted) {
               await abortableSleep(WATCH_POLL_MS, stop);
               if (stop.aborted) break;
-              const now = await fingerprint(w.host, w.profile);
-              w.host.takeTranscript();
-              if (now === w.seen || stop.aborted) continue;
-              w.seen = now;
+              if (w.stream?.live) {
+                if (!w.stream.takeChange()) continue;
+              } else {
+                const now = await fingerprint(w.host, w.profile);
+                w.host.takeTranscript();
+                if (now === w.seen) continue;
+                w.seen = now;
+              }
+              if (stop.aborted) continue;
               const report = await checkHost(w.h, opts, children, reportFolderName(w.h.target.name, names));
               if (!report || stop.aborted) continue;
               const at = reports.findIndex((r) => r.host === report.host);
@@ -129,12 +137,14 @@ export async function fleetWatcher(
               await changed(reports);
             }
           } finally {
+            w.stream?.stop();
             await w.transport.close();
           }
         }),
       );
     },
     async close() {
+      for (const w of hosts) w.stream?.stop();
       await Promise.all(hosts.map((w) => w.transport.close()));
     },
   };

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { nerdctl } from '../helpers/containerd.ts';
 import { Host } from '../helpers/host.ts';
@@ -285,5 +286,10 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
       await sshd.stop();
     }
     expect(existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []).toEqual([]);
+    // the host's fingerprint loop ends with the connection, at its next write (within a second)
+    const loops = async () => (await execa('pgrep', ['-f', 'lesson-check fingerprint'], { reject: false })).stdout;
+    const deadline = Date.now() + 5_000;
+    while ((await loops()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await loops()).toBe('');
   }, 300_000);
 });

@@ -6,12 +6,13 @@
  *
  * A look costs one verify (about 1 s here); between looks the coach costs one `stat` of the
  * lesson's paths (coach/fingerprint.ts) at each file-system event on their folders and every
- * POLL_MS, and looks again only when that changed.
+ * POLL_MS (over ssh, the host prints it every second to one command of the shared connection),
+ * and looks again only when that changed.
  */
 import { type FSWatcher, appendFileSync, existsSync, mkdirSync, statSync, watch } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Board, boardOf, stateChanges } from '../coach/board.ts';
-import { fingerprint, watchedPaths } from '../coach/fingerprint.ts';
+import { FingerprintStream, fingerprint, watchedPaths } from '../coach/fingerprint.ts';
 import { changeLines, redraw, renderScreen } from '../coach/screen.ts';
 import { Host } from '../host.ts';
 import { type TargetHost, targetsFromUrls } from '../inventory.ts';
@@ -81,6 +82,7 @@ export async function coachCommand(args: string[]): Promise<number> {
   let report: RunReport | undefined;
   let drawn = 0;
   const watchers: FSWatcher[] = [];
+  let stream: FingerprintStream | undefined;
   try {
     await run.begin(profile);
     const wasDone = new Set<string>();
@@ -126,11 +128,16 @@ export async function coachCommand(args: string[]): Promise<number> {
       } else Object.assign(retry, { at: Infinity, afterMs: 1_000 });
       return report.checks.some((c) => c.state === 'failed' || c.state === 'error') ? 1 : 0;
     };
-    let seen = await fingerprint(host, profile);
+    // locally, a write in one of the lesson's folders wakes the coach at once; over ssh, the
+    // host's fingerprint streamed (its baseline taken before the first look) wakes it
+    let wake: (() => void) | undefined;
+    if (target && !opts.once) {
+      stream = new FingerprintStream(transport as SshTransport, profile, () => wake?.());
+      await stream.start();
+    }
+    let seen = stream?.live ? '' : await fingerprint(host, profile);
     const code = await look();
     if (opts.once || signals.signalled()) return signals.signalled() ? signals.exitCode() : code;
-    // locally, a write in one of the lesson's folders wakes the coach at once
-    let wake: (() => void) | undefined;
     if (!target)
       for (const dir of new Set(watchedPaths(profile).flatMap((p) => [dirname(p), ...(isDir(p) ? [p] : [])])))
         if (existsSync(dir))
@@ -151,15 +158,21 @@ export async function coachCommand(args: string[]): Promise<number> {
       if (wake) stop.signal.removeEventListener('abort', wake);
       wake = undefined;
       if (stop.signal.aborted) break;
-      const now = await fingerprint(host, profile);
-      // the fingerprints' commands are not a check's: nothing keeps their transcript
-      host.takeTranscript();
-      if (now === seen && Date.now() < retry.at) continue;
-      seen = now;
+      let changed: boolean;
+      if (stream?.live) changed = stream.takeChange();
+      else {
+        const now = await fingerprint(host, profile);
+        // the fingerprints' commands are not a check's: nothing keeps their transcript
+        host.takeTranscript();
+        changed = now !== seen;
+        seen = now;
+      }
+      if (!changed && Date.now() < retry.at) continue;
       await look();
     }
     return signals.exitCode();
   } finally {
+    stream?.stop();
     for (const w of watchers) w.close();
     await run.end(profile, {
       probesCutShort: probesCutShort(report, signals.signalled()),
