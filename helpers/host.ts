@@ -139,7 +139,10 @@ export class Host {
     return found;
   }
 
-  /** Polls `probe` until it returns a value, or fails naming what was awaited and the last observation. */
+  /** Polls `probe` until it returns a value, or fails naming what was awaited and the last
+   * observation; stops at once when the current scope's signal is aborted (its commands are
+   * cancelled then, and a poll of them would only spin until its limit: a machine told to stop
+   * while its VM booted waited out the 300 s of the wait for its sshd). */
   async poll<T>(
     what: string,
     probe: () => T | undefined | Promise<T | undefined>,
@@ -149,7 +152,9 @@ export class Host {
     const started = Date.now();
     let attempts = 0;
     let last: string | undefined;
+    const signal = this.current().signal;
     for (;;) {
+      if (signal?.aborted) throw new Error(`${what}: stopped (${String(signal.reason)})`);
       attempts++;
       try {
         const v = await probe();

@@ -4,11 +4,32 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { expect } from 'vitest';
+import { CATALOGUE } from '../helpers/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { MACHINES_ROOT, Machine, type MachineState } from '../helpers/machine/machine.ts';
 import type { VmState } from '../helpers/machine/vm.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { type HostRuntimeTraces, type LabRun, hostRuntimeTraces, lessonCheck } from './lab-helpers.ts';
+import type { RunReport } from '../helpers/reporters/model.ts';
+import { type HostRuntimeTraces, type LabRun, check, hostRuntimeTraces, lessonCheck } from './lab-helpers.ts';
+
+/** What every machine's walkthrough must show, nspawn or VM: exit 0, all 20 passed with the
+ * lesson profile, and the lesson's systemd steps run as written. Returns the report, and each
+ * check's commands as one text. */
+export function expectLessonWalked(run: LabRun): { report: RunReport; commands: (id: string) => string } {
+  expect(run.exitCode, run.output).toBe(0);
+  const report = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')) as RunReport;
+  expect(report).toMatchObject({ mode: 'walkthrough', profile: 'lesson' });
+  expect(report.checks.map((c) => [c.id, c.state])).toEqual(CATALOGUE.map(({ id }) => [id, 'passed']));
+  const commands = (id: string) =>
+    check(report, id)
+      .transcript.map((e) => e.command)
+      .join('\n');
+  expect(commands('C2')).toMatch(/^systemctl daemon-reload$/m);
+  expect(commands('C2')).toMatch(/^systemctl enable --now containerd$/m);
+  expect(commands('R5')).toMatch(/^systemctl restart containerd$/m);
+  return { report, commands };
+}
 
 export interface KeptMachine {
   run: LabRun;

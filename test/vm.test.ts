@@ -5,14 +5,23 @@
 // no route but QEMU's forwards; a VM killed outright is removed by `machine --down`; and nothing
 // of any VM is left on this host: no QEMU, no folder, no listening port.
 import { createConnection } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
+import { INSIDE } from '../helpers/machine/machine.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { check, lessonCheck } from './lab-helpers.ts';
-import { type HostTraces, type KeptVm, inVm, keepVm, machineTraces, snapshotVm } from './machine-helpers.ts';
+import { lessonCheck } from './lab-helpers.ts';
+import {
+  type HostTraces,
+  type KeptVm,
+  expectLessonWalked,
+  inVm,
+  keepVm,
+  machineTraces,
+  snapshotVm,
+} from './machine-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
 const qemu =
@@ -35,6 +44,20 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
+const booting = (p: string) => p.includes('qemu-system') && p.includes('root.qcow2');
+
+/** `machine --vm` started, once its QEMU runs (in an object: the process itself is a promise). */
+async function bootingVm() {
+  const child = execa('node', [join(import.meta.dirname, '../bin/lesson-check.js'), 'machine', '--vm'], {
+    reject: false,
+    all: true,
+  });
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline && !(await machineTraces()).processes.some(booting))
+    await new Promise((r) => setTimeout(r, 200));
+  return { child };
+}
+
 describe.runIf(qemu)('the lesson on a Debian 13 VM with its own kernel', { timeout: 300_000 }, () => {
   let before: HostTraces;
   let vm: KeptVm;
@@ -48,19 +71,8 @@ describe.runIf(qemu)('the lesson on a Debian 13 VM with its own kernel', { timeo
   }, 120_000);
 
   test('the walkthrough inside passes all 20 checks, with systemd 257 on cgroup v2', async () => {
-    const { run } = vm;
-    expect(run.exitCode, run.output).toBe(0);
-    expect(run.output).toMatch(/VM lc-\w+ \(Debian trixie, its own kernel\) booted in [\d.]+ s with (KVM|TCG): /);
-    const report = JSON.parse(readFileSync(join(run.reportsDir, 'results.json'), 'utf8')) as RunReport;
-    expect(report).toMatchObject({ mode: 'walkthrough', profile: 'lesson' });
-    expect(report.checks.map((c) => [c.id, c.state])).toEqual(CATALOGUE.map(({ id }) => [id, 'passed']));
-    const commands = (id: string) =>
-      check(report, id)
-        .transcript.map((e) => e.command)
-        .join('\n');
-    expect(commands('C2')).toMatch(/^systemctl daemon-reload$/m);
-    expect(commands('C2')).toMatch(/^systemctl enable --now containerd$/m);
-    expect(commands('R5')).toMatch(/^systemctl restart containerd$/m);
+    expectLessonWalked(vm.run);
+    expect(vm.run.output).toMatch(/VM lc-\w+ \(Debian trixie, its own kernel\) booted in [\d.]+ s with (KVM|TCG): /);
     expect(await inVm(vm, 'stat -fc %T /sys/fs/cgroup')).toBe('cgroup2fs');
     expect(await inVm(vm, 'systemctl --version | head -1')).toMatch(/^systemd 257 /);
     // its own kernel: Debian 13's, not this host's
@@ -95,6 +107,52 @@ describe.runIf(qemu)('the lesson on a Debian 13 VM with its own kernel', { timeo
     expect(await snapshotVm(vm)).toEqual(snap);
   });
 
+  test(
+    'the sandbox lab inside the guest, from forwarding off in a namespace of its own: 20 pass on cgroup v2, ' +
+      'and forwarding, runc states and shim sockets are left as they were',
+    async () => {
+      // the lab's registry and busybox are Debian's packages, which the guest cannot fetch: this
+      // host's, unpacked, copied in at the same paths (the lab takes them from its cache)
+      const apt = 'var/cache/lesson-check/apt';
+      const copy = await execa(
+        'sh',
+        [
+          '-c',
+          `tar -C / -cf - ${apt}/artifacts.json ${apt}/unpacked | ` +
+            `ssh -F "$1" -o BatchMode=yes 127.0.0.1 'tar -C / -xf -'`,
+          'sh',
+          vm.sshConfig,
+        ],
+        { reject: false },
+      );
+      expect(copy.exitCode, copy.stderr).toBe(0);
+      const script = [
+        'ip link set lo up; sysctl -qw net.ipv4.ip_forward=0',
+        // forwarding, runc's state folders (every namespace) and the shims' sockets
+        'traces() { echo "$(cat /proc/sys/net/ipv4/ip_forward) ' +
+          '$(ls -d /run/containerd/runc/*/*/ 2>/dev/null | wc -l) $(ls /run/containerd/s 2>/dev/null | wc -l)"; }',
+        'echo "before $(traces)"',
+        `${INSIDE.node} ${INSIDE.app}/bin/lesson-check.js lab --source dir:${INSIDE.assets} ` +
+          '--reports /tmp/lc-vm-lab > /tmp/lc-vm-lab.log 2>&1; echo "lab $?"',
+        'echo "after $(traces)"',
+      ].join('\n');
+      const out = await inVm(
+        vm,
+        `echo ${Buffer.from(script).toString('base64')} | base64 -d > /tmp/lc-vm-lab.sh && ` +
+          'unshare -n sh /tmp/lc-vm-lab.sh',
+      );
+      const [beforeLine, labLine, afterLine] = out.split('\n');
+      expect(labLine, await inVm(vm, 'cat /tmp/lc-vm-lab.log')).toBe('lab 0');
+      expect(beforeLine).toMatch(/^before 0 \d+ \d+$/);
+      expect(afterLine).toBe(beforeLine!.replace('before', 'after'));
+      const report = JSON.parse(await inVm(vm, 'cat /tmp/lc-vm-lab/results.json')) as RunReport;
+      expect(report.mode).toBe('lab');
+      expect(report.checks.map((c) => [c.id, c.state])).toEqual(CATALOGUE.map(({ id }) => [id, 'passed']));
+      // the lab's podinfo ran under the guest's cgroup v2 hierarchy: nothing of it is left there
+      expect(await inVm(vm, 'ls /var/lib/lesson-check/labs 2>/dev/null | wc -l')).toBe('0');
+    },
+  );
+
   test('machine --down stops QEMU and removes its folder; its port closes; nothing is left', async () => {
     expect(await listening(vm.state.sshPort)).toBe(true);
     const down = await lessonCheck(['machine', '--down']);
@@ -104,16 +162,20 @@ describe.runIf(qemu)('the lesson on a Debian 13 VM with its own kernel', { timeo
     expect(await machineTraces()).toEqual(before);
   });
 
+  test.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    '%s mid-boot stops QEMU and removes the VM: nothing is left, no --down needed',
+    async (signal) => {
+      const { child } = await bootingVm();
+      child.kill(signal);
+      const ended = await child;
+      expect(ended.exitCode, ended.all).toBe(128 + osConstants.signals[signal]);
+      expect(await machineTraces()).toEqual(before);
+    },
+  );
+
   test('a VM killed outright mid-boot (SIGKILL) is removed by machine --down', async () => {
-    const child = execa('node', [join(import.meta.dirname, '../bin/lesson-check.js'), 'machine', '--vm'], {
-      reject: false,
-      all: true,
-    });
     // killed once the VM's QEMU runs: the CLI had no chance to remove anything
-    const booting = (p: string) => p.includes('qemu-system') && p.includes('root.qcow2');
-    const deadline = Date.now() + 180_000;
-    while (Date.now() < deadline && !(await machineTraces()).processes.some(booting))
-      await new Promise((r) => setTimeout(r, 200));
+    const { child } = await bootingVm();
     child.kill('SIGKILL');
     await child;
     expect((await machineTraces()).processes.some(booting)).toBe(true);

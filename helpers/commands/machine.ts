@@ -107,6 +107,8 @@ export async function machineCommand(args: string[]): Promise<number> {
       console.error(`lesson-check machine: could not boot the machine: ${(e as Error).message}`);
       return 2;
     }
+    // told to stop as the boot ended: no walk is started (the trap found none to stop)
+    if (signals.signalled()) return signals.exitCode();
     // the walkthrough inside, as the lesson's CI would run it on a fresh VM
     if (!machine.running()) {
       console.error(`lesson-check machine: machine ${machine.name} stopped before the walk: see ${machine.consoleLog}`);
