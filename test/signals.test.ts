@@ -146,38 +146,27 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
     },
   );
 
-  for (const signal of SIGNALS) {
-    for (const [moment, when] of Object.entries(moments)) {
-      test(`verify, ${signal} at ${moment}`, async () => {
-        const run = await runAndSignal(['verify', '--profile', profileFile], signal, when);
-        expect(run.sent, run.output).toBe(true);
-        // the shell's code for the signal; before the CLI has set its trap, the signal itself
-        expect(
-          run.code === 128 + constants.signals[signal] || run.signal === signal,
-          `exit ${run.code}, signal ${run.signal}\n${run.output}`,
-        ).toBe(true);
-        expect(await snapshotLab(profileFile)).toEqual(before);
-        expect(runLeftovers()).toEqual([]);
-      });
-    }
-  }
-
-  // the coach, which a lab platform ends with SIGTERM and a closed terminal with SIGHUP
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    for (const [moment, when] of Object.entries(coachMoments)) {
-      test(`coach, ${signal} at ${moment}`, async () => {
-        const run = await runAndSignal(['coach', '--profile', profileFile], signal, when);
-        expect(run.sent, run.output).toBe(true);
-        expect(
-          run.code === 128 + constants.signals[signal] || run.signal === signal,
-          `exit ${run.code}, signal ${run.signal}\n${run.output}`,
-        ).toBe(true);
-        expect(await snapshotLab(profileFile)).toEqual(before);
-        expect(runLeftovers()).toEqual([]);
-        expect(runRecords()).toEqual([]);
-      });
-    }
-  }
+  // each command told to stop at each moment it can be in: verify by every signal that ends a
+  // run, the coach by those that end a session (a lab platform's SIGTERM, a closed terminal's SIGHUP)
+  const endings = [
+    { command: 'verify', signals: SIGNALS, moments },
+    { command: 'coach', signals: ['SIGINT', 'SIGTERM', 'SIGHUP'] as const, moments: coachMoments },
+  ];
+  for (const { command, signals, moments: at } of endings)
+    for (const signal of signals)
+      for (const [moment, when] of Object.entries(at))
+        test(`${command}, ${signal} at ${moment}`, async () => {
+          const run = await runAndSignal([command, '--profile', profileFile], signal, when);
+          expect(run.sent, run.output).toBe(true);
+          // the shell's code for the signal; before the CLI has set its trap, the signal itself
+          expect(
+            run.code === 128 + constants.signals[signal] || run.signal === signal,
+            `exit ${run.code}, signal ${run.signal}\n${run.output}`,
+          ).toBe(true);
+          expect(await snapshotLab(profileFile)).toEqual(before);
+          expect(runLeftovers()).toEqual([]);
+          expect(runRecords()).toEqual([]);
+        });
 });
 
 describe.runIf(asRoot)('a busy node is not disturbed', { timeout: 300_000 }, () => {

@@ -4,7 +4,7 @@
  * keeps it offline (a loopback registry serving stand-in images under the lesson's names).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { awaitContainerd } from '../containerd.ts';
@@ -30,6 +30,7 @@ import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
 import { claimForwarding, labClaim } from '../forwarding.ts';
 import { currentNetns } from '../netns.ts';
 import type { LessonWalk } from '../walk/walk.ts';
+import { writeJsonAtomically } from '../json-file.ts';
 
 export { freeLoopbackPort };
 
@@ -140,8 +141,7 @@ export class Lab implements LessonWalk {
   }
 
   save(): void {
-    writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(this.state, null, 2));
-    renameSync(`${this.stateFile}.tmp`, this.stateFile);
+    writeJsonAtomically(this.stateFile, this.state);
   }
 
   private linkHostTools(): void {

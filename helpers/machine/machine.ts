@@ -8,16 +8,7 @@
  * them all, driven by what is on the host (helpers/machine/teardown.ts).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { freeSubnet } from '../net-objects.ts';
@@ -30,6 +21,7 @@ import { SERVICE_PATH } from '../service.ts';
 import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
 import { runLabel } from '../run-label.ts';
+import { writeJsonAtomically } from '../json-file.ts';
 
 export const MACHINES_ROOT = process.env.LC_MACHINES_ROOT ?? '/var/lib/lesson-check/machines';
 
@@ -114,8 +106,7 @@ export class Machine {
   }
 
   private save(): void {
-    writeFileSync(join(this.state.dir, 'machine.json.tmp'), JSON.stringify(this.state, null, 2));
-    renameSync(join(this.state.dir, 'machine.json.tmp'), join(this.state.dir, 'machine.json'));
+    writeJsonAtomically(join(this.state.dir, 'machine.json'), this.state);
   }
 
   get rootfs(): string {

@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import { killProcessesUnder } from '../offline/processes.ts';
@@ -25,6 +25,7 @@ import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImag
 import { INSIDE, MACHINES_ROOT } from './machine.ts';
 import { MachineError } from './rootfs.ts';
 import { GUEST_NET, type VmRelease, cachedVmImage } from './vm-image.ts';
+import { writeJsonAtomically } from '../json-file.ts';
 
 /** How QEMU runs the guest: KVM where it works here, TCG (software emulation) otherwise. */
 export interface Accel {
@@ -148,8 +149,7 @@ export class VirtualMachine {
   }
 
   private save(): void {
-    writeFileSync(join(this.state.dir, 'vm.json.tmp'), JSON.stringify(this.state, null, 2));
-    renameSync(join(this.state.dir, 'vm.json.tmp'), join(this.state.dir, 'vm.json'));
+    writeJsonAtomically(join(this.state.dir, 'vm.json'), this.state);
   }
 
   /** The ssh_config that reaches this VM (its key, and its host key pinned). */
