@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
+import { Host } from '../helpers/host.ts';
 import { INSIDE } from '../helpers/machine/machine.ts';
+import { APT_CACHE, fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
+import { LocalTransport } from '../helpers/transport.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { lessonCheck } from './lab-helpers.ts';
 import {
@@ -113,7 +116,8 @@ describe.runIf(qemu)('the lesson on a Debian 13 VM with its own kernel', { timeo
     async () => {
       // the lab's registry and busybox are Debian's packages, which the guest cannot fetch: this
       // host's, unpacked, copied in at the same paths (the lab takes them from its cache)
-      const apt = 'var/cache/lesson-check/apt';
+      await fetchAptArtifacts(new Host(new LocalTransport()));
+      const apt = APT_CACHE.replace(/^\//, '');
       const copy = await execa(
         'sh',
         [
@@ -132,7 +136,8 @@ describe.runIf(qemu)('the lesson on a Debian 13 VM with its own kernel', { timeo
         'traces() { echo "$(cat /proc/sys/net/ipv4/ip_forward) ' +
           '$(ls -d /run/containerd/runc/*/*/ 2>/dev/null | wc -l) $(ls /run/containerd/s 2>/dev/null | wc -l)"; }',
         'echo "before $(traces)"',
-        `${INSIDE.node} ${INSIDE.app}/bin/lesson-check.js lab --source dir:${INSIDE.assets} ` +
+        `LC_CACHE_DIR=${APT_CACHE} ${INSIDE.node} ${INSIDE.app}/bin/lesson-check.js lab ` +
+          `--source dir:${INSIDE.assets} ` +
           '--reports /tmp/lc-vm-lab > /tmp/lc-vm-lab.log 2>&1; echo "lab $?"',
         'echo "after $(traces)"',
       ].join('\n');
