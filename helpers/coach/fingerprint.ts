@@ -42,10 +42,13 @@ export function watchedPaths(profile: Profile): string[] {
   ].filter((path, i, all) => path && all.indexOf(path) === i);
 }
 
+/** Each path's name, inode, size, mtime, ctime (a chmod), mode and type. */
+const STAT_FORMAT = '%n %i %s %Y %Z %a %F';
+
 /** The host's state as the coach compares it: equal text, nothing to re-check. */
 export async function fingerprint(host: Host, profile: Profile): Promise<string> {
-  // name, inode, size, mtime, ctime (a chmod), mode and type; a missing path says so on stderr
-  const r = await host.run(['stat', '-c', '%n %i %s %Y %Z %a %F', '--', ...watchedPaths(profile)], {
+  // a missing path says so on stderr
+  const r = await host.run(['stat', '-c', STAT_FORMAT, '--', ...watchedPaths(profile)], {
     timeoutMs: 10_000,
   });
   return `${r.stdout}\n${r.stderr}\n${r.spawnError ?? ''}${r.timedOut ? 'timed out' : ''}`;
@@ -83,8 +86,7 @@ export class FingerprintStream {
   /** Starts the stream; resolves once the first fingerprint came (the baseline), or the stream
    * could not start, or after 15 s. */
   start(): Promise<void> {
-    const script =
-      `while :; do stat -c '%n %i %s %Y %Z %a %F' -- "$@" 2>&1; ` + `echo '${END}'; sleep ${STREAM_MS / 1000}; done`;
+    const script = `while :; do stat -c '${STAT_FORMAT}' -- "$@" 2>&1; echo '${END}'; sleep ${STREAM_MS / 1000}; done`;
     const remote = this.transport.remoteCommand(['sh', '-c', script, 'sh', ...watchedPaths(this.profile)]);
     const child = spawn('ssh', [...this.transport.sshArgs(), '-n', '--', this.transport.target.host, remote], {
       stdio: ['ignore', 'pipe', 'ignore'],
