@@ -20,6 +20,7 @@ import { during } from '../progress.ts';
 import { SERVICE_PATH } from '../service.ts';
 import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
+import { makeSshAccess } from './ssh-access.ts';
 import { runLabel } from '../run-label.ts';
 import { writeJsonAtomically } from '../json-file.ts';
 
@@ -272,31 +273,7 @@ export class Machine {
     appendFileSync(join(r, 'etc/hosts'), `127.0.1.1 ${state.name}\n`);
     for (const f of readdirSafe(join(r, 'etc/ssh')).filter((f) => f.startsWith('ssh_host_')))
       rmSync(join(r, 'etc/ssh', f));
-    // a key pair with no passphrase: the machine's host key, and the key lesson-check logs in with
-    const keygen = (comment: string, file: string) =>
-      host.ensure(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
-    await keygen(`${state.name} host key`, join(r, 'etc/ssh/ssh_host_ed25519_key'));
-    await keygen(`lesson-check to ${state.name}`, join(state.dir, 'id_ed25519'));
-    mkdirSync(join(r, 'root/.ssh'), { recursive: true, mode: 0o700 });
-    writeFileSync(join(r, 'root/.ssh/authorized_keys'), readFileSync(join(state.dir, 'id_ed25519.pub')), {
-      mode: 0o600,
-    });
-    const hostKey = readFileSync(join(r, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
-    writeFileSync(join(state.dir, 'known_hosts'), `${state.ip} ${hostKey}\n`);
-    writeFileSync(
-      this.sshConfig,
-      [
-        `# lesson-check machine ${state.name}`,
-        `Host ${state.ip}`,
-        '  User root',
-        `  IdentityFile ${join(state.dir, 'id_ed25519')}`,
-        '  IdentitiesOnly yes',
-        `  UserKnownHostsFile ${join(state.dir, 'known_hosts')}`,
-        '  StrictHostKeyChecking yes',
-        '  LogLevel ERROR',
-        '',
-      ].join('\n'),
-    );
+    await makeSshAccess(host, { kind: 'machine', name: state.name, dir: state.dir, guestRoot: r, address: state.ip });
     // the lesson's registries resolve to the host's end of the veth, where the machine's registry
     // answers with a certificate for those names from a CA the machine trusts
     appendFileSync(

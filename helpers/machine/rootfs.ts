@@ -34,19 +34,32 @@ export class MachineError extends Error {
   override name = 'MachineError';
 }
 
-/** The tools a machine needs on this host, or a MachineError saying what to install. */
-export async function requireMachineTools(host: Host): Promise<void> {
-  if (process.getuid?.() !== 0)
-    throw new MachineError('a machine needs root (it boots a container with systemd-nspawn and makes a veth)');
-  for (const [tool, pkg] of [
-    ['systemd-nspawn', 'systemd-container'],
-    ['debootstrap', 'debootstrap'],
-    ['openssl', 'openssl'],
-    ['ssh-keygen', 'openssh-client'],
-  ] as const) {
+/** A tool on this host and the Debian package that has it. */
+export type ToolPackage = readonly [tool: string, pkg: string];
+
+/** What every guest's making needs here: a Debian root debootstrapped, a CA, ssh keys. */
+export const GUEST_TOOLS: readonly ToolPackage[] = [
+  ['debootstrap', 'debootstrap'],
+  ['openssl', 'openssl'],
+  ['ssh-keygen', 'openssh-client'],
+];
+
+/** Root, and each of `tools` on this host, or a MachineError: `asRoot` says why root, or the
+ * first tool missing and what to install. */
+export async function requireTools(host: Host, asRoot: string, tools: readonly ToolPackage[]): Promise<void> {
+  if (process.getuid?.() !== 0) throw new MachineError(asRoot);
+  for (const [tool, pkg] of tools) {
     const r = await host.run(['sh', '-c', 'command -v "$1"', 'sh', tool]);
     if (r.exitCode !== 0) throw new MachineError(`${tool} not found: install Debian's ${pkg} (apt-get install ${pkg})`);
   }
+}
+
+/** The tools a machine needs on this host, or a MachineError saying what to install. */
+export function requireMachineTools(host: Host): Promise<void> {
+  return requireTools(host, 'a machine needs root (it boots a container with systemd-nspawn and makes a veth)', [
+    ['systemd-nspawn', 'systemd-container'],
+    ...GUEST_TOOLS,
+  ]);
 }
 
 /** The cached rootfs, debootstrapped on first use (under a lock: machines started together make one). */

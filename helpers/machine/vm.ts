@@ -23,7 +23,8 @@ import { SERVICE_PATH } from '../service.ts';
 import { shellQuote } from '../ssh.ts';
 import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { INSIDE, MACHINES_ROOT } from './machine.ts';
-import { MachineError } from './rootfs.ts';
+import { GUEST_TOOLS, MachineError, requireTools } from './rootfs.ts';
+import { makeSshAccess } from './ssh-access.ts';
 import { GUEST_NET, type VmRelease, cachedVmImage } from './vm-image.ts';
 import { writeJsonAtomically } from '../json-file.ts';
 
@@ -54,20 +55,14 @@ export interface VmBootOptions extends ImageSources {
 }
 
 /** The tools a VM needs on this host, or a MachineError saying what to install. */
-async function requireVmTools(host: Host): Promise<void> {
-  if (process.getuid?.() !== 0) throw new MachineError('a VM needs root (it debootstraps its image)');
-  for (const [tool, pkg] of [
+function requireVmTools(host: Host): Promise<void> {
+  return requireTools(host, 'a VM needs root (it debootstraps its image)', [
     ['qemu-system-x86_64', 'qemu-system-x86'],
     ['qemu-img', 'qemu-utils'],
     ['socat', 'socat'],
-    ['debootstrap', 'debootstrap'],
     ['mkfs.ext4', 'e2fsprogs'],
-    ['openssl', 'openssl'],
-    ['ssh-keygen', 'openssh-client'],
-  ] as const) {
-    const r = await host.run(['sh', '-c', 'command -v "$1"', 'sh', tool]);
-    if (r.exitCode !== 0) throw new MachineError(`${tool} not found: install Debian's ${pkg} (apt-get install ${pkg})`);
-  }
+    ...GUEST_TOOLS,
+  ]);
 }
 
 /** How long a kernel under KVM may take to reach its first panic before KVM counts as too slow
@@ -166,7 +161,9 @@ export class VirtualMachine {
   }
 
   /** Boots the VM; resolves once systemd inside says the boot is done and sshd answers. */
-  async boot(opts: VmBootOptions): Promise<{ imageFromCache: boolean; accel: Accel }> {
+  /** Boots the VM: its image (built on first use), disks, registry, then QEMU until systemd runs.
+   * `bootMs` is QEMU's part: from its start to a running system. */
+  async boot(opts: VmBootOptions): Promise<{ imageFromCache: boolean; accel: Accel; bootMs: number }> {
     const { host, state } = this;
     const image = await cachedVmImage(host, state.release);
     const accel = await chooseAccel(image.kernel, state.dir);
@@ -237,6 +234,7 @@ export class VirtualMachine {
       '-serial',
       `file:${join(state.dir, 'console.log')}`,
     ];
+    const qemuStarted = Date.now();
     state.qemuPid = startDaemon(qemu, {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
       logFile: join(state.dir, 'qemu.log'),
@@ -262,7 +260,7 @@ export class VirtualMachine {
       120_000,
       500,
     );
-    return { imageFromCache: image.fromCache, accel };
+    return { imageFromCache: image.fromCache, accel, bootMs: Date.now() - qemuStarted };
   }
 
   /** Runs `argv` inside the VM over ssh, as root, in a clean environment (systemd's service
@@ -292,13 +290,14 @@ export class VirtualMachine {
   private async makeSeed(): Promise<void> {
     const { host, state } = this;
     const seed = join(state.dir, 'seed');
-    for (const d of ['etc/ssh', 'root/.ssh', 'run/lesson-check-seed']) mkdirSync(join(seed, d), { recursive: true });
-    const keygen = (comment: string, file: string) =>
-      host.ensure(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
-    await keygen(`${state.name} host key`, join(seed, 'etc/ssh/ssh_host_ed25519_key'));
-    await keygen(`lesson-check to ${state.name}`, join(state.dir, 'id_ed25519'));
-    writeFileSync(join(seed, 'root/.ssh/authorized_keys'), readFileSync(join(state.dir, 'id_ed25519.pub')), {
-      mode: 0o600,
+    mkdirSync(join(seed, 'run/lesson-check-seed'), { recursive: true });
+    await makeSshAccess(host, {
+      kind: 'VM',
+      name: state.name,
+      dir: state.dir,
+      guestRoot: seed,
+      address: '127.0.0.1',
+      port: state.sshPort,
     });
     writeFileSync(join(seed, 'etc/hostname'), `${state.name}\n`);
     writeFileSync(
@@ -311,27 +310,7 @@ export class VirtualMachine {
     writeFileSync(join(seed, 'run/lesson-check-seed/ca.crt'), readFileSync(join(state.dir, 'tls/ca.crt')));
     await host.ensure(['chmod', '700', join(seed, 'root'), join(seed, 'root/.ssh')]);
     await host.ensure(['tar', '-C', seed, '--owner=0', '--group=0', '-cf', join(state.dir, 'seed.tar'), '.']);
-    const hostKey = readFileSync(join(seed, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')
-      .split(' ')
-      .slice(0, 2)
-      .join(' ');
     rmSync(seed, { recursive: true, force: true });
-    writeFileSync(join(state.dir, 'known_hosts'), `[127.0.0.1]:${state.sshPort} ${hostKey}\n`);
-    writeFileSync(
-      this.sshConfig,
-      [
-        `# lesson-check VM ${state.name}`,
-        'Host 127.0.0.1',
-        `  Port ${state.sshPort}`,
-        '  User root',
-        `  IdentityFile ${join(state.dir, 'id_ed25519')}`,
-        '  IdentitiesOnly yes',
-        `  UserKnownHostsFile ${join(state.dir, 'known_hosts')}`,
-        '  StrictHostKeyChecking yes',
-        '  LogLevel ERROR',
-        '',
-      ].join('\n'),
-    );
   }
 
   /** The second disk (/opt/lesson-check inside): this host's Node.js, this project as it is
