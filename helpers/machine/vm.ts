@@ -160,9 +160,9 @@ export class VirtualMachine {
     return this.state.qemuPid !== undefined && isAlive(this.state.qemuPid);
   }
 
-  /** Boots the VM; resolves once systemd inside says the boot is done and sshd answers. */
-  /** Boots the VM: its image (built on first use), disks, registry, then QEMU until systemd runs.
-   * `bootMs` is QEMU's part: from its start to a running system. */
+  /** Boots the VM — its image (built on first use), disks and registry, then QEMU — and resolves
+   * once sshd answers and systemd inside says the boot is done. `bootMs` is QEMU's part: from its
+   * start to a running system. */
   async boot(opts: VmBootOptions): Promise<{ imageFromCache: boolean; accel: Accel; bootMs: number }> {
     const { host, state } = this;
     const image = await cachedVmImage(host, state.release);
