@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { INSIDE } from '../helpers/machine/machine.ts';
+import type { VmRelease } from '../helpers/machine/vm-image.ts';
 import { APT_CACHE, fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
@@ -63,7 +64,7 @@ async function bootingVm() {
 }
 
 interface Debian {
-  release: 'trixie' | 'bookworm';
+  release: VmRelease;
   version: number;
   systemd: number;
 }
