@@ -6,11 +6,23 @@
 // The suites run from a bundle of their own too (LC_SUITES_BUNDLE, read by helpers/suite-run/suite-config.ts).
 import { cliModule } from './bundle.js';
 
-const cli = await cliModule();
-if (cli.suites) process.env.LC_SUITES_BUNDLE = cli.suites;
-const { markProcessStart, mark, main } = await import(cli.url);
-markProcessStart('cli: process start');
-mark('cli: modules loaded');
-const code = await main(process.argv.slice(2));
-mark('cli: exit');
+// an error that escapes the CLI is lesson-check's own bug: exit 2 (1 means "checks failed")
+const bug = (e) => {
+  console.error(`lesson-check: internal error (a bug): ${String(e?.stack ?? e)}`);
+  process.exit(2);
+};
+process.on('uncaughtException', bug);
+process.on('unhandledRejection', bug);
+let code = 2;
+try {
+  const cli = await cliModule();
+  if (cli.suites) process.env.LC_SUITES_BUNDLE = cli.suites;
+  const { markProcessStart, mark, main } = await import(cli.url);
+  markProcessStart('cli: process start');
+  mark('cli: modules loaded');
+  code = await main(process.argv.slice(2));
+  mark('cli: exit');
+} catch (e) {
+  bug(e);
+}
 process.exit(code);

@@ -13,7 +13,7 @@ import { appendFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'vitest';
 import type { TranscriptEntry } from './host.ts';
 import { CommandError } from './host.ts';
-import { observedCommand } from './transport.ts';
+import { DID_NOT_ANSWER, observedCommand } from './transport.ts';
 import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from './run.ts';
 import { CATALOGUE } from './catalogue.ts';
 import { ctr } from './containerd.ts';
@@ -326,14 +326,31 @@ async function runCheck(
       cause: 'the check was stopped before it finished',
       hint: 'the check ran out of time or the run was interrupted; see the transcript for the command cut short',
     });
+  // a command killed by its timeout reads as a missing file or a wrong version: a failure that
+  // follows one says nothing of the host's state, only that it did not answer in time (a host
+  // under load, a slow VM): an error that names the command
+  const silent = meta.kind === 'failure' ? meta.transcript.find((t) => t.timedOut) : undefined;
+  if (silent)
+    Object.assign(meta, {
+      kind: 'error',
+      cause: timedOutCause(silent),
+      hint:
+        'the host did not answer in time (it is slow or loaded, or the command hangs there): ' +
+        'run the command on the host to see how long it takes, then check again',
+    });
   // containerd went away while the check ran (killed, restarted): not the host's state the
   // lesson speaks of, but a run that could not finish; said as such
-  if (
-    !WITHOUT_DAEMON.includes(id) &&
-    !(e instanceof StepError) &&
-    !ctx.signal.aborted &&
-    (await daemonStoppedAnswering(run))
-  )
+  const daemon =
+    !WITHOUT_DAEMON.includes(id) && !(e instanceof StepError) && !ctx.signal.aborted
+      ? await daemonStoppedAnswering(run)
+      : undefined;
+  if (daemon === 'slow')
+    Object.assign(meta, {
+      kind: 'error',
+      cause: `\`ctr version\` ${DID_NOT_ANSWER} ${DAEMON_PROBE_MS / 1000} s: containerd or the host is too slow`,
+      hint: 'the host did not answer in time (slow or loaded): check again; `ctr version` should answer at once',
+    });
+  else if (daemon === 'gone')
     Object.assign(meta, {
       kind: 'error',
       cause: `containerd stopped answering on ${run.profile.paths.socket}`,
@@ -344,6 +361,12 @@ async function runCheck(
   const soft = e instanceof CheckFailure ? e.details.dependentsMayRun : undefined;
   recordOutcome(id, { state: 'failed', why: firstLine(meta.cause ?? meta.observed ?? String(e)), soft });
   throw e;
+}
+
+function timedOutCause(entry: TranscriptEntry): string {
+  const limit = /killed after (\d+) ms/.exec(entry.outcome)?.[1];
+  const within = limit ? `${Number(limit) / 1000} s` : 'its time limit';
+  return clip(`\`${entry.command}\` ${DID_NOT_ANSWER} ${within}`, DETAIL_CHARS.cause);
 }
 
 /** A lesson step failed: the check after it could not run (an error, not a failure). */
@@ -418,11 +441,16 @@ const GONE = new RegExp(
   ].join('|'),
 );
 
-/** Asked after a check failed: does containerd, which answered when C2 ran, still answer? */
-async function daemonStoppedAnswering(run: RunContext): Promise<boolean> {
+const DAEMON_PROBE_MS = 3_000;
+
+/** Asked after a check failed: does containerd, which answered when C2 ran, still answer? 'slow':
+ * not within DAEMON_PROBE_MS (a loaded host reads as a gone daemon otherwise). */
+async function daemonStoppedAnswering(run: RunContext): Promise<'gone' | 'slow' | undefined> {
   const socket = run.profile.paths.socket;
-  const r = await run.host.run(ctr(run.profile, 'version'), { timeoutMs: 3_000 });
-  return r.exitCode !== 0 && (r.timedOut || (r.stderr.includes(socket) && GONE.test(r.stderr)));
+  const r = await run.host.run(ctr(run.profile, 'version'), { timeoutMs: DAEMON_PROBE_MS });
+  if (r.exitCode === 0) return undefined;
+  if (r.timedOut) return 'slow';
+  return r.stderr.includes(socket) && GONE.test(r.stderr) ? 'gone' : undefined;
 }
 
 /** `blocked by <ID>: <why>` for the first check `id` needs that did not pass, or undefined. A

@@ -7,12 +7,14 @@
  * is pulled once into the run's containerd namespace, which other checks may be using at the
  * same time (nerdctl's): the end of the run removes that namespace with its images.
  */
+import { isIPv4 } from 'node:net';
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
-import { ctr, ctrRun, pullOnce } from './containerd.ts';
+import { ctr, ctrRun, makePrivateDir, pullOnce } from './containerd.ts';
 import { freeSubnet, netNames } from './net-objects.ts';
 import { claimForwarding, releaseForwarding } from './forwarding.ts';
 import { type HttpPoll, pollHttpGet } from './http.ts';
+import { ipInSubnet } from './net.ts';
 import { runLabel } from './run-label.ts';
 
 export interface ProbeNames {
@@ -20,11 +22,28 @@ export interface ProbeNames {
   bridge: string;
   container: string;
   namespace: string;
+  /** host-local's data dir is `/tmp/<dataDir>.XXXXXX`, made by mktemp. */
+  dataDir: string;
 }
 
 function probeNames(runId: string): ProbeNames {
   const n = netNames(runId);
-  return { netns: `${n.netns}k4`, bridge: `${n.link}k4`, container: runLabel(runId, 'k4'), namespace: runLabel(runId) };
+  const container = runLabel(runId, 'k4');
+  return {
+    netns: `${n.netns}k4`,
+    bridge: `${n.link}k4`,
+    container,
+    namespace: runLabel(runId),
+    dataDir: `lesson-check-${container}`,
+  };
+}
+
+/** What CNI ADD answered: the container's address (host text, as given; undefined when there was
+ * none), the subnet host-local was given, and the answer itself. */
+export interface Wiring {
+  address: string | undefined;
+  subnet: string;
+  stdout: string;
 }
 
 type Undo = () => Promise<void>;
@@ -54,23 +73,21 @@ export class CniProbe {
     };
   }
 
-  /** Wires the netns while podinfo is pulled, then runs podinfo in it; returns its IP. */
-  async start(): Promise<string> {
-    const [ip] = await allOrFirstError([this.wire(), this.pullPodinfo()]);
-    await this.runPodinfo();
-    return ip;
+  /** Wires the netns while podinfo is pulled, then runs podinfo in it unless CNI ADD gave no
+   * usable address; returns what CNI ADD answered. */
+  async start(): Promise<Wiring> {
+    const [wiring] = await allOrFirstError([this.wire(), this.pullPodinfo()]);
+    if (usableAddress(wiring)) await this.runPodinfo();
+    return wiring;
   }
 
-  /** Creates the netns and runs CNI ADD; returns the container's IP. */
-  private async wire(): Promise<string> {
+  /** Creates the netns and runs CNI ADD; returns what it answered. */
+  private async wire(): Promise<Wiring> {
     const { host, names, undo } = this;
-    // host-local keeps its leases here and makes the dir itself; the run id makes it ours alone
-    const dataDir = `/tmp/lesson-check-${names.container}`;
     // the bridge plugin turns on IPv4 forwarding for a gateway bridge: claimed below, and let go
     // last, once the bridge is gone; the last probe on this host to let go puts it back
     // (helpers/forwarding.ts)
     undo.network.push(async () => releaseForwarding(host, this.runId));
-    undo.network.push(async () => host.anyhow(['rm', '-rf', '--', dataDir]));
     // the netns and the bridge are undone whether or not their commands were seen to succeed: one
     // cancelled or timed out in flight (a coach's look cut short, over ssh) may still have made
     // them, and a netns left under the run's name fails every later probe of the run ("File
@@ -81,11 +98,18 @@ export class CniProbe {
         host.anyhow(['ip', 'link', 'delete', names.bridge]),
       ]);
     });
-    // three things that need nothing from each other
-    const [, , subnet] = await allOrFirstError([
+    // host-local keeps its leases here: a new folder of mktemp's, never a path the host's root
+    // could guess and make first (or make a link); removed after CNI DEL, which reads it
+    const privateDir = makePrivateDir(host, names.dataDir).then((dir) => {
+      undo.network.push(async () => host.anyhow(['rm', '-rf', '--', dir]));
+      return dir;
+    });
+    // four things that need nothing from each other
+    const [, , subnet, dataDir] = await allOrFirstError([
       host.ensure(['ip', 'netns', 'add', names.netns]),
       claimForwarding(host, this.runId),
       freeSubnet(host),
+      privateDir,
     ]);
     const conf = JSON.stringify({
       cniVersion: '1.0.0',
@@ -99,10 +123,7 @@ export class CniProbe {
     const bridge = `${this.profile.paths.cniBinDir}/bridge`;
     const add = await host.ensure([bridge], { env: this.cniEnv('ADD'), input: conf });
     undo.network.push(async () => host.anyhow([bridge], { env: this.cniEnv('DEL'), input: conf }));
-    const result = JSON.parse(add.stdout) as { ips?: Array<{ address: string }> };
-    const ip = result.ips?.[0]?.address.split('/')[0];
-    if (!ip) throw new Error(`CNI ADD returned no IP: ${add.stdout}`);
-    return ip;
+    return { address: firstAddress(add.stdout), subnet, stdout: add.stdout };
   }
 
   /** Pulls podinfo into the run's own containerd namespace (once for the run). */
@@ -141,19 +162,41 @@ export class CniProbe {
   }
 }
 
+/** The first address of a CNI ADD result (`ips[0].address`, `a.b.c.d/len`) without its prefix
+ * length, as given; undefined when the answer holds none. */
+function firstAddress(stdout: string): string | undefined {
+  let result: unknown;
+  try {
+    result = JSON.parse(stdout);
+  } catch {
+    return undefined;
+  }
+  const address = (result as { ips?: Array<{ address?: unknown }> } | null)?.ips?.[0]?.address;
+  return typeof address === 'string' ? address.replace(/\/\d{1,2}$/, '') : undefined;
+}
+
+/** The address CNI ADD gave when it is one to use: IPv4, and in the subnet host-local was given. */
+function usableAddress({ address, subnet }: Wiring): string | undefined {
+  return address !== undefined && isIPv4(address) && ipInSubnet(address, subnet) ? address : undefined;
+}
+
 export interface BridgeProbe {
-  url: string;
-  http: HttpPoll;
+  wiring: Wiring;
+  /** Polled only when CNI ADD gave a usable address. */
+  answer?: { url: string; http: HttpPoll };
 }
 
 /** The whole probe: wire the netns and run podinfo in it, GET / until it answers or a deadline
- * passes, and undo everything. */
+ * passes, and undo everything. An address CNI ADD gave that is no IPv4 address in the probe's
+ * subnet (host text) is neither used nor polled. */
 export async function bridgeProbe(host: Host, profile: Profile, runId: string): Promise<BridgeProbe> {
   const probe = new CniProbe(host, profile, runId);
   try {
-    const ip = await probe.start();
+    const wiring = await probe.start();
+    const ip = usableAddress(wiring);
+    if (ip === undefined) return { wiring };
     const url = `http://${ip}:${profile.expect.podinfoPort}/`;
-    return { url, http: await pollHttpGet(host, url) };
+    return { wiring, answer: { url, http: await pollHttpGet(host, url) } };
   } finally {
     await probe.cleanup();
   }

@@ -3,6 +3,7 @@
  * names (socket, hosts dir, CNI dirs) without knowing where it is.
  */
 import type { Host } from './host.ts';
+import { clip } from './host-text.ts';
 import type { Profile } from './profile.ts';
 import type { CommandResult, RunOptions } from './transport.ts';
 
@@ -120,12 +121,27 @@ export async function withNerdctlProbe<T>(
   body: (opts: NerdctlOptions & { dir?: string }) => Promise<T>,
 ): Promise<T> {
   if (!scratch) return body({ namespace });
-  const dir = await host.capture(['mktemp', '-d', '-t', `${scratch}.XXXXXX`]);
+  const dir = await makePrivateDir(host, scratch);
   try {
     return await body({ namespace, dir, netconfPath: `${dir}/net.d`, dataRoot: `${dir}/data` });
   } finally {
     await host.uncancellable(() => host.anyhow(['rm', '-rf', '--', dir]));
   }
+}
+
+/** A new folder of the run's own on the host, `/tmp/<name>.XXXXXX`, made by mktemp: mode 0700 and
+ * never one that was there (a path the host's root could guess, they could make first, or make a
+ * link). In /tmp itself, whatever $TMPDIR says: the run's sweep looks there (helpers/run-traces.ts).
+ * The path is the host's answer: one of any other shape is refused, not used. */
+export async function makePrivateDir(host: Host, name: string): Promise<string> {
+  const template = `/tmp/${name}.XXXXXX`;
+  const dir = await host.capture(['mktemp', '-d', template]);
+  const prefix = template.slice(0, -'XXXXXX'.length);
+  if (dir.startsWith(prefix) && /^[A-Za-z0-9]{6}$/.test(dir.slice(prefix.length))) return dir;
+  throw new Error(
+    `\`mktemp -d ${template}\` printed ${JSON.stringify(clip(dir, 80))}, not the path of a new ` +
+      `folder ${template}: is \`mktemp\` on the host the coreutils one? (\`command -v mktemp\` says which it is)`,
+  );
 }
 
 /** Polls `ctr version` until the daemon answers on the profile's socket; `alive` may end the wait

@@ -15,13 +15,15 @@ import { CATALOGUE } from './catalogue.ts';
 import { FingerprintStream, fingerprint } from './coach/fingerprint.ts';
 import { HostRun } from './suite-run/lifecycle.ts';
 import { Host } from './host.ts';
-import { reportFolderName } from './host-text.ts';
+import { firstLine, reportFolderName, visibleLine } from './host-text.ts';
+import { foreignRecordsNote } from './run-records.ts';
 import type { TargetHost } from './inventory.ts';
 import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
 import { type RunReport, countStates, gradeOf, unrunCheck } from './reporters/model.ts';
 import type { Mode } from './run.ts';
 import { runSuitesInChild } from './suite-run/runner.ts';
 import { SshTransport } from './ssh.ts';
+import { DID_NOT_ANSWER } from './transport.ts';
 
 export interface FleetOptions {
   mode: Extract<Mode, 'verify' | 'grade'>;
@@ -35,6 +37,18 @@ export interface FleetOptions {
   hostTimeoutMs: number;
   info: (line: string) => void;
   interrupted: () => boolean;
+  /** Aborted at the first signal: hosts stop where they are, and their sweeps get SWEEP_AFTER_SIGNAL_MS. */
+  stop: AbortSignal;
+  /** Filled with what lesson-check's own code threw while checking a host. */
+  internalErrors: InternalError[];
+}
+
+/** What lesson-check's own code threw while checking a host (a bug): that host's row says so,
+ * the class goes on, and the command exits 2 once its reports are written. */
+export interface InternalError {
+  host: string;
+  message: string;
+  stack: string;
 }
 
 /** Every host's report, in host-name order (so shards merge to the same result). */
@@ -43,22 +57,61 @@ export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>
   const names = queue.map((h) => h.target.name);
   const reports: RunReport[] = [];
   let failing = 0;
-  const worker = async () => {
-    for (let next = queue.shift(); next && !opts.interrupted(); next = queue.shift()) {
-      const report = await checkHost(next, opts, children, reportFolderName(next.target.name, names));
-      if (opts.interrupted() && !report) break;
-      if (!report) continue;
-      reports.push(report);
-      const n = countStates(report.checks);
-      if (n.failed + n.error) failing++;
-      opts.info(
-        `[${reports.length}/${opts.hosts.length}] ${report.host}: ` +
-          `${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped` +
-          `${report.grade ? `, score ${report.grade.percent}%` : ''} (hosts failing so far: ${failing})`,
-      );
-    }
+  const folder = (h: TargetHost) => reportFolderName(h.target.name, names);
+  // load must not cost a student points: a host whose commands did not answer in time has fewer
+  // hosts beside it from then on (halved; one more back after each host that answered in time),
+  // and is checked again alone once the round is over
+  let allowed = Math.max(1, Math.min(opts.parallel, opts.hosts.length));
+  const again: TargetHost[] = [];
+  const one = async (h: TargetHost) => {
+    const report = await checkHostContained(h, opts, children, folder(h));
+    if (!report) return;
+    reports.push(report);
+    const slow = timeErrors(report);
+    if (slow) {
+      allowed = Math.max(1, Math.floor(allowed / 2));
+      again.push(h);
+    } else allowed = Math.min(opts.parallel, allowed + 1);
+    const n = countStates(report.checks);
+    if (n.failed + n.error) failing++;
+    opts.info(
+      `[${reports.length}/${opts.hosts.length}] ${report.host}: ` +
+        `${n.passed} passed, ${n.failed} failed, ${n.error} errors, ${n.skipped} skipped` +
+        `${report.grade ? `, score ${report.grade.percent}%` : ''} (hosts failing so far: ${failing})` +
+        (slow
+          ? `; ${slow} checks did not answer in time: ${allowed} host(s) at once now, and it is checked again alone`
+          : ''),
+    );
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, opts.hosts.length)) }, worker));
+  await new Promise<void>((done) => {
+    let running = 0;
+    const pump = () => {
+      while (running < allowed && queue.length && !opts.interrupted()) {
+        running++;
+        void one(queue.shift()!).finally(() => {
+          running--;
+          pump();
+        });
+      }
+      if (running === 0) done();
+    };
+    pump();
+  });
+  for (const h of again) {
+    if (opts.interrupted()) break;
+    const report = await checkHostContained(h, opts, children, folder(h));
+    if (!report) continue;
+    reports.splice(
+      reports.findIndex((r) => r.host === report.host),
+      1,
+      report,
+    );
+    const n = countStates(report.checks);
+    opts.info(
+      `${report.host}, checked again alone: ${n.passed} passed, ${n.failed} failed, ${n.error} errors, ` +
+        `${n.skipped} skipped${report.grade ? `, score ${report.grade.percent}%` : ''}`,
+    );
+  }
   // a host that could not be checked weighs each check as the checked hosts do
   const weights = new Map(
     reports
@@ -71,6 +124,11 @@ export async function checkFleet(opts: FleetOptions, children: Set<ChildProcess>
     if (r.grade) r.grade = gradeOf(r.checks);
   }
   return reports.sort((a, b) => a.host.localeCompare(b.host));
+}
+
+/** How many of a report's checks erred because a command did not answer in time. */
+function timeErrors(report: RunReport): number {
+  return report.checks.filter((c) => c.state === 'error' && c.cause?.includes(DID_NOT_ANSWER)).length;
 }
 
 /**
@@ -129,7 +187,7 @@ export async function fleetWatcher(
                 w.seen = now;
               }
               if (stop.aborted) continue;
-              const report = await checkHost(w.h, opts, children, reportFolderName(w.h.target.name, names));
+              const report = await checkHostContained(w.h, opts, children, reportFolderName(w.h.target.name, names));
               if (!report || stop.aborted) continue;
               const at = reports.findIndex((r) => r.host === report.host);
               if (at >= 0) reports[at] = report;
@@ -165,6 +223,28 @@ function abortableSleep(ms: number, stop: AbortSignal): Promise<void> {
   });
 }
 
+/** checkHost, where whatever lesson-check itself throws becomes that host's error row (noted in
+ * `internalErrors`), never the class's end. */
+async function checkHostContained(
+  h: TargetHost,
+  opts: FleetOptions,
+  children: Set<ChildProcess>,
+  folder: string,
+): Promise<RunReport | undefined> {
+  try {
+    return await checkHost(h, opts, children, folder);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    opts.internalErrors.push({
+      host: h.target.name,
+      message,
+      stack: e instanceof Error ? (e.stack ?? message) : message,
+    });
+    const why = `lesson-check's own error while checking this host (a bug, not its state): ${firstLine(message)}`;
+    return errorReport(h, opts, '', new Date().toISOString(), why, 'report it to lesson-check with the details file');
+  }
+}
+
 /** One host: reach it, run the suites against it, remove the run's own namespace there. */
 async function checkHost(
   h: TargetHost,
@@ -184,7 +264,8 @@ async function checkHost(
     deadline.abort();
     stopChild(holder);
   }, opts.hostTimeoutMs);
-  host.signal = deadline.signal;
+  // a signal stops the host's commands as its deadline does (its child has the signal passed on)
+  host.signal = AbortSignal.any([deadline.signal, opts.stop]);
   const overDeadline = () => deadline.signal.aborted;
   // the lesson's until the host's own is read: the run's namespace is removed with whichever
   let profile: Profile = lessonProfile();
@@ -204,6 +285,7 @@ async function checkHost(
     }
     // reach it first: an unreachable host, or a sudo that wants a password, is this host's error
     const hello = await host.run(['true'], { timeoutMs: 30_000 });
+    if (opts.interrupted()) return undefined;
     if (overDeadline()) return deadlineReport(h, opts, runId, startedAt, 'while connecting');
     if (hello.exitCode !== 0) {
       const why = hello.timedOut
@@ -215,16 +297,22 @@ async function checkHost(
       const hint = /sudo/.test(why)
         ? `give ${h.target.user} passwordless sudo on the host, or connect as root`
         : `check that \`ssh -o BatchMode=yes${h.target.port ? ` -p ${h.target.port}` : ''} ` +
-          `${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine`;
+          `${h.target.user ? `${h.target.user}@` : ''}${h.target.host} true\` works from this machine` +
+          (transport.agentWithheld ? `; ${transport.agentWithheld}` : '');
       return errorReport(h, opts, runId, startedAt, `${UNREACHABLE}${why}`, hint);
     }
-    const dead = await run.begin(profile);
+    const keyUnchecked = await transport.hostKeyUnchecked();
+    if (keyUnchecked) opts.info(`${h.target.name}: ${keyUnchecked}`);
+    const found = await run.begin(profile);
+    if (opts.interrupted()) return undefined;
     if (overDeadline()) return deadlineReport(h, opts, runId, startedAt, 'before its checks started');
-    for (const run of dead)
+    for (const run of found.cleaned)
       opts.info(
         `${h.target.name}: removed what run ${run.runId} (PID ${run.pid} on ${run.origin}) left there: ` +
           'it ended without cleaning up',
       );
+    const foreign = foreignRecordsNote(found.foreign);
+    if (foreign) opts.info(visibleLine(`${h.target.name}: ${foreign}`));
     const info = run.describe({
       host: h.target.name,
       target: h.target,
@@ -241,6 +329,8 @@ async function checkHost(
     if (overDeadline()) stopChild(holder);
     const { report } = await running;
     if (holder.current) children.delete(holder.current);
+    if (report && foreign) report.notes.push(foreign);
+    if (report && keyUnchecked) report.hostKeyUnchecked = keyUnchecked;
     if (opts.interrupted()) return report;
     if (overDeadline()) return report ? pastDeadline(report, opts) : deadlineReport(h, opts, runId, startedAt, '');
     return (
@@ -259,9 +349,25 @@ async function checkHost(
     // a fleet's child may have been killed (Ctrl-C) with nothing said: sweep everything, always,
     // within what is left of the host's deadline, or SWEEP_MIN_MS past it (a host slow on purpose
     // is swept as far as it lets itself be; its next run removes the rest, as after a killed run)
-    host.signal = AbortSignal.timeout(Math.max(deadlineAt - Date.now(), SWEEP_MIN_MS));
+    host.signal = AbortSignal.any([
+      AbortSignal.timeout(Math.max(deadlineAt - Date.now(), SWEEP_MIN_MS)),
+      afterSignal(opts.stop, SWEEP_AFTER_SIGNAL_MS),
+    ]);
     await run.end(profile, { probesCutShort: true, tolerant: true, before: () => transport.close() });
   }
+}
+
+/** The sweep of a host told to stop by a signal (Ctrl-C) is given this long: a second on a host
+ * that answers; one that does not is left to its next run, as after a killed run. */
+const SWEEP_AFTER_SIGNAL_MS = 5_000;
+
+/** A signal aborted `ms` after `stop` is. */
+function afterSignal(stop: AbortSignal, ms: number): AbortSignal {
+  const later = new AbortController();
+  const start = () => setTimeout(() => later.abort(), ms).unref();
+  if (stop.aborted) start();
+  else stop.addEventListener('abort', start, { once: true });
+  return later.signal;
 }
 
 /** The least a host's sweep (its run's namespace, probes and record) is given: a second or two

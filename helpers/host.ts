@@ -17,6 +17,8 @@ export interface TranscriptEntry {
   stdout: string;
   stderr: string;
   note?: string;
+  /** Killed by its timeout: what it would have printed is unknown, not absent. */
+  timedOut?: true;
 }
 
 /** Thrown by `ensure`/`capture`: carries the result for the failure report. */
@@ -68,6 +70,12 @@ export class Host {
     return this.scope.getStore() ?? this.outside;
   }
 
+  /** Whether the current scope's commands are cancelled (a deadline, Ctrl-C): a loop over a
+   * host's list stops there instead of starting commands that end at once. */
+  get stopped(): boolean {
+    return this.current().signal?.aborted === true;
+  }
+
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
     const scope = this.current();
     const r = await this.transport.run(argv, { signal: scope.signal, ...options });
@@ -78,6 +86,7 @@ export class Host {
       durationMs: r.durationMs,
       stdout: forTranscript(r.stdout),
       stderr: forTranscript(r.stderr),
+      ...(r.timedOut ? { timedOut: true as const } : {}),
     });
     return r;
   }

@@ -32,7 +32,7 @@ export async function removeRunTraces(
 ): Promise<boolean> {
   const ours = (ns: string) => ns === runLabel(runId) || ns.startsWith(runLabel(runId, ''));
   const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'), { timeoutMs: 5_000 });
-  const namespaces = list.exitCode === 0 ? list.stdout.split('\n').filter(ours) : [];
+  const namespaces = list.exitCode === 0 ? ownNames(list.stdout, ours, MAX_NAMESPACES) : [];
   // no ctr at all (nothing of the lesson here): the run can have made no namespace
   let complete = list.exitCode === 0 || list.spawnError !== undefined;
   const removals = Promise.all(
@@ -42,6 +42,7 @@ export async function removeRunTraces(
         listIn(host, profile, namespace, 'images'),
       ]);
       for (const id of containers) {
+        if (host.stopped) break;
         await host.anyhow(ctr(profile, '--namespace', namespace, 'tasks', 'delete', '--force', id));
         await host.anyhow(ctr(profile, '--namespace', namespace, 'containers', 'delete', id));
       }
@@ -129,9 +130,29 @@ export async function removeRunTraces(
   return complete;
 }
 
-/** The IDs (`ls -q`) of a namespace's containers or images. */
+/**
+ * A host's list is its student's: what the sweep reads of one is bounded, to names that could be
+ * this run's (one containerd namespace, a probe container or two, an image or two each), however
+ * many the host prints, so that a `ctr` printing 10⁵ names costs a command, not 10⁵.
+ */
+const MAX_NAMESPACES = 4;
+const MAX_LISTED = 16;
+
+/** Up to `max` distinct names of `stdout`'s lines that `keep` accepts: words of printable ASCII. */
+export function ownNames(stdout: string, keep: (name: string) => boolean, max: number): string[] {
+  const names = new Set<string>();
+  for (const line of stdout.split('\n', 10_000)) {
+    const name = line.trim();
+    if (names.size >= max) break;
+    if (/^[\x21-\x7e]{1,256}$/.test(name) && keep(name)) names.add(name);
+  }
+  return [...names];
+}
+
+/** The IDs (`ls -q`) of a namespace's containers or images, MAX_LISTED at most. */
 async function listIn(host: Host, profile: Profile, namespace: string, what: 'containers' | 'images') {
-  return (await host.run(ctr(profile, '--namespace', namespace, what, 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+  const r = await host.run(ctr(profile, '--namespace', namespace, what, 'ls', '-q'), { timeoutMs: 10_000 });
+  return ownNames(r.stdout, () => true, MAX_LISTED);
 }
 
 /** Removes every folder or file exactly `depth` below `dir` that the `find` tests `match` select. */
@@ -175,21 +196,24 @@ export async function removeNamespace(
     `containerd namespace ${namespace} removed`,
     async () => {
       const r = await host.run(ctr(profile, 'namespaces', 'remove', namespace));
-      if (r.exitCode === 0) return true;
+      // gone already (containerd's NotFound): a listed name that never was a namespace too
+      if (r.exitCode === 0 || /: not found\b/.test(r.stderr)) return true;
       const list = await host.run(ctr(profile, 'namespaces', 'ls', '-q'));
       if (list.exitCode === 0 && !list.stdout.split('\n').includes(namespace)) return true;
       if (!cleared) {
         // a `ctr run` cut short leaves its lease and its container's active snapshot, which keep
         // the namespace from being removed: the leases, then the active snapshots
         cleared = true;
-        const leases = (await host.run(inNs('leases', 'ls', '-q'))).stdout.split('\n').filter(Boolean);
+        const leases = ownNames((await host.run(inNs('leases', 'ls', '-q'))).stdout, () => true, MAX_LISTED);
         if (leases.length) await host.anyhow(inNs('leases', 'rm', ...leases));
         const active = (await host.run(inNs('snapshots', 'ls'))).stdout
-          .split('\n')
+          .split('\n', 10_000)
           .map((l) => l.trim().split(/\s+/))
           .filter((cols) => cols.at(-1) === 'Active')
-          .map((cols) => cols[0]!);
-        for (const key of active) await host.anyhow(inNs('snapshots', 'rm', key));
+          .map((cols) => cols[0]!)
+          .filter((key) => /^[\x21-\x7e]{1,256}$/.test(key))
+          .slice(0, MAX_LISTED);
+        for (const key of active) if (!host.stopped) await host.anyhow(inNs('snapshots', 'rm', key));
         await host.anyhow(inNs('content', 'prune', 'references'));
       }
       throw new Error(r.stderr.trim());

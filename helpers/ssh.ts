@@ -4,6 +4,13 @@
  * reused connection per host. The target needs nothing but a POSIX shell and the lesson's tools.
  * argv is quoted once, for the remote shell, so every argument arrives as one literal word; a
  * user other than root runs each command through `sudo -n` (never a password prompt).
+ *
+ * A graded host's root is its student: ssh carries nothing of the grader's there, whatever the
+ * grader's ssh_config says. No agent, X11, port or tunnel forwarding, no Kerberos delegation, no
+ * local command; and the client runs with an environment of its own (sshEnvironment), so that no
+ * variable of the grader's or of lesson-check's (LC_*, LANG, which Debian's `SendEnv LANG LC_*`
+ * would send) can reach the host. Host keys are checked as the grader's config says; where it
+ * says not to (hostKeyUnchecked), the reports say so.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +44,61 @@ export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Whatever the grader's ssh_config or inventory asks for: nothing forwarded to the host (an agent
+ * there lets its root log in wherever the grader's key does: every classmate's VM), no command run
+ * here on connecting, no terminal. */
+const NOTHING_OF_THE_GRADERS = [
+  'ForwardAgent=no',
+  'ForwardX11=no',
+  'ForwardX11Trusted=no',
+  'ClearAllForwardings=yes',
+  'Tunnel=no',
+  'GSSAPIDelegateCredentials=no',
+  'PermitLocalCommand=no',
+  'RequestTTY=no',
+].flatMap((o) => ['-o', o]);
+
+/**
+ * The ssh client's environment: PATH alone (for a ProxyCommand or ProxyJump to find its
+ * programs). Whatever else the client has, a `SendEnv *` in the grader's config would send, and a
+ * student's `AcceptEnv *` take: even SSH_AUTH_SOCK, whose path tells of the grader's machine. The
+ * agent is handed to ssh as IdentityAgent instead (agentOption); ssh finds the user's home and
+ * name from the password database, not from HOME or USER.
+ */
+export function sshEnvironment(): NodeJS.ProcessEnv {
+  return process.env.PATH === undefined ? {} : { PATH: process.env.PATH };
+}
+
+/** The agent the grader logs in with (SSH_AUTH_SOCK), as an option: used to log in, never
+ * forwarded (ForwardAgent=no) nor sent. `%` is ssh's token character there. */
+function agentOption(): string[] {
+  const socket = process.env.SSH_AUTH_SOCK;
+  return socket ? ['-o', `IdentityAgent="${socket.replace(/%/g, '%%')}"`] : [];
+}
+
+/** What lesson-check needs of `ssh -G`'s answer. */
+export interface EffectiveConfig {
+  strictHostKeyChecking: string | undefined;
+  /** The SendEnv patterns, as ssh_config's globs. */
+  sendEnv: string[];
+}
+
+function readEffectiveConfig(text: string): EffectiveConfig {
+  return {
+    strictHostKeyChecking: /^stricthostkeychecking (\S+)$/m.exec(text)?.[1],
+    sendEnv: [...text.matchAll(/^sendenv (\S+)$/gm)].map((m) => m[1]!),
+  };
+}
+
+/** ssh_config's pattern matching: `*` and `?`. */
+function globMatches(pattern: string, name: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${re}$`).test(name);
+}
+
 /** ssh exits 255 when it could not reach or log in to the host. */
 const SSH_FAILED = 255;
 
@@ -52,6 +114,10 @@ export class SshTransport implements Transport {
   readonly controlDir: string;
   private sessions = 0;
   private readonly waiting: Array<() => void> = [];
+  /** What ssh will do, read once (`ssh -G`) before the first connection. */
+  private effective?: Promise<EffectiveConfig>;
+  /** Whether the agent may be handed to ssh: not where the config would send its path (SendEnv). */
+  private agentAllowed = false;
 
   constructor(
     readonly target: SshTarget,
@@ -81,6 +147,9 @@ export class SshTransport implements Transport {
       `ControlPath=${join(this.controlDir, '%C')}`,
       '-o',
       'ControlPersist=60',
+      // ssh takes the first value it finds: these come before any config file's and the inventory's
+      ...NOTHING_OF_THE_GRADERS,
+      ...(this.agentAllowed ? agentOption() : []),
       ...(t.port ? ['-p', String(t.port)] : []),
       ...(t.identityFile ? ['-i', t.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
       ...(t.user ? ['-l', t.user] : []),
@@ -101,7 +170,25 @@ export class SshTransport implements Transport {
     return options.cwd ? `cd ${shellQuote(options.cwd)} && ${words}` : words;
   }
 
+  /**
+   * The client's effective config for this host, read once: `ssh -G` (no connection) with the
+   * grader's config and the inventory's options. It decides whether the agent may be used (ssh
+   * sets SSH_AUTH_SOCK for IdentityAgent, and a SendEnv pattern that matches it would send the
+   * grader's socket path to the host) and whether host keys are checked.
+   */
+  prepare(): Promise<EffectiveConfig> {
+    this.effective ??= this.local
+      .run(['ssh', ...this.sshArgs(), '-G', '--', this.target.host], { timeoutMs: 5_000, exactEnv: sshEnvironment() })
+      .then((r) => {
+        const config = readEffectiveConfig(r.stdout);
+        this.agentAllowed = !config.sendEnv.some((pattern) => globMatches(pattern, 'SSH_AUTH_SOCK'));
+        return config;
+      });
+    return this.effective;
+  }
+
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    await this.prepare();
     // a slot of its own, or one handed over by a command that ends
     if (this.sessions < MAX_SESSIONS) this.sessions++;
     else await new Promise<void>((turn) => this.waiting.push(turn));
@@ -111,6 +198,7 @@ export class SshTransport implements Transport {
         timeoutMs: options.timeoutMs,
         input: options.input,
         signal: options.signal,
+        exactEnv: sshEnvironment(),
       });
     } finally {
       const next = this.waiting.shift();
@@ -126,9 +214,34 @@ export class SshTransport implements Transport {
     };
   }
 
+  /**
+   * Why this host's key is not checked, as ssh will connect (`ssh -G`: the grader's config, the
+   * inventory's options): StrictHostKeyChecking no, or accept-new (a key not yet known is taken on
+   * trust); undefined when it is (BatchMode refuses a key it does not know).
+   */
+  async hostKeyUnchecked(): Promise<string | undefined> {
+    const policy = (await this.prepare()).strictHostKeyChecking;
+    if (policy === 'false' || policy === 'no' || policy === 'off')
+      return 'host key not checked (StrictHostKeyChecking no): whoever answered at its address was graded';
+    if (policy === 'accept-new')
+      return 'host key trusted on first use (StrictHostKeyChecking accept-new) unless known_hosts had it';
+    return undefined;
+  }
+
+  /** Why the grader's agent was not handed to ssh for this host, if it was not (after prepare). */
+  get agentWithheld(): string | undefined {
+    return process.env.SSH_AUTH_SOCK && this.effective && !this.agentAllowed
+      ? 'your agent was not used: a SendEnv pattern of your ssh config matches SSH_AUTH_SOCK, whose path ' +
+          'it would send to the host (give the key as ansible_ssh_private_key_file, or narrow SendEnv)'
+      : undefined;
+  }
+
   /** Ends the shared connection and removes its socket dir. */
   async close(): Promise<void> {
-    await this.local.run(['ssh', ...this.sshArgs(), '-O', 'exit', this.target.host], { timeoutMs: 5_000 });
+    await this.local.run(['ssh', ...this.sshArgs(), '-O', 'exit', this.target.host], {
+      timeoutMs: 5_000,
+      exactEnv: sshEnvironment(),
+    });
     rmSync(this.controlDir, { recursive: true, force: true });
   }
 }

@@ -27,9 +27,14 @@ export interface RunOptions {
   timeoutMs?: number;
   input?: string;
   env?: Record<string, string>;
+  /** The command's whole environment, instead of this process's plus `env`. */
+  exactEnv?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Cancels the command (the test timed out or the run was interrupted). */
   signal?: AbortSignal;
+  /** Its output may hold secrets (Ansible's decrypted vaults): --verbose shows the command, not
+   * what it prints. */
+  secret?: boolean;
 }
 
 export interface Transport {
@@ -57,7 +62,7 @@ export class LocalTransport implements Transport {
     const child = spawn(file, args, {
       detached: true,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: options.env ? { ...process.env, ...options.env } : process.env,
+      env: options.exactEnv ?? (options.env ? { ...process.env, ...options.env } : process.env),
       cwd: options.cwd,
     });
     const killGroup = () => {
@@ -80,7 +85,7 @@ export class LocalTransport implements Transport {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const stdout = collect(child.stdout!, killGroup);
     const stderr = collect(child.stderr!, killGroup);
-    if (verbose()) echoLive(argv, child.stdout!, child.stderr!);
+    if (verbose()) echoLive(argv, options.secret ? [] : [child.stdout!, child.stderr!]);
     // a command killed while something it started (in a session of its own, so out of its group's
     // reach) still holds its output open would keep 'close' away for ever: a killed command's
     // streams are let go of once it has exited, a moment later
@@ -208,11 +213,15 @@ export function verbose(): boolean {
 }
 
 /** --verbose: the command, then its output as it comes, on stderr (this machine's own commands:
- * shown through host-text.ts all the same). */
-function echoLive(argv: string[], ...streams: Readable[]): void {
-  process.stderr.write(`$ ${visibleLine(formatArgv(argv))}\n`);
+ * shown through host-text.ts all the same); no streams: a secret command's, not shown. */
+function echoLive(argv: string[], streams: Readable[]): void {
+  const withheld = streams.length ? '' : ' (output not shown: it may hold secrets)';
+  process.stderr.write(`$ ${visibleLine(formatArgv(argv))}${withheld}\n`);
   for (const s of streams) s.on('data', (d: Buffer) => process.stderr.write(visible(d.toString())));
 }
+
+/** The cause of a check's error for time: "`id -u` did not answer within 30 s" (checks.ts). */
+export const DID_NOT_ANSWER = 'did not answer within';
 
 /** One line saying how a command ended, and what of its output was not kept. */
 export function describeResult(r: CommandResult): string {

@@ -1,9 +1,10 @@
 // Stage 40: the CNI plugins v1.9.0 are in /opt/cni/bin, podinfo runs on nerdctl's bridge and
 // answers on its IP, and (without nerdctl) the host's own plugins wire a container that answers
 // HTTP. Walking, it performs lesson steps 6 and 7.
+import { isIPv4 } from 'node:net';
 import { dirname } from 'node:path';
-import { check, observedCommand, require, stage } from '../helpers/checks.ts';
-import { bridgeProbe } from '../helpers/cni-probe.ts';
+import { type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks.ts';
+import { type Wiring, bridgeProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
 import {
@@ -13,6 +14,7 @@ import {
   failWith,
   notExecutable,
 } from '../helpers/expectations.ts';
+import { clip, firstLine } from '../helpers/host-text.ts';
 import { type HttpPoll, pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';
 import { parseCniVersion } from '../helpers/versions.ts';
@@ -80,7 +82,7 @@ stage('40 cni', () => {
         pinned: profile.versions.cniPlugins,
         version,
         expected: `the bridge plugin reports ${profile.versions.cniPlugins}`,
-        reported: `it reports ${version}: ${about.stderr.split(/\n/)[0]}`,
+        reported: `it reports ${version}: ${firstLine(about.stderr)}`,
         // a distribution's build (Debian's containernetworking-plugins) may not know its release
         ...(version === 'unknown'
           ? {
@@ -142,6 +144,13 @@ stage('40 cni', () => {
       const ip = (
         await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))
       ).trim();
+      // host text, put in a URL below: an IPv4 address or nothing
+      require(ip === '' || isIPv4(ip), {
+        expected: "nerdctl inspect gives podinfo's IPv4 address",
+        observed: `nerdctl inspect gives ${quoted(ip)}, which is no IPv4 address`,
+        hint: `is nerdctl the lesson's release? \`nerdctl inspect ${name}\` shows what it says`,
+        cause: 'nerdctl inspect gives no valid IP',
+      });
       require(ipInSubnet(ip, profile.expect.nerdctlSubnet), {
         expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`,
         observed: `nerdctl inspect gives ${ip || '(no IP)'}`,
@@ -153,7 +162,14 @@ stage('40 cni', () => {
       if (!got.ok) {
         // run with its own --port: podinfo answers, on another port than the lesson's
         const args = await host.run(nerdctl(profile, {}, 'inspect', '--format', '{{json .Args}}', name));
-        const port = portArgument(args.stdout);
+        const given = portArgument(args.stdout);
+        const port = given === undefined ? undefined : validPort(given);
+        require(given === undefined || port !== undefined, {
+          expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
+          observed: `podinfo was started with --port ${quoted(given ?? '')}, which is no port (1-65535)`,
+          hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
+          cause: 'podinfo was started with an invalid --port',
+        });
         require(port === undefined || port === profile.expect.podinfoPort, {
           expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
           observed: `podinfo was started with --port ${port}; ${observedCommand(got.last)}`,
@@ -171,7 +187,8 @@ stage('40 cni', () => {
     { section: cniSection, needs: ['C2', 'K1', 'R6'], judgedAfter: ['R6'] },
     async ({ host, profile, info }) => {
       const probe = await bridgeProbe(host, profile, info.runId);
-      requirePodinfoAnswered(probe.url, probe.http, profile.expect.podinfoPort);
+      require(probe.answer, () => diagnoseBadAddress(profile.paths.cniBinDir, probe.wiring));
+      requirePodinfoAnswered(probe.answer.url, probe.answer.http, profile.expect.podinfoPort);
     },
   );
 });
@@ -212,9 +229,35 @@ function diagnosePodinfoNotUp(
   return { observed: `nerdctl ps: ${name} ${status}`, hint, cause: 'podinfo is not running' };
 }
 
-/** The port in podinfo's `--port N` or `--port=N`, from nerdctl inspect's JSON list of its
- * arguments (a host's text: only digits are taken from it). */
-function portArgument(json: string): number | undefined {
+/** K4: CNI ADD gave no address, or one that is no IPv4 address in the subnet host-local was given. */
+function diagnoseBadAddress(dir: string, { address, subnet, stdout }: Wiring): CheckDetails {
+  return {
+    expected: `CNI ADD gives the container an IPv4 address in ${subnet}, the range host-local was given`,
+    observed:
+      address === undefined
+        ? `CNI ADD printed no address: ${quoted(stdout, 200)}`
+        : `CNI ADD gave the address ${quoted(address)}`,
+    hint:
+      `are ${dir}/bridge and ${dir}/host-local the CNI plugins' own? ` +
+      `run without CNI_COMMAND, \`${dir}/bridge\` says which release it is`,
+    cause: 'the bridge plugin gives no valid address',
+  };
+}
+
+/** A value read from the host that is not what it should be, quoted and clipped. */
+function quoted(value: string, max = 80): string {
+  return JSON.stringify(clip(value, max));
+}
+
+/** A port as a number, when `text` is one (1-65535). */
+function validPort(text: string): number | undefined {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/** The value of podinfo's `--port N` or `--port=N`, from nerdctl inspect's JSON list of its
+ * arguments, as given (host text: validPort says whether it is a port). */
+function portArgument(json: string): string | undefined {
   let args: unknown;
   try {
     args = JSON.parse(json);
@@ -225,7 +268,7 @@ function portArgument(json: string): number | undefined {
   const words = args.map(String);
   for (const [i, w] of words.entries()) {
     const value = w === '--port' ? words[i + 1] : /^--port=(.*)$/.exec(w)?.[1];
-    if (value !== undefined && /^\d{1,5}$/.test(value)) return Number(value);
+    if (value !== undefined) return value;
   }
   return undefined;
 }

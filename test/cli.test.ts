@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { parseSource } from '../helpers/sources/source-spec.ts';
 import { lessonCheck } from './lab-helpers.ts';
 
 describe('lesson-check command line', () => {
@@ -61,6 +62,36 @@ describe('lesson-check command line', () => {
     const run = await lessonCheck(['verify', '--only', 'R1,Z9']);
     expect(run.exitCode).toBe(2);
     expect(run.output).toContain('unknown check ID in --only: Z9');
+  });
+
+  // issue 34: the checksums come from the mirror too, so over plain http anyone on the path
+  // could swap assets and checksums alike
+  test('a plain http:// mirror is refused in one line that says how to proceed, exit 2', async () => {
+    const to = mkdtempSync(join(tmpdir(), 'lc-cli-'));
+    const run = await lessonCheck(['fetch', '--to', to, '--mirror', 'http://mirror.example']);
+    expect(run.exitCode, run.output).toBe(2);
+    const said = run.output.split('\n').find((l) => l.startsWith('lesson-check: --mirror'));
+    expect(said).toMatch(/^lesson-check: --mirror http:\/\/mirror\.example: plain http lets anyone on the path swap /);
+    expect(said).toMatch(/: serve it over https, or add --insecure-mirror to take that risk$/);
+    expect(readdirSync(to)).toEqual([]);
+    const https = await lessonCheck(['fetch', '--to', to, '--mirror', 'https://mirror.example', '--insecure-mirror']);
+    expect(https.exitCode, https.output).toBe(2);
+    expect(https.output).toContain('--insecure-mirror goes with an http:// --mirror');
+    const unknown = await lessonCheck(['fetch', '--to', to, '--mirror', 'ftp://mirror.example']);
+    expect(unknown.exitCode, unknown.output).toBe(2);
+    expect(unknown.output).toContain('--mirror ftp://mirror.example: give an https:// URL');
+  });
+
+  test('an http:// mirror is taken with --insecure-mirror, or on loopback', () => {
+    expect(parseSource('github', { mirror: 'http://mirror.example/', insecureMirror: true })).toMatchObject({
+      kind: 'github',
+      base: 'http://mirror.example',
+    });
+    for (const mirror of ['http://127.0.0.1:8080', 'http://localhost:8080/', 'http://[::1]:8080'])
+      expect(parseSource('github', { mirror })).toMatchObject({ kind: 'github', base: mirror.replace(/\/$/, '') });
+    // a name that merely starts like a loopback one is not
+    expect(() => parseSource('github', { mirror: 'http://127.0.0.1.evil.example' })).toThrow(/--insecure-mirror/);
+    expect(() => parseSource('github', { mirror: 'http://localhost.evil.example' })).toThrow(/--insecure-mirror/);
   });
 
   test('a missing profile file exits 2, naming it', async () => {

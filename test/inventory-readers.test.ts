@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { type InventoryReader, readInventory } from '../helpers/inventory.ts';
 import { ansibleOnPath, readWithAnsible } from '../helpers/inventory/ansible-reader.ts';
 import { readStaticInventory } from '../helpers/inventory/static-reader.ts';
@@ -270,6 +270,69 @@ describe('what only Ansible reads', () => {
       /encrypted with ansible-vault; reading it needs Ansible/,
     );
     // no decrypted value is left behind in a temp file
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('lesson-check-ansible-'))).toEqual([]);
+  });
+
+  // issue 34: every inline-vaulted variable was decrypted, honoured or not, into temp files a
+  // SIGKILL left behind, and --verbose echoed ansible-inventory's output, vaults in clear
+  test('a vaulted variable lesson-check does not honour stays sealed; --verbose shows no clear text', async () => {
+    const dir = tree({
+      'class.ini': '[class]\nalice ansible_host=10.0.0.1\n',
+      'vault-pass': 'sesame\n',
+      'other-pass': 'not-ours\n',
+    });
+    const seal = async (name: string, value: string, pass: string) =>
+      (
+        await execa('ansible-vault', [
+          'encrypt_string',
+          '--vault-password-file',
+          join(dir, pass),
+          '--name',
+          name,
+          value,
+        ])
+      ).stdout;
+    mkdirSync(join(dir, 'host_vars'));
+    writeFileSync(
+      join(dir, 'host_vars', 'alice.yml'),
+      // the become password is sealed with a password lesson-check is never given
+      `${await seal('ansible_user', 'vaulted-user', 'vault-pass')}\n` +
+        `${await seal('ansible_become_password', 'hunter2', 'other-pass')}\n`,
+    );
+    mkdirSync(join(dir, 'group_vars'));
+    writeFileSync(join(dir, 'group_vars', 'class.yml'), 'lesson_note: whole-file-secret\n');
+    await execa('ansible-vault', [
+      'encrypt',
+      '--vault-password-file',
+      join(dir, 'vault-pass'),
+      join(dir, 'group_vars', 'class.yml'),
+    ]);
+
+    const echoed: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      echoed.push(String(chunk));
+      return true;
+    });
+    process.env.LC_VERBOSE = '1';
+    let read: Awaited<ReturnType<typeof readWithAnsible>>;
+    try {
+      read = await readWithAnsible(join(dir, 'class.ini'), { vaultPasswordFile: join(dir, 'vault-pass') });
+    } finally {
+      delete process.env.LC_VERBOSE;
+      write.mockRestore();
+    }
+    const alice = read.tree.hostVars.get('alice')!;
+    expect(alice.ansible_user).toBe('vaulted-user');
+    expect(alice.ansible_host).toBe('10.0.0.1');
+    // still sealed, as ansible-inventory printed it
+    expect((alice.ansible_become_password as { __ansible_vault?: string }).__ansible_vault).toMatch(/^\$ANSIBLE_VAULT/);
+    const shown = echoed.join('');
+    expect(shown).toMatch(/^\$ ansible-inventory -i \S+ --list .*\(output not shown: it may hold secrets\)$/m);
+    expect(shown).toMatch(/^\$ ansible-vault decrypt .*\(output not shown: it may hold secrets\)$/m);
+    // one value to open: the honoured one
+    expect(shown.match(/^\$ ansible-vault decrypt/gm)).toHaveLength(1);
+    expect(shown).not.toContain('vaulted-user');
+    expect(shown).not.toContain('whole-file-secret');
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith('lesson-check-ansible-'))).toEqual([]);
   });
 });

@@ -123,7 +123,7 @@ describe('reports', () => {
     expect(readFileSync(summaryFile, 'utf8')).toBe(md);
     expect(md).toMatch(/^## lesson-check: 1 passed, 1 failed, 1 errors, 1 skipped$/m);
     expect(md).toContain('| 20 runc | 1 | 1 | 1 | 0 |');
-    expect(md).toContain('- hint: install -m 755 &#60;runc&#62;');
+    expect(md).toContain('- hint: install \\-m 755 \\<runc\\>');
   });
 
   test('the HTML is one self-contained file: no script, no fetch of anything', () => {

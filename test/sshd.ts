@@ -29,7 +29,17 @@ export interface StartOptions {
   ports?: string[][];
   /** ssh_config lines added for the client (a Host block of an alias). */
   clientConfig?: string[];
+  /** More sshd_config lines, for every port (AcceptEnv, AllowAgentForwarding…). */
+  serverConfig?: string[];
+  /** A "host" of its own on this machine: sshd in a mount namespace of its own, after this shell
+   * snippet has run there as root (a tmpfs on /run/lesson-check, the student's files in it). */
+  ownMounts?: string;
 }
+
+/** /run/netns as `ip netns add` leaves it, a shared mount (its first use does this on any host). */
+const SHARED_NETNS =
+  'ip netns add lc-sshd-netns-setup && ip netns delete lc-sshd-netns-setup; ' +
+  'grep -q " /run/netns .*shared:" /proc/self/mountinfo';
 
 export async function startSshd(options: StartOptions = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), 'lc-sshd-'));
@@ -59,6 +69,7 @@ export async function startSshd(options: StartOptions = {}): Promise<Sshd> {
       // bash sources ~/.bashrc for every command sshd runs; this machine's root .bashrc runs
       // `pyenv init` (0.6 s a command). A lab VM's would not: give sessions a HOME without one.
       `SetEnv HOME=${dir}`,
+      ...(options.serverConfig ?? []),
       ...(options.ports ?? []).flatMap((lines, i) => [`Match LocalPort ${ports[i]}`, ...lines.map((l) => `  ${l}`)]),
       '',
     ].join('\n'),
@@ -73,10 +84,16 @@ export async function startSshd(options: StartOptions = {}): Promise<Sshd> {
   );
   // sshd insists on an absolute path and on /run/sshd for privilege separation
   await execa('mkdir', ['-p', '/run/sshd']);
-  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
-    stdio: 'ignore',
-    detached: true,
-  });
+  const sshdArgv = ['/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'sshd_config')];
+  // propagation unchanged: a shared /run/netns stays shared, so that the network namespaces the
+  // checks make there are seen by containerd, outside; a mount made here on a private mount (a
+  // tmpfs on /run/lesson-check) is this host's alone
+  const argv = options.ownMounts
+    ? ['unshare', '--mount', '--propagation', 'unchanged', 'sh', '-ec', `${options.ownMounts}\nexec "$@"`, 'sh']
+    : [];
+  argv.push(...sshdArgv);
+  if (options.ownMounts) await execa('sh', ['-ec', SHARED_NETNS]);
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', detached: true });
   const host = new Host(new LocalTransport());
   await host.poll(
     `sshd listening on 127.0.0.1:${port}`,

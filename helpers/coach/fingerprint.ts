@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
-import type { SshTransport } from '../ssh.ts';
+import { type SshTransport, sshEnvironment } from '../ssh.ts';
 
 /** The paths whose metadata stands for the lesson's state on the host. */
 export function watchedPaths(profile: Profile): string[] {
@@ -85,11 +85,14 @@ export class FingerprintStream {
 
   /** Starts the stream; resolves once the first fingerprint came (the baseline), or the stream
    * could not start, or after 15 s. */
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    // the client's options for this host, as every other command of the transport has them
+    await this.transport.prepare();
     const script = `while :; do stat -c '${STAT_FORMAT}' -- "$@" 2>&1; echo '${END}'; sleep ${STREAM_MS / 1000}; done`;
     const remote = this.transport.remoteCommand(['sh', '-c', script, 'sh', ...watchedPaths(this.profile)]);
     const child = spawn('ssh', [...this.transport.sshArgs(), '-n', '--', this.transport.target.host, remote], {
       stdio: ['ignore', 'pipe', 'ignore'],
+      env: sshEnvironment(),
     });
     this.child = child;
     return new Promise<void>((ready) => {

@@ -1,5 +1,5 @@
 import { Host } from '../host.ts';
-import { cleanDeadRuns } from '../run-records.ts';
+import { cleanDeadRuns, foreignRecordsNote } from '../run-records.ts';
 import { LocalTransport } from '../transport.ts';
 import { noPositionals, parseOptions } from './options.ts';
 
@@ -7,7 +7,9 @@ import { noPositionals, parseOptions } from './options.ts';
 export async function cleanCommand(args: string[]): Promise<number> {
   const { positionals } = parseOptions('clean', args, {});
   noPositionals('clean', positionals);
-  const removed = await cleanDeadRuns(new Host(new LocalTransport()));
+  const { cleaned: removed, foreign } = await cleanDeadRuns(new Host(new LocalTransport()));
+  const note = foreignRecordsNote(foreign);
+  if (note) console.log(`lesson-check: ${note}`);
   for (const dead of removed)
     console.log(
       `lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) ` +

@@ -15,6 +15,7 @@ import { UsageError } from './options.ts';
 import { visible } from '../host-text.ts';
 import { InventoryError } from '../inventory.ts';
 import { ProfileError } from '../profile.ts';
+import { internalErrorLine } from './internal-error.ts';
 
 const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--pin P] [--reports DIR]
                         [--keep [--until ID]]
@@ -25,6 +26,7 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                            [--limit PATTERN] [--parallel N] [--host-timeout S] [--shard i/n]
                            [--reports DIR] [--watch]
                            [--vault-password-file FILE] [--inventory-reader auto|ansible|built-in]
+       lesson-check hostkeys --inventory PATH | --target ssh://[user@]host[:port] … [--limit PATTERN]
        lesson-check merge DIR… [--reports OUT]
        lesson-check verify --list
        lesson-check fetch --to DIR [--source github|go] [--mirror URL] [--pin P]
@@ -67,6 +69,10 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
   --host-timeout S  the most one host may take, in seconds (default 600): a host past it has its
                 checks stopped and reported as errors that say so; the others are not held up
   --shard i/n   check every n-th host by name, starting with the i-th (split a class over runners)
+  hostkeys      a class's SSH host keys, before its first grade (in BatchMode a host whose key
+                known_hosts lacks is unreachable): the known_hosts lines on stdout
+                (>> ~/.ssh/known_hosts), each host's fingerprints on stderr, to compare with the
+                VMs' consoles; hostkeys --help says more
   merge         join the results.json of several runs (shards) into one set of reports
   --list        list the checks: ID, stage, title
   --format F    the console form: pretty (symbols; colour on a terminal unless NO_COLOR),
@@ -80,7 +86,10 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
                 nerdctl), dir:DIR (a folder of release assets, for hosts without network);
                 auto, the lab's default: github if its cache holds the assets (the default never
                 downloads from github.com unasked), else go, else apt, saying why
-  --mirror URL  with --source github: fetch the same paths from URL instead of https://github.com
+  --mirror URL  with --source github: fetch the same paths from URL instead of https://github.com;
+                https://, or plain http:// on loopback only (the checksums come from the mirror too)
+  --insecure-mirror  take a plain http:// mirror elsewhere all the same: anyone on the path can
+                swap the assets and their checksums alike
   --pin P       with --source github, go or dir: other versions than the lesson's pins,
                 e.g. containerd=2.2.2,runc=1.4.1 (names: containerd, runc, nerdctl, cniPlugins)
   walkthrough   the lesson's steps on THIS host at the lesson's paths, with systemd, from the
@@ -120,6 +129,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
     return (args) => inspectCommand('grade', args);
   },
   merge: async () => (await import('./merge.ts')).mergeCommand,
+  hostkeys: async () => (await import('./hostkeys.ts')).hostkeysCommand,
   fetch: async () => (await import('./fetch.ts')).fetchCommand,
   walkthrough: async () => (await import('./walkthrough.ts')).walkthroughCommand,
   machine: async () => (await import('./machine.ts')).machineCommand,
@@ -158,6 +168,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(visible(`lesson-check: bad profile: ${e.message}`));
       return 2;
     }
-    throw e;
+    // anything else is lesson-check's own bug: exit 2, never 1 (the code for "checks failed")
+    console.error(visible(internalErrorLine(e)));
+    return 2;
   }
 }

@@ -7,7 +7,8 @@ import type { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ClassBoard } from '../coach/class-board.ts';
 import { redraw } from '../coach/screen.ts';
-import { type FleetOptions, checkFleet, fleetWatcher, unreachable } from '../fleet.ts';
+import { type FleetOptions, type InternalError, checkFleet, fleetWatcher, unreachable } from '../fleet.ts';
+import { writeErrorDetails } from './internal-error.ts';
 import { safeJson, visible, visibleLine } from '../host-text.ts';
 import {
   INVENTORY_READERS,
@@ -126,6 +127,8 @@ export async function fleetCommand(
       hostTimeoutMs: hostTimeout * 1000,
       info: out.info,
       interrupted,
+      stop: watching.signal,
+      internalErrors: [],
     };
     // watching: each host's state as it was before its first check, for the watch to compare
     watcher = opts.watch ? await fleetWatcher(fleetOptions, watching.signal) : undefined;
@@ -137,6 +140,18 @@ export async function fleetCommand(
     if (out.format === 'json') process.stdout.write(`${safeJson({ runs: reports })}\n`);
     else summarizeClass(reports, reportsDir);
     if (signals.signalled()) return signals.exitCode();
+    if (fleetOptions.internalErrors.length) {
+      const details = writeInternalErrors(fleetOptions.internalErrors, reportsDir);
+      const [first] = fleetOptions.internalErrors;
+      console.error(
+        visibleLine(
+          `lesson-check: internal error (a bug) while checking ${fleetOptions.internalErrors.length} host(s), ` +
+            `the first ${first!.host}: ${first!.message.split('\n')[0]}; the other hosts were checked; ` +
+            `details: ${details}`,
+        ),
+      );
+      return 2;
+    }
     if (writeError) {
       console.error(visible(`lesson-check: ${writeError}`));
       return 2;
@@ -163,7 +178,9 @@ export async function fleetCommand(
  * The class's hosts: the --target ones and the inventory's, --limit applied to each (by Ansible
  * when it reads the inventory). A part of --limit that names nothing is a typo, refused in one line.
  */
-async function classHosts(opts: FleetValues): Promise<{ hosts: TargetHost[]; inventory?: string }> {
+export async function classHosts(
+  opts: Pick<FleetValues, 'target' | 'inventory' | 'inventory-reader' | 'vault-password-file' | 'limit'>,
+): Promise<{ hosts: TargetHost[]; inventory?: string }> {
   const reader = opts['inventory-reader'] ?? 'auto';
   if (!(INVENTORY_READERS as readonly string[]).includes(reader))
     throw new UsageError(`--inventory-reader ${reader}: one of ${INVENTORY_READERS.join(', ')}`);
@@ -198,6 +215,12 @@ async function classHosts(opts: FleetValues): Promise<{ hosts: TargetHost[]; inv
     hosts: [...fromUrls.hosts, ...(read?.hosts ?? [])],
     inventory: read && `inventory ${opts.inventory} read by ${read.reader}`,
   };
+}
+
+/** The stacks of lesson-check's own errors, for a bug report; returns the file's path. */
+function writeInternalErrors(errors: InternalError[], reportsDir: string): string {
+  const text = errors.map((e) => `host ${e.host}:\n${e.stack}\n`).join('\n');
+  return writeErrorDetails(text, reportsDir);
 }
 
 /** How often the page of a watched class reloads itself. */

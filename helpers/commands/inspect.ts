@@ -9,6 +9,7 @@ import { Host } from '../host.ts';
 import { lessonProfile, loadProfile, profileFileFor } from '../profile.ts';
 import type { RunReport } from '../reporters/model.ts';
 import type { Mode } from '../run.ts';
+import { foreignRecordsNote } from '../run-records.ts';
 import { HostRun } from '../suite-run/lifecycle.ts';
 import { probesCutShort } from '../run-traces.ts';
 import { runSuites } from '../suite-run/runner.ts';
@@ -63,11 +64,14 @@ export async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, ar
   });
   let report: RunReport | undefined;
   try {
-    for (const dead of await run.begin(profile))
+    const found = await run.begin(profile);
+    for (const dead of found.cleaned)
       out.info(
         `lesson-check: removed what run ${dead.runId} (${dead.mode}, PID ${dead.pid}, started ${dead.startedAt}) ` +
           'left here: it ended without cleaning up',
       );
+    const foreign = foreignRecordsNote(found.foreign);
+    if (foreign) out.info(`lesson-check: ${foreign}`);
     const info = run.describe({
       host: 'local',
       profileFile: resolve(profileFile),

@@ -50,17 +50,26 @@ export const CONSOLE = {
   quiet: { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false },
 } as const;
-export const SOURCE = { source: { type: 'string' }, mirror: { type: 'string' }, pin: { type: 'string' } } as const;
+export const SOURCE = {
+  source: { type: 'string' },
+  mirror: { type: 'string' },
+  'insecure-mirror': { type: 'boolean', default: false },
+  pin: { type: 'string' },
+} as const;
 export const ONLY = { only: { type: 'string' } } as const;
 
-/** --source/--mirror/--pin as a source; `fallback` when --source was not given. */
+/** --source/--mirror/--insecure-mirror/--pin as a source; `fallback` when --source was not given. */
 export function sourceOption(
-  values: { source?: string; mirror?: string; pin?: string },
+  values: { source?: string; mirror?: string; 'insecure-mirror'?: boolean; pin?: string },
   fallback: 'auto' | 'github',
   usage?: string,
 ): SourceSpec {
   try {
-    return parseSource(values.source ?? fallback, { mirror: values.mirror, pins: values.pin });
+    return parseSource(values.source ?? fallback, {
+      mirror: values.mirror,
+      pins: values.pin,
+      insecureMirror: values['insecure-mirror'],
+    });
   } catch (e) {
     throw new UsageError((e as Error).message, usage);
   }

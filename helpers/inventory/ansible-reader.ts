@@ -2,15 +2,16 @@
  * Reading an inventory through Ansible itself: `ansible-inventory --list` gives the groups and
  * every host's variables with Ansible's own precedence (scripts, inventory plugins, folders,
  * group_vars and host_vars, vaulted files all as Ansible reads them), `ansible --list-hosts`
- * applies --limit with Ansible's own patterns, `ansible-vault decrypt` opens the values that
- * ansible-inventory leaves encrypted (`!vault`), and Ansible's debug action renders the honoured
- * variables that are Jinja templates (`ansible_host: "{{ inventory_hostname }}.lab"`), locally,
- * connecting to nothing. The user's ansible.cfg applies as it always does.
+ * applies --limit with Ansible's own patterns, `ansible-vault decrypt` opens the honoured values
+ * that ansible-inventory leaves encrypted (`!vault`), their clear text never on disk, and Ansible's
+ * debug action renders the honoured variables that are Jinja templates
+ * (`ansible_host: "{{ inventory_hostname }}.lab"`), locally, connecting to nothing. The user's
+ * ansible.cfg applies as it always does.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandResult, LocalTransport } from '../transport.ts';
+import { type CommandResult, LocalTransport, describeResult } from '../transport.ts';
 import {
   HONOURED_VARS,
   InventoryError,
@@ -58,8 +59,9 @@ export async function readWithAnsible(path: string, opts: AnsibleOptions): Promi
   };
   const vault = opts.vaultPasswordFile ? ['--vault-password-file', opts.vaultPasswordFile] : [];
   const local = new LocalTransport();
+  // what Ansible prints holds the vaults' clear text: --verbose shows its commands, not their output
   const run = (argv: string[], more: Record<string, string> = {}) =>
-    local.run(argv, { env: { ...env, ...more }, timeoutMs: TIMEOUT_MS });
+    local.run(argv, { env: { ...env, ...more }, timeoutMs: TIMEOUT_MS, secret: true });
   try {
     const [list, version, limited] = await Promise.all([
       run(['ansible-inventory', '-i', path, '--list', ...vault]),
@@ -145,10 +147,17 @@ function treeOf(doc: unknown): InventoryTree {
   return tree;
 }
 
+/** Vaulted values opened at once: each is one ansible-vault process (about half a second). */
+const DECRYPTS_AT_ONCE = 4;
+
 /**
- * ansible-inventory prints an inline-vaulted value as `{"__ansible_vault": "<ciphertext>"}`. Each
- * is written to a private file and all are opened in one `ansible-vault decrypt`, with the same
- * vault password file (or what ansible.cfg names), then read back and removed.
+ * ansible-inventory prints an inline-vaulted value as `{"__ansible_vault": "<ciphertext>"}`. Only
+ * the honoured variables are opened: the others (a become password, an API token) are none of
+ * lesson-check's business and stay sealed. Each distinct ciphertext is written to our private
+ * folder and opened by `ansible-vault decrypt --output -`, with the same vault password file (or
+ * what ansible.cfg names): the clear text comes back through a pipe and is never on disk, so a
+ * killed run leaves none behind. (The ciphertext is not fed on stdin: with no password given,
+ * ansible-vault prompts there, and would read the ciphertext as the password.)
  */
 async function decryptVaulted(
   tree: InventoryTree,
@@ -156,29 +165,41 @@ async function decryptVaulted(
   temp: string,
   run: (argv: string[]) => Promise<CommandResult>,
 ): Promise<void> {
-  const sealed: Array<{ vars: Vars; key: string; file: string }> = [];
+  // a group's variable is printed once per host: the same ciphertext, opened once
+  const sealed = new Map<string, Array<{ vars: Vars; key: string }>>();
   for (const vars of tree.hostVars.values())
-    for (const [key, value] of Object.entries(vars)) {
-      const cipher = (value as { __ansible_vault?: unknown } | null)?.__ansible_vault;
+    for (const key of HONOURED_VARS) {
+      const cipher = (vars[key] as { __ansible_vault?: unknown } | null | undefined)?.__ansible_vault;
       if (typeof cipher !== 'string') continue;
-      const file = join(temp, `vault-${sealed.length}`);
-      writeFileSync(file, cipher, { mode: 0o600 });
-      sealed.push({ vars, key, file });
+      sealed.set(cipher, [...(sealed.get(cipher) ?? []), { vars, key }]);
     }
-  if (!sealed.length) return;
-  const r = await run(['ansible-vault', 'decrypt', ...vault, ...sealed.map((s) => s.file)]);
-  if (r.exitCode !== 0) {
-    const why = ansibleMessages(r.stderr).find((m) => m.startsWith('ERROR!')) ?? `exit ${r.exitCode}`;
-    throw new InventoryError(
-      `${sealed
-        .map((s) => s.key)
-        .filter((k, i, all) => all.indexOf(k) === i)
-        .join(', ')} ` +
-        `is encrypted and ansible-vault could not open it (${why.replace(/ for \S+$/, '')}): ` +
-        'give --vault-password-file',
+  const ciphers = [...sealed.keys()];
+  const failed: Array<{ keys: string[]; why: string }> = [];
+  for (let i = 0; i < ciphers.length; i += DECRYPTS_AT_ONCE)
+    await Promise.all(
+      ciphers.slice(i, i + DECRYPTS_AT_ONCE).map(async (cipher, j) => {
+        const uses = sealed.get(cipher)!;
+        const file = join(temp, `sealed-${i + j}`);
+        writeFileSync(file, cipher, { mode: 0o600 });
+        const r = await run(['ansible-vault', 'decrypt', ...vault, '--output', '-', file]);
+        if (r.exitCode === 0) for (const u of uses) u.vars[u.key] = r.stdout;
+        else
+          failed.push({
+            keys: uses.map((u) => u.key),
+            // "… on <file> for <file>": our temp file's name says nothing to the teacher
+            why: (ansibleMessages(r.stderr).find((m) => m.startsWith('ERROR!')) ?? describeResult(r)).replace(
+              ` on ${file} for ${file}`,
+              '',
+            ),
+          });
+      }),
     );
-  }
-  for (const s of sealed) s.vars[s.key] = readFileSync(s.file, 'utf8');
+  if (!failed.length) return;
+  const keys = failed.flatMap((f) => f.keys).filter((k, i, all) => all.indexOf(k) === i);
+  throw new InventoryError(
+    `${keys.join(', ')} is encrypted and ansible-vault could not open it ` +
+      `(${failed[0]!.why.replace(/ for \S+$/, '')}): give --vault-password-file`,
+  );
 }
 
 /**

@@ -90,6 +90,7 @@ function hostSection(r: RunReport): string {
     `source ${esc(r.source)}${r.standInImages ? ' · stand-in images' : ''}`,
     esc(versions),
     ...(r.inventory ? [esc(r.inventory)] : []),
+    ...(r.hostKeyUnchecked ? [`<strong class="warning">${esc(r.hostKeyUnchecked)}</strong>`] : []),
     `started ${esc(r.startedAt)}`,
     ...(r.setup ? [esc(setupText(r.setup))] : []),
   ].join(' · ');

@@ -33,6 +33,9 @@ export interface RunReport {
   notes: string[];
   /** For a class: which inventory, and which reader read it (ansible-inventory or the built-in one). */
   inventory?: string;
+  /** Reached over ssh without its host key checked (the grader's config or inventory said so):
+   * why, from `ssh -G`. Whoever answered at the address was graded. */
+  hostKeyUnchecked?: string;
   startedAt: string;
   durationMs: number;
   checks: CheckResult[];

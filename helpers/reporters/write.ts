@@ -1,5 +1,6 @@
 /** Writes every report of a run into one folder (and the Markdown to $GITHUB_STEP_SUMMARY). */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safeJson } from '../host-text.ts';
 import { renderHtml } from './html.ts';
@@ -31,20 +32,39 @@ export async function writeReports(reports: RunReport[], dir: string, live?: Liv
   mkdirSync(dir, { recursive: true });
   // one host: the run's document itself; several: one document holding each host's
   const json = reports.length === 1 ? reports[0] : { runs: reports };
-  writeFileSync(join(dir, REPORT_FILES.json), `${safeJson(json)}\n`);
-  writeFileSync(join(dir, REPORT_FILES.junit), await renderJUnit(reports));
+  writeReportFile(dir, REPORT_FILES.json, `${safeJson(json)}\n`);
+  writeReportFile(dir, REPORT_FILES.junit, await renderJUnit(reports));
   const markdown = renderMarkdown(reports);
-  writeFileSync(join(dir, REPORT_FILES.markdown), markdown);
+  writeReportFile(dir, REPORT_FILES.markdown, markdown);
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
-  writeFileSync(join(dir, REPORT_FILES.html), renderHtml(reports, live));
+  writeReportFile(dir, REPORT_FILES.html, renderHtml(reports, live));
   const [only] = reports;
   if (reports.length === 1 && only?.grade) {
     const { host, profile, grade } = only;
     const doc = { host, profile, ...grade, checks: gradeRows(only) };
-    writeFileSync(join(dir, GRADE_FILE), `${safeJson(doc)}\n`);
+    writeReportFile(dir, GRADE_FILE, `${safeJson(doc)}\n`);
   }
   // a class: the gradebook too
-  if (reports.length > 1 || reports[0]?.grade) writeFileSync(join(dir, GRADEBOOK), renderGradebook(reports));
+  if (reports.length > 1 || reports[0]?.grade) writeReportFile(dir, GRADEBOOK, renderGradebook(reports));
+}
+
+/** Writes `name` in `dir` without following a link put there (a shared or pre-seeded reports
+ * folder): a new file of a random name, created exclusively (so never an existing file or link),
+ * is renamed over `name`, and a rename replaces a link itself, not the file it points at. */
+function writeReportFile(dir: string, name: string, content: string): void {
+  const temp = join(dir, `.${name}.${randomBytes(8).toString('hex')}.tmp`);
+  const fd = openSync(temp, 'wx');
+  try {
+    try {
+      writeFileSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, join(dir, name));
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw e;
+  }
 }
 
 /** The runs in a results.json: one host's document, or `{ runs: [...] }`. */

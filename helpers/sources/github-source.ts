@@ -190,6 +190,8 @@ async function download(host: Host, url: string, to: string): Promise<true | str
         '--silent',
         '--show-error',
         '--location',
+        // an https mirror may redirect (github.com does, to its CDN), but never down to plain http
+        ...(url.startsWith('https://') ? ['--proto', '=https', '--proto-redir', '=https'] : []),
         '--retry',
         '2',
         '--output',

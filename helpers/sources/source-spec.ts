@@ -12,18 +12,44 @@ export type SourceSpec =
   | { kind: 'dir'; dir: string; versions: Versions }
   | { kind: 'auto'; versions: Versions };
 
-export function parseSource(text: string, opts: { mirror?: string; pins?: string } = {}): SourceSpec {
+export function parseSource(
+  text: string,
+  opts: { mirror?: string; pins?: string; insecureMirror?: boolean } = {},
+): SourceSpec {
+  if (opts.insecureMirror && !opts.mirror?.startsWith('http://'))
+    throw new Error('--insecure-mirror goes with an http:// --mirror (and --source github)');
   if (text === 'apt') {
     if (opts.mirror || opts.pins) throw new Error('--mirror and --pin go with --source github, go or dir:');
     return { kind: 'apt' };
   }
   const versions = parsePins(opts.pins);
-  if (text === 'github') return { kind: 'github', base: (opts.mirror ?? GITHUB).replace(/\/+$/, ''), versions };
+  if (text === 'github') {
+    if (opts.mirror) checkMirror(opts.mirror, opts.insecureMirror === true);
+    return { kind: 'github', base: (opts.mirror ?? GITHUB).replace(/\/+$/, ''), versions };
+  }
   if (opts.mirror) throw new Error('--mirror goes with --source github');
   if (text === 'go') return { kind: 'go', versions };
   if (text === 'auto') return { kind: 'auto', versions };
   if (text.startsWith('dir:') && text.length > 4) return { kind: 'dir', dir: text.slice(4), versions };
   throw new Error(`unknown source ${text} (auto, github, go, apt, dir:PATH)`);
+}
+
+/** A loopback mirror (the project's tests, a mirror on this machine): no one is on its path. */
+const LOOPBACK = /^http:\/\/(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?(\/|$)/i;
+
+/**
+ * A mirror serves the checksums as well as the assets, so they protect only what the transport
+ * does: over plain http anyone on the path can swap both, and it is refused unless asked for in
+ * so many words (--insecure-mirror), or on loopback.
+ */
+function checkMirror(mirror: string, insecure: boolean): void {
+  if (/^https:\/\/[^/]/.test(mirror)) return;
+  if (!/^http:\/\/[^/]/.test(mirror)) throw new Error(`--mirror ${mirror}: give an https:// URL`);
+  if (insecure || LOOPBACK.test(mirror)) return;
+  throw new Error(
+    `--mirror ${mirror}: plain http lets anyone on the path swap the assets and their checksums alike ` +
+      '(both come from the mirror): serve it over https, or add --insecure-mirror to take that risk',
+  );
 }
 
 export function sourceName(s: SourceSpec): string {

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
-import { type RunRecord, cleanDeadRuns, forgetRun, recordRun } from '../run-records.ts';
+import { type RecordsFound, cleanDeadRuns, forgetRun, recordRun } from '../run-records.ts';
 import { removeRunTraces } from '../run-traces.ts';
 import type { Mode, RunInfo } from '../run.ts';
 import { mark } from '../timing.ts';
@@ -33,8 +33,9 @@ export class HostRun {
     readonly mode: Mode,
   ) {}
 
-  /** Records the run on its host and removes what dead runs left there; returns those runs. */
-  async begin(profile: Profile): Promise<RunRecord[]> {
+  /** Records the run on its host and removes what dead runs left there; returns those runs, and
+   * the files of the records folder that were left alone as not lesson-check's. */
+  async begin(profile: Profile): Promise<RecordsFound> {
     const [dead] = await Promise.all([cleanDeadRuns(this.host), recordRun(this.host, profile, this.id, this.mode)]);
     this.recorded = true;
     return dead;

@@ -62,8 +62,12 @@ export async function runSuitesInChild(
   prepare(info, runDir);
   const started = Date.now();
   child.current = spawn(process.execPath, [join(ROOT, 'bin', 'lesson-check.js'), 'run-suites'], {
-    // json: stdout carries the results document alone
-    stdio: info.console.format === 'json' ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+    // json: stdout carries the results document alone; the IPC channel is how the child learns
+    // that this process is gone (killed), and stops too (suite-runner.ts)
+    stdio:
+      info.console.format === 'json'
+        ? ['ignore', 'ignore', 'inherit', 'ipc']
+        : ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...extraEnv, LC_RUN_DIR: runDir },
   });
   await new Promise<void>((done) => child.current!.once('exit', () => done()));

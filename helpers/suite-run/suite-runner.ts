@@ -52,9 +52,22 @@ export async function runStageSuites(
 }
 
 /** `lesson-check run-suites`: the child process of one host of a fleet. */
+/** How long a host's suites, their parent gone, have to stop before they exit anyway. */
+const ORPHAN_GRACE_MS = 20_000;
+
 export async function runSuitesHere(): Promise<number> {
   const info = currentRunInfo();
   if (!info) throw new Error('LC_RUN_DIR is not set: run-suites is started by `lesson-check verify --target`');
+  // a fleet's host never outlives the fleet: its parent gone (killed, crashed), the channel
+  // closes, and the checks stop as on Ctrl-C (their probes undo themselves); the parent's record
+  // of the run stays on the host for the next run to sweep
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => {
+      process.kill(process.pid, 'SIGTERM');
+      setTimeout(() => process.exit(2), ORPHAN_GRACE_MS).unref();
+    });
+  }
   await runStageSuites({}, { ownSignals: true, info });
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
