@@ -35,7 +35,8 @@ export interface FightingClass {
   /** One line per call of the dead record's `ctr` (0000bb's, on junk-records) and of flood-lists'. */
   deadRecordCtrLog: string;
   floodCtrLog: string;
-  /** ssh to a host of the class, as root: argv for a command there (not through lesson-check). */
+  /** ssh to a host of the class, as root: argv for a command there (not through lesson-check;
+   * run it with PATH alone, or the grader's `SendEnv *` sends the test's whole environment). */
   sshTo(does: Fight, command: string): string[];
   stop(): Promise<void>;
 }
