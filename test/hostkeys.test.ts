@@ -49,11 +49,11 @@ describe('lesson-check hostkeys, without hosts', () => {
     expect(run.stdout).toContain('>> ~/.ssh/known_hosts');
   });
 
-  test('no hosts given is a usage error with its usage, exit 2', async () => {
+  test('no hosts given is a usage error that says where its usage is, exit 2', async () => {
     const run = await hostkeys([]);
     expect(run.exitCode, run.stderr).toBe(2);
     expect(run.stderr).toContain('hostkeys needs the hosts of a class: --inventory PATH or --target URL');
-    expect(run.stderr).toContain('usage: lesson-check hostkeys');
+    expect(run.stderr).toContain("see 'lesson-check hostkeys --help'");
     expect(run.stdout).toBe('');
   });
 

@@ -27,9 +27,27 @@ import type { SuiteControl } from '../suite-run/suite-runner.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
 import { PROFILE, REPORTS, UsageError, noPositionals, parseOptions } from './options.ts';
+import { ENV, declareCommand } from './usage.ts';
 
-export const COACH_USAGE = `usage: lesson-check coach [--profile lesson|FILE] [--target ssh://[user@]host[:port]]
-                          [--once] [--reports DIR]`;
+export const COACH_COMMAND = declareCommand({
+  name: 'coach',
+  synopsis: ['coach [--profile lesson|FILE] [--target ssh://[user@]host[:port]] [--once] [--reports DIR]'],
+  about:
+    'Beside a student walking the lesson: the sections done, where they are and what the lesson expects next, ' +
+    'checked again the moment the host changes, until Ctrl-C. Read-only, as verify is; on this host, or with ' +
+    '--target on one reached over ssh. On a terminal the board is redrawn in place; elsewhere, one line per change.',
+  options: {
+    ...PROFILE,
+    target: { type: 'string', arg: 'URL', help: 'coach a host over ssh, ssh://[user@]host[:port], not this one' },
+    once: { type: 'boolean', default: false, help: "one look, then exit with verify's exit codes" },
+    ...REPORTS,
+  },
+  writes: "in --reports DIR: each look's reports (as verify's), and coach-progress.jsonl: every check's changes",
+  exits:
+    "0 all passed, 1 checks failed (--once: verify's codes), 2 usage, setup or internal error; watching, " +
+    'it ends on a signal: 128+N (130: Ctrl-C)',
+  env: [ENV.ssh, ENV.noColor],
+});
 
 /** How often the coach compares the host's fingerprint when no file-system event came first:
  * locally the events come first for every path the lesson writes (a folder's own events for the
@@ -45,19 +63,14 @@ function isDir(path: string): boolean {
 }
 
 export async function coachCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parseOptions(
-    'coach',
-    args,
-    { ...PROFILE, ...REPORTS, once: { type: 'boolean', default: false }, target: { type: 'string' } },
-    COACH_USAGE,
-  );
-  noPositionals('coach', positionals, COACH_USAGE);
+  const { values: opts, positionals } = parseOptions(COACH_COMMAND, args);
+  noPositionals('coach', positionals);
   let target: TargetHost | undefined;
   if (opts.target) {
     try {
       [target] = targetsFromUrls([opts.target]);
     } catch (e) {
-      throw new UsageError((e as Error).message, COACH_USAGE);
+      throw new UsageError((e as Error).message);
     }
   }
   // read the profile before anything is made: a bad one exits 2 and leaves nothing behind

@@ -5,12 +5,29 @@ import { resolveRelease } from '../sources/release.ts';
 import { consoleProgress, showProgress } from '../progress.ts';
 import { trapSignals } from '../signals.ts';
 import { LocalTransport } from '../transport.ts';
-import { SOURCE, UsageError, noPositionals, parseOptions, sourceOption } from './options.ts';
+import { UsageError, noPositionals, parseOptions, sourceOption, sourceOptions } from './options.ts';
 import { resolve } from 'node:path';
+import { ENV, declareCommand } from './usage.ts';
+
+export const FETCH_COMMAND = declareCommand({
+  name: 'fetch',
+  synopsis: ['fetch --to DIR [--source github|go] [--mirror URL] [--insecure-mirror] [--pin P]'],
+  about:
+    "Gathers the lesson's release assets into a folder, checksums verified, for a lab on a host without " +
+    'network (lab --source dir:DIR): from GitHub (or a mirror), or with --source go built here from the ' +
+    "releases' Go modules, podinfo too. What could not be fetched is said, role by role.",
+  options: {
+    to: { type: 'string', arg: 'DIR', help: 'the folder to fill (needed)' },
+    ...sourceOptions('the release assets, or built here from their Go modules (default: github)'),
+  },
+  writes: "the assets in --to DIR; the github or go source's cache, kept for the next run",
+  exits: '0 fetched (what was not is said), 2 usage or fetch error, 128+N ended by signal N',
+  env: [ENV.githubCache, ENV.goCache, ENV.go],
+});
 
 /** `lesson-check fetch`: the github or go source's assets, verified, into a folder for `--source dir:DIR`. */
 export async function fetchCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parseOptions('fetch', args, { ...SOURCE, to: { type: 'string' } });
+  const { values: opts, positionals } = parseOptions(FETCH_COMMAND, args);
   noPositionals('fetch', positionals);
   if (!opts.to) throw new UsageError('fetch needs --to DIR');
   const source = sourceOption(opts, 'github');

@@ -34,17 +34,58 @@ import { type ConsoleOut, UsageError } from './options.ts';
  * minute on a slow VM; a host that stalls on purpose is stopped here. */
 const DEFAULT_HOST_TIMEOUT_S = 600;
 
-/** The options of verify and grade that choose and pace a class's hosts. */
+/** Hosts checked at a time by default, each by a child process of its own. */
+const DEFAULT_PARALLEL = 4;
+
+/** The options of verify and grade that choose and pace a class's hosts (hostkeys takes the first five). */
 export const FLEET = {
-  target: { type: 'string' as const, multiple: true as const, default: [] as string[] },
-  inventory: { type: 'string' as const },
-  'inventory-reader': { type: 'string' as const },
-  'vault-password-file': { type: 'string' as const },
-  limit: { type: 'string' as const },
-  parallel: { type: 'string' as const },
-  'host-timeout': { type: 'string' as const },
-  shard: { type: 'string' as const },
-  watch: { type: 'boolean' as const, default: false },
+  target: {
+    type: 'string' as const,
+    multiple: true as const,
+    default: [] as string[],
+    arg: 'URL',
+    help: 'ssh://[user@]host[:port] (repeatable); as non-root, sudo -n',
+  },
+  inventory: {
+    type: 'string' as const,
+    arg: 'PATH',
+    help: 'an Ansible inventory (file, folder or script): its hosts and ssh vars',
+  },
+  'inventory-reader': {
+    type: 'string' as const,
+    arg: 'R',
+    help: 'auto (the default: ansible-inventory if on PATH), ansible or built-in',
+  },
+  'vault-password-file': {
+    type: 'string' as const,
+    arg: 'FILE',
+    help: 'passed to Ansible, for vaulted inventory variables',
+  },
+  limit: {
+    type: 'string' as const,
+    arg: 'PATTERN',
+    help: "hosts or groups, as Ansible's patterns; a part naming none is an error",
+  },
+  parallel: {
+    type: 'string' as const,
+    arg: 'N',
+    help: `hosts checked at a time (default ${DEFAULT_PARALLEL})`,
+  },
+  'host-timeout': {
+    type: 'string' as const,
+    arg: 'S',
+    help: `the most one host may take, in seconds (default ${DEFAULT_HOST_TIMEOUT_S})`,
+  },
+  shard: {
+    type: 'string' as const,
+    arg: 'i/n',
+    help: 'every n-th host by name from the i-th (a class over several runners)',
+  },
+  watch: {
+    type: 'boolean' as const,
+    default: false,
+    help: 'after the first round, each host checked again as it changes, live',
+  },
 };
 
 interface FleetValues {
@@ -82,7 +123,7 @@ export async function fleetCommand(
   if (limited.length === 0)
     throw new UsageError(`no hosts to check${opts.limit ? ` (after --limit ${opts.limit})` : ''}`);
   const hosts = shardHosts(limited, opts.shard);
-  const parallel = Number(opts.parallel ?? '4');
+  const parallel = Number(opts.parallel ?? String(DEFAULT_PARALLEL));
   if (!Number.isInteger(parallel) || parallel < 1)
     throw new UsageError(`--parallel ${opts.parallel}: a whole number ≥ 1`);
   const hostTimeout = Number(opts['host-timeout'] ?? String(DEFAULT_HOST_TIMEOUT_S));

@@ -19,20 +19,35 @@ import { SshTransport } from '../ssh.ts';
 import { type CommandResult, LocalTransport, describeResult } from '../transport.ts';
 import { FLEET, classHosts } from './fleet.ts';
 import { UsageError, noPositionals, parseOptions } from './options.ts';
+import { ENV, declareCommand } from './usage.ts';
 
-const HOSTKEYS_USAGE = `usage: lesson-check hostkeys --inventory PATH [--limit PATTERN]
-                          [--inventory-reader auto|ansible|built-in] [--vault-password-file FILE]
-       lesson-check hostkeys --target ssh://[user@]host[:port] …
-
-  The SSH host keys of a class's hosts, for known_hosts: ssh in BatchMode (grade, verify) never
-  asks whether to trust a new host key, so a host whose key is not there yet is unreachable.
-  stdout  the known_hosts lines, as ssh will look them up (HostName, Port, HostKeyAlias):
-            lesson-check hostkeys --inventory class.ini >> ~/.ssh/known_hosts
-  stderr  each host's keys' SHA256 fingerprints: compare them with what each VM's console says
-          (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) before trusting them; and each host
-          that did not answer, or sits behind a ProxyJump/ProxyCommand (not scanned: ssh-keyscan
-          connects directly; scan it from the jump host)
-  Exit: 0 every host answered, 1 some did not, 2 usage or inventory errors.`;
+export const HOSTKEYS_COMMAND = declareCommand({
+  name: 'hostkeys',
+  synopsis: [
+    'hostkeys --inventory PATH [--limit PATTERN] [--inventory-reader R] [--vault-password-file FILE]',
+    'hostkeys --target ssh://[user@]host[:port] …',
+  ],
+  about:
+    "The SSH host keys of a class's hosts, for known_hosts, before its first grade: ssh in BatchMode (grade, " +
+    'verify) never asks whether to trust a new host key, so a host whose key is not there yet is unreachable. ' +
+    'Each host is looked up as grade reaches it (ssh -G: HostName, Port, HostKeyAlias) and scanned ' +
+    '(ssh-keyscan); one behind a ProxyJump or ProxyCommand is not (scan it from the jump host).',
+  options: {
+    inventory: FLEET.inventory,
+    limit: FLEET.limit,
+    'inventory-reader': FLEET['inventory-reader'],
+    'vault-password-file': FLEET['vault-password-file'],
+    target: FLEET.target,
+  },
+  writes:
+    'stdout: the known_hosts lines, `lesson-check hostkeys --inventory class.ini >> ~/.ssh/known_hosts`; ' +
+    "stderr: each host's SHA256 fingerprints, to compare with its console " +
+    '(`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before trusting them, and each host that did not answer',
+  exits:
+    '0 every host answered, 1 some did not (or sit behind a jump host), 2 usage or inventory error, ' +
+    '128+N ended by signal N',
+  env: [ENV.ssh],
+});
 
 /** Hosts scanned at once: ssh-keyscan waits up to SCAN_TIMEOUT_S for each. */
 const SCANS_AT_ONCE = 8;
@@ -54,31 +69,12 @@ type Scan =
   | { host: TargetHost; address?: SshAddress; problem: string };
 
 export async function hostkeysCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parseOptions(
-    'hostkeys',
-    args,
-    {
-      target: FLEET.target,
-      inventory: FLEET.inventory,
-      'inventory-reader': FLEET['inventory-reader'],
-      'vault-password-file': FLEET['vault-password-file'],
-      limit: FLEET.limit,
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    HOSTKEYS_USAGE,
-  );
-  if (opts.help) {
-    console.log(HOSTKEYS_USAGE);
-    return 0;
-  }
-  noPositionals('hostkeys', positionals, HOSTKEYS_USAGE);
+  const { values: opts, positionals } = parseOptions(HOSTKEYS_COMMAND, args);
+  noPositionals('hostkeys', positionals);
   if (!opts.target.length && !opts.inventory)
-    throw new UsageError('hostkeys needs the hosts of a class: --inventory PATH or --target URL', HOSTKEYS_USAGE);
-  const { hosts, inventory } = await classHosts(opts).catch((e: unknown) => {
-    throw e instanceof UsageError && !e.usage ? new UsageError(e.message, HOSTKEYS_USAGE) : e;
-  });
-  if (!hosts.length)
-    throw new UsageError(`no hosts to scan${opts.limit ? ` (after --limit ${opts.limit})` : ''}`, HOSTKEYS_USAGE);
+    throw new UsageError('hostkeys needs the hosts of a class: --inventory PATH or --target URL');
+  const { hosts, inventory } = await classHosts(opts);
+  if (!hosts.length) throw new UsageError(`no hosts to scan${opts.limit ? ` (after --limit ${opts.limit})` : ''}`);
   if (inventory) console.error(visibleLine(`lesson-check: ${inventory}`));
 
   const stop = new AbortController();

@@ -30,16 +30,63 @@ import {
   parseOnly,
   parseOptions,
 } from './options.ts';
+import { CHECK_EXITS, ENV, declareCommand } from './usage.ts';
+
+const INSPECT_OPTIONS = {
+  ...PROFILE,
+  ...ONLY,
+  ...REPORTS,
+  ...CONSOLE,
+  list: { type: 'boolean', default: false, help: 'list the checks (ID, stage, title); --format json or markdown too' },
+  ...FLEET,
+} as const;
+
+/** Every form of verify's and grade's command line. */
+function inspectSynopsis(mode: Mode): string[] {
+  return [
+    `${mode} [--profile lesson|FILE] [--only ID,ID] [--reports DIR] [--format pretty|plain|json] [--quiet] [--verbose]`,
+    `${mode} --target URL … | --inventory PATH [--limit PATTERN] [--parallel N] [--host-timeout S] ` +
+      '[--shard i/n] [--watch] [--inventory-reader R] [--vault-password-file FILE] [those above]',
+    `${mode} --list [--format pretty|plain|json|markdown]`,
+  ];
+}
+
+const INSPECT_ENV = [ENV.ssh, ENV.console, ENV.stepSummary];
+
+const CLASS_EXITS = '; a class: 1 when a check failed on any host, 2 when none could be reached';
+
+export const VERIFY_COMMAND = declareCommand({
+  name: 'verify',
+  synopsis: inspectSynopsis('verify'),
+  about:
+    'Checks a host the lesson was walked on, as the lesson left it, changing nothing: what a check makes ' +
+    "(a pull, a probe container) lives in the run's own containerd namespace, removed at the end whatever " +
+    "happened. This host, or with --target or --inventory a class's hosts over ssh, several at once.",
+  options: INSPECT_OPTIONS,
+  writes:
+    'in --reports DIR: junit.xml, results.json, summary.md, report.html (a class: gradebook.csv too); ' +
+    'with --format json, results.json on stdout',
+  exits: CHECK_EXITS + CLASS_EXITS,
+  env: INSPECT_ENV,
+});
+
+export const GRADE_COMMAND = declareCommand({
+  name: 'grade',
+  synopsis: inspectSynopsis('grade'),
+  about:
+    "verify, and a grade: each check's weight counted into a score, and for each failure a hint that points at " +
+    'the lesson section to read again. One host, or a class (--target, --inventory): several hosts at once over ' +
+    'ssh, then one gradebook; --watch keeps the class board live until Ctrl-C.',
+  options: INSPECT_OPTIONS,
+  writes:
+    'in --reports DIR: grade.json, junit.xml, results.json, summary.md, report.html (a class: gradebook.csv ' +
+    'too); with --format json, results.json on stdout',
+  exits: CHECK_EXITS + CLASS_EXITS,
+  env: INSPECT_ENV,
+});
 
 export async function inspectCommand(mode: Extract<Mode, 'verify' | 'grade'>, args: string[]): Promise<number> {
-  const { values: opts, positionals } = parseOptions(mode, args, {
-    ...PROFILE,
-    ...REPORTS,
-    ...CONSOLE,
-    ...ONLY,
-    ...FLEET,
-    list: { type: 'boolean', default: false },
-  });
+  const { values: opts, positionals } = parseOptions(mode === 'verify' ? VERIFY_COMMAND : GRADE_COMMAND, args);
   noPositionals(mode, positionals);
   if (opts.list) {
     await listChecks(opts.format);

@@ -24,29 +24,58 @@ import {
   CONSOLE,
   PROFILE,
   REPORTS,
-  SOURCE,
   UsageError,
   consoleOptions,
   noPositionals,
   parseOptions,
   parseUntil,
   sourceOption,
+  sourceOptions,
 } from './options.ts';
 import { runLabel } from '../run-label.ts';
+import { CHECK_EXITS, ENV, declareCommand } from './usage.ts';
 
-export async function labCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parseOptions('lab', args, {
-    ...SOURCE,
+export const LAB_COMMAND = declareCommand({
+  name: 'lab',
+  synopsis: [
+    'lab [--source auto|github|go|apt|dir:DIR] [--mirror URL] [--insecure-mirror] [--pin P] [--reports DIR] ' +
+      '[--format pretty|plain|json] [--quiet] [--verbose] [--keep [--until ID]]',
+    'lab --down [--profile FILE]',
+  ],
+  about:
+    'As root: builds a private sandbox (a supervised containerd, runc and the CNI plugins under a prefix), ' +
+    'walks the lesson on it step by step, writes the reports and tears the sandbox down, on success, failure ' +
+    'and Ctrl-C alike. The lesson exactly as written, with systemd: the machine command.',
+  options: {
+    ...sourceOptions('default auto: github if cached, else go, else apt'),
     ...REPORTS,
     ...CONSOLE,
-    ...PROFILE,
-    keep: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false, help: 'leave the lab up afterwards, and print its profile file' },
     // a lab left mid-lesson, after that check: where a student would be (the coach's tests)
-    until: { type: 'string' },
-    down: { type: 'boolean', default: false },
-    // for the project's own tests: build the lab with a student's mistake in it
-    fault: { type: 'string', multiple: true, default: [] },
-  });
+    until: { type: 'string', arg: 'ID', help: 'with --keep: walk only as far as that check (a lab left mid-lesson)' },
+    down: { type: 'boolean', default: false, help: 'remove every lab left up (by --keep or by a killed run)' },
+    profile: {
+      ...PROFILE.profile,
+      arg: 'FILE',
+      help: "with --down: only this profile file's lab (default: lesson, every lab)",
+    },
+    fault: {
+      type: 'string',
+      multiple: true,
+      default: [],
+      hidden: true,
+      help: "for the project's own tests: build the lab with a student's mistake in it",
+    },
+  },
+  writes:
+    'in --reports DIR: junit.xml, results.json, summary.md, report.html, lab-setup.log; the lab under ' +
+    'LC_LABS_ROOT, gone after the run unless --keep; the caches, kept for the next run',
+  exits: `${CHECK_EXITS}; --down: 0`,
+  env: [ENV.labs, ENV.aptCache, ENV.githubCache, ENV.goCache, ENV.go, ENV.console, ENV.stepSummary],
+});
+
+export async function labCommand(args: string[]): Promise<number> {
+  const { values: opts, positionals } = parseOptions(LAB_COMMAND, args);
   noPositionals('lab', positionals);
   const out = consoleOptions(opts);
   showProgress(consoleProgress(opts));

@@ -24,11 +24,63 @@ import { INSIDE, Machine, MACHINES_ROOT } from '../machine/machine.ts';
 import { VM_RELEASES, type VmRelease } from '../machine/vm-image.ts';
 import { VirtualMachine, readVmState, teardownVm } from '../machine/vm.ts';
 import { machineDirs, teardownMachine } from '../machine/teardown.ts';
-import { REPORTS, SOURCE, UsageError, noPositionals, parseOptions, parseUntil, sourceOption } from './options.ts';
+import {
+  REPORTS,
+  UsageError,
+  noPositionals,
+  parseOptions,
+  parseUntil,
+  sourceOption,
+  sourceOptions,
+} from './options.ts';
+import { CHECK_EXITS, ENV, declareCommand } from './usage.ts';
 
-const MACHINE_USAGE = `usage: lesson-check machine [--vm [--release bookworm|trixie]] [--source github|go|dir:DIR]
-                              [--mirror URL] [--pin P] [--reports DIR] [--keep [--until ID]]
-       lesson-check machine --down`;
+/** A VM's Debian unless --release says otherwise: the newest stable. */
+const DEFAULT_RELEASE: VmRelease = 'trixie';
+
+export const MACHINE_COMMAND = declareCommand({
+  name: 'machine',
+  synopsis: [
+    `machine [--vm [--release ${VM_RELEASES.join('|')}]] [--source github|go|dir:DIR] [--mirror URL] ` +
+      '[--insecure-mirror] [--pin P] [--reports DIR] [--keep [--until ID]]',
+    'machine --down',
+  ],
+  about:
+    'As root: the walkthrough (the lesson exactly as written, `systemctl` and all) inside a throwaway Debian ' +
+    "machine with systemd as init: a systemd-nspawn container on this host's kernel, or with --vm a QEMU VM " +
+    'with its own kernel (cgroup v2) on a loopback port. Torn down afterwards, unless --keep.',
+  options: {
+    vm: {
+      type: 'boolean',
+      default: false,
+      help: 'a QEMU VM with its own kernel, instead of a systemd-nspawn container',
+    },
+    release: {
+      type: 'string',
+      arg: VM_RELEASES.join('|'),
+      help: `with --vm: the VM's Debian (default: ${DEFAULT_RELEASE})`,
+    },
+    ...sourceOptions('where the release assets come from (default: github if cached, else go)'),
+    ...REPORTS,
+    keep: { type: 'boolean', default: false, help: 'leave the machine up, and say how to reach it over ssh' },
+    until: { type: 'string', arg: 'ID', help: 'with --keep: walk only as far as that check' },
+    down: { type: 'boolean', default: false, help: 'remove every machine left up' },
+  },
+  writes:
+    "in --reports DIR: the walkthrough's junit.xml, results.json, summary.md, report.html; the machine " +
+    'under LC_MACHINES_ROOT (gone afterwards unless --keep); its image, cached',
+  exits: `the walkthrough's: ${CHECK_EXITS}; --down: 0`,
+  env: [
+    ENV.machines,
+    ENV.machineCache,
+    ENV.debianMirror,
+    ENV.vmAccel,
+    ENV.aptCache,
+    ENV.githubCache,
+    ENV.goCache,
+    ENV.go,
+  ],
+});
 
 /** A machine booted for the walk, nspawn or VM: what the command needs of either. */
 interface BootedMachine {
@@ -47,33 +99,16 @@ interface BootedMachine {
 /** Exit code: the walkthrough's inside (0, 1), or 2 for usage and setup errors, 128 + the
  * signal's number when ended by one. */
 export async function machineCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parseOptions(
-    'machine',
-    args,
-    {
-      ...SOURCE,
-      ...REPORTS,
-      keep: { type: 'boolean', default: false },
-      until: { type: 'string' },
-      down: { type: 'boolean', default: false },
-      vm: { type: 'boolean', default: false },
-      release: { type: 'string' },
-    },
-    MACHINE_USAGE,
-  );
-  noPositionals('machine', positionals, MACHINE_USAGE);
-  const source = sourceOption(opts, 'auto', MACHINE_USAGE);
+  const { values: opts, positionals } = parseOptions(MACHINE_COMMAND, args);
+  noPositionals('machine', positionals);
+  const source = sourceOption(opts, 'auto');
   if (source.kind === 'apt')
-    throw new UsageError(
-      "the walkthrough installs the lesson's release assets: --source github, go or dir:DIR",
-      MACHINE_USAGE,
-    );
-  if (opts.release !== undefined && !opts.vm)
-    throw new UsageError("--release chooses a VM's Debian: it needs --vm", MACHINE_USAGE);
-  const release = (opts.release ?? 'trixie') as VmRelease;
+    throw new UsageError("the walkthrough installs the lesson's release assets: --source github, go or dir:DIR");
+  if (opts.release !== undefined && !opts.vm) throw new UsageError("--release chooses a VM's Debian: it needs --vm");
+  const release = (opts.release ?? DEFAULT_RELEASE) as VmRelease;
   if (!VM_RELEASES.includes(release))
-    throw new UsageError(`--release ${opts.release}: a VM is Debian ${VM_RELEASES.join(' or ')}`, MACHINE_USAGE);
-  const only = parseUntil(opts.until, opts.keep, 'a machine', MACHINE_USAGE);
+    throw new UsageError(`--release ${opts.release}: a VM is Debian ${VM_RELEASES.join(' or ')}`);
+  const only = parseUntil(opts.until, opts.keep, 'a machine');
   const host = new Host(new LocalTransport());
   if (opts.down) return down(host);
   showProgress(consoleProgress({ format: 'pretty', quiet: false }));

@@ -4,12 +4,26 @@ import { type RunReport, exitCodeOf } from '../reporters/model.ts';
 import { REPORT_FILES, runsOf, writeReports } from '../reporters/write.ts';
 import { summarizeClass } from './end-of-run.ts';
 import { REPORTS, UsageError, parseOptions } from './options.ts';
+import { declareCommand } from './usage.ts';
+
+export const MERGE_COMMAND = declareCommand({
+  name: 'merge',
+  synopsis: ['merge DIR… [--reports OUT]'],
+  about:
+    "Joins several runs' results.json (the shards of a class, one folder each) into one set of reports and " +
+    'one gradebook, a row per host. A folder without results (its job failed before it uploaded any) is named ' +
+    'and left out; one whose results cannot be read is an error.',
+  options: { reports: { ...REPORTS.reports, arg: 'OUT', help: 'where the merged reports go (default: reports)' } },
+  writes: 'in --reports OUT: junit.xml, results.json, summary.md, report.html, gradebook.csv',
+  exits: '0 all passed, 1 checks failed, 2 usage error, no results, unreadable results or internal error',
+  env: [],
+});
 
 /** `lesson-check merge`: several runs' results (shards of a class) into one set of reports. A shard
  * folder that is not there (its job failed before it uploaded anything) is named and left out;
  * one whose results cannot be read is an error. */
 export async function mergeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseOptions('merge', args, { ...REPORTS });
+  const { values, positionals } = parseOptions(MERGE_COMMAND, args);
   if (positionals.length === 0)
     throw new UsageError('merge needs the report folders to join: lesson-check merge DIR… [--reports OUT]');
   const byHost = new Map<string, RunReport>();

@@ -1,68 +1,99 @@
 /**
- * What every command's options have in common: strict parsing (a flag the command does not take
- * is a usage error that names it, exit 2), the option declarations several commands share, and
- * their validation.
+ * What every command's options have in common: strict parsing of what a command declares (its
+ * `…_COMMAND`, whose usage commands/usage.ts makes from the same declaration), where a flag the
+ * command does not take is a usage error that names it, exit 2; the declarations several commands
+ * share, and their validation.
  */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { CATALOGUE } from '../catalogue.ts';
 import { visibleLine } from '../host-text.ts';
 import { type SourceSpec, parseSource } from '../sources/source-spec.ts';
 import type { ConsoleOptions } from '../run.ts';
+import type { CommandSpec, OptionSpecs } from './usage.ts';
 
-/** A command line the command cannot take: said with the usage, exit 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    /** The usage text to show; default: the whole CLI's. */
-    readonly usage?: string,
-  ) {
-    super(message);
-  }
-}
+/** A command line the command cannot take: said in one line, then where its usage is, exit 2. */
+export class UsageError extends Error {}
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** `command`'s options, parsed strictly: unknown flags and missing values are usage errors. */
-export function parseOptions<O extends Options>(command: string, args: string[], options: O, usage?: string) {
+/** `spec`'s options, parsed strictly: unknown flags and missing values are usage errors. */
+export function parseOptions<O extends OptionSpecs>(spec: CommandSpec<O>, args: string[]) {
+  const command = spec.name;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
+    return parseArgs({ args, options: spec.options, strict: true, allowPositionals: true });
   } catch (e) {
     const err = e as Error & { code?: string };
     const flag = /'(-[^']*)'/.exec(err.message)?.[1];
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) {
-      const takes = Object.keys(options).map((o) => `--${o}`);
+      // the options kept for the project's own tests are not offered
+      const takes = Object.entries(spec.options)
+        .filter(([, o]) => !o.hidden)
+        .map(([name]) => `--${name}`);
       const what = takes.length ? `it takes ${takes.join(', ')}` : 'it takes no options';
-      throw new UsageError(`Unknown option '${flag}' for ${command}: ${what}`, usage);
+      throw new UsageError(`Unknown option '${flag}' for ${command}: ${what}`);
     }
-    throw new UsageError(`${command}: ${err.message}`, usage);
+    throw new UsageError(`${command}: ${err.message}`);
   }
 }
 
 /** `command` takes no positional arguments. */
-export function noPositionals(command: string, positionals: string[], usage?: string): void {
-  if (positionals.length) throw new UsageError(`${command} takes no arguments: ${positionals.join(' ')}`, usage);
+export function noPositionals(command: string, positionals: string[]): void {
+  if (positionals.length) throw new UsageError(`${command} takes no arguments: ${positionals.join(' ')}`);
 }
 
-export const REPORTS = { reports: { type: 'string', default: 'reports' } } as const;
-export const PROFILE = { profile: { type: 'string', default: 'lesson' } } as const;
+export const REPORTS = {
+  reports: { type: 'string', default: 'reports', arg: 'DIR', help: 'where the reports go (default: reports)' },
+} as const;
+export const PROFILE = {
+  profile: {
+    type: 'string',
+    default: 'lesson',
+    arg: 'lesson|FILE',
+    help: "paths and pins: the lesson's (default: lesson) or a profile TOML file",
+  },
+} as const;
 export const CONSOLE = {
-  format: { type: 'string', default: 'pretty' },
-  quiet: { type: 'boolean', default: false },
-  verbose: { type: 'boolean', default: false },
+  format: {
+    type: 'string',
+    default: 'pretty',
+    arg: 'pretty|plain|json',
+    help: 'symbols and colour (default: pretty), ASCII, or results.json alone',
+  },
+  quiet: { type: 'boolean', default: false, help: 'no progress: only the summary and the failures' },
+  verbose: {
+    type: 'boolean',
+    default: false,
+    help: 'each command as it starts, and its output (also LC_VERBOSE=1)',
+  },
 } as const;
-export const SOURCE = {
-  source: { type: 'string' },
-  mirror: { type: 'string' },
-  'insecure-mirror': { type: 'boolean', default: false },
-  pin: { type: 'string' },
+const MIRROR = {
+  mirror: {
+    type: 'string',
+    arg: 'URL',
+    help: 'with --source github: the same paths from URL (https://, or loopback)',
+  },
+  'insecure-mirror': {
+    type: 'boolean',
+    default: false,
+    help: 'take a plain http:// --mirror off loopback: anyone can swap its assets',
+  },
+  pin: {
+    type: 'string',
+    arg: 'P',
+    help: "other versions than the lesson's, e.g. containerd=2.2.2,runc=1.4.1",
+  },
 } as const;
-export const ONLY = { only: { type: 'string' } } as const;
+export const ONLY = {
+  only: { type: 'string', arg: 'ID,ID', help: 'run only these checks (their IDs: docs/CHECKS.md)' },
+} as const;
+
+/** --source S, with what the command's `help` says of it, and the options that go with it. */
+export function sourceOptions(help: string) {
+  return { source: { type: 'string', arg: 'S', help }, ...MIRROR } as const;
+}
 
 /** --source/--mirror/--insecure-mirror/--pin as a source; `fallback` when --source was not given. */
 export function sourceOption(
   values: { source?: string; mirror?: string; 'insecure-mirror'?: boolean; pin?: string },
   fallback: 'auto' | 'github',
-  usage?: string,
 ): SourceSpec {
   try {
     return parseSource(values.source ?? fallback, {
@@ -71,7 +102,7 @@ export function sourceOption(
       insecureMirror: values['insecure-mirror'],
     });
   } catch (e) {
-    throw new UsageError((e as Error).message, usage);
+    throw new UsageError((e as Error).message);
   }
 }
 
@@ -92,17 +123,12 @@ export function parseOnly(only: string | undefined): string[] | undefined {
 
 /** `--until ID` (with --keep): the checks a walk goes as far as, in the walk's order, or
  * undefined (the whole lesson). The walk stops after that check's step and judgement. */
-export function parseUntil(
-  until: string | undefined,
-  keep: boolean,
-  what: string,
-  usage?: string,
-): string[] | undefined {
+export function parseUntil(until: string | undefined, keep: boolean, what: string): string[] | undefined {
   if (!until) return undefined;
   const id = until.toUpperCase();
   const at = CATALOGUE.findIndex((c) => c.id === id);
-  if (at < 0) throw new UsageError(`--until ${until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`, usage);
-  if (!keep) throw new UsageError(`--until goes with --keep (${what} left unfinished at that check)`, usage);
+  if (at < 0) throw new UsageError(`--until ${until}: not a check ID (${CATALOGUE.map((c) => c.id).join(' ')})`);
+  if (!keep) throw new UsageError(`--until goes with --keep (${what} left unfinished at that check)`);
   return CATALOGUE.slice(0, at + 1).map((c) => c.id);
 }
 

@@ -7,13 +7,35 @@
 import { LookupError, newestPatches } from '../newest-patches.ts';
 import { LESSON_VERSIONS } from '../profile.ts';
 import { noPositionals, parseOptions } from './options.ts';
+import { ENV, declareCommand } from './usage.ts';
+
+export const PINS_COMMAND = declareCommand({
+  name: 'pins',
+  synopsis: ['pins [--newest-patch]'],
+  about:
+    `The lesson's pins as lab --pin takes them (${pinList(LESSON_VERSIONS)}), on stdout alone; with ` +
+    "--newest-patch each moved to the newest patch release of its minor version, from GitHub's releases " +
+    '(for a CI matrix over the pins and their newest patches).',
+  options: {
+    'newest-patch': {
+      type: 'boolean',
+      default: false,
+      help: 'each pin moved to the newest patch release of its minor version',
+    },
+    api: {
+      type: 'string',
+      default: 'https://api.github.com',
+      hidden: true,
+      help: "for the project's own tests: recorded GitHub API responses served on loopback",
+    },
+  },
+  writes: 'the pins on stdout, one line',
+  exits: '0 printed, 2 usage error or a lookup that failed (no network, a rate limit, no such release)',
+  env: [ENV.ghToken],
+});
 
 export async function pinsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseOptions('pins', args, {
-    'newest-patch': { type: 'boolean', default: false },
-    // for the project's own tests: recorded GitHub API responses served on loopback
-    api: { type: 'string', default: 'https://api.github.com' },
-  });
+  const { values, positionals } = parseOptions(PINS_COMMAND, args);
   noPositionals('pins', positionals);
   if (!values['newest-patch']) {
     console.log(pinList(LESSON_VERSIONS));

@@ -14,27 +14,51 @@ import { LocalTransport } from '../transport.ts';
 import { summarize } from './end-of-run.ts';
 import {
   CONSOLE,
-  ONLY,
   REPORTS,
-  SOURCE,
   UsageError,
   consoleOptions,
   noPositionals,
   parseOnly,
   parseOptions,
   sourceOption,
+  sourceOptions,
 } from './options.ts';
+import { CHECK_EXITS, ENV, declareCommand } from './usage.ts';
+
+export const WALKTHROUGH_COMMAND = declareCommand({
+  name: 'walkthrough',
+  synopsis: [
+    'walkthrough --yes [--source github|go|dir:DIR] [--mirror URL] [--insecure-mirror] [--pin P] ' +
+      '[--set-aside-leftovers] [--only ID,ID] [--reports DIR] [--format pretty|plain|json] [--quiet] [--verbose]',
+  ],
+  about:
+    "The lesson's steps on THIS host, at its paths, with systemd, from its release assets, asserting every " +
+    'state before and after each step. It changes system paths: only with --yes, as root, with systemd as ' +
+    "init, on a host without the lesson's files (a throwaway VM). Without systemd: the machine command.",
+  options: {
+    yes: { type: 'boolean', default: false, help: "yes, install the lesson into this host's /usr/local, /etc, /opt" },
+    ...sourceOptions('where the release assets come from (default: github)'),
+    'set-aside-leftovers': {
+      type: 'boolean',
+      default: false,
+      help:
+        "a VM with a runtime (Docker's): its services stopped, its runc, config and state set aside for " +
+        'the walk; then the walk undone, those put back and the services started again',
+    },
+    only: { type: 'string', arg: 'ID,ID', help: 'walk only as far as these checks' },
+    ...REPORTS,
+    ...CONSOLE,
+  },
+  writes:
+    "in --reports DIR: junit.xml, results.json, summary.md, report.html; on this host: the lesson's install, " +
+    'which it leaves (with --set-aside-leftovers: removes)',
+  exits: CHECK_EXITS,
+  env: [ENV.ci, ENV.githubCache, ENV.goCache, ENV.go, ENV.console, ENV.stepSummary],
+});
 
 /** `lesson-check walkthrough`: the lesson on this very host, at the lesson's paths, with systemd. */
 export async function walkthroughCommand(args: string[]): Promise<number> {
-  const { values: opts, positionals } = parseOptions('walkthrough', args, {
-    ...SOURCE,
-    ...REPORTS,
-    ...CONSOLE,
-    ...ONLY,
-    yes: { type: 'boolean', default: false },
-    'set-aside-leftovers': { type: 'boolean', default: false },
-  });
+  const { values: opts, positionals } = parseOptions(WALKTHROUGH_COMMAND, args);
   noPositionals('walkthrough', positionals);
   const out = consoleOptions(opts);
   showProgress(consoleProgress(opts));
