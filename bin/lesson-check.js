@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Entry point. The CLI is TypeScript (helpers/). To start fast it runs from an esbuild bundle in
-// node_modules/.cache/lesson-check, rebuilt whenever a file under helpers/ or the installed
+// node_modules/.cache/lesson-check (or, when the package cannot be written, the user's
+// ~/.cache/lesson-check: bin/bundle.js), rebuilt whenever a file under helpers/ or the installed
 // packages change (checking costs a few ms, rebuilding about 0.3 s); where that cannot be done
-// (no esbuild, a read-only install) it runs the sources through tsx. No build step to remember.
-// The suites run from a bundle of their own too (LC_SUITES_BUNDLE, read by helpers/suite-run/suite-config.ts).
+// (no esbuild, no cache folder that can be written) it runs the sources through tsx. No build
+// step to remember. The suites run from a bundle of their own too (LC_SUITES_BUNDLE, read by
+// helpers/suite-run/suite-config.ts), and vitest caches its transforms in the same folder
+// (LC_BUNDLE_CACHE_DIR, passed on to the processes a run starts).
 import { cliModule } from './bundle.js';
 
 // an error that escapes the CLI is lesson-check's own bug: exit 2 (1 means "checks failed")
@@ -17,6 +20,7 @@ let code = 2;
 try {
   const cli = await cliModule();
   if (cli.suites) process.env.LC_SUITES_BUNDLE = cli.suites;
+  if (cli.cache) process.env.LC_BUNDLE_CACHE_DIR = cli.cache;
   const { markProcessStart, mark, main } = await import(cli.url);
   markProcessStart('cli: process start');
   mark('cli: modules loaded');

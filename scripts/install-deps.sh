@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lesson-check needs, only those missing, so that `npm run lab` and
-# `npm test` work on a fresh Debian or Ubuntu machine. Usage: scripts/install-deps.sh lab|test
-#   lab:  what the lab and the checks run (ip, unshare, curl, tar, ps, sysctl, apt-get download)
-#   test: the same, plus chromium (the HTML report is rendered in it), the OpenSSH server
-#         and client (a class is graded over ssh in the tests) and ansible-core (inventories
-#         are read through ansible-inventory, and compared with the built-in reader), and
-#         QEMU (the lesson is walked on a VM with its own kernel)
-#   both: where a Go toolchain is, what the go source needs to build runc (gcc, libseccomp-dev)
+# `npm test` work on a fresh Debian or Ubuntu machine. Usage: scripts/install-deps.sh lab|machine|test
+#   lab:     what the lab and the checks run (ip, unshare, curl, tar, ps, sysctl, apt-get download)
+#   machine: the same, plus what `lesson-check machine` boots with: systemd-nspawn, debootstrap,
+#            the OpenSSH client, openssl, and for --vm QEMU (the lesson walked on its own kernel)
+#   test:    the same, plus chromium (the HTML report is rendered in it), the OpenSSH server (a
+#            class is graded over ssh in the tests) and ansible-core (inventories are read
+#            through ansible-inventory, and compared with the built-in reader)
+#   all:     where a Go toolchain is, what the go source needs to build runc (gcc, libseccomp-dev)
 set -euo pipefail
 lab=(ca-certificates curl tar iproute2 util-linux mount procps coreutils dpkg apt debian-archive-keyring)
-# test: the machine lab boots Debian with systemd-nspawn from a debootstrapped rootfs, and as a VM
-# with QEMU (qemu-img for its overlay, socat for its registry forward, e2fsprogs for its disks)
-test=("${lab[@]}" chromium openssh-server openssh-client systemd-container debootstrap openssl ansible-core
-  qemu-system-x86 qemu-utils socat e2fsprogs)
+# the machine lab boots Debian with systemd-nspawn from a debootstrapped rootfs, and as a VM with
+# QEMU (qemu-img for its overlay, socat for its registry forward, e2fsprogs for its disks)
+machine=("${lab[@]}" openssh-client systemd-container debootstrap openssl qemu-system-x86 qemu-utils socat e2fsprogs)
+test=("${machine[@]}" chromium openssh-server ansible-core)
 case "${1:-}" in
   lab) wanted=("${lab[@]}") ;;
+  machine) wanted=("${machine[@]}") ;;
   test) wanted=("${test[@]}") ;;
-  *) echo "usage: $0 lab|test" >&2; exit 2 ;;
+  *) echo "usage: $0 lab|machine|test" >&2; exit 2 ;;
 esac
 # the go source builds runc as upstream does, with cgo and libseccomp: only where Go is
 if command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then

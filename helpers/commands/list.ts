@@ -4,11 +4,13 @@
  * vitest without running any. `--format markdown` prints the catalogue page, docs/CHECKS.md.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CATALOGUE } from '../catalogue.ts';
 import { ROOT } from '../root.ts';
+import { SUITE_OPTIONS } from '../suite-run/suite-config.ts';
 import { UsageError } from './options.ts';
 
 export interface DeclaredCheck {
@@ -37,9 +39,16 @@ export async function listChecks(format: string): Promise<void> {
 export async function declaredChecks(): Promise<DeclaredCheck[]> {
   const dir = mkdtempSync(join(tmpdir(), 'lesson-check-list-'));
   const file = join(dir, 'declarations.jsonl');
+  // the run's own options, as a config of plain values vite imports as it is: a config in the
+  // package (vitest.config.ts) would be bundled into a file beside it, and an installed package
+  // may be read-only
+  const config = join(dir, 'vitest.config.mjs');
+  writeFileSync(config, `export default ${JSON.stringify({ test: SUITE_OPTIONS })};\n`);
   try {
-    const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-    const args = [vitest, 'list', '--root', ROOT, '--config', join(ROOT, 'vitest.config.ts')];
+    // where npm put vitest: in the package's node_modules, or above it (hoisted)
+    const fromRoot = createRequire(join(ROOT, 'package.json'));
+    const vitest = join(dirname(fromRoot.resolve('vitest/package.json')), 'vitest.mjs');
+    const args = [vitest, 'list', '--root', ROOT, '--config', config, '--configLoader', 'native'];
     const code = await new Promise<number | null>((done) => {
       const p = spawn(process.execPath, args, {
         stdio: ['ignore', 'ignore', 'inherit'],
