@@ -38,6 +38,7 @@ const USAGE = `usage: lesson-check lab [--source auto|github|go|apt|dir:DIR] [--
        lesson-check coach [--profile lesson|FILE] [--target ssh://[user@]host[:port]] [--once] [--reports DIR]
        lesson-check clean
        lesson-check pins [--newest-patch]
+       lesson-check profile > my.toml
 
   lab           build a private sandbox, walk the containerd lesson on it end to end, tear it down
   verify        check a finished host as the lesson left it, changing nothing
@@ -136,6 +137,7 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>
   clean: async () => (await import('./clean.ts')).cleanCommand,
   coach: async () => (await import('./coach.ts')).coachCommand,
   pins: async () => (await import('./pins.ts')).pinsCommand,
+  profile: async () => (await import('./profile.ts')).profileCommand,
   // internal: the vitest child of one host of a fleet (helpers/suite-run/runner.ts)
   'run-suites': async () => {
     const { runSuitesHere } = await import('../suite-run/suite-runner.ts');
