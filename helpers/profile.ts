@@ -159,41 +159,72 @@ function mergeInto(base: Record<string, unknown>, over: Record<string, unknown>,
     if (isTable(current)) {
       if (!isTable(value)) throw new ProfileError(`${file}: \`${path}\` must be a table`);
       mergeInto(current, value, file, path);
-    } else if (Array.isArray(current) ? !Array.isArray(value) : typeof value !== typeof current) {
-      throw new ProfileError(
-        `${file}: \`${path}\` must be ${Array.isArray(current) ? 'an array' : `a ${typeof current}`}, ` +
-          `not ${JSON.stringify(value)}`,
-      );
-    } else {
-      base[key] = value;
+      continue;
     }
+    const wanted = kindOf(current);
+    if (kindOf(value) !== wanted)
+      throw new ProfileError(`${file}: \`${path}\` must be ${wanted}, not ${JSON.stringify(value)}`);
+    if (path === 'service' && !SERVICES.includes(value as string))
+      throw new ProfileError(`${file}: \`service\` must be "systemd" or "supervised", not ${JSON.stringify(value)}`);
+    base[key] = value;
   }
+}
+
+const SERVICES: readonly string[] = ['systemd', 'supervised'] satisfies Array<Profile['service']>;
+
+/** A value's kind as a profile's defaults have them (every number is an integer, every array one of strings). */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? 'an array of strings' : 'an array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a number';
+  return `a ${typeof v}`;
 }
 
 function isTable(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
-/** Writes a profile as TOML: `prefix` first ('' = the lesson's real paths), then what a run sets. */
-export function profileToml(profile: Profile, comment: string[]): string {
-  const lines = [
-    ...comment.map((c) => `# ${c}`),
-    `prefix = ${JSON.stringify(profile.prefix)}`,
-    `name = ${JSON.stringify(profile.name)}`,
-    '',
-  ];
-  lines.push('[versions]');
-  for (const [k, v] of Object.entries(profile.versions)) lines.push(`${k} = ${JSON.stringify(v)}`);
-  lines.push(
-    '',
-    '[expect]',
-    `helloOutput = ${JSON.stringify(profile.expect.helloOutput)}`,
-    `nerdctlSubnet = ${JSON.stringify(profile.expect.nerdctlSubnet)}`,
-  );
-  lines.push('', '[unavailable]', `nerdctl = ${JSON.stringify(profile.unavailable.nerdctl)}`);
-  lines.push('', '[provenance]', `source = ${JSON.stringify(profile.provenance.source)}`);
-  lines.push(`standInImages = ${profile.provenance.standInImages}`);
-  lines.push(`podinfo = ${JSON.stringify(profile.provenance.podinfo)}`);
-  lines.push(`notes = [${profile.provenance.notes.map((n) => JSON.stringify(n)).join(', ')}]`, '');
+/** What a run's own profile file holds (`lab --keep`, the walkthrough): what the run set. */
+const RUN_KEYS: Record<string, readonly string[] | 'all'> = {
+  versions: 'all',
+  expect: ['helloOutput', 'nerdctlSubnet'],
+  unavailable: 'all',
+  provenance: 'all',
+};
+
+export interface ProfileTomlOptions {
+  /** Every key of the profile, not only what a run sets. */
+  all?: boolean;
+  /** A comment above a key or a table, by its dotted path (`paths.runc`, `paths`). */
+  notes?: Readonly<Record<string, string>>;
+}
+
+/** Writes a profile as TOML that loadProfile reads back: `prefix` first ('' = the lesson's real
+ * paths), then what a run sets, or with `all` every key. */
+export function profileToml(profile: Profile, comment: string[], opts: ProfileTomlOptions = {}): string {
+  const note = (path: string) => {
+    const text = opts.notes?.[path];
+    return text ? text.split('\n').map((l) => `# ${l}`) : [];
+  };
+  const doc = profile as unknown as Record<string, unknown>;
+  const lines = comment.map((c) => (c ? `# ${c}` : ''));
+  const top = opts.all ? ['prefix', 'name', 'service'] : ['prefix', 'name'];
+  for (const key of top) lines.push(...note(key), `${key} = ${tomlValue(doc[key])}`);
+  for (const [table, values] of Object.entries(doc)) {
+    if (!isTable(values)) continue;
+    const run = RUN_KEYS[table];
+    const keys = opts.all || run === 'all' ? Object.keys(values) : (run ?? []);
+    if (!keys.length) continue;
+    lines.push('', ...note(table), `[${table}]`);
+    for (const key of keys) lines.push(...note(`${table}.${key}`), `${key} = ${tomlValue(values[key])}`);
+  }
+  lines.push('');
   return lines.join('\n');
+}
+
+/** A profile's value in TOML: a basic string, an integer, a boolean or an array of them. */
+function tomlValue(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(tomlValue).join(', ')}]`;
+  // JSON's escapes are TOML's, but for DEL, which TOML wants escaped too
+  if (typeof v === 'string') return JSON.stringify(v).replaceAll('\x7f', '\\u007f');
+  return String(v);
 }

@@ -100,6 +100,13 @@ export const COMMANDS: Record<string, Command> = {
       return [PINS_COMMAND, pinsCommand];
     },
   },
+  profile: {
+    summary: "the lesson's profile as commented TOML, to start a host's own from",
+    load: async () => {
+      const { PROFILE_COMMAND, profileCommand } = await import('./profile.ts');
+      return [PROFILE_COMMAND, profileCommand];
+    },
+  },
   clean: {
     summary: 'remove what killed runs left on this host',
     load: async () => {
