@@ -85,6 +85,13 @@ describe('the package, installed with npm install -g', { timeout: 120_000 }, () 
     expect(pkg.files.filter((f) => /^(test|bench|\.github|\.ci|reports)\//.test(f))).toEqual([]);
   });
 
+  test('lesson-check --version answers from another folder with the lesson pins, exit 0', async () => {
+    const r = await installed(pkg, ['--version']);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toMatch(/^lesson-check \d+\.\d+\.\d+/);
+    expect(r.stdout).toContain(LESSON_VERSIONS.containerd);
+  });
+
   test('lesson-check pins answers from another folder, exit 0', async () => {
     const r = await installed(pkg, ['pins']);
     expect(r.exitCode, r.all).toBe(0);
