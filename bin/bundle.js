@@ -37,15 +37,20 @@ function sourceKey() {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** The first folder the bundles may be kept in that can be written (made if need be). */
-function cacheDir() {
+/** The folders the bundles may be kept in, in the order they are tried. */
+function cacheDirs() {
   const xdg = process.env.XDG_CACHE_HOME;
-  const dirs = process.env.LC_BUNDLE_CACHE_DIR
+  return process.env.LC_BUNDLE_CACHE_DIR
     ? [process.env.LC_BUNDLE_CACHE_DIR]
     : [
         join(ROOT, 'node_modules', '.cache', 'lesson-check'),
         join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'lesson-check'),
       ];
+}
+
+/** The first folder the bundles may be kept in that can be written (made if need be). */
+function cacheDir() {
+  const dirs = cacheDirs();
   const refused = [];
   for (const dir of dirs) {
     try {
@@ -64,9 +69,16 @@ function cacheDir() {
  * folder they are in; or (falling back) the TypeScript entry through tsx, and the suites from
  * source. */
 export async function cliModule() {
+  // a bundle of these very sources already built (by root, in a package root installed) serves a
+  // user who may not write there: nothing to build, nor to run through tsx
+  const key = sourceKey();
+  for (const cache of cacheDirs()) {
+    const entry = join(cache, key, 'cli-entry.js');
+    if (existsSync(entry)) return { url: pathToFileURL(entry).href, suites: join(cache, key, SUITES_BUNDLE), cache };
+  }
   try {
     const cache = cacheDir();
-    const dir = join(cache, sourceKey());
+    const dir = join(cache, key);
     const entry = join(dir, 'cli-entry.js');
     if (!existsSync(entry)) await build(cache, dir);
     return { url: pathToFileURL(entry).href, suites: join(dir, SUITES_BUNDLE), cache };

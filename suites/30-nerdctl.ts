@@ -5,7 +5,7 @@
 // says nerdctl is unavailable skip, saying why.
 import { dirname } from 'node:path';
 import { type CheckContext, check, observedCommand, require, stage } from '../helpers/checks.ts';
-import { nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
+import { ctrRunPrinting, nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
 import {
   type Diagnosis,
@@ -119,7 +119,7 @@ stage('30 nerdctl', () => {
     if (probeName) await pullOnce(host, profile, profile.images.podinfo, namespace!);
     const r = await withNerdctlProbe(host, probeName, namespace, (probe) => {
       const run = nerdctl(profile, probe, 'run', '--net', 'host', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
-      return host.run(run, { timeoutMs: 120_000 });
+      return ctrRunPrinting(host, run, { timeoutMs: 120_000 });
     });
     require(r.exitCode === 0, {
       expected: 'nerdctl run --net host succeeds',

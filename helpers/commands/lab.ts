@@ -71,7 +71,7 @@ export const LAB_COMMAND = declareCommand({
     'in --reports DIR: junit.xml, results.json, summary.md, report.html, lab-setup.log; the lab under ' +
     'LC_LABS_ROOT, gone after the run unless --keep; the caches, kept for the next run',
   exits: `${CHECK_EXITS}; --down: 0`,
-  env: [ENV.labs, ENV.aptCache, ENV.githubCache, ENV.goCache, ENV.go, ENV.console, ENV.stepSummary],
+  env: [ENV.labs, ENV.aptCache, ENV.githubCache, ENV.goCache, ENV.go, ENV.console, ENV.stepSummary, ENV.bundleCache],
 });
 
 export async function labCommand(args: string[]): Promise<number> {

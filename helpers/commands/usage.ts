@@ -67,6 +67,7 @@ export const ENV = {
   vmAccel: env('LC_VM_ACCEL=tcg', 'with --vm: QEMU emulates (TCG) even where KVM works'),
   ci: env('CI=true', 'as --yes'),
   ghToken: env('GH_TOKEN, GITHUB_TOKEN', "a GitHub token: lifts the API's rate limit"),
+  bundleCache: env('LC_BUNDLE_CACHE_DIR', "where the CLI's bundle is kept (default: the package's, or ~/.cache)"),
 };
 
 /** The option every command takes, which cli.ts answers before the command's parser sees it. */
