@@ -7,11 +7,23 @@
 // step to remember. The suites run from a bundle of their own too (LC_SUITES_BUNDLE, read by
 // helpers/suite-run/suite-config.ts), and vitest caches its transforms in the same folder
 // (LC_BUNDLE_CACHE_DIR, passed on to the processes a run starts).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cliModule } from './bundle.js';
 
-// an error that escapes the CLI is lesson-check's own bug: exit 2 (1 means "checks failed")
+// an error that escapes the CLI is lesson-check's own bug: exit 2 (1 means "checks failed"), one
+// line, and the stack in a file for the bug report
 const bug = (e) => {
-  console.error(`lesson-check: internal error (a bug): ${String(e?.stack ?? e)}`);
+  let details = '';
+  try {
+    const file = join(mkdtempSync(join(tmpdir(), 'lesson-check-error-')), 'lesson-check-error.txt');
+    writeFileSync(file, String(e?.stack ?? e));
+    details = `; details: ${file}`;
+  } catch {
+    // nowhere to write: the line alone
+  }
+  console.error(`lesson-check: internal error (a bug): ${String(e?.message ?? e).split('\n')[0]}${details}`);
   process.exit(2);
 };
 process.on('uncaughtException', bug);

@@ -173,8 +173,8 @@ describe("a short-lived container's run (ctr can lose its output)", () => {
     expect(r.stdout).toBe('hello\n');
     expect(transcript.filter((c) => c.startsWith('sh '))).toHaveLength(3);
     expect(transcript.filter((c) => c.startsWith('# '))).toEqual([
-      "# ctr run exited 0 and printed nothing: ctr can lose a short-lived container's output; run 2 of 3",
-      "# ctr run exited 0 and printed nothing: ctr can lose a short-lived container's output; run 3 of 3",
+      "# sh run exited 0 and printed nothing: it can lose a short-lived container's output; run 2 of 3",
+      "# sh run exited 0 and printed nothing: it can lose a short-lived container's output; run 3 of 3",
     ]);
   });
 
