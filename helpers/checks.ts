@@ -329,7 +329,7 @@ async function runCheck(
   // a command killed by its timeout reads as a missing file or a wrong version: a failure that
   // follows one says nothing of the host's state, only that it did not answer in time (a host
   // under load, a slow VM): an error that names the command
-  const silent = meta.kind === 'failure' ? meta.transcript.find((t) => t.timedOut) : undefined;
+  const silent = meta.kind === 'failure' ? meta.transcript.find((t) => t.timedOutAfterMs !== undefined) : undefined;
   if (silent)
     Object.assign(meta, {
       kind: 'error',
@@ -364,9 +364,7 @@ async function runCheck(
 }
 
 function timedOutCause(entry: TranscriptEntry): string {
-  const limit = /killed after (\d+) ms/.exec(entry.outcome)?.[1];
-  const within = limit ? `${Number(limit) / 1000} s` : 'its time limit';
-  return clip(`\`${entry.command}\` ${DID_NOT_ANSWER} ${within}`, DETAIL_CHARS.cause);
+  return clip(`\`${entry.command}\` ${DID_NOT_ANSWER} ${entry.timedOutAfterMs! / 1000} s`, DETAIL_CHARS.cause);
 }
 
 /** A lesson step failed: the check after it could not run (an error, not a failure). */

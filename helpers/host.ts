@@ -17,8 +17,8 @@ export interface TranscriptEntry {
   stdout: string;
   stderr: string;
   note?: string;
-  /** Killed by its timeout: what it would have printed is unknown, not absent. */
-  timedOut?: true;
+  /** Killed by its timeout (its limit, in ms): what it would have printed is unknown, not absent. */
+  timedOutAfterMs?: number;
 }
 
 /** Thrown by `ensure`/`capture`: carries the result for the failure report. */
@@ -86,7 +86,7 @@ export class Host {
       durationMs: r.durationMs,
       stdout: forTranscript(r.stdout),
       stderr: forTranscript(r.stderr),
-      ...(r.timedOut ? { timedOut: true as const } : {}),
+      ...(r.timedOut ? { timedOutAfterMs: r.timeoutMs } : {}),
     });
     return r;
   }

@@ -206,13 +206,9 @@ export async function removeNamespace(
         cleared = true;
         const leases = ownNames((await host.run(inNs('leases', 'ls', '-q'))).stdout, () => true, MAX_LISTED);
         if (leases.length) await host.anyhow(inNs('leases', 'rm', ...leases));
-        const active = (await host.run(inNs('snapshots', 'ls'))).stdout
-          .split('\n', 10_000)
-          .map((l) => l.trim().split(/\s+/))
-          .filter((cols) => cols.at(-1) === 'Active')
-          .map((cols) => cols[0]!)
-          .filter((key) => /^[\x21-\x7e]{1,256}$/.test(key))
-          .slice(0, MAX_LISTED);
+        const listed = (await host.run(inNs('snapshots', 'ls'))).stdout.split('\n', 10_000);
+        const activeKeys = listed.map((l) => l.trim().split(/\s+/)).filter((cols) => cols.at(-1) === 'Active');
+        const active = ownNames(activeKeys.map((cols) => cols[0]!).join('\n'), () => true, MAX_LISTED);
         for (const key of active) if (!host.stopped) await host.anyhow(inNs('snapshots', 'rm', key));
         await host.anyhow(inNs('content', 'prune', 'references'));
       }

@@ -12,6 +12,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
+import { Host } from '../helpers/host.ts';
+import { LocalTransport } from '../helpers/transport.ts';
 import { type FightingClass, fightingClass } from './fighting-class.ts';
 import { type LabRun, keepLab, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
 
@@ -50,16 +52,9 @@ async function groupMembers(pgid: number): Promise<string[]> {
     .map((cols) => cols.join(' '));
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, limitMs: number): Promise<T> {
-  const started = Date.now();
-  let last: unknown;
-  for (;;) {
-    last = await probe();
-    if (last !== undefined && last !== false) return last as T;
-    if (Date.now() - started > limitMs) throw new Error(`${what}: not after ${limitMs} ms; last: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Polls `probe` until it holds, or fails naming what was awaited and the last observation. */
+const eventually = (what: string, probe: () => Promise<true | undefined>, limitMs: number) =>
+  new Host(new LocalTransport()).poll(what, probe, limitMs, 200);
 
 describe.runIf(asRoot)('grading a class that fights back', { timeout: 600_000 }, () => {
   let profile: string;
@@ -216,7 +211,7 @@ describe.runIf(asRoot)('grading a class that fights back', { timeout: 600_000 },
       // stopped while the hosts' checks run: each host's child is up
       await eventually(
         'the hosts of the class being checked',
-        async () => (await groupMembers(child.pid!)).filter((p) => p.includes('run-suites')).length >= 3,
+        async () => (await groupMembers(child.pid!)).filter((p) => p.includes('run-suites')).length >= 3 || undefined,
         60_000,
       );
       const sent = Date.now();

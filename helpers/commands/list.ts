@@ -88,7 +88,8 @@ export function renderCatalogue(checks: DeclaredCheck[]): string {
     'that did not. **Weight** is its points in a grade; the **section** is where a failure sends the',
     'reader back to in the lesson. **Walking** (lab, walkthrough, machine), a check first performs',
     'its lesson **step**, then judges the state it leaves; inspecting (verify, grade), it only judges,',
-    'and some prove a fact more, which a walk cannot get wrong. How to add one: docs/CONTRIBUTING.md, "Adding a check".',
+    'and some prove a fact more, which a walk cannot get wrong.',
+    'How to add one: docs/CONTRIBUTING.md, "Adding a check".',
     '',
   ];
   for (const stage of [...new Set(checks.map((c) => c.stage))]) {
