@@ -15,7 +15,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandResult, LocalTransport, type RunOptions, type Transport } from './transport.ts';
+import { Runner, RunnerUnavailable } from './ssh-runner.ts';
+import { type CommandResult, LocalTransport, type RunOptions, type Transport, echoAfter } from './transport.ts';
 
 export interface SshTarget {
   /** The name reports use (the inventory's host name, or the URL's host). */
@@ -42,6 +43,12 @@ export function parseSshUrl(url: string, name?: string): SshTarget {
 /** One word for a POSIX shell, whatever it holds: spaces, quotes, $(…), ;, newlines. */
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** shellQuote's word on one line, for the runner (ssh-runner.ts): a newline inside it is written
+ * `"$nl"`, which the runner's shell expands to one. */
+export function oneLineQuote(arg: string): string {
+  return arg.includes('\n') ? arg.split('\n').map(shellQuote).join('"$nl"') : shellQuote(arg);
 }
 
 /** Whatever the grader's ssh_config or inventory asks for: nothing forwarded to the host (an agent
@@ -106,6 +113,8 @@ const SSH_FAILED = 255;
  * by default (MaxSessions), and inspecting runs a stage's checks, and their commands, at once. */
 const MAX_SESSIONS = 8;
 
+const DEFAULT_TIMEOUT_MS = 30_000;
+
 export class SshTransport implements Transport {
   readonly host: string;
   private readonly local = new LocalTransport();
@@ -118,6 +127,12 @@ export class SshTransport implements Transport {
   private effective?: Promise<EffectiveConfig>;
   /** Whether the agent may be handed to ssh: not where the config would send its path (SendEnv). */
   private agentAllowed = false;
+  /** The session that runs this process's commands on the host (ssh-runner.ts), once opened. */
+  private runner?: Promise<Runner>;
+  /** Why this host's commands each get a session of their own (the runner could not start
+   * there), once known. */
+  private direct?: string;
+  private closing = false;
 
   constructor(
     readonly target: SshTarget,
@@ -158,7 +173,7 @@ export class SshTransport implements Transport {
   }
 
   /** The command line the remote shell runs: [cd DIR &&] [sudo -n] [env K=V …] argv, each word quoted. */
-  remoteCommand(argv: string[], options: RunOptions = {}): string {
+  remoteCommand(argv: string[], options: RunOptions = {}, quote = shellQuote): string {
     const t = this.target;
     const to = t.become === false ? undefined : (t.become?.user ?? (t.user && t.user !== 'root' ? 'root' : undefined));
     const sudo = !to || to === t.user ? [] : to === 'root' ? ['sudo', '-n', '--'] : ['sudo', '-n', '-u', to, '--'];
@@ -166,8 +181,8 @@ export class SshTransport implements Transport {
       options.env && Object.keys(options.env).length
         ? ['env', ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)]
         : [];
-    const words = [...sudo, ...env, ...argv].map(shellQuote).join(' ');
-    return options.cwd ? `cd ${shellQuote(options.cwd)} && ${words}` : words;
+    const words = [...sudo, ...env, ...argv].map(quote).join(' ');
+    return options.cwd ? `cd ${quote(options.cwd)} && ${words}` : words;
   }
 
   /**
@@ -194,12 +209,10 @@ export class SshTransport implements Transport {
     else await new Promise<void>((turn) => this.waiting.push(turn));
     let r: CommandResult;
     try {
-      r = await this.local.run(['ssh', ...this.sshArgs(), '--', this.target.host, this.remoteCommand(argv, options)], {
-        timeoutMs: options.timeoutMs,
-        input: options.input,
-        signal: options.signal,
-        exactEnv: sshEnvironment(),
-      });
+      r =
+        this.direct === undefined && !this.closing && process.env.LC_SSH_RUNNER !== '0'
+          ? await this.runInRunner(argv, options)
+          : await this.runAlone(argv, options);
     } finally {
       const next = this.waiting.shift();
       if (next) next();
@@ -211,6 +224,75 @@ export class SshTransport implements Transport {
       argv,
       spawnError:
         r.spawnError ?? (r.exitCode === SSH_FAILED ? `ssh to ${this.target.host}: ${sshFailure(r.stderr)}` : undefined),
+    };
+  }
+
+  /** A command in a session of its own: the login shell runs it (and whatever its rc files do). */
+  private runAlone(argv: string[], options: RunOptions): Promise<CommandResult> {
+    return this.local.run(['ssh', ...this.sshArgs(), '--', this.target.host, this.remoteCommand(argv, options)], {
+      timeoutMs: options.timeoutMs,
+      input: options.input,
+      signal: options.signal,
+      exactEnv: sshEnvironment(),
+    });
+  }
+
+  /** A command through the host's runner. */
+  private async runInRunner(argv: string[], options: RunOptions): Promise<CommandResult> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const started = performance.now();
+    let runner: Runner;
+    try {
+      runner = await this.openRunner();
+    } catch (e) {
+      if (!(e instanceof RunnerUnavailable)) throw e;
+      // unreachable: as ssh alone would have said it
+      if (e.result?.exitCode === SSH_FAILED) return this.sessionFailed(argv, e, started, timeoutMs);
+      // the host lacks what the runner needs, or its login would not start it (a ForceCommand,
+      // a shell of another kind): its commands each get a session, as before the runner
+      this.direct ??= e.message;
+      return this.runAlone(argv, options);
+    }
+    try {
+      const r = await runner.run(argv, this.remoteCommand(argv, options, oneLineQuote), options, timeoutMs);
+      echoAfter(argv, r, options.secret);
+      return r;
+    } catch (e) {
+      if (!(e instanceof RunnerUnavailable)) throw e;
+      return this.sessionFailed(argv, e, started, timeoutMs);
+    }
+  }
+
+  /** The host's runner: the one open, or one opened now. While one opens, every command waits
+   * for it: an unreachable host gives them all the one reason of that one attempt. */
+  private openRunner(): Promise<Runner> {
+    const current = this.runner;
+    const open = (): Promise<Runner> => {
+      const runner = new Runner(['ssh', ...this.sshArgs(), '--', this.target.host], shellQuote, sshEnvironment());
+      const opening = runner.started.then(() => runner);
+      this.runner = opening;
+      // a session that failed to open is tried again by the next command, not this one's waiters
+      opening.catch(() => {
+        if (this.runner === opening) this.runner = undefined;
+      });
+      return opening;
+    };
+    if (!current) return open();
+    return current.then((r) => (r.alive ? r : this.runner && this.runner !== current ? this.runner : open()));
+  }
+
+  /** A command whose session ended under it, or never opened: as ssh alone would have ended it. */
+  private sessionFailed(argv: string[], e: RunnerUnavailable, started: number, timeoutMs: number): CommandResult {
+    return {
+      argv,
+      exitCode: e.result?.exitCode ?? null,
+      stdout: '',
+      stderr: e.result?.stderr ?? '',
+      durationMs: Math.round(performance.now() - started),
+      timedOut: false,
+      cancelled: false,
+      spawnError: e.result?.exitCode === SSH_FAILED ? undefined : `ssh to ${this.target.host}: ${e.message}`,
+      timeoutMs,
     };
   }
 
@@ -236,8 +318,16 @@ export class SshTransport implements Transport {
       : undefined;
   }
 
-  /** Ends the shared connection and removes its socket dir. */
+  /** Why this host's commands run one session each, if they do (the runner could not start). */
+  get withoutRunner(): string | undefined {
+    return this.direct;
+  }
+
+  /** Ends the runners (each removes its folder on the host), the shared connection, and its socket dir. */
   async close(): Promise<void> {
+    this.closing = true;
+    const runner = await this.runner?.catch(() => undefined);
+    await runner?.close();
     await this.local.run(['ssh', ...this.sshArgs(), '-O', 'exit', this.target.host], {
       timeoutMs: 5_000,
       exactEnv: sshEnvironment(),
@@ -255,5 +345,5 @@ function sshFailure(stderr: string): string {
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  return lines.slice(-3).join('; ');
+  return lines.length ? lines.slice(-3).join('; ') : 'ssh exited 255 and said nothing';
 }

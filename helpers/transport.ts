@@ -137,7 +137,7 @@ export const KEPT_OUTPUT_BYTES = 1024 * 1024;
 /** Past this much dropped output on one stream the command is killed (a runaway): reading it
  * costs time and CPU that the other hosts of a class share (through ssh here, about 20 MB/s of a
  * flood while a class of 8 runs on 2 cores). */
-const DROPPED_OUTPUT_LIMIT = 100_000_000;
+export const DROPPED_OUTPUT_LIMIT = 100_000_000;
 
 /** A stream's first KEPT_OUTPUT_BYTES, decoded as UTF-8 (invalid bytes as U+FFFD), and the count
  * of the bytes after them. */
@@ -171,7 +171,7 @@ function collect(
 }
 
 /** `bytes` without a UTF-8 sequence cut off at its end. */
-function wholeSequences(bytes: Buffer): Buffer {
+export function wholeSequences(bytes: Buffer): Buffer {
   for (let i = bytes.length - 1, back = 0; i >= 0 && back < 4; i--, back++) {
     const b = bytes[i]!;
     if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
@@ -210,6 +210,16 @@ export function tail(text: string, lines = 8): string {
 /** --verbose or LC_VERBOSE=1: every command a run starts, and its output, as it happens. */
 export function verbose(): boolean {
   return process.env.LC_VERBOSE === '1';
+}
+
+/** --verbose, for a command whose output comes all at once (over an ssh runner): the command,
+ * then its output (none for a secret command). */
+export function echoAfter(argv: string[], r: CommandResult, secret: boolean | undefined): void {
+  if (!verbose()) return;
+  process.stderr.write(
+    `$ ${visibleLine(formatArgv(argv))}${secret ? ' (output not shown: it may hold secrets)' : ''}\n`,
+  );
+  if (!secret) process.stderr.write(visible(r.stdout + r.stderr));
 }
 
 /** --verbose: the command, then its output as it comes, on stderr (this machine's own commands:

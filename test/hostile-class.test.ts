@@ -175,7 +175,9 @@ describe.runIf(asRoot)('grading a class that fights back', { timeout: 600_000 },
 
   test('no session on a graded host saw the agent, LANG or any LC_* variable', () => {
     const sessions = readFileSync(cls.envLog, 'utf8');
-    expect(sessions.split('---').length).toBeGreaterThan(10);
+    // each hostile host's sessions: the grader's own, and its checks' (one per process, each
+    // running all of that process's commands: helpers/ssh-runner.ts)
+    expect(sessions.split('---').length - 1).toBeGreaterThanOrEqual(4);
     const saw = (pattern: RegExp) =>
       sessions
         .split('---')

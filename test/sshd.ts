@@ -34,6 +34,9 @@ export interface StartOptions {
   /** A "host" of its own on this machine: sshd in a mount namespace of its own, after this shell
    * snippet has run there as root (a tmpfs on /run/lesson-check, the student's files in it). */
   ownMounts?: string;
+  /** root's own HOME (and so its ~/.bashrc, run for every command sshd starts), as a stock sshd
+   * has it: for the ssh benchmark. */
+  stockHome?: boolean;
 }
 
 /** /run/netns as `ip netns add` leaves it, a shared mount (its first use does this on any host). */
@@ -68,7 +71,7 @@ export async function startSshd(options: StartOptions = {}): Promise<Sshd> {
       'MaxStartups 50',
       // bash sources ~/.bashrc for every command sshd runs; this machine's root .bashrc runs
       // `pyenv init` (0.6 s a command). A lab VM's would not: give sessions a HOME without one.
-      `SetEnv HOME=${dir}`,
+      ...(options.stockHome ? [] : [`SetEnv HOME=${dir}`]),
       ...(options.serverConfig ?? []),
       ...(options.ports ?? []).flatMap((lines, i) => [`Match LocalPort ${ports[i]}`, ...lines.map((l) => `  ${l}`)]),
       '',

@@ -46,7 +46,7 @@ export const COACH_COMMAND = declareCommand({
   exits:
     "0 all passed, 1 checks failed (--once: verify's codes), 2 usage, setup or internal error; watching, " +
     'it ends on a signal: 128+N (130: Ctrl-C)',
-  env: [ENV.ssh, ENV.noColor, ENV.bundleCache],
+  env: [ENV.ssh, ENV.sshRunner, ENV.noColor, ENV.bundleCache],
 });
 
 /** How often the coach compares the host's fingerprint when no file-system event came first:

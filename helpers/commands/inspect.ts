@@ -51,7 +51,7 @@ function inspectSynopsis(mode: Mode): string[] {
   ];
 }
 
-const INSPECT_ENV = [ENV.ssh, ENV.console, ENV.stepSummary];
+const INSPECT_ENV = [ENV.ssh, ENV.sshRunner, ENV.console, ENV.stepSummary];
 
 const CLASS_EXITS = '; a class: 1 when a check failed on any host, 2 when none could be reached';
 

@@ -53,6 +53,7 @@ const env = (name: string, meaning: string): [string, string] => [name, meaning]
  * and LC_DECLARATIONS are lesson-check's own, set for its child processes). */
 export const ENV = {
   ssh: env('LC_SSH_CONFIG', 'an ssh_config to use instead of ~/.ssh/config (the hosts over ssh)'),
+  sshRunner: env('LC_SSH_RUNNER=0', 'an ssh session per command, not one per host (docs/UNTRUSTED-HOSTS.md)'),
   console: env('LC_VERBOSE=1, NO_COLOR', 'as --verbose; no colour on a terminal'),
   noColor: env('NO_COLOR', 'no colour on a terminal'),
   stepSummary: env('GITHUB_STEP_SUMMARY', 'a file summary.md is appended to (GitHub Actions sets it)'),
