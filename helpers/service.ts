@@ -2,7 +2,7 @@
  * Is containerd running as the profile says it should: a systemd unit (the lesson) or the lab's
  * supervised process? Answers with what is wrong, in lesson terms: a failure a check passes on.
  */
-import type { CheckDetails } from './checks.ts';
+import type { CheckDetails } from './checks/check.ts';
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 

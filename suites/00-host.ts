@@ -1,7 +1,7 @@
 // Stage 00: the host can run the lesson at all. Needs nothing but the host itself;
 // everything it creates to find out (a throwaway namespace, a temp dir) is gone when it ends.
 // Weight 0: the host is the lab's, not the student's work.
-import { check, observedCommand, require, stage } from '../helpers/checks.ts';
+import { check, observedCommand, require, stage } from '../helpers/checks/check.ts';
 import { cgroupVersion, overlayUsable } from '../helpers/host-probes.ts';
 
 const section = 'Prerequisites';

@@ -3,16 +3,16 @@
 // it pulls into the run's own namespace, which is removed afterwards, and its three checks run
 // side by side (each is judged only once the one it needs has passed).
 import { basename, dirname } from 'node:path';
-import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { check, fail, observedCommand, require, stage } from '../helpers/checks/check.ts';
 import { ctr, ctrIn, ctrPull } from '../helpers/containerd.ts';
-import { findElsewhere } from '../helpers/diagnose.ts';
+import { findElsewhere } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectAbsentBeforeStep,
   expectMode,
   expectPinnedVersion,
   failWith,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import type { Host } from '../helpers/host.ts';
 import type { Profile } from '../helpers/profile.ts';
 import { serviceStatus } from '../helpers/service.ts';

@@ -3,10 +3,17 @@
 // hello image. Walking, it performs lesson steps 2 (the failing run), 3 and 4; inspecting, it
 // proves R1 with a runc binary name that exists nowhere, and runs its probes in its own namespace.
 import { basename, dirname } from 'node:path';
-import { type CheckContext, type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks.ts';
+import {
+  type CheckContext,
+  type CheckDetails,
+  check,
+  observedCommand,
+  require,
+  stage,
+} from '../helpers/checks/check.ts';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
 import { ctrRun, ctrRunPrinting } from '../helpers/containerd.ts';
-import { findElsewhere, nearMisses } from '../helpers/diagnose.ts';
+import { findElsewhere, nearMisses } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectAbsentBeforeStep,
@@ -16,7 +23,7 @@ import {
   expectPinnedVersion,
   failWith,
   notExecutable,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import { processAndFileAges, runcsOnDaemonPath, serviceStatus } from '../helpers/service.ts';
 import type { Host } from '../helpers/host.ts';
 import type { Profile } from '../helpers/profile.ts';

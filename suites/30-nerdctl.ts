@@ -4,16 +4,16 @@
 // probes in its own namespace, with nerdctl's state in temp dirs of their own. Hosts whose profile
 // says nerdctl is unavailable skip, saying why.
 import { dirname } from 'node:path';
-import { type CheckContext, check, observedCommand, require, stage } from '../helpers/checks.ts';
+import { type CheckContext, check, observedCommand, require, stage } from '../helpers/checks/check.ts';
 import { ctrRunPrinting, nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
-import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
+import { findElsewhere, neighbourDirs } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectMode,
   expectNoCniPluginsYet,
   expectPinnedVersion,
   failWith,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import type { CommandResult } from '../helpers/transport.ts';
 import { SEMVER, parseVersion } from '../helpers/versions.ts';
 

@@ -3,17 +3,17 @@
 // HTTP. Walking, it performs lesson steps 6 and 7.
 import { isIPv4 } from 'node:net';
 import { dirname } from 'node:path';
-import { type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks.ts';
+import { type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks/check.ts';
 import { type Wiring, bridgeProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
-import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
+import { findElsewhere, neighbourDirs } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectNoCniPluginsYet,
   expectPinnedVersion,
   failWith,
   notExecutable,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import { clip, firstLine } from '../helpers/host-text.ts';
 import { type HttpPoll, pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';

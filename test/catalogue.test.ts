@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { declaredChecks, renderCatalogue } from '../helpers/commands/list.ts';
 import { ROOT } from '../helpers/root.ts';
 import { renderGradingPage } from './grading-page.ts';

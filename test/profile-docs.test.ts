@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { describe, expect, test } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { type Profile, lessonProfile, loadProfile, sandboxProfile } from '../helpers/profile.ts';
 import { ROOT } from '../helpers/root.ts';
 

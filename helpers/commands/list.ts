@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CATALOGUE } from '../catalogue.ts';
+import { CATALOGUE } from '../checks/catalogue.ts';
 import { ROOT } from '../root.ts';
 import { SUITE_OPTIONS } from '../suite-run/suite-config.ts';
 import { UsageError } from './options.ts';

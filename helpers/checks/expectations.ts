@@ -4,12 +4,12 @@
  * check body walks its lesson step, observes, works out its diagnosis, and asserts with these and
  * with `require`.
  */
-import { type CheckDetails, fail, observedCommand, require } from './checks.ts';
-import type { Parsed } from './config-toml.ts';
-import { ctrIn } from './containerd.ts';
-import type { FileStat, Host } from './host.ts';
-import type { Profile } from './profile.ts';
-import type { CommandResult } from './transport.ts';
+import { type CheckDetails, fail, observedCommand, require } from './check.ts';
+import type { Parsed } from '../config-toml.ts';
+import { ctrIn } from '../containerd.ts';
+import type { FileStat, Host } from '../host.ts';
+import type { Profile } from '../profile.ts';
+import type { CommandResult } from '../transport.ts';
 
 /** What a diagnosis works out from an observation: the failure's observed, hint and cause. */
 export type Diagnosis = Pick<CheckDetails, 'observed' | 'hint'> & { cause: string };

@@ -11,16 +11,16 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'vitest';
-import type { TranscriptEntry } from './host.ts';
-import { CommandError } from './host.ts';
-import { DID_NOT_ANSWER, observedCommand } from './transport.ts';
-import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from './run.ts';
+import type { TranscriptEntry } from '../host.ts';
+import { CommandError } from '../host.ts';
+import { DID_NOT_ANSWER, observedCommand } from '../transport.ts';
+import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from '../run.ts';
 import { CATALOGUE } from './catalogue.ts';
-import { ctr } from './containerd.ts';
+import { ctr } from '../containerd.ts';
 import { outcomeOf, recordOutcome } from './ledger.ts';
-import { mark } from './timing.ts';
-import { clip, firstLine } from './host-text.ts';
-import { runLabel } from './run-label.ts';
+import { mark } from '../timing.ts';
+import { clip, firstLine } from '../host-text.ts';
+import { runLabel } from '../run-label.ts';
 
 mark('worker: checks module loaded');
 
@@ -180,7 +180,7 @@ export function check(title: string, options: CheckOptions, body: (c: CheckConte
     if (!(order(need) >= 0 && order(need) < order(id)))
       throw new Error(`${id} needs ${need}, which is not an earlier check of the catalogue`);
   if (order(id) < 0 || CATALOGUE[order(id)]!.stage !== currentStage)
-    throw new Error(`${id} is not a check of stage ${currentStage} in helpers/catalogue.ts`);
+    throw new Error(`${id} is not a check of stage ${currentStage} in helpers/checks/catalogue.ts`);
   // `lesson-check verify --list` collects the declarations (docs/CHECKS.md is made from them)
   const declarations = process.env.LC_DECLARATIONS;
   if (declarations) {
