@@ -89,7 +89,7 @@ function pageProblems(markdown: string): string[] {
   const documented = new Map(rows.map((r) => [r.key, r]));
   for (const key of lesson.keys())
     if (!documented.has(key)) problems.push(`the page omits \`${key}\`, a key of the profile`);
-  const known = new Set(CATALOGUE.map((c) => c.id));
+  const known = new Set<string>(CATALOGUE.map((c) => c.id));
   const lessonValues = new Map<string, unknown>();
   const sandboxValues = new Map<string, unknown>();
   for (const row of rows) {
