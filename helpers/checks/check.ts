@@ -1,8 +1,9 @@
 /**
- * `check()` declares one catalogue check as a vitest test titled "<ID> <fact>". It skips with
- * `blocked by <ID>: <why>` when a check it needs did not pass, records its own outcome in the
- * run's ledger for the checks that need it, and hands expected/observed/hint and the command
- * transcript to the reporters through the test's meta.
+ * `check('ID', …)` declares one catalogue check (its facts are helpers/checks/catalogue.ts's) as
+ * a vitest test titled "<ID> <fact>". It skips with `blocked by <ID>: <why>` when a check it
+ * needs did not pass (the rules are schedule.ts's), records its own outcome in the run's ledger
+ * for the checks that need it, and hands expected/observed/hint and the command transcript to the
+ * reporters through the test's meta.
  *
  * Inspecting (verify, grade), every check starts at once and waits only for the checks it needs,
  * whatever their stage (the stages' describe blocks run concurrently, and so do their checks).
