@@ -82,20 +82,21 @@ interface Entry {
 
 const { prerequisites, installContainerd, meetCtr, installRunc, configureContainerd } = SECTIONS;
 const { installNerdctl, installCniPlugins, runPodinfo } = SECTIONS;
+const { host, containerd, runc, nerdctl, cni } = STAGES;
 
 /** The table, in ID order (the reports' order). The suites declare the checks in the order a walk
  * performs them, which differs in one place: R5 before R4. */
 const ENTRIES = {
-  H1: { stage: '00 host', fact: 'the lesson runs as root', section: prerequisites, weight: 0, needsDaemon: false },
+  H1: { stage: host, fact: 'the lesson runs as root', section: prerequisites, weight: 0, needsDaemon: false },
   H2: {
-    stage: '00 host',
+    stage: host,
     fact: 'the host is Linux on amd64 or arm64',
     section: prerequisites,
     weight: 0,
     needsDaemon: false,
   },
   H3: {
-    stage: '00 host',
+    stage: host,
     fact: 'overlay, cgroups and network namespaces are usable',
     section: prerequisites,
     weight: 0,
@@ -103,14 +104,14 @@ const ENTRIES = {
     needsDaemon: false,
   },
   H4: {
-    stage: '00 host',
+    stage: host,
     fact: 'the tools the lesson uses are present',
     section: prerequisites,
     weight: 0,
     needsDaemon: false,
   },
   C1: {
-    stage: '10 containerd',
+    stage: containerd,
     fact: 'containerd, ctr and the runc shim are installed at the pinned version',
     section: installContainerd,
     weight: 2,
@@ -120,7 +121,7 @@ const ENTRIES = {
     needsDaemon: false,
   },
   C2: {
-    stage: '10 containerd',
+    stage: containerd,
     fact: 'containerd runs as a service and answers on its socket',
     section: installContainerd,
     weight: 2,
@@ -130,7 +131,7 @@ const ENTRIES = {
     needsDaemon: false,
   },
   C3: {
-    stage: '10 containerd',
+    stage: containerd,
     fact: "ctr pulls the lesson's hello image and lists it",
     section: meetCtr,
     needs: ['C2'],
@@ -138,7 +139,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   R1: {
-    stage: '20 runc',
+    stage: runc,
     fact: 'ctr run fails before runc is installed, and leaves no container',
     section: meetCtr,
     needs: ['C3'],
@@ -151,7 +152,7 @@ const ENTRIES = {
     },
   },
   R2: {
-    stage: '20 runc',
+    stage: runc,
     fact: 'runc is installed at /usr/local/sbin with mode 0755 at the pinned version',
     section: installRunc,
     weight: 2,
@@ -159,7 +160,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   R3: {
-    stage: '20 runc',
+    stage: runc,
     fact: 'config.toml says version 3 and sets SystemdCgroup to the boolean true',
     section: configureContainerd,
     weight: 2,
@@ -167,14 +168,14 @@ const ENTRIES = {
     needsDaemon: true,
   },
   R4: {
-    stage: '20 runc',
+    stage: runc,
     fact: 'the effective config (containerd config dump) has SystemdCgroup = true',
     section: configureContainerd,
     needs: ['C1', 'R3'],
     needsDaemon: true,
   },
   R5: {
-    stage: '20 runc',
+    stage: runc,
     fact: 'containerd was restarted after config.toml was last written',
     section: configureContainerd,
     // R3 first: without a readable config.toml there is nothing to restart for, and that is R3's mistake
@@ -183,7 +184,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   R6: {
-    stage: '20 runc',
+    stage: runc,
     fact: 'ctr run succeeds once runc is installed, prints the greeting, and leaves no container',
     section: installRunc,
     weight: 2,
@@ -192,7 +193,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   N1: {
-    stage: '30 nerdctl',
+    stage: nerdctl,
     fact: 'nerdctl is installed with mode 0755 at the pinned version, with bash completion',
     section: installNerdctl,
     weight: 2,
@@ -201,7 +202,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   N2: {
-    stage: '30 nerdctl',
+    stage: nerdctl,
     fact: 'nerdctl run fails for want of the bridge CNI plugin',
     section: installNerdctl,
     needs: ['N1', 'C2', 'R6'],
@@ -213,14 +214,14 @@ const ENTRIES = {
     },
   },
   N3: {
-    stage: '30 nerdctl',
+    stage: nerdctl,
     fact: "nerdctl run --net host prints podinfo's version",
     section: installNerdctl,
     needs: ['N1', 'C2', 'R6'],
     needsDaemon: true,
   },
   K1: {
-    stage: '40 cni',
+    stage: cni,
     fact: 'the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release',
     section: installCniPlugins,
     weight: 2,
@@ -229,7 +230,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   K2: {
-    stage: '40 cni',
+    stage: cni,
     fact: 'nerdctl runs podinfo detached and nerdctl ps shows it Up',
     section: runPodinfo,
     weight: 2,
@@ -238,7 +239,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   K3: {
-    stage: '40 cni',
+    stage: cni,
     fact: "podinfo's bridge IP is in nerdctl's subnet and answers GET / with its version",
     section: runPodinfo,
     weight: 2,
@@ -246,7 +247,7 @@ const ENTRIES = {
     needsDaemon: true,
   },
   K4: {
-    stage: '40 cni',
+    stage: cni,
     fact: "the host's bridge and host-local plugins wire a ctr container that answers HTTP",
     section: installCniPlugins,
     needs: ['C2', 'K1', 'R6'],
