@@ -11,7 +11,7 @@
  */
 import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { CATALOGUE } from './catalogue.ts';
+import { CATALOGUE } from './checks/catalogue.ts';
 import { FingerprintStream, fingerprint } from './coach/fingerprint.ts';
 import { HostRun } from './suite-run/lifecycle.ts';
 import { Host } from './host.ts';

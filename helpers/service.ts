@@ -2,7 +2,8 @@
  * Is containerd running as the profile says it should: a systemd unit (the lesson) or the lab's
  * supervised process? Answers with what is wrong, in lesson terms: a failure a check passes on.
  */
-import type { CheckDetails } from './checks.ts';
+import { SECTIONS } from './checks/catalogue.ts';
+import type { CheckDetails } from './checks/check.ts';
 import type { Host } from './host.ts';
 import type { Profile } from './profile.ts';
 
@@ -29,8 +30,8 @@ export async function serviceStatus(host: Host, profile: Profile): Promise<Servi
 async function systemdStatus(host: Host, profile: Profile): Promise<ServiceStatus> {
   const expected = `${profile.paths.unitFile} runs ${profile.paths.containerd}, enabled and active`;
   const hint =
-    'lesson step 1: put containerd.service into /etc/systemd/system, `systemctl daemon-reload`, ' +
-    '`systemctl enable --now containerd`';
+    `lesson step ${SECTIONS.installContainerd.step}: put containerd.service into /etc/systemd/system, ` +
+    '`systemctl daemon-reload`, `systemctl enable --now containerd`';
   const unit = await host.readFile(profile.paths.unitFile);
   if (unit === undefined) return wrong(expected, `${profile.paths.unitFile} is missing`, hint);
   const execStart = /^ExecStart=\s*(\S+)/m.exec(unit)?.[1];

@@ -1,40 +1,36 @@
 // Stage 10: containerd 2.x is installed at the lesson's paths, runs as a service, and pulls the
-// lesson's hello image. Walking, it performs lesson step 1 and the pull of step 2; inspecting,
-// it pulls into the run's own namespace, which is removed afterwards, and its three checks run
-// side by side (each is judged only once the one it needs has passed).
+// lesson's hello image. Walking, it installs and starts containerd as the lesson does, then pulls
+// the image; inspecting, it pulls into the run's own namespace, which is removed afterwards, and
+// its three checks run side by side (each is judged only once the one it needs has passed).
 import { basename, dirname } from 'node:path';
-import { check, fail, observedCommand, require, stage } from '../helpers/checks.ts';
+import { SECTIONS, STAGES } from '../helpers/checks/catalogue.ts';
+import { check, fail, observedCommand, require, stage } from '../helpers/checks/check.ts';
 import { ctr, ctrIn, ctrPull } from '../helpers/containerd.ts';
-import { findElsewhere } from '../helpers/diagnose.ts';
+import { findElsewhere } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectAbsentBeforeStep,
   expectMode,
   expectPinnedVersion,
   failWith,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import type { Host } from '../helpers/host.ts';
 import type { Profile } from '../helpers/profile.ts';
 import { serviceStatus } from '../helpers/service.ts';
 import { parseVersion } from '../helpers/versions.ts';
 
-const install = 'Install containerd (step 1)';
+const { installContainerd, meetCtr } = SECTIONS;
 
-/** What lesson step 1 unpacks: containerd, ctr and the runc shim. */
+/** What the lesson unpacks from containerd's release: containerd, ctr and the runc shim. */
 const containerdBinaries = (profile: Profile) => [profile.paths.containerd, profile.paths.ctr, profile.paths.shim];
 
-stage('10 containerd', () => {
+stage(STAGES.containerd, () => {
   check(
-    'C1 containerd, ctr and the runc shim are installed at the pinned version',
+    'C1',
     {
-      section: install,
-      weight: 2,
-      needs: ['H1'],
-      judgedAfter: ['H1'],
       step: {
-        name: 'install containerd into /usr/local/bin',
         before: ({ host, profile }) =>
-          expectAbsentBeforeStep(host, 1, containerdBinaries(profile), {
+          expectAbsentBeforeStep(host, installContainerd, containerdBinaries(profile), {
             what: 'containerd binaries',
             hostWithout: "containerd at the lesson's paths",
           }),
@@ -62,69 +58,55 @@ stage('10 containerd', () => {
         run: r,
         reported: `containerd reports ${version}: ${r.stdout.trim()}`,
         hint:
-          `lesson step 1 downloads containerd ${profile.versions.containerd}; ` +
+          `lesson step ${installContainerd.step} downloads containerd ${profile.versions.containerd}; ` +
           "an older containerd (Debian's 1.6, say) is another binary",
       });
     },
   );
 
-  check(
-    'C2 containerd runs as a service and answers on its socket',
-    {
-      section: install,
-      weight: 2,
-      needs: ['C1'],
-      judgedAfter: ['C1'],
-      step: { name: 'start containerd (systemctl enable --now containerd)', perform: (c) => c.walk!.startContainerd() },
-    },
-    async (c) => {
-      const { host, profile } = c;
-      // asked at once, judged in order
-      const [service, r] = await Promise.all([
-        serviceStatus(host, profile),
-        host.run(ctr(profile, 'version'), { timeoutMs: 10_000 }),
-      ]);
-      if (service.failure) fail(service.failure);
-      require(r.exitCode === 0, {
-        expected: `containerd answers on ${profile.paths.socket}`,
-        observed: observedCommand(r),
-        hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`',
-        cause: `containerd does not answer on ${profile.paths.socket}`,
-      });
-      const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
-      const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
-      require(client !== undefined && client === server, {
-        expected: "the daemon's version matches the client's (one containerd install, not two)",
-        observed: `ctr ${client ?? '?'}, daemon ${server ?? '?'}`,
-        hint:
-          'another containerd (a distribution package?) may be the one running: ' +
-          '`readlink /proc/$(pidof containerd)/exe`',
-        cause: 'the running daemon is another containerd than the one installed',
-      });
-      if (service.soft) fail(service.soft);
-    },
-  );
+  check('C2', { step: { perform: (c) => c.walk!.startContainerd() } }, async (c) => {
+    const { host, profile } = c;
+    // asked at once, judged in order
+    const [service, r] = await Promise.all([
+      serviceStatus(host, profile),
+      host.run(ctr(profile, 'version'), { timeoutMs: 10_000 }),
+    ]);
+    if (service.failure) fail(service.failure);
+    require(r.exitCode === 0, {
+      expected: `containerd answers on ${profile.paths.socket}`,
+      observed: observedCommand(r),
+      hint: 'is the service running? `systemctl status containerd`, `journalctl -u containerd`',
+      cause: `containerd does not answer on ${profile.paths.socket}`,
+    });
+    const client = /Client:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
+    const server = /Server:[\s\S]*?Version:\s*(\S+)/.exec(r.stdout)?.[1];
+    require(client !== undefined && client === server, {
+      expected: "the daemon's version matches the client's (one containerd install, not two)",
+      observed: `ctr ${client ?? '?'}, daemon ${server ?? '?'}`,
+      hint:
+        'another containerd (a distribution package?) may be the one running: ' +
+        '`readlink /proc/$(pidof containerd)/exe`',
+      cause: 'the running daemon is another containerd than the one installed',
+    });
+    if (service.soft) fail(service.soft);
+  });
 
-  check(
-    "C3 ctr pulls the lesson's hello image and lists it",
-    { section: 'Meet ctr (step 2)', needs: ['C2'], judgedAfter: ['C2'] },
-    async ({ host, profile, namespace }) => {
-      const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
-      require(pull.exitCode === 0, {
-        expected: `\`ctr images pull ${profile.images.hello}\` succeeds`,
-        observed: observedCommand(pull),
-        hint: 'lesson step 2: check the image name and that the host reaches ghcr.io',
-        cause: 'the hello image cannot be pulled',
-      });
-      const list = await host.capture(ctrIn(profile, namespace, 'images', 'ls', '-q'));
-      require(list.split(/\n/).includes(profile.images.hello), {
-        expected: `${profile.images.hello} is listed by \`ctr images ls\``,
-        observed: `listed: ${list.split(/\n/).join(', ') || '(nothing)'}`,
-        hint: 'ctr works in the "default" namespace unless told otherwise (-n)',
-        cause: 'the pulled image is not listed',
-      });
-    },
-  );
+  check('C3', async ({ host, profile, namespace }) => {
+    const pull = await host.run(ctrPull(profile, profile.images.hello, namespace), { timeoutMs: 120_000 });
+    require(pull.exitCode === 0, {
+      expected: `\`ctr images pull ${profile.images.hello}\` succeeds`,
+      observed: observedCommand(pull),
+      hint: `lesson step ${meetCtr.step}: check the image name and that the host reaches ghcr.io`,
+      cause: 'the hello image cannot be pulled',
+    });
+    const list = await host.capture(ctrIn(profile, namespace, 'images', 'ls', '-q'));
+    require(list.split(/\n/).includes(profile.images.hello), {
+      expected: `${profile.images.hello} is listed by \`ctr images ls\``,
+      observed: `listed: ${list.split(/\n/).join(', ') || '(nothing)'}`,
+      hint: 'ctr works in the "default" namespace unless told otherwise (-n)',
+      cause: 'the pulled image is not listed',
+    });
+  });
 });
 
 /** C1: a containerd binary is missing; the usual slip is the tarball (which holds bin/…)
@@ -144,7 +126,9 @@ async function diagnoseMissingBinary(host: Host, binary: string): Promise<Diagno
     };
   return {
     observed: `${binary} is missing`,
-    hint: `lesson step 1: unpack the containerd release into ${prefix} (\`tar xzvofC … ${prefix}\`)`,
+    hint:
+      `lesson step ${installContainerd.step}: unpack the containerd release into ${prefix} ` +
+      `(\`tar xzvofC … ${prefix}\`)`,
     cause: `${binary} is missing`,
   };
 }

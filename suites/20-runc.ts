@@ -1,12 +1,21 @@
 // Stage 20: without runc, `ctr run` fails for exactly that reason; with runc and the lesson's
 // version 3 config.toml (SystemdCgroup = true), loaded by a restarted containerd, it runs the
-// hello image. Walking, it performs lesson steps 2 (the failing run), 3 and 4; inspecting, it
-// proves R1 with a runc binary name that exists nowhere, and runs its probes in its own namespace.
+// hello image. Walking, it performs the lesson's failing run, then installs runc and writes and
+// loads config.toml; inspecting, it proves R1 with a runc binary name that exists nowhere,
+// and runs its probes in its own namespace.
 import { basename, dirname } from 'node:path';
-import { type CheckContext, type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks.ts';
+import { SECTIONS, STAGES } from '../helpers/checks/catalogue.ts';
+import {
+  type CheckContext,
+  type CheckDetails,
+  check,
+  observedCommand,
+  require,
+  stage,
+} from '../helpers/checks/check.ts';
 import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
 import { ctrRun, ctrRunPrinting } from '../helpers/containerd.ts';
-import { findElsewhere, nearMisses } from '../helpers/diagnose.ts';
+import { findElsewhere, nearMisses } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectAbsentBeforeStep,
@@ -16,7 +25,7 @@ import {
   expectPinnedVersion,
   failWith,
   notExecutable,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import { processAndFileAges, runcsOnDaemonPath, serviceStatus } from '../helpers/service.ts';
 import type { Host } from '../helpers/host.ts';
 import type { Profile } from '../helpers/profile.ts';
@@ -24,25 +33,22 @@ import type { CommandResult } from '../helpers/transport.ts';
 import { parseVersion } from '../helpers/versions.ts';
 
 const SETTING = 'plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options.SystemdCgroup';
-const configure = 'Configure containerd (step 4)';
+const { installRunc, configureContainerd } = SECTIONS;
 const missingExecutable = (name: string) => `exec: "${name}": executable file not found in $PATH`;
 
-stage('20 runc', () => {
+stage(STAGES.runc, () => {
   check(
-    'R1 ctr run fails before runc is installed, and leaves no container',
+    'R1',
     {
-      section: 'Meet ctr (step 2)',
-      needs: ['C3'],
-      // walking, runc is really absent: lesson step 3 is yet to come
+      // walking, runc is really absent: the lesson installs it in its next step
       step: {
-        name: 'ctr run before runc is installed',
         before: ({ host, profile }) =>
-          expectAbsentBeforeStep(host, 3, [profile.paths.runc], {
+          expectAbsentBeforeStep(host, installRunc, [profile.paths.runc], {
             what: `runc at ${profile.paths.runc}`,
             hostWithout: 'runc',
           }),
       },
-      inspecting: { name: "no other runc on containerd's PATH", run: expectNoOtherRuncOnDaemonPath },
+      inspecting: expectNoOtherRuncOnDaemonPath,
     },
     async (c) => {
       const { host, profile, namespace } = c;
@@ -61,93 +67,77 @@ stage('20 runc', () => {
     },
   );
 
-  check(
-    'R2 runc is installed at /usr/local/sbin with mode 0755 at the pinned version',
-    {
-      section: 'Install runc (step 3)',
-      weight: 2,
-      step: { name: 'install -m 755 runc into /usr/local/sbin', perform: (c) => c.walk!.installRunc() },
-    },
-    async (c) => {
-      const { host, profile } = c;
-      const runc = profile.paths.runc;
-      const st = await host.stat(runc);
-      if (!st) {
-        const bins = [dirname(profile.paths.containerd), dirname(runc)];
-        const found = [
-          ...(await findElsewhere(host, 'runc', bins, 1)),
-          ...(await findElsewhere(host, 'runc.amd64', [...bins].reverse(), 1)),
-        ];
-        // a `runc` found in another folder may still be on containerd's PATH: R6 says whether
-        // containerd runs it (under the release's name, runc.amd64, it cannot)
-        const named = found.some((f) => basename(f) === 'runc');
-        failWith(`runc at ${runc}`, diagnoseMissingRunc(runc, found), { dependentsMayRun: named });
-      }
-      expectMode(runc, st, '0755', {
-        hint: 'lesson step 3 installs with `install -m 755`; `cp` or a download leaves it non-executable',
-        cause: notExecutable(st) ? 'runc is not executable' : "runc has other permissions than the lesson's",
-        // containerd runs as root: any execute bit for root is enough for R6
-        dependentsMayRun: (parseInt(st.mode, 8) & 0o100) !== 0,
-      });
-      const r = await host.run([runc, '--version']);
-      const wrongArch = /exec format error/i.test(r.spawnError ?? r.stderr);
-      expectPinnedVersion({
-        tool: 'runc',
-        pinned: profile.versions.runc,
-        version: parseVersion(r.stdout),
-        run: r,
-        ...(wrongArch ? WRONG_ARCH : { hint: `lesson step 3 downloads runc v${profile.versions.runc}` }),
-      });
-    },
-  );
+  check('R2', { step: { perform: (c) => c.walk!.installRunc() } }, async (c) => {
+    const { host, profile } = c;
+    const runc = profile.paths.runc;
+    const st = await host.stat(runc);
+    if (!st) {
+      const bins = [dirname(profile.paths.containerd), dirname(runc)];
+      const found = [
+        ...(await findElsewhere(host, 'runc', bins, 1)),
+        ...(await findElsewhere(host, 'runc.amd64', [...bins].reverse(), 1)),
+      ];
+      // a `runc` found in another folder may still be on containerd's PATH: R6 says whether
+      // containerd runs it (under the release's name, runc.amd64, it cannot)
+      const named = found.some((f) => basename(f) === 'runc');
+      failWith(`runc at ${runc}`, diagnoseMissingRunc(runc, found), { dependentsMayRun: named });
+    }
+    expectMode(runc, st, '0755', {
+      hint:
+        `lesson step ${installRunc.step} installs with \`install -m 755\`; ` +
+        '`cp` or a download leaves it non-executable',
+      cause: notExecutable(st) ? 'runc is not executable' : "runc has other permissions than the lesson's",
+      // containerd runs as root: any execute bit for root is enough for R6
+      dependentsMayRun: (parseInt(st.mode, 8) & 0o100) !== 0,
+    });
+    const r = await host.run([runc, '--version']);
+    const wrongArch = /exec format error/i.test(r.spawnError ?? r.stderr);
+    expectPinnedVersion({
+      tool: 'runc',
+      pinned: profile.versions.runc,
+      version: parseVersion(r.stdout),
+      run: r,
+      ...(wrongArch
+        ? WRONG_ARCH
+        : { hint: `lesson step ${installRunc.step} downloads runc v${profile.versions.runc}` }),
+    });
+  });
 
-  check(
-    'R3 config.toml says version 3 and sets SystemdCgroup to the boolean true',
-    {
-      section: configure,
-      weight: 2,
-      step: { name: 'write /etc/containerd/config.toml', perform: (c) => c.walk!.writeConfig() },
-    },
-    async (c) => {
-      const { host, profile } = c;
-      const file = profile.paths.configToml;
-      const text = await host.readFile(file);
-      if (text === undefined) {
-        const others = (await findElsewhere(host, '*.toml', [dirname(file)], 1)).filter((f) => f !== file);
-        failWith(`${file} exists`, diagnoseMissingConfig(file, others));
-      }
-      const doc = expectParsedToml(parseToml(text, file), {
-        expected: `${file} is valid TOML`,
-        hint: 'fix the TOML syntax at that line; containerd will not start with it',
-        cause: (where) => `config.toml is not valid TOML (${where})`,
-      });
-      const version = doc.version;
-      require(version === 3, {
-        expected: `${file} says \`version = 3\``,
-        observed: `version = ${describeValue(version)}`,
-        hint: 'containerd 2.x configs start with `version = 3`; version 2 uses other plugin names',
-        cause: 'the config is not a version 3 config',
-        dependentsMayRun: true,
-      });
-      const value = valueAt(doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
-      // R4 would only find the same mistake in the merged config; R5 (was containerd restarted
-      // since?) is another mistake, and still says whether it was made
-      if (value !== true)
-        failWith(`${SETTING} = true (a boolean)`, diagnoseSystemdCgroup(doc), { dependentsMayRun: ['R5'] });
-    },
-  );
+  check('R3', { step: { perform: (c) => c.walk!.writeConfig() } }, async (c) => {
+    const { host, profile } = c;
+    const file = profile.paths.configToml;
+    const text = await host.readFile(file);
+    if (text === undefined) {
+      const others = (await findElsewhere(host, '*.toml', [dirname(file)], 1)).filter((f) => f !== file);
+      failWith(`${file} exists`, diagnoseMissingConfig(file, others));
+    }
+    const doc = expectParsedToml(parseToml(text, file), {
+      expected: `${file} is valid TOML`,
+      hint: 'fix the TOML syntax at that line; containerd will not start with it',
+      cause: (where) => `config.toml is not valid TOML (${where})`,
+    });
+    const version = doc.version;
+    require(version === 3, {
+      expected: `${file} says \`version = 3\``,
+      observed: `version = ${describeValue(version)}`,
+      hint: 'containerd 2.x configs start with `version = 3`; version 2 uses other plugin names',
+      cause: 'the config is not a version 3 config',
+      dependentsMayRun: true,
+    });
+    const value = valueAt(doc, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
+    // R4 would only find the same mistake in the merged config; R5 (was containerd restarted
+    // since?) is another mistake, and still says whether it was made
+    if (value !== true)
+      failWith(`${SETTING} = true (a boolean)`, diagnoseSystemdCgroup(doc), { dependentsMayRun: ['R5'] });
+  });
 
   // R5 before R4: the walk performs the checks in the order they are declared, and the lesson
   // restarts containerd right after writing config.toml (R5 sees the daemon stale, then restarts
   // it) before it looks at the merged config (R4). The IDs are the catalogue's and stay stable.
   check(
-    'R5 containerd was restarted after config.toml was last written',
-    // R3 first: without a readable config.toml there is nothing to restart for, and that is R3's mistake
+    'R5',
     {
-      section: configure,
-      needs: ['C2', 'R3'],
       step: {
-        name: 'systemctl restart containerd',
         // the walk wrote config.toml after starting containerd: R5 must see the daemon stale first
         before: async ({ host, profile }) => {
           const before = await daemonAndConfigAges(host, profile);
@@ -175,60 +165,47 @@ stage('20 runc', () => {
     },
   );
 
-  check(
-    'R4 the effective config (containerd config dump) has SystemdCgroup = true',
-    { section: configure, needs: ['C1', 'R3'] },
-    async ({ host, profile }) => {
-      const r = await host.run([profile.paths.containerd, '--config', profile.paths.configToml, 'config', 'dump']);
-      require(r.exitCode === 0, {
-        expected: 'containerd accepts the config and dumps it',
-        observed: observedCommand(r),
-        hint: 'containerd rejects this config.toml; the error names the problem',
-        cause: 'containerd rejects config.toml',
-      });
-      const merged = expectParsedToml(parseToml(r.stdout, 'containerd config dump'), {
-        expected: 'containerd config dump prints TOML',
-        hint: 'unexpected output from containerd config dump',
-      });
-      const value = valueAt(merged, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
-      require(value === true, {
-        expected: `the merged config has ${SETTING} = true`,
-        observed: `SystemdCgroup = ${describeValue(value)} after merging imports and defaults`,
-        hint:
-          value === false
-            ? "false is containerd's default: nothing in config.toml (or a file it imports) sets it to true"
-            : 'config.toml or a file it imports sets it to something else',
-        cause: "containerd's effective config does not enable SystemdCgroup",
-      });
-    },
-  );
+  check('R4', async ({ host, profile }) => {
+    const r = await host.run([profile.paths.containerd, '--config', profile.paths.configToml, 'config', 'dump']);
+    require(r.exitCode === 0, {
+      expected: 'containerd accepts the config and dumps it',
+      observed: observedCommand(r),
+      hint: 'containerd rejects this config.toml; the error names the problem',
+      cause: 'containerd rejects config.toml',
+    });
+    const merged = expectParsedToml(parseToml(r.stdout, 'containerd config dump'), {
+      expected: 'containerd config dump prints TOML',
+      hint: 'unexpected output from containerd config dump',
+    });
+    const value = valueAt(merged, [...RUNC_OPTIONS_PATH, 'SystemdCgroup']);
+    require(value === true, {
+      expected: `the merged config has ${SETTING} = true`,
+      observed: `SystemdCgroup = ${describeValue(value)} after merging imports and defaults`,
+      hint:
+        value === false
+          ? "false is containerd's default: nothing in config.toml (or a file it imports) sets it to true"
+          : 'config.toml or a file it imports sets it to something else',
+      cause: "containerd's effective config does not enable SystemdCgroup",
+    });
+  });
 
-  check(
-    'R6 ctr run succeeds once runc is installed, prints the greeting, and leaves no container',
-    // R2 first: a runc that is missing or not executable is R2's one mistake, not R6's too
-    { section: 'Install runc (step 3)', weight: 2, needs: ['C3', 'R2'] },
-    async (c) => {
-      const { host, profile, namespace } = c;
-      const name = c.probe('r6') ?? 'hello';
-      const r = await ctrRunPrinting(
-        host,
-        ctrRun(profile, { namespace, flags: ['--rm'] }, profile.images.hello, name),
-        {
-          timeoutMs: 60_000,
-        },
-      );
-      if (r.exitCode !== 0)
-        failWith(`\`ctr run --rm ${profile.images.hello} hello\` succeeds`, diagnoseFailedRun(r, profile.paths.runc));
-      const pattern = profile.expect.helloOutput;
-      require(pattern ? new RegExp(pattern).test(r.stdout) : r.stdout.trim() !== '', {
-        expected: pattern ? `output matching /${pattern}/` : 'the image prints its greeting',
-        observed: `stdout: ${r.stdout.trim() || '(empty)'}`,
-        hint: "the container ran but printed something else: is it the lesson's image?",
-        cause: 'the container printed something else',
-      });
-      await expectNoContainerLeft(host, profile, namespace, name, '--rm leaves no container record');
-    },
-  );
+  check('R6', async (c) => {
+    const { host, profile, namespace } = c;
+    const name = c.probe('r6') ?? 'hello';
+    const r = await ctrRunPrinting(host, ctrRun(profile, { namespace, flags: ['--rm'] }, profile.images.hello, name), {
+      timeoutMs: 60_000,
+    });
+    if (r.exitCode !== 0)
+      failWith(`\`ctr run --rm ${profile.images.hello} hello\` succeeds`, diagnoseFailedRun(r, profile.paths.runc));
+    const pattern = profile.expect.helloOutput;
+    require(pattern ? new RegExp(pattern).test(r.stdout) : r.stdout.trim() !== '', {
+      expected: pattern ? `output matching /${pattern}/` : 'the image prints its greeting',
+      observed: `stdout: ${r.stdout.trim() || '(empty)'}`,
+      hint: "the container ran but printed something else: is it the lesson's image?",
+      cause: 'the container printed something else',
+    });
+    await expectNoContainerLeft(host, profile, namespace, name, '--rm leaves no container record');
+  });
 });
 
 /** R5: how long containerd has run, and how long ago config.toml was last written (seconds). */
@@ -248,7 +225,7 @@ async function daemonAndConfigAges(
   require(measured.file !== undefined, {
     expected: `${profile.paths.configToml} exists`,
     observed: 'it is missing',
-    hint: 'lesson step 4 writes it',
+    hint: `lesson step ${configureContainerd.step} writes it`,
     cause: 'config.toml is missing',
   });
   return { daemon: measured.process, config: measured.file, resolution: measured.resolution };
@@ -321,7 +298,7 @@ function diagnoseMissingRunc(runc: string, found: string[]): Diagnosis {
     };
   return {
     observed: `${runc} is missing`,
-    hint: `lesson step 3: \`install -m 755 runc.amd64 ${runc}\``,
+    hint: `lesson step ${installRunc.step}: \`install -m 755 runc.amd64 ${runc}\``,
     cause: 'runc is not installed',
   };
 }
@@ -336,7 +313,7 @@ function diagnoseMissingConfig(file: string, others: string[]): Diagnosis {
     };
   return {
     observed: `${file} is missing`,
-    hint: `lesson step 4 writes ${file}`,
+    hint: `lesson step ${configureContainerd.step} writes ${file}`,
     cause: 'config.toml is missing',
   };
 }
@@ -382,7 +359,8 @@ function diagnoseSystemdCgroup(doc: Record<string, unknown>): Diagnosis {
     );
   if (value === false) return says('SystemdCgroup is set, to false', 'SystemdCgroup is false');
   return says(
-    'lesson step 4: the runc options table of the "io.containerd.cri.v1.runtime" plugin, with SystemdCgroup',
+    `lesson step ${configureContainerd.step}: the runc options table of the "io.containerd.cri.v1.runtime" plugin, ` +
+      'with SystemdCgroup',
     'SystemdCgroup is not set',
   );
 }

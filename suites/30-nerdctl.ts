@@ -1,19 +1,20 @@
 // Stage 30: nerdctl is installed with its bash completion; without CNI plugins a bridged run
-// fails for want of the bridge plugin, and with --net host it runs podinfo. Walking, it performs
-// lesson step 5; inspecting, it proves N2 against an empty plugin dir of its own and runs its
-// probes in its own namespace, with nerdctl's state in temp dirs of their own. Hosts whose profile
-// says nerdctl is unavailable skip, saying why.
+// fails for want of the bridge plugin, and with --net host it runs podinfo. Walking, it installs
+// nerdctl as the lesson does; inspecting, it proves N2 against an empty plugin dir of its own and
+// runs its probes in its own namespace, with nerdctl's state in temp dirs of their own. Hosts
+// whose profile says nerdctl is unavailable skip, saying why.
 import { dirname } from 'node:path';
-import { type CheckContext, check, observedCommand, require, stage } from '../helpers/checks.ts';
+import { SECTIONS, STAGES } from '../helpers/checks/catalogue.ts';
+import { type CheckContext, check, observedCommand, require, stage } from '../helpers/checks/check.ts';
 import { ctrRunPrinting, nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
-import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
+import { findElsewhere, neighbourDirs } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectMode,
   expectNoCniPluginsYet,
   expectPinnedVersion,
   failWith,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import type { CommandResult } from '../helpers/transport.ts';
 import { SEMVER, parseVersion } from '../helpers/versions.ts';
 
@@ -26,17 +27,14 @@ const NO_BRIDGE = [
 ];
 /** podinfo's own command inside its image, asked for its version. */
 const PODINFO_VERSION = ['/home/app/podinfo', '--version'];
-const section = 'Install nerdctl (step 5)';
+const { installNerdctl } = SECTIONS;
 
-stage('30 nerdctl', () => {
+stage(STAGES.nerdctl, () => {
   check(
-    'N1 nerdctl is installed with mode 0755 at the pinned version, with bash completion',
+    'N1',
     {
-      section,
-      weight: 2,
-      needs: ['H1'],
       notApplicable: ({ profile }) => profile.unavailable.nerdctl,
-      step: { name: 'install nerdctl and its bash completion', perform: (c) => c.walk!.installNerdctl() },
+      step: { perform: (c) => c.walk!.installNerdctl() },
     },
     async (c) => {
       const { host, profile } = c;
@@ -48,7 +46,7 @@ stage('30 nerdctl', () => {
         failWith(`nerdctl at ${profile.paths.nerdctl}`, diagnoseMissingNerdctl(profile.paths.nerdctl, found));
       }
       expectMode(profile.paths.nerdctl, st, '0755', {
-        hint: 'lesson step 5 installs with `install -m 755`',
+        hint: `lesson step ${installNerdctl.step} installs with \`install -m 755\``,
         cause: 'nerdctl has the wrong permissions',
       });
       const r = await host.run([profile.paths.nerdctl, '--version']);
@@ -58,7 +56,7 @@ stage('30 nerdctl', () => {
         // "nerdctl version 2.2.1"
         version: parseVersion(r.stdout.replace(/^nerdctl version /, '')),
         run: r,
-        hint: `lesson step 5 downloads nerdctl ${profile.versions.nerdctl}`,
+        hint: `lesson step ${installNerdctl.step} downloads nerdctl ${profile.versions.nerdctl}`,
       });
       const completion = await host.stat(profile.paths.bashCompletion);
       require(completion && completion.size > 0, {
@@ -67,7 +65,8 @@ stage('30 nerdctl', () => {
         // `sudo nerdctl completion bash > file`: the redirection is the unprivileged shell's, so
         // the file is not written (or, made beforehand, left empty)
         hint:
-          'lesson step 5: `nerdctl completion bash > /etc/bash_completion.d/nerdctl`, in a root shell: ' +
+          `lesson step ${installNerdctl.step}: \`nerdctl completion bash > /etc/bash_completion.d/nerdctl\`, ` +
+          'in a root shell: ' +
           "with `sudo nerdctl … > file` the redirection is not root's",
         cause: completion ? 'the bash completion is empty' : 'the bash completion is missing',
         dependentsMayRun: true,
@@ -75,45 +74,40 @@ stage('30 nerdctl', () => {
     },
   );
 
-  // walking, the plugins are really absent: lesson step 6 is yet to come
+  // walking, the plugins are really absent: the lesson installs them in its next step
   const noPluginsYet = {
-    name: 'nerdctl run before the CNI plugins are installed',
     before: ({ host, profile }: CheckContext) => expectNoCniPluginsYet(host, profile),
   };
-  check(
-    'N2 nerdctl run fails for want of the bridge CNI plugin',
-    { section, needs: ['N1', 'C2', 'R6'], step: noPluginsYet },
-    async (c) => {
-      const { host, profile, namespace } = c;
-      // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
-      const probeName = c.probe('n2');
-      // and podinfo pulled once for the run, for N2, N3 and K4 (each nerdctl run would pull and
-      // unpack it again, at the same time as the others)
-      if (probeName) await pullOnce(host, profile, profile.images.podinfo, namespace!);
-      await withNerdctlProbe(host, probeName, namespace, async (probe) => {
-        const opts = probe.dir ? { ...probe, cniPath: probe.dir } : probe;
-        if (probe.netconfPath) {
-          // the host's default network, if nerdctl made one: without it nerdctl would make its own
-          // again and refuse, its 10.4.0.0/24 overlapping the host's nerdctl0
-          await host.ensure(['mkdir', '-p', probe.netconfPath]);
-          await host.anyhow(['cp', '--', `${profile.paths.cniConfDir}/nerdctl-bridge.conflist`, probe.netconfPath]);
-        }
-        const run = nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
-        const r = await host.run(run, { timeoutMs: 120_000 });
-        const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
-        if (r.exitCode === 0 || !seen)
-          failWith('nerdctl run fails because the bridge plugin is missing', diagnoseRunWithoutBridge(r));
-        host.note(
-          seen === NO_BRIDGE[0]
-            ? `N2 saw ${seen.name}, as the lesson shows it`
-            : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, ` +
-                'which nerdctl gives once a network config exists)',
-        );
-      });
-    },
-  );
+  check('N2', { step: noPluginsYet }, async (c) => {
+    const { host, profile, namespace } = c;
+    // inspecting, the counterfactual: the same run, pointed at an empty plugin dir of its own
+    const probeName = c.probe('n2');
+    // and podinfo pulled once for the run, for N2, N3 and K4 (each nerdctl run would pull and
+    // unpack it again, at the same time as the others)
+    if (probeName) await pullOnce(host, profile, profile.images.podinfo, namespace!);
+    await withNerdctlProbe(host, probeName, namespace, async (probe) => {
+      const opts = probe.dir ? { ...probe, cniPath: probe.dir } : probe;
+      if (probe.netconfPath) {
+        // the host's default network, if nerdctl made one: without it nerdctl would make its own
+        // again and refuse, its 10.4.0.0/24 overlapping the host's nerdctl0
+        await host.ensure(['mkdir', '-p', probe.netconfPath]);
+        await host.anyhow(['cp', '--', `${profile.paths.cniConfDir}/nerdctl-bridge.conflist`, probe.netconfPath]);
+      }
+      const run = nerdctl(profile, opts, 'run', '--rm', profile.images.podinfo, ...PODINFO_VERSION);
+      const r = await host.run(run, { timeoutMs: 120_000 });
+      const seen = NO_BRIDGE.find((m) => m.pattern.test(r.stderr));
+      if (r.exitCode === 0 || !seen)
+        failWith('nerdctl run fails because the bridge plugin is missing', diagnoseRunWithoutBridge(r));
+      host.note(
+        seen === NO_BRIDGE[0]
+          ? `N2 saw ${seen.name}, as the lesson shows it`
+          : `N2 saw ${seen.name}; the lesson's text differs (\`failed to find plugin "bridge" in path\`, ` +
+              'which nerdctl gives once a network config exists)',
+      );
+    });
+  });
 
-  check("N3 nerdctl run --net host prints podinfo's version", { section, needs: ['N1', 'C2', 'R6'] }, async (c) => {
+  check('N3', async (c) => {
     const { host, profile, namespace } = c;
     const probeName = c.probe('n3');
     if (probeName) await pullOnce(host, profile, profile.images.podinfo, namespace!);
@@ -146,7 +140,7 @@ function diagnoseMissingNerdctl(path: string, found: string[]): Diagnosis {
     };
   return {
     observed: `${path} is missing`,
-    hint: `lesson step 5: \`install -m 755 nerdctl ${dirname(path)}\``,
+    hint: `lesson step ${installNerdctl.step}: \`install -m 755 nerdctl ${dirname(path)}\``,
     cause: 'nerdctl is not installed',
   };
 }

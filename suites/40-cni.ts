@@ -1,36 +1,32 @@
 // Stage 40: the CNI plugins v1.9.0 are in /opt/cni/bin, podinfo runs on nerdctl's bridge and
 // answers on its IP, and (without nerdctl) the host's own plugins wire a container that answers
-// HTTP. Walking, it performs lesson steps 6 and 7.
+// HTTP. Walking, it installs the CNI plugins and runs podinfo as the lesson does.
 import { isIPv4 } from 'node:net';
 import { dirname } from 'node:path';
-import { type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks.ts';
+import { SECTIONS, STAGES } from '../helpers/checks/catalogue.ts';
+import { type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks/check.ts';
 import { type Wiring, bridgeProbe } from '../helpers/cni-probe.ts';
 import { nerdctl } from '../helpers/containerd.ts';
-import { findElsewhere, neighbourDirs } from '../helpers/diagnose.ts';
+import { findElsewhere, neighbourDirs } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
   expectNoCniPluginsYet,
   expectPinnedVersion,
   failWith,
   notExecutable,
-} from '../helpers/expectations.ts';
+} from '../helpers/checks/expectations.ts';
 import { clip, firstLine } from '../helpers/host-text.ts';
 import { type HttpPoll, pollHttpGet } from '../helpers/http.ts';
 import { ipInSubnet } from '../helpers/net.ts';
 import { parseCniVersion } from '../helpers/versions.ts';
 
-const cniSection = 'Install the CNI plugins (step 6)';
-const podinfoSection = 'Run podinfo (step 7)';
+const { installCniPlugins, runPodinfo } = SECTIONS;
 
-stage('40 cni', () => {
+stage(STAGES.cni, () => {
   check(
-    'K1 the CNI plugins are in /opt/cni/bin, answer VERSION, and bridge is the pinned release',
+    'K1',
     {
-      section: cniSection,
-      weight: 2,
-      needs: ['H1'],
       step: {
-        name: 'unpack the CNI plugins into /opt/cni/bin',
         before: ({ host, profile }) => expectNoCniPluginsYet(host, profile),
         perform: (c) => c.walk!.installCniPlugins(),
       },
@@ -87,23 +83,21 @@ stage('40 cni', () => {
         ...(version === 'unknown'
           ? {
               hint:
-                `a build that does not know its release (a distribution package's?): lesson step 6 ` +
-                `downloads the CNI plugins v${profile.versions.cniPlugins}`,
+                "a build that does not know its release (a distribution package's?): " +
+                `lesson step ${installCniPlugins.step} downloads the CNI plugins v${profile.versions.cniPlugins}`,
               cause: 'the CNI plugins are another build than the pinned release',
             }
-          : { hint: `lesson step 6 downloads the CNI plugins v${profile.versions.cniPlugins}` }),
+          : {
+              hint: `lesson step ${installCniPlugins.step} downloads the CNI plugins v${profile.versions.cniPlugins}`,
+            }),
       });
     },
   );
 
   check(
-    'K2 nerdctl runs podinfo detached and nerdctl ps shows it Up',
+    'K2',
     {
-      section: podinfoSection,
-      weight: 2,
-      needs: ['N1', 'K1', 'C2', 'R6'],
       step: {
-        name: 'nerdctl run -d --name podinfo podinfo',
         perform: ({ host, profile }) =>
           host.ensure(nerdctl(profile, {}, 'run', '-d', '--name', profile.expect.podinfoName, profile.images.podinfo), {
             timeoutMs: 120_000,
@@ -136,61 +130,52 @@ stage('40 cni', () => {
     },
   );
 
-  check(
-    "K3 podinfo's bridge IP is in nerdctl's subnet and answers GET / with its version",
-    { section: podinfoSection, weight: 2, needs: ['K2'] },
-    async ({ host, profile }) => {
-      const name = profile.expect.podinfoName;
-      const ip = (
-        await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))
-      ).trim();
-      // host text, put in a URL below: an IPv4 address or nothing
-      require(ip === '' || isIPv4(ip), {
-        expected: "nerdctl inspect gives podinfo's IPv4 address",
-        observed: `nerdctl inspect gives ${quoted(ip)}, which is no IPv4 address`,
-        hint: `is nerdctl the lesson's release? \`nerdctl inspect ${name}\` shows what it says`,
-        cause: 'nerdctl inspect gives no valid IP',
+  check('K3', async ({ host, profile }) => {
+    const name = profile.expect.podinfoName;
+    const ip = (
+      await host.capture(nerdctl(profile, {}, 'inspect', '--format', '{{ .NetworkSettings.IPAddress }}', name))
+    ).trim();
+    // host text, put in a URL below: an IPv4 address or nothing
+    require(ip === '' || isIPv4(ip), {
+      expected: "nerdctl inspect gives podinfo's IPv4 address",
+      observed: `nerdctl inspect gives ${quoted(ip)}, which is no IPv4 address`,
+      hint: `is nerdctl the lesson's release? \`nerdctl inspect ${name}\` shows what it says`,
+      cause: 'nerdctl inspect gives no valid IP',
+    });
+    require(ipInSubnet(ip, profile.expect.nerdctlSubnet), {
+      expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`,
+      observed: `nerdctl inspect gives ${ip || '(no IP)'}`,
+      hint: 'a container run with --net host has no bridge IP; run it without --net',
+      cause: "podinfo is not on nerdctl's bridge network",
+    });
+    const url = `http://${ip}:${profile.expect.podinfoPort}/`;
+    const got = await pollHttpGet(host, url);
+    if (!got.ok) {
+      // run with its own --port: podinfo answers, on another port than the lesson's
+      const args = await host.run(nerdctl(profile, {}, 'inspect', '--format', '{{json .Args}}', name));
+      const given = portArgument(args.stdout);
+      const port = given === undefined ? undefined : validPort(given);
+      require(given === undefined || port !== undefined, {
+        expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
+        observed: `podinfo was started with --port ${quoted(given ?? '')}, which is no port (1-65535)`,
+        hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
+        cause: 'podinfo was started with an invalid --port',
       });
-      require(ipInSubnet(ip, profile.expect.nerdctlSubnet), {
-        expected: `podinfo's IP lies in nerdctl's bridge subnet ${profile.expect.nerdctlSubnet}`,
-        observed: `nerdctl inspect gives ${ip || '(no IP)'}`,
-        hint: 'a container run with --net host has no bridge IP; run it without --net',
-        cause: "podinfo is not on nerdctl's bridge network",
+      require(port === undefined || port === profile.expect.podinfoPort, {
+        expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
+        observed: `podinfo was started with --port ${port}; ${observedCommand(got.last)}`,
+        hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
+        cause: `podinfo listens on port ${port}, not ${profile.expect.podinfoPort}`,
       });
-      const url = `http://${ip}:${profile.expect.podinfoPort}/`;
-      const got = await pollHttpGet(host, url);
-      if (!got.ok) {
-        // run with its own --port: podinfo answers, on another port than the lesson's
-        const args = await host.run(nerdctl(profile, {}, 'inspect', '--format', '{{json .Args}}', name));
-        const given = portArgument(args.stdout);
-        const port = given === undefined ? undefined : validPort(given);
-        require(given === undefined || port !== undefined, {
-          expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
-          observed: `podinfo was started with --port ${quoted(given ?? '')}, which is no port (1-65535)`,
-          hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
-          cause: 'podinfo was started with an invalid --port',
-        });
-        require(port === undefined || port === profile.expect.podinfoPort, {
-          expected: `podinfo listens on port ${profile.expect.podinfoPort}`,
-          observed: `podinfo was started with --port ${port}; ${observedCommand(got.last)}`,
-          hint: `the lesson runs podinfo as its image starts it, on port ${profile.expect.podinfoPort}`,
-          cause: `podinfo listens on port ${port}, not ${profile.expect.podinfoPort}`,
-        });
-      }
-      requirePodinfoAnswered(url, got, profile.expect.podinfoPort);
-    },
-  );
+    }
+    requirePodinfoAnswered(url, got, profile.expect.podinfoPort);
+  });
 
-  check(
-    "K4 the host's bridge and host-local plugins wire a ctr container that answers HTTP",
-    // the probe's set-up takes as long as R6's `ctr run`: inspecting, the two run side by side
-    { section: cniSection, needs: ['C2', 'K1', 'R6'], judgedAfter: ['R6'] },
-    async ({ host, profile, info }) => {
-      const probe = await bridgeProbe(host, profile, info.runId);
-      require(probe.answer, () => diagnoseBadAddress(profile.paths.cniBinDir, probe.wiring));
-      requirePodinfoAnswered(probe.answer.url, probe.answer.http, profile.expect.podinfoPort);
-    },
-  );
+  check('K4', async ({ host, profile, info }) => {
+    const probe = await bridgeProbe(host, profile, info.runId);
+    require(probe.answer, () => diagnoseBadAddress(profile.paths.cniBinDir, probe.wiring));
+    requirePodinfoAnswered(probe.answer.url, probe.answer.http, profile.expect.podinfoPort);
+  });
 });
 
 /** K1: some plugins did not answer; `elsewhere` is a bridge plugin found in a neighbouring folder. */
@@ -203,7 +188,9 @@ function diagnoseMissingPlugins(dir: string, problems: string[], elsewhere: stri
     };
   return {
     observed: problems.join('; '),
-    hint: `lesson step 6: \`mkdir -p ${dir}\` and unpack the plugins tarball there with \`tar xzvofC … ${dir}\``,
+    hint:
+      `lesson step ${installCniPlugins.step}: \`mkdir -p ${dir}\` and unpack the plugins tarball there ` +
+      `with \`tar xzvofC … ${dir}\``,
     cause: 'CNI plugins are missing',
   };
 }
@@ -217,7 +204,8 @@ function diagnosePodinfoNotUp(
   others: Array<{ name: string }>,
 ): Diagnosis {
   const hint =
-    `lesson step 7: \`nerdctl run -d --name ${name} ${image}\`; ` + `\`nerdctl logs ${name}\` says why it stopped`;
+    `lesson step ${runPodinfo.step}: \`nerdctl run -d --name ${name} ${image}\`; ` +
+    `\`nerdctl logs ${name}\` says why it stopped`;
   if (status === undefined && others.length)
     return {
       observed: `no container named ${name}; podinfo's image runs as ${others.map((o) => o.name).join(', ')}`,

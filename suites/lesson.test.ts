@@ -2,7 +2,7 @@
 // walkthrough), the stages run one after another and each check after the last: each performs a
 // lesson step the next builds on. Inspecting (verify, grade), every check starts as soon as the
 // checks it needs have ended, whatever their stage: the host is already as the lesson left it,
-// and `needs` says all that one check's meaning depends on (helpers/checks.ts).
+// and `needs` says all that one check's meaning depends on (helpers/checks/check.ts).
 import './00-host.ts';
 import './10-containerd.ts';
 import './20-runc.ts';

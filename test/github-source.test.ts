@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { lessonAssets } from '../helpers/sources/github-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { type LabRun, type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';

@@ -92,7 +92,7 @@ describe('the imports', () => {
 
   test('verify loads nothing of the sandbox lab, the machine, the walks or their offline parts', () => {
     const verify = loads(graph, ['helpers/commands/inspect.ts', ...sources('suites')]);
-    expect(verify).toContain('helpers/checks.ts');
+    expect(verify).toContain('helpers/checks/check.ts');
     expect(verify).toContain('helpers/cni-probe.ts');
     expect(verify.filter((f) => /^helpers\/(lab|machine|walk|offline)\//.test(f))).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { LESSON_VERSIONS, loadProfile } from '../helpers/profile.ts';
 import { PODINFO } from '../helpers/sources/go-source.ts';
 import { countStates } from '../helpers/reporters/model.ts';

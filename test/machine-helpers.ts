@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { MACHINES_ROOT, Machine, type MachineState } from '../helpers/machine/machine.ts';
 import type { VmState } from '../helpers/machine/vm.ts';

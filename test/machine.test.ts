@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/offline/registry.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { describe, expect, test } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { type Profile, lessonProfile, loadProfile, sandboxProfile } from '../helpers/profile.ts';
 import { ROOT } from '../helpers/root.ts';
 
@@ -89,7 +89,7 @@ function pageProblems(markdown: string): string[] {
   const documented = new Map(rows.map((r) => [r.key, r]));
   for (const key of lesson.keys())
     if (!documented.has(key)) problems.push(`the page omits \`${key}\`, a key of the profile`);
-  const known = new Set(CATALOGUE.map((c) => c.id));
+  const known = new Set<string>(CATALOGUE.map((c) => c.id));
   const lessonValues = new Map<string, unknown>();
   const sandboxValues = new Map<string, unknown>();
   for (const row of rows) {

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { main } from '../helpers/commands/cli.ts';
 import { PROFILE_NOTES, lessonProfileToml } from '../helpers/commands/profile.ts';
 import {

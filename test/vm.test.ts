@@ -10,7 +10,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CATALOGUE } from '../helpers/catalogue.ts';
+import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { INSIDE } from '../helpers/machine/machine.ts';
 import type { VmRelease } from '../helpers/machine/vm-image.ts';

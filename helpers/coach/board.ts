@@ -6,6 +6,7 @@
  * want of runc, and nerdctl for want of the CNI plugins, are reached while the step that ends
  * them is still to come. A section once complete that is not any more is shown broken.
  */
+import { CATALOGUE } from '../checks/catalogue.ts';
 import type { CheckResult, CheckState, RunReport } from '../reporters/model.ts';
 
 export type SectionState = 'done' | 'here' | 'todo';
@@ -33,15 +34,8 @@ export interface Board {
 }
 
 /** The lesson's expected failures: `id` passes (the failure is as the lesson shows it) while the
- * check of the step that ends it, `until`, has not passed yet. */
-const MILESTONES = [
-  { id: 'R1', until: 'R2', says: '`ctr run` fails for want of runc: the failure the lesson wants you to see; read on' },
-  {
-    id: 'N2',
-    until: 'K1',
-    says: 'nerdctl fails for want of the CNI plugins: the failure the lesson wants you to see; read on',
-  },
-];
+ * check of the step that ends it, `until`, has not passed yet (the catalogue's milestones). */
+const MILESTONES = CATALOGUE.flatMap((c) => (c.milestone ? [{ id: c.id, ...c.milestone }] : []));
 
 const complete = (c: CheckResult) => c.state === 'passed' || c.skipKind === 'not-applicable';
 

@@ -4,6 +4,7 @@
  * piped, one line per change per host, prefixed with the host's name (a host's name is its
  * inventory's, shown as text only).
  */
+import { sectionNamed } from '../checks/catalogue.ts';
 import { visibleLine } from '../host-text.ts';
 import type { ConsoleStyle } from '../reporters/console.ts';
 import type { RunReport } from '../reporters/model.ts';
@@ -32,7 +33,7 @@ export class ClassBoard {
   /** The table: a row per host, a column per section (its step number), the score. */
   render(reports: RunReport[], at: Date, style: ConsoleStyle): string[] {
     const [first] = [...this.boards.values()];
-    const columns = (first?.sections ?? []).map((s) => /\(step (\d+)\)/.exec(s.name)?.[1] ?? 'pre');
+    const columns = (first?.sections ?? []).map((s) => String(sectionNamed(s.name)?.step ?? 'pre'));
     const width = Math.max(4, ...reports.map((r) => visibleLine(r.host).length));
     const lines = [
       `lesson-check grade --watch · ${reports.length} hosts · last change ${at.toTimeString().slice(0, 8)}`,

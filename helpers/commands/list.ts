@@ -1,14 +1,15 @@
 /**
- * `lesson-check verify --list`: the checks as the suites declare them (ID, stage, title, the
- * lesson section a failure points at, the checks each needs, its weight in a grade), collected by
- * vitest without running any. `--format markdown` prints the catalogue page, docs/CHECKS.md.
+ * `lesson-check verify --list`: the checks the suites declare, in the order they declare them (a
+ * walk's), collected by vitest without running any, each as the catalogue describes it (ID,
+ * stage, title, the lesson section a failure points at, the checks it needs, its weight in a
+ * grade, its walk step and inspecting part). `--format markdown` prints the catalogue page, docs/CHECKS.md.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CATALOGUE } from '../catalogue.ts';
+import { type CheckId, STAGES, catalogued } from '../checks/catalogue.ts';
 import { ROOT } from '../root.ts';
 import { SUITE_OPTIONS } from '../suite-run/suite-config.ts';
 import { UsageError } from './options.ts';
@@ -60,13 +61,28 @@ export async function declaredChecks(): Promise<DeclaredCheck[]> {
     const declared = readFileSync(file, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as DeclaredCheck);
+      .map((line) => declaredCheck((JSON.parse(line) as { id: CheckId }).id));
     // stage files are collected at once, each in its own order: keep that order within a stage
-    const stages = [...new Set(CATALOGUE.map((e) => e.stage))];
+    const stages: string[] = Object.values(STAGES);
     return declared.sort((a, b) => stages.indexOf(a.stage) - stages.indexOf(b.stage));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A declared check, as the catalogue describes it. */
+function declaredCheck(id: CheckId): DeclaredCheck {
+  const c = catalogued(id);
+  return {
+    id: c.id,
+    title: c.title,
+    stage: c.stage,
+    section: c.section.name,
+    needs: [...c.needs],
+    weight: c.weight,
+    ...(c.step ? { step: c.step } : {}),
+    ...(c.inspecting ? { inspecting: c.inspecting } : {}),
+  };
 }
 
 /** The title without its ID: the fact the check proves. */

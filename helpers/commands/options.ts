@@ -5,7 +5,7 @@
  * share, and their validation.
  */
 import { parseArgs } from 'node:util';
-import { CATALOGUE } from '../catalogue.ts';
+import { CATALOGUE } from '../checks/catalogue.ts';
 import { visibleLine } from '../host-text.ts';
 import { type SourceSpec, parseSource } from '../sources/source-spec.ts';
 import type { ConsoleOptions } from '../run.ts';

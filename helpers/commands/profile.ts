@@ -4,6 +4,7 @@
  * (`lesson-check profile > my.toml`). loadProfile reads it back to the lesson profile itself.
  * docs/PROFILE.md is the reference; test/profile-docs.test.ts keeps both to the code's keys.
  */
+import { SECTIONS as S } from '../checks/catalogue.ts';
 import { lessonProfile, profileToml } from '../profile.ts';
 import { noPositionals, parseOptions } from './options.ts';
 import { declareCommand } from './usage.ts';
@@ -39,17 +40,17 @@ export const PROFILE_NOTES: Readonly<Record<string, string>> = {
   name: 'shown in the reports (the console, JUnit, results.json, report.html)',
   service: '"systemd": C2 wants paths.unitFile enabled and active; "supervised": the PID in paths.pidFile',
   paths: "where the lesson's steps put each file; every check reads them",
-  'paths.containerd': 'step 1 (C1; C2: what the service runs; R4: config dump)',
-  'paths.ctr': 'step 1; every ctr command of the checks (C1, C2, C3, R1, R6, K4)',
-  'paths.shim': "step 1, containerd's runc shim (C1)",
-  'paths.runc': 'step 3 (R1, R2, R6)',
-  'paths.nerdctl': 'step 5; every nerdctl command of the checks (N1, N2, N3, K2, K3)',
-  'paths.configToml': 'step 4 (R3, R4, R5)',
+  'paths.containerd': `step ${S.installContainerd.step} (C1; C2: what the service runs; R4: config dump)`,
+  'paths.ctr': `step ${S.installContainerd.step}; every ctr command of the checks (C1, C2, C3, R1, R6, K4)`,
+  'paths.shim': `step ${S.installContainerd.step}, containerd's runc shim (C1)`,
+  'paths.runc': `step ${S.installRunc.step} (R1, R2, R6)`,
+  'paths.nerdctl': `step ${S.installNerdctl.step}; every nerdctl command of the checks (N1, N2, N3, K2, K3)`,
+  'paths.configToml': `step ${S.configureContainerd.step} (R3, R4, R5)`,
   'paths.socket': "containerd's socket: every ctr and nerdctl command's --address (C2 and on)",
-  'paths.cniBinDir': "step 6, the CNI plugins (K1, K4; nerdctl's --cni-path)",
+  'paths.cniBinDir': `step ${S.installCniPlugins.step}, the CNI plugins (K1, K4; nerdctl's --cni-path)`,
   'paths.cniConfDir': "nerdctl's --cni-netconfpath, where its default network goes (N2, N3, K2, K3)",
-  'paths.unitFile': 'the systemd unit of step 1, with service = "systemd" (C2)',
-  'paths.bashCompletion': "step 5, nerdctl's bash completion (N1)",
+  'paths.unitFile': `the systemd unit of step ${S.installContainerd.step}, with service = "systemd" (C2)`,
+  'paths.bashCompletion': `step ${S.installNerdctl.step}, nerdctl's bash completion (N1)`,
   'paths.hostsDir': 'registry configs (hosts.toml), given to ctr and nerdctl as --hosts-dir ("" = none; every pull)',
   'paths.pidFile': 'the daemon\'s PID, with service = "supervised" ("" = none; C2, R5)',
   'paths.nerdctlDataRoot': "nerdctl's --data-root (N2, N3, K2, K3)",
@@ -61,8 +62,8 @@ export const PROFILE_NOTES: Readonly<Record<string, string>> = {
   'versions.nerdctl': 'N1',
   'versions.cniPlugins': "K1: the bridge plugin's release",
   images: "the lesson's images, as pulled and run",
-  'images.hello': 'step 2 (C3, R1, R6)',
-  'images.podinfo': 'steps 5 and 7 (N2, N3, K2, K4)',
+  'images.hello': `step ${S.meetCtr.step} (C3, R1, R6)`,
+  'images.podinfo': `steps ${S.installNerdctl.step} and ${S.runPodinfo.step} (N2, N3, K2, K4)`,
   expect: 'what the checks expect to see',
   'expect.helloOutput': 'a regular expression the hello image\'s output must match ("" = any output; R6)',
   'expect.podinfoPort': "podinfo's port (K3, K4)",

@@ -24,7 +24,7 @@ export interface LabState {
   podinfo?: PodinfoBuild;
   /** Why this source: the `auto` choice, or that it was asked for. */
   sourceChoice: string[];
-  /** The lab's own default network for nerdctl (its bridge and subnet), written at step 6. */
+  /** The lab's own default network for nerdctl (its bridge and subnet), written with the CNI plugins. */
   nerdctlNetwork?: { bridge: string; subnet: string };
   /** Host paths outside the prefix that existed before the lab (teardown leaves those alone). */
   hostTracesBefore: string[];

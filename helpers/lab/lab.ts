@@ -48,7 +48,7 @@ const HOST_TOOLS = [
   'unpigz',
 ];
 
-/** The lesson's config.toml (step 4), or the faulty variant a test asked for. */
+/** The lesson's config.toml, or the faulty variant a test asked for. */
 function lessonConfigToml(faults: Fault[]): string {
   return faults.includes('config-without-systemd-cgroup')
     ? LESSON_CONFIG_TOML.replace('SystemdCgroup = true\n', '')
@@ -250,7 +250,7 @@ export class Lab implements LessonWalk {
 
   // ---- the lesson's steps, performed on the sandbox ----
 
-  /** Step 1: containerd, ctr and the runc shim into /usr/local/bin. */
+  /** The lesson's step: containerd, ctr and the runc shim into /usr/local/bin. */
   async installContainerd(): Promise<void> {
     const p = this.profile.paths;
     const tarball = this.asset('containerd');
@@ -265,12 +265,12 @@ export class Lab implements LessonWalk {
     }
   }
 
-  /** Step 1: `systemctl enable --now containerd`, as a supervised process. */
+  /** The lesson's step: `systemctl enable --now containerd`, as a supervised process. */
   async startContainerd(): Promise<void> {
     const p = this.profile.paths;
     for (const d of [join(this.state.prefix, 'run/containerd'), join(this.state.prefix, 'var/lib/containerd')])
       mkdirSync(d, { recursive: true });
-    // containerd refuses a --config that does not exist; before step 4 there is none, as in the lesson
+    // containerd refuses a --config that does not exist; before the lesson writes one there is none
     const config = existsSync(p.configToml) ? p.configToml : '/dev/null';
     const argv = [
       p.containerd,
@@ -304,19 +304,19 @@ export class Lab implements LessonWalk {
     this.save();
   }
 
-  /** Step 4: `systemctl restart containerd`. */
+  /** The lesson's step: `systemctl restart containerd`. */
   async restartContainerd(): Promise<void> {
     await this.stopContainerd();
     await this.startContainerd();
   }
 
-  /** Step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`. */
+  /** The lesson's step: `install -m 755 runc.amd64 /usr/local/sbin/runc`. */
   async installRunc(): Promise<void> {
     const mode = this.state.faults.includes('runc-not-executable') ? '644' : '755';
     await installRuncAsset(this.host, this.profile, this.asset('runc') ?? this.artifacts.files.runc, mode);
   }
 
-  /** Step 4: the lesson's /etc/containerd/config.toml. */
+  /** The lesson's step: its /etc/containerd/config.toml. */
   async writeConfig(): Promise<void> {
     await writeLessonConfig(this.host, this.profile, lessonConfigToml(this.state.faults));
   }
@@ -331,14 +331,14 @@ export class Lab implements LessonWalk {
     );
   }
 
-  /** Step 5: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
+  /** The lesson's step: `install -m 755 nerdctl /usr/local/bin`, then its bash completion. */
   async installNerdctl(): Promise<void> {
     const tarball = this.asset('nerdctl');
     if (!tarball) throw new Error('the apt source has no nerdctl');
     await installNerdctlRelease(this.host, this.profile, tarball, join(this.own, 'nerdctl'));
   }
 
-  /** Step 6: every plugin of the release into /opt/cni/bin. */
+  /** The lesson's step: every plugin of the release into /opt/cni/bin. */
   async installCniPlugins(): Promise<void> {
     const tarball = this.asset('cni');
     if (tarball) {
@@ -356,7 +356,7 @@ export class Lab implements LessonWalk {
  * 10.4.0.0/24) and host-local's lease dir (inside the prefix): two labs at once, or a lab beside
  * a real nerdctl, never share a bridge, a subnet or leases. And no iptables: no masquerading (the
  * lab is offline) and no `firewall` plugin, whose chains are host-wide and outlive the lab.
- * Written at step 6, after N2 has seen nerdctl fail as on a fresh host, where no such file
+ * Written with the CNI plugins, after N2 has seen nerdctl fail as on a fresh host, where no such file
  * exists yet. */
 function nerdctlNetworkConflist(network: { bridge: string; subnet: string }, leaseDir: string): string {
   const [base] = network.subnet.split('/');

@@ -8,7 +8,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { InlineConfig } from 'vitest/node';
-import { CATALOGUE } from '../catalogue.ts';
+import { CATALOGUE } from '../checks/catalogue.ts';
 import { ROOT } from '../root.ts';
 
 const bundled = process.env.LC_SUITES_BUNDLE;
@@ -35,7 +35,7 @@ export const SUITE_OPTIONS = {
   // the bundle lives in a cache folder (node_modules/.cache), which vitest leaves out by default
   exclude: [],
   fileParallelism: false,
-  // inspecting, every check starts at once and waits for what it needs (helpers/checks.ts); a
+  // inspecting, every check starts at once and waits for what it needs (helpers/checks/check.ts); a
   // check waiting holds one of vitest's slots: room for all of them
   maxConcurrency: CATALOGUE.length,
   maxWorkers: 1,

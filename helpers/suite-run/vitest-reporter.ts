@@ -5,7 +5,7 @@
  * (its file failed to load, the run was interrupted) appears as an error.
  */
 import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
-import { CATALOGUE } from '../catalogue.ts';
+import { CATALOGUE } from '../checks/catalogue.ts';
 import { loadProfile } from '../profile.ts';
 import { type RunInfo, currentRunInfo } from '../run.ts';
 import { tryWriteReports } from '../reporters/write.ts';

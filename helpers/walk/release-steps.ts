@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import type { Host } from '../host.ts';
 import type { Profile } from '../profile.ts';
 
-/** The lesson's config.toml (step 4). */
+/** The lesson's config.toml. */
 export const LESSON_CONFIG_TOML =
   'version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';
 
-/** Step 1: `tar xzvofC containerd-….tar.gz /usr/local`, and the unit into /etc/systemd/system. */
+/** The lesson's step: `tar xzvofC containerd-….tar.gz /usr/local`, and the unit into /etc/systemd/system. */
 export async function installContainerdRelease(
   host: Host,
   profile: Profile,
@@ -24,18 +24,18 @@ export async function installContainerdRelease(
   if (unit) await host.ensure(['install', '-D', '-m', '644', unit, profile.paths.unitFile]);
 }
 
-/** Step 3: `install -m 755 runc.amd64 /usr/local/sbin/runc`. */
+/** The lesson's step: `install -m 755 runc.amd64 /usr/local/sbin/runc`. */
 export async function installRuncAsset(host: Host, profile: Profile, runc: string, mode = '755'): Promise<void> {
   await host.ensure(['install', '-D', '-m', mode, runc, profile.paths.runc]);
 }
 
-/** Step 4: /etc/containerd/config.toml. */
+/** The lesson's step: /etc/containerd/config.toml. */
 export async function writeLessonConfig(host: Host, profile: Profile, text = LESSON_CONFIG_TOML): Promise<void> {
   await host.ensure(['mkdir', '-p', join(profile.paths.configToml, '..')]);
   await host.ensure(['tee', profile.paths.configToml], { input: text });
 }
 
-/** Step 5: unpack nerdctl, `install -m 755 nerdctl /usr/local/bin`, its bash completion. */
+/** The lesson's step: unpack nerdctl, `install -m 755 nerdctl /usr/local/bin`, its bash completion. */
 export async function installNerdctlRelease(
   host: Host,
   profile: Profile,
@@ -51,7 +51,7 @@ export async function installNerdctlRelease(
   await host.ensure(['tee', p.bashCompletion], { input: `${completion}\n` });
 }
 
-/** Step 6: `mkdir -p /opt/cni/bin`, `tar xzvofC cni-plugins-….tgz /opt/cni/bin`. */
+/** The lesson's step: `mkdir -p /opt/cni/bin`, `tar xzvofC cni-plugins-….tgz /opt/cni/bin`. */
 export async function installCniRelease(host: Host, profile: Profile, tarball: string): Promise<void> {
   await host.ensure(['mkdir', '-p', profile.paths.cniBinDir]);
   await host.ensure(['tar', 'xzvofC', tarball, profile.paths.cniBinDir]);

@@ -4,26 +4,28 @@
  * check body walks its lesson step, observes, works out its diagnosis, and asserts with these and
  * with `require`.
  */
-import { type CheckDetails, fail, observedCommand, require } from './checks.ts';
-import type { Parsed } from './config-toml.ts';
-import { ctrIn } from './containerd.ts';
-import type { FileStat, Host } from './host.ts';
-import type { Profile } from './profile.ts';
-import type { CommandResult } from './transport.ts';
+import { SECTIONS, type Section } from './catalogue.ts';
+import { type CheckDetails, fail, observedCommand, require } from './check.ts';
+import type { Parsed } from '../config-toml.ts';
+import { ctrIn } from '../containerd.ts';
+import type { FileStat, Host } from '../host.ts';
+import type { Profile } from '../profile.ts';
+import type { CommandResult } from '../transport.ts';
 
 /** What a diagnosis works out from an observation: the failure's observed, hint and cause. */
 export type Diagnosis = Pick<CheckDetails, 'observed' | 'hint'> & { cause: string };
 
-/** Walking: before lesson step `step`, none of `paths` exists (the walk needs a fresh host). */
+/** Walking: before the lesson's section `before` (its step), none of `paths` exists (the walk
+ * needs a fresh host). */
 export async function expectAbsentBeforeStep(
   host: Host,
-  step: number,
+  before: Section,
   paths: string[],
   absent: { what: string; hostWithout: string },
 ): Promise<void> {
   const present = [...(await host.statAll(paths))].filter(([, st]) => st).map(([p]) => p);
   require(present.length === 0, {
-    expected: `before step ${step}, no ${absent.what}`,
+    expected: `before step ${before.step}, no ${absent.what}`,
     observed: paths.length === 1 ? `${present[0]} exists` : `already present: ${present.join(', ')}`,
     hint: `the walkthrough needs a host without ${absent.hostWithout}`,
   });
@@ -101,11 +103,14 @@ export function failWith(expected: string, diagnosis: Diagnosis, more: Partial<C
   fail({ expected, ...diagnosis, ...more });
 }
 
-/** Walking: before lesson step 6 no CNI plugin is installed (N2 must see nerdctl fail for want of
- * the bridge plugin; K1 installs it). */
+/** Walking: before the lesson installs the CNI plugins no CNI plugin is installed (N2 must see
+ * nerdctl fail for want of the bridge plugin; K1 installs it). */
 export async function expectNoCniPluginsYet(host: Host, profile: Profile): Promise<void> {
   const bridge = `${profile.paths.cniBinDir}/bridge`;
-  await expectAbsentBeforeStep(host, 6, [bridge], { what: 'bridge plugin', hostWithout: 'CNI plugins' });
+  await expectAbsentBeforeStep(host, SECTIONS.installCniPlugins, [bridge], {
+    what: 'bridge plugin',
+    hostWithout: 'CNI plugins',
+  });
 }
 
 /** TOML that parsed: its document. Otherwise the failure says where the syntax broke; `cause`

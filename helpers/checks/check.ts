@@ -1,8 +1,9 @@
 /**
- * `check()` declares one catalogue check as a vitest test titled "<ID> <fact>". It skips with
- * `blocked by <ID>: <why>` when a check it needs did not pass, records its own outcome in the
- * run's ledger for the checks that need it, and hands expected/observed/hint and the command
- * transcript to the reporters through the test's meta.
+ * `check('ID', …)` declares one catalogue check (its facts are helpers/checks/catalogue.ts's) as
+ * a vitest test titled "<ID> <fact>". It skips with `blocked by <ID>: <why>` when a check it
+ * needs did not pass (the rules are schedule.ts's), records its own outcome in the run's ledger
+ * for the checks that need it, and hands expected/observed/hint and the command transcript to the
+ * reporters through the test's meta.
  *
  * Inspecting (verify, grade), every check starts at once and waits only for the checks it needs,
  * whatever their stage (the stages' describe blocks run concurrently, and so do their checks).
@@ -11,16 +12,26 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'vitest';
-import type { TranscriptEntry } from './host.ts';
-import { CommandError } from './host.ts';
-import { DID_NOT_ANSWER, observedCommand } from './transport.ts';
-import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from './run.ts';
-import { CATALOGUE } from './catalogue.ts';
-import { ctr } from './containerd.ts';
+import type { TranscriptEntry } from '../host.ts';
+import { CommandError } from '../host.ts';
+import { DID_NOT_ANSWER, observedCommand } from '../transport.ts';
+import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from '../run.ts';
+import { type CatalogueCheck, type CheckId, type Stage, catalogued, isCheckId } from './catalogue.ts';
+import { ctr } from '../containerd.ts';
 import { outcomeOf, recordOutcome } from './ledger.ts';
-import { mark } from './timing.ts';
-import { clip, firstLine } from './host-text.ts';
-import { runLabel } from './run-label.ts';
+import {
+  type Blocker,
+  asksDaemon,
+  beforeStart,
+  blockedOutcome,
+  daemonState,
+  onceJudged,
+  plan,
+  unfinished,
+} from './schedule.ts';
+import { mark } from '../timing.ts';
+import { clip, firstLine } from '../host-text.ts';
+import { runLabel } from '../run-label.ts';
 
 mark('worker: checks module loaded');
 
@@ -108,10 +119,9 @@ class SkipCheck extends Error {
 }
 
 /** What a check performs of the lesson when walking (lab, walkthrough), before its body judges
- * the state that step leaves. Inspecting, none of it runs: the host is the student's. */
+ * the state that step leaves; the step's name is the catalogue's. Inspecting, none of it runs: the
+ * host is the student's. */
 export interface LessonStep {
-  /** The step in the lesson's words, for the transcript and docs/CHECKS.md. */
-  name: string;
   /** What must hold before the step: a walk that finds its step done already proves nothing. */
   before?: (c: CheckContext) => Promise<void>;
   /** The step itself, on the walk. Absent: the state the check proves is the one before a later
@@ -119,42 +129,31 @@ export interface LessonStep {
   perform?: (c: CheckContext) => Promise<unknown>;
 }
 
-/** A part of a check that only inspecting has: a fact the walk cannot get wrong (it installed
- * the host itself) but a student's host can. Runs after the body, and fails the check as its own. */
-export interface InspectingPart {
-  /** What it proves, for the transcript and docs/CHECKS.md. */
-  name: string;
-  run: (c: CheckContext) => Promise<void>;
-}
-
-export interface CheckOptions {
-  /** The lesson section a failure sends the reader back to. */
-  section: string;
-  /** Walking: the lesson step this check performs first. */
+/** What only code can say of a check; its facts (section, weight, needs, step name…) are the
+ * catalogue's (helpers/checks/catalogue.ts). */
+export interface CheckCode {
+  /** Walking: the lesson step this check performs first (the catalogue names it). */
   step?: LessonStep;
-  /** Inspecting: what this check proves besides its body. */
-  inspecting?: InspectingPart;
+  /** Inspecting: what this check proves besides its body (the catalogue names it), a fact the walk
+   * cannot get wrong (it installed the host itself) but a student's host can. Runs after the body,
+   * and fails the check as its own. */
+  inspecting?: (c: CheckContext) => Promise<void>;
   /** Why the check cannot apply to this host or source, before any step (a lab without nerdctl). */
   notApplicable?: (c: CheckContext) => string | undefined;
-  /** Checks that must have passed for this one to be meaningful. */
-  needs?: string[];
-  /** Of `needs`, those this check may run alongside when inspecting, since its commands do no
-   * harm whatever those find: it starts once the others have passed, and is judged only once these
-   * have too; if one did not pass, the check is stopped and blocked by it, as ever. For the
-   * checks on the longest chain of needs (C1 → C2 → C3 → R6 → K4). Walking, every need comes first. */
-  judgedAfter?: string[];
-  /** Points in a grade (default 1). */
-  weight?: number;
   timeoutMs?: number;
 }
+
+type Body = (c: CheckContext) => Promise<void>;
 
 let currentStage = '';
 /** Resolves once a check has its outcome in the ledger. */
 const settled = new Map<string, Promise<void>>();
+/** The checks declared so far (each once). */
+const declared = new Set<string>();
 let concurrent: boolean | undefined;
 
 /** Whether this run's checks run at once: only when inspecting. (Without a run,
- * `lesson-check verify --list` is only collecting the titles.) */
+ * `lesson-check verify --list` is only collecting the declarations.) */
 function runsConcurrently(): boolean {
   const info = currentRunInfo();
   concurrent ??= info !== undefined && !walks(info.mode);
@@ -162,114 +161,106 @@ function runsConcurrently(): boolean {
 }
 
 /** A stage of the lesson: one suite module, one JUnit testsuite. */
-export function stage(name: string, body: () => void): void {
+export function stage(name: Stage, body: () => void): void {
   describe(name, { concurrent: runsConcurrently() }, () => {
     currentStage = name;
     body();
   });
 }
 
-/** `title` is the check's ID and the fact it proves: "R6 ctr run succeeds once runc is installed". */
-export function check(title: string, options: CheckOptions, body: (c: CheckContext) => Promise<void>): void {
-  const id = title.split(' ')[0]!;
-  if (!/^[A-Z]\d+$/.test(id)) throw new Error(`check title must start with its ID: ${title}`);
-  const stageName = currentStage;
-  const needs = options.needs ?? [];
-  const order = (x: string) => CATALOGUE.findIndex((e) => e.id === x);
-  for (const need of needs)
-    if (!(order(need) >= 0 && order(need) < order(id)))
-      throw new Error(`${id} needs ${need}, which is not an earlier check of the catalogue`);
-  if (order(id) < 0 || CATALOGUE[order(id)]!.stage !== currentStage)
-    throw new Error(`${id} is not a check of stage ${currentStage} in helpers/catalogue.ts`);
-  // `lesson-check verify --list` collects the declarations (docs/CHECKS.md is made from them)
+/** Declares the catalogue's check `id` (its test is titled "<ID> <fact>"), with the code only it
+ * has: its body, and its lesson step, inspecting part or reason not to apply. */
+export function check(id: CheckId, body: Body): void;
+export function check(id: CheckId, code: CheckCode, body: Body): void;
+export function check(id: CheckId, codeOrBody: CheckCode | Body, maybeBody?: Body): void {
+  const [code, body] = typeof codeOrBody === 'function' ? [{}, codeOrBody] : [codeOrBody, maybeBody!];
+  if (!isCheckId(id)) throw new Error(`${String(id)} is not a check of helpers/checks/catalogue.ts`);
+  const entry = catalogued(id);
+  if (entry.stage !== currentStage)
+    throw new Error(`${id} is a check of stage ${entry.stage}, declared in stage ${currentStage}`);
+  if (declared.has(id)) throw new Error(`${id} is declared twice`);
+  declared.add(id);
+  // the catalogue names a check's lesson step and inspecting part; the suite gives their code
+  for (const part of ['step', 'inspecting'] as const)
+    if (!code[part] !== !entry[part])
+      throw new Error(
+        entry[part]
+          ? `${id}: the catalogue names its ${part} part (${entry[part]}), and the suite gives it no code`
+          : `${id}: the suite gives code for a ${part} part that the catalogue does not name`,
+      );
+  // `lesson-check verify --list` collects the order the suites declare the checks in (a walk's)
   const declarations = process.env.LC_DECLARATIONS;
-  if (declarations) {
-    const declared = {
-      id,
-      title,
-      stage: currentStage,
-      section: options.section,
-      needs,
-      weight: options.weight ?? 1,
-      ...(options.step ? { step: options.step.name } : {}),
-      ...(options.inspecting ? { inspecting: options.inspecting.name } : {}),
-    };
-    appendFileSync(declarations, `${JSON.stringify(declared)}\n`);
-  }
+  if (declarations) appendFileSync(declarations, `${JSON.stringify({ id })}\n`);
   // a check left out by --only never runs: nothing may wait for it
   let settle = () => {};
   if (inThisRun(id)) settled.set(id, new Promise<void>((resolve) => (settle = resolve)));
-  const later = runsConcurrently() ? needs.filter((n) => options.judgedAfter?.includes(n)) : [];
-  const first = needs.filter((n) => !later.includes(n));
+  const { first, later } = plan(entry, runsConcurrently());
   const awaitChecks = (ids: string[]) => Promise.all(ids.map((n) => settled.get(n) ?? Promise.resolve()));
-  test(title, { timeout: options.timeoutMs ?? 120_000, concurrent: runsConcurrently() }, async (ctx: TestContext) => {
-    // a check abandoned on timeout has its outcome recorded already (below): release its waiters
-    ctx.signal.addEventListener('abort', settle, { once: true });
-    try {
-      await awaitChecks(first);
-      mark(`check ${id}: start`);
-      const started = performance.now();
+  test(
+    entry.title,
+    { timeout: code.timeoutMs ?? 120_000, concurrent: runsConcurrently() },
+    async (ctx: TestContext) => {
+      // a check abandoned on timeout has its outcome recorded already (below): release its waiters
+      ctx.signal.addEventListener('abort', settle, { once: true });
       try {
-        await runCheck(ctx, id, stageName, { ...options, needs: first }, body, {
-          ids: later,
-          settled: () => awaitChecks(later),
-        });
+        await awaitChecks(first);
+        mark(`check ${id}: start`);
+        const started = performance.now();
+        try {
+          await runCheck(ctx, entry, code, body, () => awaitChecks(later));
+        } finally {
+          const meta = ctx.task.meta.check;
+          if (meta) meta.durationMs = Math.round(performance.now() - started);
+        }
       } finally {
-        const meta = ctx.task.meta.check;
-        if (meta) meta.durationMs = Math.round(performance.now() - started);
+        mark(`check ${id}: end`);
+        settle();
       }
-    } finally {
-      mark(`check ${id}: end`);
-      settle();
-    }
-  });
+    },
+  );
 }
 
 /** A check as declared: not applicable, or its lesson step (walking), its body, and its
  * inspecting part. */
-async function declaredAndBody(
-  c: CheckContext,
-  options: CheckOptions,
-  body: (c: CheckContext) => Promise<void>,
-): Promise<void> {
-  const reason = options.notApplicable?.(c);
+async function declaredAndBody(c: CheckContext, entry: CatalogueCheck, code: CheckCode, body: Body): Promise<void> {
+  const reason = code.notApplicable?.(c);
   if (reason) c.skip(reason);
-  const step = options.step;
-  if (c.walking && step) {
-    await step.before?.(c);
-    const perform = step.perform;
-    if (perform) await c.step(step.name, () => perform(c));
+  const perform = code.step?.perform;
+  if (c.walking && code.step) {
+    await code.step.before?.(c);
+    if (perform) await c.step(entry.step!, () => perform(c));
   }
   await body(c);
-  if (!c.walking && options.inspecting) {
-    c.host.note(`inspecting also: ${options.inspecting.name}`);
-    await options.inspecting.run(c);
+  if (!c.walking && code.inspecting) {
+    c.host.note(`inspecting also: ${entry.inspecting!}`);
+    await code.inspecting(c);
   }
 }
 
 async function runCheck(
   ctx: TestContext,
-  id: string,
-  stageName: string,
-  options: CheckOptions,
-  body: (c: CheckContext) => Promise<void>,
-  later: { ids: string[]; settled: () => Promise<unknown> },
+  entry: CatalogueCheck,
+  code: CheckCode,
+  body: Body,
+  laterSettled: () => Promise<unknown>,
 ): Promise<void> {
+  const { id } = entry;
   const run = await loadRunContext();
   const meta: CheckMeta = {
     id,
-    stage: stageName,
-    weight: options.weight ?? 1,
-    section: options.section,
+    stage: entry.stage,
+    weight: entry.weight,
+    section: entry.section.name,
     transcript: [],
   };
   ctx.task.meta.check = meta;
-  const blocked = (blocker: { why: string; kind: 'blocked' | 'not-applicable' }) => {
+  const blocked = (blocker: Blocker) => {
     Object.assign(meta, { skipReason: blocker.why, skipKind: blocker.kind });
-    recordOutcome(id, { state: 'skipped', why: blocker.why, skipKind: blocker.kind });
+    recordOutcome(id, blockedOutcome(blocker));
     ctx.skip(blocker.why);
   };
-  const blocker = findBlocker(id, options.needs ?? []);
+  const concurrently = runsConcurrently();
+  const blocker = beforeStart(entry, outcomeOf, concurrently);
   if (blocker) return blocked(blocker);
   const walking = walks(run.info.mode);
   const c: CheckContext = {
@@ -292,21 +283,22 @@ async function runCheck(
   };
   // until the body settles this check counts as failed: one that times out (vitest abandons it)
   // must still block the checks that need it
-  recordOutcome(id, { state: 'failed', why: `did not finish within ${options.timeoutMs ?? 120_000} ms` });
+  recordOutcome(id, unfinished(code.timeoutMs ?? 120_000));
   let failure: { error: unknown } | undefined;
   // a check run alongside checks it needs stops as soon as one of them did not pass
   const stop = new AbortController();
   ctx.signal.addEventListener('abort', () => stop.abort(), { once: true });
-  if (later.ids.length) void later.settled().then(() => findBlocker(id, later.ids) && stop.abort());
+  const alongside = plan(entry, concurrently).later.length > 0;
+  if (alongside) void laterSettled().then(() => onceJudged(entry, outcomeOf, concurrently) && stop.abort());
   try {
-    await run.host.within(meta.transcript, stop.signal, () => declaredAndBody(c, options, body));
+    await run.host.within(meta.transcript, stop.signal, () => declaredAndBody(c, entry, code, body));
   } catch (error) {
     failure = { error };
   }
-  if (later.ids.length) {
+  if (alongside) {
     // ran alongside checks it needs: judged only if they passed
-    await later.settled();
-    const late = findBlocker(id, later.ids);
+    await laterSettled();
+    const late = onceJudged(entry, outcomeOf, concurrently);
     if (late) return blocked(late);
   }
   if (!failure) return recordOutcome(id, { state: 'passed', why: '' });
@@ -340,10 +332,9 @@ async function runCheck(
     });
   // containerd went away while the check ran (killed, restarted): not the host's state the
   // lesson speaks of, but a run that could not finish; said as such
-  const daemon =
-    !WITHOUT_DAEMON.includes(id) && !(e instanceof StepError) && !ctx.signal.aborted
-      ? await daemonStoppedAnswering(run)
-      : undefined;
+  const daemon = asksDaemon(entry, { inStep: e instanceof StepError, stopped: ctx.signal.aborted })
+    ? await daemonStoppedAnswering(run)
+    : undefined;
   if (daemon === 'slow')
     Object.assign(meta, {
       kind: 'error',
@@ -425,42 +416,11 @@ function describeError(e: unknown): Pick<CheckMeta, 'kind' | 'expected' | 'obser
   };
 }
 
-/** Checks that do not talk to containerd (C2 says itself when it does not answer). */
-const WITHOUT_DAEMON = ['H1', 'H2', 'H3', 'H4', 'C1', 'C2'];
-
-/** What ctr says when the daemon behind its socket is gone (or going). */
-const GONE = new RegExp(
-  [
-    'connection refused',
-    'connection reset by peer',
-    'no such file or directory',
-    'error reading from server',
-    'transport is closing',
-  ].join('|'),
-);
-
 const DAEMON_PROBE_MS = 3_000;
 
 /** Asked after a check failed: does containerd, which answered when C2 ran, still answer? 'slow':
  * not within DAEMON_PROBE_MS (a loaded host reads as a gone daemon otherwise). */
 async function daemonStoppedAnswering(run: RunContext): Promise<'gone' | 'slow' | undefined> {
-  const socket = run.profile.paths.socket;
   const r = await run.host.run(ctr(run.profile, 'version'), { timeoutMs: DAEMON_PROBE_MS });
-  if (r.exitCode === 0) return undefined;
-  if (r.timedOut) return 'slow';
-  return r.stderr.includes(socket) && GONE.test(r.stderr) ? 'gone' : undefined;
-}
-
-/** `blocked by <ID>: <why>` for the first check `id` needs that did not pass, or undefined. A
- * check that did not run at all (left out with --only) blocks nothing; nor does a failure that
- * left what `id` needs intact. */
-function findBlocker(id: string, needs: string[]): { why: string; kind: 'blocked' | 'not-applicable' } | undefined {
-  for (const need of needs) {
-    const o = outcomeOf(need);
-    if (!o || o.state === 'passed' || o.soft === true || (Array.isArray(o.soft) && o.soft.includes(id))) continue;
-    if (o.state === 'failed') return { why: `blocked by ${need}: ${o.why}`, kind: 'blocked' };
-    // name the root cause, not the chain: R6 skipped for C2 makes K4 "blocked by C2: …"
-    return { why: o.why, kind: o.skipKind ?? 'blocked' };
-  }
-  return undefined;
+  return daemonState(r, run.profile.paths.socket);
 }
