@@ -101,6 +101,7 @@ try {
   for (let i = 0; i < 10; i++) bashrcMs.push(await timed(execa('bash', ['-c', '. ~/.bashrc'], { reject: false })));
   const bashrc = median(bashrcMs);
 
+  const [, runner, eachSession, noBashrc] = perCommand;
   const TITLES = {
     local: '`verify`',
     runner: '`verify --target ssh://…` (the default: a runner)',
@@ -135,6 +136,14 @@ try {
     ...perCommand.map((p) => `| ${p.way} | ${p.sequential.toFixed(1)} ms | ${p.atOnce.toFixed(1)} ms |`),
     '',
     `root's ~/.bashrc alone (\`bash -c '. ~/.bashrc'\`, median of 10): ${Math.round(bashrc)} ms.`,
+    '',
+    'So a session per command costs a new session on the shared connection (sshd forks, the login',
+    `shell starts: ${(noBashrc.sequential - runner.sequential).toFixed(0)} ms more than the runner's round trip), ` +
+      `plus the login shell's ~/.bashrc (${(eachSession.sequential - noBashrc.sequential).toFixed(0)} ms more here). ` +
+      'Eight at once, they share',
+    `2 cores, and a command of a verify waited ${by['session each'].at(-1).median} ms (median) for what takes ` +
+      `${by.local.at(-1).median} ms here. Not sshd's MaxSessions: lesson-check opens at most 8 at once, under its 10.`,
+    'Through the runner, a command costs one round trip and a few processes more than here.',
   ].join('\n');
   console.log(`\n${writeSection('ssh', body)}`);
   if (ratio > BUDGET) process.exitCode = 1;
