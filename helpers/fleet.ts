@@ -315,6 +315,8 @@ async function checkHost(
     }
     const keyUnchecked = await transport.hostKeyUnchecked();
     if (keyUnchecked) opts.info(`${h.target.name}: ${keyUnchecked}`);
+    if (transport.withoutRunner)
+      opts.info(`${h.target.name}: each command in an ssh session of its own (slower): ${transport.withoutRunner}`);
     const found = await run.begin(profile);
     if (opts.interrupted()) return undefined;
     if (overDeadline()) return deadlineReport(h, opts, runId, startedAt, 'before its checks started');

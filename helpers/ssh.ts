@@ -109,8 +109,9 @@ function globMatches(pattern: string, name: string): boolean {
 /** ssh exits 255 when it could not reach or log in to the host. */
 const SSH_FAILED = 255;
 
-/** Commands at once over one host's shared connection: sshd allows 10 sessions per connection
- * by default (MaxSessions), and inspecting runs a stage's checks, and their commands, at once. */
+/** Commands at once on one host: inspecting runs a stage's checks, and their commands, at once.
+ * Through the runner they share one session; a host without it gets a session per command on the
+ * shared connection, and sshd allows 10 per connection by default (MaxSessions). */
 const MAX_SESSIONS = 8;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
