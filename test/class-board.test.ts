@@ -14,7 +14,8 @@ import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { keepLabs, lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLabs } from './support/labs.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

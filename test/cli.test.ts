@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { parseSource } from '../helpers/sources/source-spec.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 
 describe('lesson-check command line', () => {
   test('--verbose shows each command as it starts, and its output; without it, neither', async () => {

@@ -15,7 +15,7 @@ import { Host } from '../helpers/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { type Profile, loadProfile } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { lessonCheck, runLab } from './lab-helpers.ts';
+import { lessonCheck, runLab } from './support/cli.ts';
 import { startSshd } from './sshd.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

@@ -12,7 +12,8 @@ import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { SshTransport } from '../helpers/ssh.ts';
-import { keepLabs, lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLabs } from './support/labs.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 
 const asRoot = process.getuid?.() === 0;

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { lessonAssets } from '../helpers/sources/github-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
-import { type LabRun, type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';
+import { type LabRun, lessonCheck, runLab } from './support/cli.ts';
+import { type Traces, labTraces } from './support/traces.ts';
 import { type Mirror, buildMirror, serveMirror } from './mirror.ts';
 
 const asRoot = process.getuid?.() === 0;

@@ -14,7 +14,8 @@ import { type GoAssets, PODINFO, buildGoAssets } from '../helpers/sources/go-sou
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
-import { type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';
+import { lessonCheck, runLab } from './support/cli.ts';
+import { type Traces, labTraces } from './support/traces.ts';
 
 const asRoot = process.getuid?.() === 0;
 const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';

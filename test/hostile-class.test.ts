@@ -15,7 +15,8 @@ import type { RunReport } from '../helpers/reporters/model.ts';
 import { Host } from '../helpers/host.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import { type FightingClass, fightingClass } from './fighting-class.ts';
-import { type LabRun, keepLab, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
+import { type LabRun, lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
 
 const asRoot = process.getuid?.() === 0;
 const HOST_TIMEOUT_S = 120;

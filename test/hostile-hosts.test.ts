@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { type HostileClass, hostileClass } from './hostile-class.ts';
-import { type LabRun, keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
+import { type LabRun, lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab } from './support/labs.ts';
 
 const asRoot = process.getuid?.() === 0;
 /* eslint-disable no-control-regex -- control characters are the point of this test */

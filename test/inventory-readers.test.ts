@@ -13,7 +13,7 @@ import { readStaticInventory } from '../helpers/inventory/static-reader.ts';
 import { groupsOfHost } from '../helpers/inventory/tree.ts';
 import { freeLoopbackPort } from '../helpers/offline/registry.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 import { startSshd } from './sshd.ts';
 
 /** Writes files (path → text) under a fresh folder and returns it. */

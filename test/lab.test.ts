@@ -12,7 +12,11 @@ import { LESSON_VERSIONS, loadProfile } from '../helpers/profile.ts';
 import { PODINFO } from '../helpers/sources/go-source.ts';
 import { countStates } from '../helpers/reporters/model.ts';
 import { LABS_ROOT } from '../helpers/lab/lab-state.ts';
-import { type LabRun, type Traces, junitCases, keepLab, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
+import { type LabRun, runLab } from './support/cli.ts';
+import { keepLab } from './support/labs.ts';
+import { junitCases } from './support/reports.ts';
+import { overlappingChecks } from './support/timings.ts';
+import { type Traces, labTraces } from './support/traces.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
 const asRoot = process.getuid?.() === 0;

@@ -12,7 +12,7 @@ import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import { INSIDE, Machine } from '../helpers/machine/machine.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 import { type KeptMachine, inMachine, keepMachine } from './machine-helpers.ts';
 
 const asRoot = process.getuid?.() === 0;

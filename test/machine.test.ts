@@ -12,7 +12,8 @@ import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/offline/registry.ts';
 import { stopProcess } from '../helpers/offline/supervisor.ts';
-import { failing, lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { failing } from './support/reports.ts';
 import { MACHINE_MISTAKES, expectTheMistakeAlone } from './mistakes.ts';
 import {
   type HostTraces,

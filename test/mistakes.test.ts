@@ -11,7 +11,9 @@ import { fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { failing, keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab } from './support/labs.ts';
+import { failing } from './support/reports.ts';
 import { LAB_MISTAKES, type LabHands, expectTheMistakeAlone } from './mistakes.ts';
 
 const asRoot = process.getuid?.() === 0;

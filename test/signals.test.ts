@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
-import { type Traces, keepLab, labTraces, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
+import { type Traces, labTraces } from './support/traces.ts';
 
 const asRoot = process.getuid?.() === 0;
 const ROOT = join(import.meta.dirname, '..');

@@ -14,16 +14,11 @@ import { loadProfile } from '../helpers/profile.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import {
-  check,
-  failing,
-  hostRuntimeTraces,
-  keepLab,
-  lessonCheck,
-  overlappingChecks,
-  removeLab,
-  snapshotLab,
-} from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
+import { check, failing } from './support/reports.ts';
+import { overlappingChecks } from './support/timings.ts';
+import { hostRuntimeTraces } from './support/traces.ts';
 
 const asRoot = process.getuid?.() === 0;
 

@@ -17,7 +17,7 @@ import type { VmRelease } from '../helpers/machine/vm-image.ts';
 import { APT_CACHE, fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 import {
   type HostTraces,
   type KeptVm,
