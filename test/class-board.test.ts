@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Host } from '../helpers/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
@@ -17,15 +17,15 @@ import { LocalTransport } from '../helpers/transport.ts';
 import { lessonCheck } from './support/cli.ts';
 import { keepLabs } from './support/labs.ts';
 import { type Sshd, startSshd } from './sshd.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const asRoot = process.getuid?.() === 0;
 
 /** The page's cell of `host`'s R2 in `state` (a row's cells are the checks in catalogue order). */
 const R2_OF = (host: string, state: string) =>
   new RegExp(`<th>${host}</th>(<td[^>]*>[^<]*</td>)*?<td class="${state}" title="R2 `);
 
-describe.runIf(asRoot)('grade --watch: the live class board', () => {
+needs(AS_ROOT, SSHD).describe('grade --watch: the live class board', () => {
   let sshd: Sshd;
   let labs: ReturnType<typeof keepLabs> | undefined;
   let profiles: string[] = [];

@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { parseSource } from '../helpers/sources/source-spec.ts';
 import { lessonCheck } from './support/cli.ts';
+import { NOT_SYSTEMD_INIT, needs } from './support/requirements.ts';
 
 describe('lesson-check command line', () => {
   test('--verbose shows each command as it starts, and its output; without it, neither', async () => {
@@ -180,7 +181,7 @@ describe('lesson-check walkthrough guards the host', () => {
   });
 
   // only where systemd is not init: elsewhere --yes would really walk this host
-  test.runIf(!existsSync('/run/systemd/system'))('on a host whose init is not systemd it refuses, exit 2', async () => {
+  needs(NOT_SYSTEMD_INIT).test('on a host whose init is not systemd it refuses, exit 2', async () => {
     const run = await lessonCheck(['walkthrough', '--yes']);
     expect(run.exitCode).toBe(2);
     expect(run.output).toMatch(/systemd is not this host's init/);

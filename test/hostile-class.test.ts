@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { Host } from '../helpers/host.ts';
@@ -17,8 +17,8 @@ import { LocalTransport } from '../helpers/transport.ts';
 import { type FightingClass, fightingClass } from './fighting-class.ts';
 import { type LabRun, lessonCheck } from './support/cli.ts';
 import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
 const HOST_TIMEOUT_S = 120;
 
 const runsOf = (run: LabRun) =>
@@ -57,7 +57,7 @@ async function groupMembers(pgid: number): Promise<string[]> {
 const eventually = (what: string, probe: () => Promise<true | undefined>, limitMs: number) =>
   new Host(new LocalTransport()).poll(what, probe, limitMs, 200);
 
-describe.runIf(asRoot)('grading a class that fights back', { timeout: 600_000 }, () => {
+needs(AS_ROOT, SSHD).describe('grading a class that fights back', { timeout: 600_000 }, () => {
   let profile: string;
   let cls: FightingClass;
   let agent: { socket: string; pid: string };

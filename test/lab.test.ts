@@ -3,7 +3,7 @@
 // it leaves behind (nothing), and that its checks can fail: each deliberate mistake fails exactly
 // the checks that guard it. The apt source, without nerdctl, skips the nerdctl checks, saying so.
 import { execa } from 'execa';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,16 +17,16 @@ import { keepLab } from './support/labs.ts';
 import { junitCases } from './support/reports.ts';
 import { overlappingChecks } from './support/timings.ts';
 import { type Traces, labTraces } from './support/traces.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
-const asRoot = process.getuid?.() === 0;
 const FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 function states(run: LabRun): Record<string, string> {
   return Object.fromEntries((run.report?.checks ?? []).map((c) => [c.id, c.state]));
 }
 
-describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
+needs(AS_ROOT).describe('npm run lab', { timeout: 300_000 }, () => {
   let before: Traces;
   let first: LabRun;
 

@@ -12,13 +12,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
 import { lessonCheck } from './support/cli.ts';
 import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
 import { type Traces, labTraces } from './support/traces.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
+const asRoot = needs(AS_ROOT);
 const ROOT = join(import.meta.dirname, '..');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
@@ -82,7 +83,7 @@ function runLeftovers(): string[] {
   return readdirSync(tmpdir()).filter((f) => /^(lc-[0-9a-f]{6}-|lesson-check-lc-)/.test(f));
 }
 
-describe.runIf(asRoot)('every signal that ends a run leaves the node as it was', { timeout: 120_000 }, () => {
+asRoot.describe('every signal that ends a run leaves the node as it was', { timeout: 120_000 }, () => {
   let profileFile: string;
   let before: Record<string, string>;
 
@@ -171,7 +172,7 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
         });
 });
 
-describe.runIf(asRoot)('a busy node is not disturbed', { timeout: 300_000 }, () => {
+asRoot.describe('a busy node is not disturbed', { timeout: 300_000 }, () => {
   let profileFile: string;
   afterAll(async () => {
     if (profileFile) await removeLab(loadProfile(profileFile).prefix);
@@ -204,7 +205,7 @@ describe.runIf(asRoot)('a busy node is not disturbed', { timeout: 300_000 }, () 
   });
 });
 
-describe.runIf(asRoot)('the lab, told to stop mid-walk, is torn down', { timeout: 300_000 }, () => {
+asRoot.describe('the lab, told to stop mid-walk, is torn down', { timeout: 300_000 }, () => {
   let before: Traces;
   beforeAll(async () => {
     before = await labTraces();

@@ -9,7 +9,7 @@ import { createConnection } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { INSIDE } from '../helpers/machine/machine.ts';
@@ -27,15 +27,10 @@ import {
   machineTraces,
   snapshotVm,
 } from './machine-helpers.ts';
+import { AS_ROOT, DEBOOTSTRAP, QEMU, SOCAT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
-const qemu =
-  asRoot &&
-  (
-    await execa('sh', ['-c', 'command -v qemu-system-x86_64 && command -v socat && command -v debootstrap'], {
-      reject: false,
-    })
-  ).exitCode === 0;
+/** A VM: root, QEMU, socat (its registry's forward) and debootstrap (its image). */
+const withQemu = needs(AS_ROOT, QEMU, SOCAT, DEBOOTSTRAP);
 
 /** Whether something accepts connections on 127.0.0.1:`port`. */
 function listening(port: number): Promise<boolean> {
@@ -88,7 +83,7 @@ function describeVm(
   more: { whileUp?: (ctx: VmContext) => void; afterDown?: (ctx: VmContext) => void } = {},
 ) {
   const title = `the lesson on a Debian ${debian.version} VM with its own kernel`;
-  describe.runIf(qemu)(title, { timeout: 300_000 }, () => {
+  withQemu.describe(title, { timeout: 300_000 }, () => {
     const ctx = {} as VmContext;
 
     beforeAll(async () => {
