@@ -17,6 +17,7 @@ import { LocalTransport } from '../helpers/transport.ts';
 import { lessonCheck } from './support/cli.ts';
 import { keepLabs } from './support/labs.ts';
 import { type Sshd, startSshd } from './sshd.ts';
+import { eventually } from './support/eventually.ts';
 import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -72,12 +73,11 @@ needs(AS_ROOT, SSHD).describe('grade --watch: the live class board', () => {
     await sshd?.stop();
   }, 120_000);
 
+  /** Waits until the board printed `pattern` after `from` characters. */
   async function sees(pattern: RegExp, from: number, limitMs = 60_000): Promise<void> {
-    const deadline = Date.now() + limitMs;
-    while (!pattern.test(output.slice(from))) {
-      if (Date.now() > deadline) throw new Error(`the board did not print ${pattern} in ${limitMs} ms:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await eventually(`the board printing ${pattern}`, () => pattern.test(output.slice(from)), limitMs, {
+      observe: () => output,
+    });
   }
 
   test('one host walked on, one broken: each shows alone, the page follows; Ctrl-C: the plain grade', async () => {

@@ -17,6 +17,7 @@ import { keepLab } from './support/labs.ts';
 import { junitCases } from './support/reports.ts';
 import { overlappingChecks } from './support/timings.ts';
 import { type Traces, labTraces } from './support/traces.ts';
+import { eventually } from './support/eventually.ts';
 import { AS_ROOT, needs } from './support/requirements.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
@@ -211,26 +212,28 @@ needs(AS_ROOT).describe('npm run lab', { timeout: 300_000 }, () => {
   test('Ctrl-C in the middle of the walk still tears everything down', async () => {
     let watching = false;
     let interruptedInK4 = false;
+    let ended = false;
+    let missed = '';
     const run = await runLab([], (output, pid) => {
       const id = /lab ([0-9a-f]{6}) at/.exec(output)?.[1];
       if (!id || watching) return;
       watching = true;
       // interrupt once the bridge probe has wired its network namespace: the most state there is
-      const pollNetns = async () => {
-        const ns = await execa('ip', ['netns', 'list'], { reject: false });
-        if (!interruptedInK4 && ns.stdout.includes(`lc-${id}-k4`)) {
+      const netns = async () => (await execa('ip', ['netns', 'list'], { reject: false })).stdout;
+      eventually(`the bridge probe's netns lc-${id}-k4`, async () => (await netns()).includes(`lc-${id}-k4`), 60_000, {
+        intervalMs: 5,
+        hopeless: () => (ended ? 'the lab ended' : undefined),
+        observe: netns,
+      }).then(
+        () => {
           interruptedInK4 = true;
-          clearInterval(watch);
           process.kill(-pid, 'SIGINT');
-        }
-      };
-      // every 10 ms, whether or not the last poll has answered
-      const watch = setInterval(() => {
-        void pollNetns();
-      }, 10);
-      setTimeout(() => clearInterval(watch), 60_000);
+        },
+        (e: unknown) => (missed = e instanceof Error ? e.message : String(e)),
+      );
     });
-    expect(interruptedInK4, run.output).toBe(true);
+    ended = true;
+    expect(interruptedInK4, `${missed}\n${run.output}`).toBe(true);
     expect(run.output).toContain('SIGINT received');
     expect(run.output).toMatch(/torn down .* prefix removed/);
     expect(run.exitCode === 130 || run.signal === 'SIGINT', `exit ${run.exitCode}, signal ${run.signal}`).toBe(true);

@@ -27,6 +27,7 @@ import {
   machineTraces,
   snapshotVm,
 } from './machine-helpers.ts';
+import { eventually } from './support/eventually.ts';
 import { AS_ROOT, DEBOOTSTRAP, QEMU, SOCAT, needs } from './support/requirements.ts';
 
 /** A VM: root, QEMU, socat (its registry's forward) and debootstrap (its image). */
@@ -45,16 +46,33 @@ function listening(port: number): Promise<boolean> {
 }
 
 const booting = (p: string) => p.includes('qemu-system') && p.includes('root.qcow2');
+/** What `machine --vm` prints once the guest is up. */
+const BOOTED = /VM lc-\w+ \(Debian \w+, its own kernel\) booted in/;
 
-/** `machine --vm` started, once its QEMU runs (in an object: the process itself is a promise). */
+/** `machine --vm` started, once its QEMU runs (in an object: the process itself is a promise);
+ * it fails when QEMU never starts, the CLI killed and the VM removed. */
 async function bootingVm() {
   const child = execa('node', [join(import.meta.dirname, '../bin/lesson-check.js'), 'machine', '--vm'], {
     reject: false,
     all: true,
   });
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline && !(await machineTraces()).processes.some(booting))
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await eventually(
+      'QEMU of `machine --vm` running',
+      async () => (await machineTraces()).processes.some(booting),
+      180_000,
+      {
+        intervalMs: 200,
+        hopeless: () => (child.exitCode !== null ? `machine --vm exited ${child.exitCode}` : undefined),
+        observe: async () => (await machineTraces()).processes,
+      },
+    );
+  } catch (e) {
+    child.kill('SIGKILL');
+    const said = (await child).all;
+    await lessonCheck(['machine', '--down']);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\nmachine --vm said:\n${said}`, { cause: e });
+  }
   return { child };
 }
 
@@ -211,6 +229,8 @@ describeVm(TRIXIE, {
         const { child } = await bootingVm();
         child.kill(signal);
         const ended = await child;
+        // QEMU ran, and the guest had not yet booted: the signal came mid-boot
+        expect(ended.all, 'booted before the signal').not.toMatch(BOOTED);
         expect(ended.exitCode, ended.all).toBe(128 + osConstants.signals[signal]);
         expect(await machineTraces()).toEqual(ctx.before);
       },
@@ -220,7 +240,8 @@ describeVm(TRIXIE, {
       // killed once the VM's QEMU runs: the CLI had no chance to remove anything
       const { child } = await bootingVm();
       child.kill('SIGKILL');
-      await child;
+      const ended = await child;
+      expect(ended.all, 'booted before the signal').not.toMatch(BOOTED);
       expect((await machineTraces()).processes.some(booting)).toBe(true);
       const down = await lessonCheck(['machine', '--down']);
       expect(down.exitCode, down.output).toBe(0);
