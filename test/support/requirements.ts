@@ -10,7 +10,7 @@
  *   of the set-up or root fails it at once, naming what is missing: a CI run never passes by
  *   skipping what it was meant to run;
  * - in the unit tier (`npm run test:unit`, LC_TEST_TIER=unit), what needs root (a lab, a machine,
- *   a VM, sshd), npm's registry, QEMU or systemd-nspawn is skipped, saying so, in CI too.
+ *   a VM, sshd), QEMU, systemd-nspawn, npm's registry or Ansible is skipped, saying so, in CI too.
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ export interface Need {
   heavy?: boolean;
 }
 
-/** The tier a run asked for: `unit` runs no test that needs root, a lab, a machine, a VM or npm's registry. */
+/** The tier a run asked for: `unit` runs nothing that needs root, a machine, a VM, npm's registry or Ansible. */
 export const UNIT_TIER = process.env.LC_TEST_TIER === 'unit';
 const CI = process.env.CI === 'true';
 
@@ -79,8 +79,9 @@ export const SOCAT = tool('socat', 'socat', true);
 export const CHROMIUM = tool('/usr/bin/chromium', 'chromium');
 /** Debian's OpenSSH server, at the absolute path sshd insists on (test/sshd.ts). */
 export const SSHD = tool('/usr/sbin/sshd', 'openssh-server');
-/** ansible-inventory and ansible-vault (Debian's ansible-core). */
-export const ANSIBLE = tool('ansible-inventory', 'ansible-core');
+/** ansible-inventory and ansible-vault (Debian's ansible-core). Heavy: comparing the readers runs
+ * Ansible some 200 times, a minute of CPU on its own (more than the whole unit tier may take). */
+export const ANSIBLE = tool('ansible-inventory', 'ansible-core', true);
 /** npm's registry: `npm install -g` of the packed tarball fetches its dependencies' metadata. */
 export const NPM_REGISTRY: Need = { name: "npm's registry", missing: () => undefined, heavy: true };
 /** A host whose init is not systemd (where `walkthrough --yes` refuses rather than walks). */
