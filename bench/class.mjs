@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CLI, ROOT, seconds, writeSection } from './lib.mjs';
 
 const { hostileClass } = await import('../test/hostile-class.ts');
-const { keepLab, removeLab } = await import('../test/lab-helpers.ts');
+const { keepLab, removeLab } = await import('../test/support/labs.ts');
 const { loadProfile } = await import('../helpers/profile.ts');
 
 const HOSTS = Number(process.env.HOSTS ?? 30);

@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { CLI, median, seconds, timed, writeSection } from './lib.mjs';
 
 const { startSshd } = await import('../test/sshd.ts');
-const { keepLab, removeLab } = await import('../test/lab-helpers.ts');
+const { keepLab, removeLab } = await import('../test/support/labs.ts');
 const { loadProfile } = await import('../helpers/profile.ts');
 const { SshTransport } = await import('../helpers/ssh.ts');
 const { LocalTransport } = await import('../helpers/transport.ts');

@@ -324,11 +324,17 @@ export class SshTransport implements Transport {
     return this.direct;
   }
 
-  /** Ends the runners (each removes its folder on the host), the shared connection, and its socket dir. */
-  async close(): Promise<void> {
-    this.closing = true;
+  /** Ends this process's session on the host (its runner removes its folder there); the shared
+   * connection stays for whoever else uses it. A later command opens a new session. */
+  async endSession(): Promise<void> {
     const runner = await this.runner?.catch(() => undefined);
     await runner?.close();
+  }
+
+  /** Ends the runner (it removes its folder on the host), the shared connection, and its socket dir. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.endSession();
     await this.local.run(['ssh', ...this.sshArgs(), '-O', 'exit', this.target.host], {
       timeoutMs: 5_000,
       exactEnv: sshEnvironment(),

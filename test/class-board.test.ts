@@ -8,23 +8,25 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Host } from '../helpers/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { keepLabs, lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLabs } from './support/labs.ts';
 import { type Sshd, startSshd } from './sshd.ts';
+import { eventually } from './support/eventually.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const asRoot = process.getuid?.() === 0;
 
 /** The page's cell of `host`'s R2 in `state` (a row's cells are the checks in catalogue order). */
 const R2_OF = (host: string, state: string) =>
   new RegExp(`<th>${host}</th>(<td[^>]*>[^<]*</td>)*?<td class="${state}" title="R2 `);
 
-describe.runIf(asRoot)('grade --watch: the live class board', () => {
+needs(AS_ROOT, SSHD).describe('grade --watch: the live class board', () => {
   let sshd: Sshd;
   let labs: ReturnType<typeof keepLabs> | undefined;
   let profiles: string[] = [];
@@ -71,12 +73,11 @@ describe.runIf(asRoot)('grade --watch: the live class board', () => {
     await sshd?.stop();
   }, 120_000);
 
+  /** Waits until the board printed `pattern` after `from` characters. */
   async function sees(pattern: RegExp, from: number, limitMs = 60_000): Promise<void> {
-    const deadline = Date.now() + limitMs;
-    while (!pattern.test(output.slice(from))) {
-      if (Date.now() > deadline) throw new Error(`the board did not print ${pattern} in ${limitMs} ms:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await eventually(`the board printing ${pattern}`, () => pattern.test(output.slice(from)), limitMs, {
+      observe: () => output,
+    });
   }
 
   test('one host walked on, one broken: each shows alone, the page follows; Ctrl-C: the plain grade', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/offline/registry.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 
 describe('a class over four shards', () => {
   test('two students unreachable: shards 1, 2 fail in a line, 3, 4 are empty; merge joins what there is', async () => {

@@ -9,22 +9,23 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { nerdctl } from '../helpers/containerd.ts';
 import { Host } from '../helpers/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { type Profile, loadProfile } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { lessonCheck, runLab } from './lab-helpers.ts';
+import { lessonCheck, runLab } from './support/cli.ts';
 import { startSshd } from './sshd.ts';
+import { eventually } from './support/eventually.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const asRoot = process.getuid?.() === 0;
 
 /** What a coach may never print: the lesson's commands, or a file's contents. */
 const SPOILERS = [/install -m/, /tar x/, /systemctl (enable|restart|start)/, /nerdctl run -d/, /SystemdCgroup = true/];
 
-describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
+needs(AS_ROOT).describe('the coach beside a student walking a kept lab', () => {
   let profileFile: string;
   let profile: Profile;
   let lab: Lab;
@@ -56,16 +57,12 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
 
   /** Waits until the coach printed a line matching `pattern` after `from` characters. */
   async function sees(pattern: RegExp, from: number, limitMs = 30_000): Promise<string> {
-    const deadline = Date.now() + limitMs;
-    for (;;) {
-      const line = output
+    const line = () =>
+      output
         .slice(from)
         .split('\n')
         .find((l) => pattern.test(l));
-      if (line) return line;
-      if (Date.now() > deadline) throw new Error(`the coach did not print ${pattern} in ${limitMs} ms:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    return eventually(`the coach printing ${pattern}`, line, limitMs, { observe: () => output });
   }
 
   /** Performs a step and waits for where the coach says the student is now. */
@@ -159,13 +156,26 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
       env: { ...process.env, NO_COLOR: '1' },
     });
     second.stdout.on('data', (d: Buffer) => (said += d.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!/all sections complete/.test(said) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(records()).toHaveLength(1);
     const ended = new Promise<number | null>((done) => second.once('exit', (code) => done(code)));
-    second.kill('SIGTERM');
-    expect(await ended).toBe(143);
-    expect(records()).toEqual([]);
+    try {
+      // its first look done: it has a record to remove
+      await eventually(
+        'the second coach printing all sections complete',
+        () => /all sections complete/.test(said),
+        30_000,
+        {
+          observe: () => said,
+        },
+      );
+      expect(records()).toHaveLength(1);
+      second.kill('SIGTERM');
+      expect(await ended).toBe(143);
+      expect(records()).toEqual([]);
+    } finally {
+      // ours: it ends with the test, removing its record as a SIGTERM lets it
+      if (second.exitCode === null && second.signalCode === null) second.kill('SIGTERM');
+      await ended;
+    }
   }, 60_000);
 
   test('on a terminal: one screen redrawn in place, 80×24, broken at once; a closed terminal ends it', async () => {
@@ -185,13 +195,13 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
     // each redraw erases what is below the cursor (ESC [0J) and draws the whole screen
     const frames = () => drawn.split('\u001b[0J').slice(1);
     const lastFrame = () => frames().at(-1) ?? '';
-    const shows = async (pattern: RegExp, after: number) => {
-      const deadline = Date.now() + 30_000;
-      while (!(frames().length > after && pattern.test(lastFrame()))) {
-        if (Date.now() > deadline) throw new Error(`the screen never showed ${pattern}:\n${JSON.stringify(drawn)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const shows = (pattern: RegExp, after: number) =>
+      eventually(
+        `a screen after the ${after} first showing ${pattern}`,
+        () => frames().length > after && pattern.test(lastFrame()),
+        30_000,
+        { intervalMs: 50, observe: () => JSON.stringify(drawn) },
+      );
     try {
       await shows(/all 8 sections complete: the lesson is done · watching · Ctrl-C stops/, 0);
       const first = frames().length;
@@ -214,82 +224,89 @@ describe.runIf(asRoot)('the coach beside a student walking a kept lab', () => {
       // the terminal closes under the coach (SIGHUP): it removes its run as on Ctrl-C
       term.kill('SIGKILL');
     }
-    const deadline = Date.now() + 30_000;
-    while (records().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(records()).toEqual([]);
+    await eventually('the coach of the closed terminal removing its run record', () => !records().length, 30_000, {
+      observe: records,
+    });
   }, 120_000);
 
-  test('over ssh, --once: one look at the finished lab through the shared connection, exit 0', async () => {
-    const sshd = await startSshd();
-    try {
+  needs(SSHD).test(
+    'over ssh, --once: one look at the finished lab through the shared connection, exit 0',
+    async () => {
+      const sshd = await startSshd();
+      try {
+        const config = join(mkdtempSync(join(tmpdir(), 'lc-coach-ssh-')), 'ssh_config');
+        writeFileSync(config, `Host *\n  IdentityFile ${sshd.key}\n${readFileSync(sshd.config, 'utf8')}`);
+        const target = `ssh://root@127.0.0.1:${sshd.port}`;
+        const run = await lessonCheck(['coach', '--once', '--target', target, '--profile', profileFile], {
+          LC_SSH_CONFIG: config,
+        });
+        expect(run.exitCode, run.output).toBe(0);
+        expect(run.stdout).toMatch(/^lesson-check coach · 127\.0\.0\.1 · checked/);
+        expect(run.stdout).toMatch(/all 8 sections complete: the lesson is done\n$/);
+      } finally {
+        await sshd.stop();
+      }
+    },
+    120_000,
+  );
+
+  needs(SSHD).test(
+    'over ssh, watching: runc broken and mended three times, each seen; no look leaves a probe',
+    async () => {
+      const sshd = await startSshd();
       const config = join(mkdtempSync(join(tmpdir(), 'lc-coach-ssh-')), 'ssh_config');
       writeFileSync(config, `Host *\n  IdentityFile ${sshd.key}\n${readFileSync(sshd.config, 'utf8')}`);
-      const target = `ssh://root@127.0.0.1:${sshd.port}`;
-      const run = await lessonCheck(['coach', '--once', '--target', target, '--profile', profileFile], {
-        LC_SSH_CONFIG: config,
-      });
-      expect(run.exitCode, run.output).toBe(0);
-      expect(run.stdout).toMatch(/^lesson-check coach · 127\.0\.0\.1 · checked/);
-      expect(run.stdout).toMatch(/all 8 sections complete: the lesson is done\n$/);
-    } finally {
-      await sshd.stop();
-    }
-  }, 120_000);
-
-  test('over ssh, watching: runc broken and mended three times, each seen; no look leaves a probe', async () => {
-    const sshd = await startSshd();
-    const config = join(mkdtempSync(join(tmpdir(), 'lc-coach-ssh-')), 'ssh_config');
-    writeFileSync(config, `Host *\n  IdentityFile ${sshd.key}\n${readFileSync(sshd.config, 'utf8')}`);
-    let said = '';
-    const remote = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin/lesson-check.js'),
-        'coach',
-        '--target',
-        `ssh://root@127.0.0.1:${sshd.port}`,
-        '--profile',
-        profileFile,
-        '--reports',
-        mkdtempSync(join(tmpdir(), 'lc-coach-ssh-reports-')),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', LC_SSH_CONFIG: config } },
-    );
-    remote.stdout.on('data', (d: Buffer) => (said += d.toString()));
-    remote.stderr.on('data', (d: Buffer) => (said += d.toString()));
-    const sees = async (pattern: RegExp, from: number) => {
-      const deadline = Date.now() + 60_000;
-      while (!pattern.test(said.slice(from)))
-        if (Date.now() > deadline) throw new Error(`the coach over ssh did not print ${pattern}:\n${said}`);
-        else await new Promise((r) => setTimeout(r, 100));
-    };
-    // between looks, nothing of a bridge probe may be on the host (regression: a K4 netns left by
-    // one look failed every later look's K4 with "File exists")
-    const probes = async () => (await host.capture(['ip', 'netns', 'list'])).split('\n').filter((l) => /^lc-/.test(l));
-    try {
-      await sees(/all sections complete/, 0);
-      for (let cycle = 0; cycle < 3; cycle++) {
-        let from = said.length;
-        chmodSync(profile.paths.runc, 0o644);
-        await sees(/you are here: Install runc \(step 3\): next: runc is not executable \(R2\)/, from);
-        from = said.length;
+      let said = '';
+      const remote = spawn(
+        process.execPath,
+        [
+          join(ROOT, 'bin/lesson-check.js'),
+          'coach',
+          '--target',
+          `ssh://root@127.0.0.1:${sshd.port}`,
+          '--profile',
+          profileFile,
+          '--reports',
+          mkdtempSync(join(tmpdir(), 'lc-coach-ssh-reports-')),
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', LC_SSH_CONFIG: config } },
+      );
+      remote.stdout.on('data', (d: Buffer) => (said += d.toString()));
+      remote.stderr.on('data', (d: Buffer) => (said += d.toString()));
+      const sees = (pattern: RegExp, from: number) =>
+        eventually(`the coach over ssh printing ${pattern}`, () => pattern.test(said.slice(from)), 60_000, {
+          observe: () => said,
+        });
+      // between looks, nothing of a bridge probe may be on the host (regression: a K4 netns left by
+      // one look failed every later look's K4 with "File exists")
+      const probes = async () =>
+        (await host.capture(['ip', 'netns', 'list'])).split('\n').filter((l) => /^lc-/.test(l));
+      try {
+        await sees(/all sections complete/, 0);
+        for (let cycle = 0; cycle < 3; cycle++) {
+          let from = said.length;
+          chmodSync(profile.paths.runc, 0o644);
+          await sees(/you are here: Install runc \(step 3\): next: runc is not executable \(R2\)/, from);
+          from = said.length;
+          chmodSync(profile.paths.runc, 0o755);
+          await sees(/all sections complete/, from);
+          expect(await probes(), said).toEqual([]);
+        }
+        expect(said).not.toMatch(/error|File exists/i);
+      } finally {
         chmodSync(profile.paths.runc, 0o755);
-        await sees(/all sections complete/, from);
-        expect(await probes(), said).toEqual([]);
+        const ended = new Promise<number | null>((done) => remote.once('exit', (code) => done(code)));
+        remote.kill('SIGINT');
+        expect(await ended).toBe(130);
+        await sshd.stop();
       }
-      expect(said).not.toMatch(/error|File exists/i);
-    } finally {
-      chmodSync(profile.paths.runc, 0o755);
-      const ended = new Promise<number | null>((done) => remote.once('exit', (code) => done(code)));
-      remote.kill('SIGINT');
-      expect(await ended).toBe(130);
-      await sshd.stop();
-    }
-    expect(existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []).toEqual([]);
-    // the host's fingerprint loop ends with the connection, at its next write (within a second)
-    const loops = async () => (await execa('pgrep', ['-f', 'lesson-check fingerprint'], { reject: false })).stdout;
-    const deadline = Date.now() + 5_000;
-    while ((await loops()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await loops()).toBe('');
-  }, 300_000);
+      expect(existsSync('/run/lesson-check/runs') ? readdirSync('/run/lesson-check/runs') : []).toEqual([]);
+      // the host's fingerprint loop ends with the connection, at its next write (within a second)
+      const loops = async () => (await execa('pgrep', ['-f', 'lesson-check fingerprint'], { reject: false })).stdout;
+      await eventually("the host's fingerprint loop ending", async () => (await loops()) === '', 5_000, {
+        observe: loops,
+      });
+    },
+    300_000,
+  );
 });

@@ -7,10 +7,10 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { type TargetHost, readInventory } from '../helpers/inventory.ts';
-import { ansibleOnPath } from '../helpers/inventory/ansible-reader.ts';
 import { HONOURED_VARS } from '../helpers/inventory/tree.ts';
 import { type Profile, lessonProfile, loadProfile } from '../helpers/profile.ts';
 import { ROOT } from '../helpers/root.ts';
+import { ANSIBLE, needs } from './support/requirements.ts';
 
 const EXAMPLES = join(ROOT, 'examples');
 const PROFILES = join(EXAMPLES, 'profiles');
@@ -112,8 +112,7 @@ describe('examples/', () => {
     },
   );
 
-  const readers = ['built-in', ...(ansibleOnPath() ? (['ansible'] as const) : [])] as const;
-  describe.each(readers)('inventories, %s reader', (reader) => {
+  const readerTests = (reader: 'built-in' | 'ansible') => () => {
     test.each(inventories.map((f) => [basename(f), f]))(
       '%s reads to the class, every host profile there and loading',
       async (_, file) => {
@@ -126,7 +125,9 @@ describe('examples/', () => {
           }
       },
     );
-  });
+  };
+  describe('inventories, built-in reader', readerTests('built-in'));
+  needs(ANSIBLE).describe('inventories, ansible reader', readerTests('ansible'));
 
   test.each(inventories.map((f) => [basename(f), f]))('%s shows every variable lesson-check honours', (_, file) => {
     // set somewhere, not merely named in a comment

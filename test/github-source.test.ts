@@ -5,14 +5,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { lessonAssets } from '../helpers/sources/github-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
-import { type LabRun, type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';
+import { type LabRun, lessonCheck, runLab } from './support/cli.ts';
+import { type Traces, labTraces } from './support/traces.ts';
 import { type Mirror, buildMirror, serveMirror } from './mirror.ts';
-
-const asRoot = process.getuid?.() === 0;
+import { AS_ROOT, needs } from './support/requirements.ts';
 
 /** The outcome the mirror must give: every check passes, at the lesson's pins. */
 function expectAllPass(run: LabRun): void {
@@ -32,7 +32,7 @@ function expectAllPass(run: LabRun): void {
   expect(c1).toMatch(/^tar xzvofC \S+containerd-2\.2\.1-linux-(amd64|arm64)\.tar\.gz \S+\/usr\/local$/m);
 }
 
-describe.runIf(asRoot)('the github source, through a loopback mirror', { timeout: 300_000 }, () => {
+needs(AS_ROOT).describe('the github source, through a loopback mirror', { timeout: 300_000 }, () => {
   let mirror: Mirror;
   let before: Traces;
   const cache = { LC_GITHUB_CACHE_DIR: mkdtempSync(join(tmpdir(), 'lc-github-cache-')) };

@@ -6,9 +6,11 @@ import { Host } from '../helpers/host.ts';
 import { buildGoAssets } from '../helpers/sources/go-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
+import { AS_ROOT, UNIT_TIER } from './support/requirements.ts';
 
 export default async function setup(): Promise<void> {
-  if (process.getuid?.() !== 0) return;
+  // only what a lab needs: as root, and not for the unit tier
+  if (AS_ROOT.missing() || UNIT_TIER) return;
   const started = Date.now();
   const built = await buildGoAssets(new Host(new LocalTransport()), { ...LESSON_VERSIONS });
   const missing = Object.values(built.missing);

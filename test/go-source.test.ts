@@ -7,16 +7,17 @@ import { execa } from 'execa';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { type GoAssets, PODINFO, buildGoAssets } from '../helpers/sources/go-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
-import { type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';
+import { lessonCheck, runLab } from './support/cli.ts';
+import { type Traces, labTraces } from './support/traces.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
 const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
 
 async function tarList(file: string): Promise<string[]> {
@@ -27,7 +28,7 @@ async function tarList(file: string): Promise<string[]> {
     .sort();
 }
 
-describe.runIf(asRoot)('the go source', { timeout: 300_000 }, () => {
+needs(AS_ROOT).describe('the go source', { timeout: 300_000 }, () => {
   let built: GoAssets;
   let before: Traces;
 

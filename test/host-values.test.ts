@@ -11,8 +11,7 @@ import { Host } from '../helpers/host.ts';
 import { lessonProfile } from '../helpers/profile.ts';
 import { removeRunTraces } from '../helpers/run-traces.ts';
 import { type CommandResult, LocalTransport, type RunOptions, type Transport } from '../helpers/transport.ts';
-
-const asRoot = process.getuid?.() === 0;
+import { AS_ROOT, needs } from './support/requirements.ts';
 
 function result(argv: string[], stdout = '', exitCode = 0): CommandResult {
   return { argv, exitCode, stdout, stderr: '', durationMs: 1, timedOut: false, cancelled: false, timeoutMs: 1000 };
@@ -128,7 +127,7 @@ describe('a temp folder on the host is mktemp’s own', () => {
     }
   });
 
-  test.runIf(asRoot)("the sweep of a run cut short finds the probes' folders (K4's, nerdctl's)", async () => {
+  needs(AS_ROOT).test("the sweep of a run cut short finds the probes' folders (K4's, nerdctl's)", async () => {
     const host = new Host(new LocalTransport());
     const runId = `hv${process.pid}`;
     const k4 = await makePrivateDir(host, `lesson-check-lc-${runId}-k4`);

@@ -9,15 +9,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { Host } from '../helpers/host.ts';
-import { LocalTransport } from '../helpers/transport.ts';
 import { type FightingClass, fightingClass } from './fighting-class.ts';
-import { type LabRun, keepLab, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
+import { type LabRun, lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
+import { eventually } from './support/eventually.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
 const HOST_TIMEOUT_S = 120;
 
 const runsOf = (run: LabRun) =>
@@ -52,11 +52,7 @@ async function groupMembers(pgid: number): Promise<string[]> {
     .map((cols) => cols.join(' '));
 }
 
-/** Polls `probe` until it holds, or fails naming what was awaited and the last observation. */
-const eventually = (what: string, probe: () => Promise<true | undefined>, limitMs: number) =>
-  new Host(new LocalTransport()).poll(what, probe, limitMs, 200);
-
-describe.runIf(asRoot)('grading a class that fights back', { timeout: 600_000 }, () => {
+needs(AS_ROOT, SSHD).describe('grading a class that fights back', { timeout: 600_000 }, () => {
   let profile: string;
   let cls: FightingClass;
   let agent: { socket: string; pid: string };
@@ -210,24 +206,39 @@ describe.runIf(asRoot)('grading a class that fights back', { timeout: 600_000 },
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr.on('data', (d: Buffer) => (output += d.toString()));
       const ended = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
-      // stopped while the hosts' checks run: each host's child is up
-      await eventually(
-        'the hosts of the class being checked',
-        async () => (await groupMembers(child.pid!)).filter((p) => p.includes('run-suites')).length >= 3 || undefined,
-        60_000,
-      );
-      const sent = Date.now();
-      child.kill(signal);
-      if (signal === 'SIGTERM') {
-        expect(await ended, output).toBe(143);
-        expect(Date.now() - sent).toBeLessThan(20_000);
+      const members = () => groupMembers(child.pid!);
+      try {
+        // stopped while the hosts' checks run: each host's child is up
+        await eventually(
+          'the hosts of the class being checked',
+          async () => (await members()).filter((p) => p.includes('run-suites')).length >= 3,
+          60_000,
+          { intervalMs: 200, observe: async () => ({ group: await members(), output }) },
+        );
+        const sent = Date.now();
+        child.kill(signal);
+        if (signal === 'SIGTERM') {
+          expect(await ended, output).toBe(143);
+          expect(Date.now() - sent).toBeLessThan(20_000);
+        }
+        // the group holds the grader and the hosts' children: none outlives it
+        await eventually(
+          `no process of the ${signal}ed grader left`,
+          async () => (await members()).length === 0,
+          30_000,
+          {
+            intervalMs: 200,
+            observe: members,
+          },
+        );
+      } finally {
+        // the grader's group is ours: nothing of it outlives a failed test either
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
-      // the group holds the grader and the hosts' children: none outlives it
-      await eventually(
-        `no process of the ${signal}ed grader left`,
-        async () => ((await groupMembers(child.pid!)).length === 0 ? true : undefined),
-        30_000,
-      );
     }
     // the next grade removes what the killed one left on each host, and grades as before
     const next = await lessonCheck(['grade', '--inventory', cls.inventory], env);

@@ -5,13 +5,14 @@
 // report, the honest hosts grade exactly as they do alone, and no report leaves --reports.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { type HostileClass, hostileClass } from './hostile-class.ts';
-import { type LabRun, keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
+import { type LabRun, lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab } from './support/labs.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
 /* eslint-disable no-control-regex -- control characters are the point of this test */
 /** What no host may put on the grader's screen or in a report: C0 but the layout ones, DEL, C1,
  * the bidi controls, the line and paragraph separators. */
@@ -34,7 +35,7 @@ const shape = (r: RunReport) => ({
   checks: r.checks.map((c) => [c.id, c.state, c.cause ?? '', c.skipReason ?? '']),
 });
 
-describe.runIf(asRoot)('grading a class with hostile hosts', { timeout: 400_000 }, () => {
+needs(AS_ROOT, SSHD).describe('grading a class with hostile hosts', { timeout: 400_000 }, () => {
   let profile: string;
   let cls: HostileClass;
   let whole: LabRun;

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { type Sshd, startSshd } from './sshd.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
 const BIN = resolve(import.meta.dirname, '..', 'bin/lesson-check.js');
 
@@ -89,7 +90,7 @@ describe('lesson-check hostkeys, without hosts', () => {
   });
 });
 
-describe.runIf(process.getuid?.() === 0)('lesson-check hostkeys, against a real sshd', () => {
+needs(AS_ROOT, SSHD).describe('lesson-check hostkeys, against a real sshd', () => {
   let sshd: Sshd;
   let dir: string;
   beforeAll(async () => {

@@ -6,15 +6,19 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, test, vi } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { type InventoryReader, readInventory } from '../helpers/inventory.ts';
-import { ansibleOnPath, readWithAnsible } from '../helpers/inventory/ansible-reader.ts';
+import { readWithAnsible } from '../helpers/inventory/ansible-reader.ts';
 import { readStaticInventory } from '../helpers/inventory/static-reader.ts';
 import { groupsOfHost } from '../helpers/inventory/tree.ts';
 import { freeLoopbackPort } from '../helpers/offline/registry.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { check } from './support/reports.ts';
 import { startSshd } from './sshd.ts';
+import { ANSIBLE, AS_ROOT, SSHD, needs } from './support/requirements.ts';
+
+const withAnsible = needs(ANSIBLE);
 
 /** Writes files (path → text) under a fresh folder and returns it. */
 function tree(files: Record<string, string>): string {
@@ -124,11 +128,7 @@ const hostsBy = async (path: string, reader: InventoryReader, limit?: string) =>
   };
 };
 
-describe('the two readers agree', () => {
-  test('ansible-inventory is here (Debian ansible-core, installed by the tests set-up)', () => {
-    expect(ansibleOnPath()).toBe(true);
-  });
-
+withAnsible.describe('the two readers agree', () => {
   for (const [kind, name, text] of [
     ['INI', 'class.ini', INI],
     ['YAML', 'class.yml', YAML],
@@ -165,7 +165,7 @@ describe('the two readers agree', () => {
   }
 });
 
-describe('what only Ansible reads', () => {
+withAnsible.describe('what only Ansible reads', () => {
   test('an INI file with its execute bit set (from a Windows share) is still a file to both readers', async () => {
     const dir = tree({ 'class.ini': '[class]\nlab-1 ansible_host=10.0.0.1\n' });
     chmodSync(join(dir, 'class.ini'), 0o755);
@@ -337,55 +337,63 @@ describe('what only Ansible reads', () => {
   });
 });
 
-describe('through the command line', () => {
+withAnsible.describe('through the command line', () => {
   const oneLine = (output: string) => output.split('\n').filter((l) => l.startsWith('lesson-check:'));
 
-  test('ssh arguments from Ansible reach ssh as words; shell syntax in them runs nothing here', async () => {
-    const sshd = await startSshd();
-    try {
-      const dir = tree({});
-      const closed = await freeLoopbackPort();
-      const marker = join(dir, 'pwned');
-      const inventory = (commonArgs: string) => {
-        writeFileSync(
-          join(dir, 'class.yml'),
-          [
-            'class:',
-            '  hosts:',
-            '    lab-1:',
-            '      ansible_host: 127.0.0.1',
-            `      ansible_port: ${sshd.port}`,
-            '      ansible_user: root',
-            `      ansible_ssh_private_key_file: ${sshd.key}`,
-            `      ansible_ssh_common_args: '${commonArgs}'`,
-            `      ansible_ssh_extra_args: '-o SetEnv=LC_NOTE=$(touch\${IFS}${marker})\\;'`,
-          ].join('\n'),
+  // sshd on loopback, root logging in by key
+  needs(AS_ROOT, SSHD).test(
+    'ssh arguments from Ansible reach ssh as words; shell syntax in them runs nothing here',
+    async () => {
+      const sshd = await startSshd();
+      try {
+        const dir = tree({});
+        const closed = await freeLoopbackPort();
+        const marker = join(dir, 'pwned');
+        const inventory = (commonArgs: string) => {
+          writeFileSync(
+            join(dir, 'class.yml'),
+            [
+              'class:',
+              '  hosts:',
+              '    lab-1:',
+              '      ansible_host: 127.0.0.1',
+              `      ansible_port: ${sshd.port}`,
+              '      ansible_user: root',
+              `      ansible_ssh_private_key_file: ${sshd.key}`,
+              `      ansible_ssh_common_args: '${commonArgs}'`,
+              `      ansible_ssh_extra_args: '-o SetEnv=LC_NOTE=$(touch\${IFS}${marker})\\;'`,
+            ].join('\n'),
+          );
+          return lessonCheck(['grade', '--only', 'H1', '--inventory', join(dir, 'class.yml')], {
+            LC_SSH_CONFIG: sshd.config,
+          });
+        };
+        // the host answers; its shell-looking SetEnv value is sent as text
+        const direct = await inventory('-o ConnectTimeout=5');
+        expect(direct.exitCode, direct.output).toBe(0);
+        expect(direct.output).toMatch(/inventory .*class\.yml read by ansible-inventory \(ansible-core/);
+        // the reports say which reader read the inventory too
+        // (one host: results.json is that host's report)
+        const report = JSON.parse(readFileSync(join(direct.reportsDir, 'results.json'), 'utf8')) as RunReport;
+        expect(report.inventory).toMatch(/class\.yml read by ansible-inventory \(ansible-core 2\./);
+        expect(readFileSync(join(direct.reportsDir, 'junit.xml'), 'utf8')).toMatch(
+          /<property name="inventory" value="inventory .*class\.yml read by ansible-inventory/,
         );
-        return lessonCheck(['grade', '--only', 'H1', '--inventory', join(dir, 'class.yml')], {
-          LC_SSH_CONFIG: sshd.config,
-        });
-      };
-      // the host answers; its shell-looking SetEnv value is sent as text
-      const direct = await inventory('-o ConnectTimeout=5');
-      expect(direct.exitCode, direct.output).toBe(0);
-      expect(direct.output).toMatch(/inventory .*class\.yml read by ansible-inventory \(ansible-core/);
-      // the reports say which reader read the inventory too
-      // (one host: results.json is that host's report)
-      const report = JSON.parse(readFileSync(join(direct.reportsDir, 'results.json'), 'utf8')) as RunReport;
-      expect(report.inventory).toMatch(/class\.yml read by ansible-inventory \(ansible-core 2\./);
-      expect(readFileSync(join(direct.reportsDir, 'junit.xml'), 'utf8')).toMatch(
-        /<property name="inventory" value="inventory .*class\.yml read by ansible-inventory/,
-      );
-      // the same host behind a jump host that is not there: ssh took -o ProxyJump=… as its own option
-      const jumped = await inventory(`-o ProxyJump=root@127.0.0.1:${closed} -o ConnectTimeout=5`);
-      expect(jumped.exitCode, jumped.output).toBe(2);
-      // (with a shared connection, ssh sends the jump's own words to /dev/null: these are the client's)
-      expect(jumped.output).toMatch(/kex_exchange_identification: Connection closed|Connection closed by UNKNOWN port/);
-      expect(existsSync(marker)).toBe(false);
-    } finally {
-      await sshd.stop();
-    }
-  });
+        // the same host behind a jump host that is not there: ssh took -o ProxyJump=… as its own option
+        const jumped = await inventory(`-o ProxyJump=root@127.0.0.1:${closed} -o ConnectTimeout=5`);
+        expect(jumped.exitCode, jumped.output).toBe(2);
+        // it says why: ssh's own words, from whichever of the shared connection and the client held
+        // them (a race), or that ssh said nothing; never an empty reason (issue 37: it was)
+        const cause = check(jumped.report, 'H1').cause ?? '';
+        expect(cause, jumped.output).toMatch(/^host unreachable: ssh to 127\.0\.0\.1: \S/);
+        const sshSaid = /kex_exchange_identification|Connection closed|Connection refused|connect failed/;
+        expect(cause, jumped.output).toMatch(new RegExp(`${sshSaid.source}|ssh exited 255 and said nothing`));
+        expect(existsSync(marker)).toBe(false);
+      } finally {
+        await sshd.stop();
+      }
+    },
+  );
 
   test('a broken inventory: Ansible own error, with the file, in one line, exit 2', async () => {
     const dir = tree({ 'class.ini': '[class]\nlab-1 ansible_port\n' });

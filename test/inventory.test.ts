@@ -13,6 +13,7 @@ import {
   targetsFromUrls,
 } from '../helpers/inventory.ts';
 import { type SshTarget, SshTransport, parseSshUrl, shellQuote } from '../helpers/ssh.ts';
+import { ANSIBLE, needs } from './support/requirements.ts';
 
 function file(name: string, text: string): string {
   const f = join(mkdtempSync(join(tmpdir(), 'lc-inv-')), name);
@@ -57,9 +58,7 @@ const YAML = `all:
 `;
 
 // each reader on its own here; test/inventory-readers.test.ts compares them
-const READERS: InventoryReader[] = ['built-in', 'ansible'];
-
-describe.each(READERS)('inventories, %s reader', (reader) => {
+const readerTests = (reader: InventoryReader) => () => {
   for (const [kind, text, name] of [
     ['INI', INI, 'hosts.ini'],
     ['YAML', YAML, 'hosts.yml'],
@@ -99,7 +98,9 @@ describe.each(READERS)('inventories, %s reader', (reader) => {
     expect(await names('class:&late')).toEqual(['carol']);
     expect((await readInventory(f, { reader, limit: 'students:webz' })).unmatched).toEqual(['webz']);
   });
-});
+};
+describe('inventories, built-in reader', readerTests('built-in'));
+needs(ANSIBLE).describe('inventories, ansible reader', readerTests('ansible'));
 
 describe('inventories', () => {
   test('--limit over --target hosts: by name, with globs and exclusions; a name not there is unmatched', () => {

@@ -3,7 +3,7 @@
 // it leaves behind (nothing), and that its checks can fail: each deliberate mistake fails exactly
 // the checks that guard it. The apt source, without nerdctl, skips the nerdctl checks, saying so.
 import { execa } from 'execa';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,17 +12,22 @@ import { LESSON_VERSIONS, loadProfile } from '../helpers/profile.ts';
 import { PODINFO } from '../helpers/sources/go-source.ts';
 import { countStates } from '../helpers/reporters/model.ts';
 import { LABS_ROOT } from '../helpers/lab/lab-state.ts';
-import { type LabRun, type Traces, junitCases, keepLab, labTraces, overlappingChecks, runLab } from './lab-helpers.ts';
+import { type LabRun, runLab } from './support/cli.ts';
+import { keepLab } from './support/labs.ts';
+import { junitCases } from './support/reports.ts';
+import { overlappingChecks } from './support/timings.ts';
+import { type Traces, labTraces } from './support/traces.ts';
+import { eventually } from './support/eventually.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
 const NERDCTL_CHECKS = ['N1', 'N2', 'N3', 'K2', 'K3'];
-const asRoot = process.getuid?.() === 0;
 const FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 function states(run: LabRun): Record<string, string> {
   return Object.fromEntries((run.report?.checks ?? []).map((c) => [c.id, c.state]));
 }
 
-describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
+needs(AS_ROOT).describe('npm run lab', { timeout: 300_000 }, () => {
   let before: Traces;
   let first: LabRun;
 
@@ -207,26 +212,28 @@ describe.runIf(asRoot)('npm run lab', { timeout: 300_000 }, () => {
   test('Ctrl-C in the middle of the walk still tears everything down', async () => {
     let watching = false;
     let interruptedInK4 = false;
+    let ended = false;
+    let missed = '';
     const run = await runLab([], (output, pid) => {
       const id = /lab ([0-9a-f]{6}) at/.exec(output)?.[1];
       if (!id || watching) return;
       watching = true;
       // interrupt once the bridge probe has wired its network namespace: the most state there is
-      const pollNetns = async () => {
-        const ns = await execa('ip', ['netns', 'list'], { reject: false });
-        if (!interruptedInK4 && ns.stdout.includes(`lc-${id}-k4`)) {
+      const netns = async () => (await execa('ip', ['netns', 'list'], { reject: false })).stdout;
+      eventually(`the bridge probe's netns lc-${id}-k4`, async () => (await netns()).includes(`lc-${id}-k4`), 60_000, {
+        intervalMs: 5,
+        hopeless: () => (ended ? 'the lab ended' : undefined),
+        observe: netns,
+      }).then(
+        () => {
           interruptedInK4 = true;
-          clearInterval(watch);
           process.kill(-pid, 'SIGINT');
-        }
-      };
-      // every 10 ms, whether or not the last poll has answered
-      const watch = setInterval(() => {
-        void pollNetns();
-      }, 10);
-      setTimeout(() => clearInterval(watch), 60_000);
+        },
+        (e: unknown) => (missed = e instanceof Error ? e.message : String(e)),
+      );
     });
-    expect(interruptedInK4, run.output).toBe(true);
+    ended = true;
+    expect(interruptedInK4, `${missed}\n${run.output}`).toBe(true);
     expect(run.output).toContain('SIGINT received');
     expect(run.output).toMatch(/torn down .* prefix removed/);
     expect(run.exitCode === 130 || run.signal === 'SIGINT', `exit ${run.exitCode}, signal ${run.signal}`).toBe(true);

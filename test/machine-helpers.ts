@@ -11,7 +11,9 @@ import { MACHINES_ROOT, Machine, type MachineState } from '../helpers/machine/ma
 import type { VmState } from '../helpers/machine/vm.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { type HostRuntimeTraces, type LabRun, check, hostRuntimeTraces, lessonCheck } from './lab-helpers.ts';
+import { type LabRun, lessonCheck } from './support/cli.ts';
+import { check } from './support/reports.ts';
+import { type HostRuntimeTraces, hostRuntimeTraces } from './support/traces.ts';
 
 /** What every machine's walkthrough must show, nspawn or VM: exit 0, all 20 passed with the
  * lesson profile, and the lesson's systemd steps run as written. Returns the report, and each

@@ -6,19 +6,17 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Host } from '../helpers/host.ts';
 import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import { INSIDE, Machine } from '../helpers/machine/machine.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 import { type KeptMachine, inMachine, keepMachine } from './machine-helpers.ts';
+import { AS_ROOT, DEBOOTSTRAP, NSPAWN, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
-const nspawn =
-  asRoot &&
-  (await execa('sh', ['-c', 'command -v systemd-nspawn && command -v debootstrap'], { reject: false })).exitCode === 0;
+const machine = needs(AS_ROOT, NSPAWN, DEBOOTSTRAP);
 
 const RUNNER_CONFIG = '# containerd.io\ndisabled_plugins = ["cri"]\n';
 const PACKAGE_UNIT = `[Unit]
@@ -60,7 +58,7 @@ const runnerState = async (m: KeptMachine) => ({
   ),
 });
 
-describe.runIf(nspawn)("a host laid out like GitHub's runner", { timeout: 600_000 }, () => {
+machine.describe("a host laid out like GitHub's runner", { timeout: 600_000 }, () => {
   let m: KeptMachine;
 
   beforeAll(async () => {

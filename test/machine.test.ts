@@ -12,7 +12,8 @@ import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { freeLoopbackPort } from '../helpers/offline/registry.ts';
 import { stopProcess } from '../helpers/offline/supervisor.ts';
-import { failing, lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { failing } from './support/reports.ts';
 import { MACHINE_MISTAKES, expectTheMistakeAlone } from './mistakes.ts';
 import {
   type HostTraces,
@@ -23,13 +24,12 @@ import {
   machineTraces,
   snapshotMachine,
 } from './machine-helpers.ts';
+import { AS_ROOT, DEBOOTSTRAP, NSPAWN, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
-const nspawn =
-  asRoot &&
-  (await execa('sh', ['-c', 'command -v systemd-nspawn && command -v debootstrap'], { reject: false })).exitCode === 0;
+/** A throwaway machine: root, systemd-nspawn and debootstrap. */
+const machine = needs(AS_ROOT, NSPAWN, DEBOOTSTRAP);
 
-describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () => {
+machine.describe('a throwaway systemd machine', { timeout: 300_000 }, () => {
   let before: HostTraces;
   let finished: KeptMachine;
   const verify = (m: KeptMachine, ...args: string[]) =>
@@ -155,7 +155,7 @@ describe.runIf(nspawn)('a throwaway systemd machine', { timeout: 300_000 }, () =
 });
 
 describe('lesson-check machine: bad input is one clear line, exit 2', () => {
-  test.runIf(asRoot)('no systemd-nspawn on PATH', async () => {
+  needs(AS_ROOT).test('no systemd-nspawn on PATH', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'lc-path-'));
     await execa('ln', ['-s', '/bin/sh', join(bin, 'sh')]);
     const run = await lessonCheck(['machine'], { PATH: bin });
@@ -169,7 +169,7 @@ describe('lesson-check machine: bad input is one clear line, exit 2', () => {
     );
   });
 
-  test.runIf(nspawn)(
+  machine.test(
     'a Debian mirror that does not answer, with no cached rootfs',
     async () => {
       const before = await machineTraces();
@@ -187,7 +187,8 @@ describe('lesson-check machine: bad input is one clear line, exit 2', () => {
     120_000,
   );
 
-  test('not root', async () => {
+  // setpriv to nobody needs root
+  needs(AS_ROOT).test('not root', async () => {
     const run = await execa(
       'setpriv',
       [

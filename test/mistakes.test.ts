@@ -4,19 +4,20 @@
 // The entries that need systemd run on a machine (test/machine.test.ts).
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { nerdctl } from '../helpers/containerd.ts';
 import { Host } from '../helpers/host.ts';
 import { fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import { failing, keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab } from './support/labs.ts';
+import { failing } from './support/reports.ts';
 import { LAB_MISTAKES, type LabHands, expectTheMistakeAlone } from './mistakes.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
-
-describe.runIf(asRoot)('one mistake, one failure: the catalogue on a kept lab', { timeout: 120_000 }, () => {
+needs(AS_ROOT).describe('one mistake, one failure: the catalogue on a kept lab', { timeout: 120_000 }, () => {
   let profileFile: string;
   let hands: LabHands;
 

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/offline/registry.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 
 /** One tag as GitHub lists it. */
 const tag = (repo: string, name: string) => ({

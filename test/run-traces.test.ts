@@ -4,21 +4,21 @@
 // claim), while a run whose probes all finished is not swept at all.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { claimForwarding, releaseForwarding } from '../helpers/forwarding.ts';
 import { Host } from '../helpers/host.ts';
 import { lessonProfile } from '../helpers/profile.ts';
 import { removeRunTraces } from '../helpers/run-traces.ts';
 import { LocalTransport } from '../helpers/transport.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
 const FORWARD = '/proc/sys/net/ipv4/ip_forward';
 const CLAIMS = '/run/lesson-check-ip-forward';
 const forwarding = () => readFileSync(FORWARD, 'utf8').trim();
 // what the bridge plugin does on CNI ADD for a gateway bridge
 const bridgePluginTurnsItOn = () => writeFileSync(FORWARD, '1');
 
-describe.runIf(asRoot)('IPv4 forwarding and the sweep of a run cut short', () => {
+needs(AS_ROOT).describe('IPv4 forwarding and the sweep of a run cut short', () => {
   const host = new Host(new LocalTransport());
   // the lesson's paths hold no containerd here: the sweep's namespace part finds nothing
   const profile = lessonProfile();

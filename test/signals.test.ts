@@ -12,13 +12,19 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
-import { type Traces, keepLab, labTraces, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
+import { type Traces, labTraces } from './support/traces.ts';
+import { eventually } from './support/eventually.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
+const asRoot = needs(AS_ROOT);
 const ROOT = join(import.meta.dirname, '..');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+/** A run reaches its moment, or ends, long before this: below the longest test timeout here. */
+const MOMENT_LIMIT_MS = 280_000;
 
 /** Runs `lesson-check ARGS` in a process group of its own; `when` says when to send `signal`. */
 async function runAndSignal(
@@ -43,15 +49,29 @@ async function runAndSignal(
   const ended = new Promise<[number | null, NodeJS.Signals | null]>((done) =>
     child.once('close', (c, s) => done([c, s])),
   );
-  let sent = false;
   let finished = false;
   void ended.then(() => (finished = true));
-  while (!finished && !sent) {
-    if (await when(timings)) {
-      process.kill(-child.pid!, signal);
-      sent = true;
-    } else await new Promise((r) => setTimeout(r, 10));
+  // the moment comes, or the run ends without it (then nothing is sent: the tests say so)
+  let outcome: string;
+  try {
+    outcome = await eventually(
+      `the moment to send ${signal}`,
+      async () => {
+        if (finished) return 'ended';
+        if (!(await when(timings))) return undefined;
+        process.kill(-child.pid!, signal);
+        return 'sent';
+      },
+      MOMENT_LIMIT_MS,
+      { intervalMs: 10, observe: () => output },
+    );
+  } catch (e) {
+    // the run is ours: it ends with the test, tearing down what it made
+    process.kill(-child.pid!, 'SIGTERM');
+    await ended;
+    throw e;
   }
+  const sent = outcome === 'sent';
   const [code, sig] = await ended;
   return { code, signal: sig, sent, output };
 }
@@ -80,7 +100,7 @@ function runLeftovers(): string[] {
   return readdirSync(tmpdir()).filter((f) => /^(lc-[0-9a-f]{6}-|lesson-check-lc-)/.test(f));
 }
 
-describe.runIf(asRoot)('every signal that ends a run leaves the node as it was', { timeout: 120_000 }, () => {
+asRoot.describe('every signal that ends a run leaves the node as it was', { timeout: 120_000 }, () => {
   let profileFile: string;
   let before: Record<string, string>;
 
@@ -169,7 +189,7 @@ describe.runIf(asRoot)('every signal that ends a run leaves the node as it was',
         });
 });
 
-describe.runIf(asRoot)('a busy node is not disturbed', { timeout: 300_000 }, () => {
+asRoot.describe('a busy node is not disturbed', { timeout: 300_000 }, () => {
   let profileFile: string;
   afterAll(async () => {
     if (profileFile) await removeLab(loadProfile(profileFile).prefix);
@@ -202,7 +222,7 @@ describe.runIf(asRoot)('a busy node is not disturbed', { timeout: 300_000 }, () 
   });
 });
 
-describe.runIf(asRoot)('the lab, told to stop mid-walk, is torn down', { timeout: 300_000 }, () => {
+asRoot.describe('the lab, told to stop mid-walk, is torn down', { timeout: 300_000 }, () => {
   let before: Traces;
   beforeAll(async () => {
     before = await labTraces();

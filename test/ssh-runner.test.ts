@@ -17,20 +17,19 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { isAlive } from '../helpers/offline/supervisor.ts';
-import { Host } from '../helpers/host.ts';
 import { SshTransport } from '../helpers/ssh.ts';
-import { KEPT_OUTPUT_BYTES, LocalTransport } from '../helpers/transport.ts';
+import { KEPT_OUTPUT_BYTES } from '../helpers/transport.ts';
 import { type Sshd, startSshd } from './sshd.ts';
-
-const asRoot = process.getuid?.() === 0;
+import { eventually } from './support/eventually.ts';
+import { AS_ROOT, SSHD, needs } from './support/requirements.ts';
 
 /** The runners' folders on this machine (the "host"). */
 const runnerFolders = () => readdirSync(tmpdir()).filter((f) => f.startsWith('lesson-check-runner.'));
 
-describe.runIf(asRoot)('the ssh runner', { timeout: 60_000 }, () => {
+needs(AS_ROOT, SSHD).describe('the ssh runner', { timeout: 60_000 }, () => {
   let sshd: Sshd;
   let home: string;
   const counter = () => (existsSync(join(home, 'bashrc-runs')) ? readFileSync(join(home, 'bashrc-runs'), 'utf8') : '');
@@ -148,12 +147,7 @@ describe.runIf(asRoot)('the ssh runner', { timeout: 60_000 }, () => {
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBeNull();
     const sleeper = Number(readFileSync(pidFile, 'utf8'));
-    await new Host(new LocalTransport()).poll(
-      "the timed-out command's grandchild gone",
-      () => Promise.resolve(isAlive(sleeper) ? undefined : true),
-      5_000,
-      20,
-    );
+    await eventually("the timed-out command's grandchild gone", () => !isAlive(sleeper), 5_000, { intervalMs: 20 });
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 200);
     const cancelled = await t.run(['sleep', '3'], { signal: stop.signal });
@@ -204,11 +198,9 @@ describe.runIf(asRoot)('the ssh runner', { timeout: 60_000 }, () => {
 
   test('closing a transport ends its session and removes its folder on the host', async () => {
     for (const t of transports.splice(0)) await t.close();
-    await new Host(new LocalTransport()).poll(
-      "the runners' folders removed",
-      () => Promise.resolve(runnerFolders().every((f) => foldersBefore.has(f)) ? true : undefined),
-      5_000,
-      20,
-    );
+    await eventually("the runners' folders removed", () => runnerFolders().every((f) => foldersBefore.has(f)), 5_000, {
+      intervalMs: 20,
+      observe: runnerFolders,
+    });
   });
 });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ctrRunPrinting } from '../helpers/containerd.ts';
 import { Host } from '../helpers/host.ts';
 import { isAlive } from '../helpers/offline/supervisor.ts';
+import { eventually } from './support/eventually.ts';
 
 const local = new LocalTransport();
 
@@ -33,12 +34,7 @@ describe('local transport', () => {
     const grandchild = Number(r.stdout.trim());
     expect(grandchild).toBeGreaterThan(0);
     // killed, perhaps not yet reaped: isAlive counts a zombie as gone
-    await new Host(local).poll(
-      'grandchild gone',
-      () => Promise.resolve(isAlive(grandchild) ? undefined : true),
-      2_000,
-      10,
-    );
+    await eventually(`the grandchild ${grandchild} gone`, () => !isAlive(grandchild), 2_000, { intervalMs: 10 });
   });
 
   test('an aborted signal cancels the command', async () => {
@@ -119,13 +115,21 @@ describe('a command that floods or holds its output', () => {
 
   test('a command whose grandchild holds its output open ends at its timeout all the same', async () => {
     const started = Date.now();
-    // setsid takes the grandchild out of the command's process group, beyond the group kill
-    const r = await local.run(['sh', '-c', 'setsid sh -c "while :; do printf .; sleep 1; done" & wait'], {
-      timeoutMs: 1_500,
-    });
-    expect(r.timedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    await local.run(['pkill', '-f', 'while :; do printf .; sleep 1; done']);
+    let grandchild: number | undefined;
+    try {
+      // setsid takes the grandchild out of the command's process group, beyond the group kill; it
+      // leads a group of its own, and says which first
+      const r = await local.run(['sh', '-c', `setsid sh -c 'echo $$; while :; do printf .; sleep 1; done' & wait`], {
+        timeoutMs: 1_500,
+      });
+      grandchild = Number(/^\d+/.exec(r.stdout)?.[0]) || undefined;
+      expect(r.timedOut).toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(grandchild, r.stdout).toBeGreaterThan(0);
+    } finally {
+      // its group alone: never a pattern, which would also end another run's loop that looks the same
+      if (grandchild) process.kill(-grandchild, 'SIGKILL');
+    }
   });
 
   test('failure messages quote at most a few hundred characters of each line', () => {

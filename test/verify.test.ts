@@ -14,18 +14,12 @@ import { loadProfile } from '../helpers/profile.ts';
 import { nerdctl } from '../helpers/containerd.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LocalTransport } from '../helpers/transport.ts';
-import {
-  check,
-  failing,
-  hostRuntimeTraces,
-  keepLab,
-  lessonCheck,
-  overlappingChecks,
-  removeLab,
-  snapshotLab,
-} from './lab-helpers.ts';
-
-const asRoot = process.getuid?.() === 0;
+import { lessonCheck } from './support/cli.ts';
+import { keepLab, removeLab, snapshotLab } from './support/labs.ts';
+import { check, failing } from './support/reports.ts';
+import { overlappingChecks } from './support/timings.ts';
+import { hostRuntimeTraces } from './support/traces.ts';
+import { AS_ROOT, needs } from './support/requirements.ts';
 
 /** grade.json, as these tests read it: the grade, and a row per check. */
 interface GradeFile {
@@ -33,7 +27,7 @@ interface GradeFile {
   checks: Array<{ id: string }>;
 }
 
-describe.runIf(asRoot)('verify and grade on a kept lab', { timeout: 120_000 }, () => {
+needs(AS_ROOT).describe('verify and grade on a kept lab', { timeout: 120_000 }, () => {
   let profileFile: string;
   let prefix: string;
   let lab: Lab;

@@ -9,7 +9,7 @@ import { createConnection } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { Host } from '../helpers/host.ts';
 import { INSIDE } from '../helpers/machine/machine.ts';
@@ -17,7 +17,7 @@ import type { VmRelease } from '../helpers/machine/vm-image.ts';
 import { APT_CACHE, fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { LocalTransport } from '../helpers/transport.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { lessonCheck } from './lab-helpers.ts';
+import { lessonCheck } from './support/cli.ts';
 import {
   type HostTraces,
   type KeptVm,
@@ -27,15 +27,11 @@ import {
   machineTraces,
   snapshotVm,
 } from './machine-helpers.ts';
+import { eventually } from './support/eventually.ts';
+import { AS_ROOT, DEBOOTSTRAP, QEMU, SOCAT, needs } from './support/requirements.ts';
 
-const asRoot = process.getuid?.() === 0;
-const qemu =
-  asRoot &&
-  (
-    await execa('sh', ['-c', 'command -v qemu-system-x86_64 && command -v socat && command -v debootstrap'], {
-      reject: false,
-    })
-  ).exitCode === 0;
+/** A VM: root, QEMU, socat (its registry's forward) and debootstrap (its image). */
+const withQemu = needs(AS_ROOT, QEMU, SOCAT, DEBOOTSTRAP);
 
 /** Whether something accepts connections on 127.0.0.1:`port`. */
 function listening(port: number): Promise<boolean> {
@@ -50,16 +46,33 @@ function listening(port: number): Promise<boolean> {
 }
 
 const booting = (p: string) => p.includes('qemu-system') && p.includes('root.qcow2');
+/** What `machine --vm` prints once the guest is up. */
+const BOOTED = /VM lc-\w+ \(Debian \w+, its own kernel\) booted in/;
 
-/** `machine --vm` started, once its QEMU runs (in an object: the process itself is a promise). */
+/** `machine --vm` started, once its QEMU runs (in an object: the process itself is a promise);
+ * it fails when QEMU never starts, the CLI killed and the VM removed. */
 async function bootingVm() {
   const child = execa('node', [join(import.meta.dirname, '../bin/lesson-check.js'), 'machine', '--vm'], {
     reject: false,
     all: true,
   });
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline && !(await machineTraces()).processes.some(booting))
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await eventually(
+      'QEMU of `machine --vm` running',
+      async () => (await machineTraces()).processes.some(booting),
+      180_000,
+      {
+        intervalMs: 200,
+        hopeless: () => (child.exitCode !== null ? `machine --vm exited ${child.exitCode}` : undefined),
+        observe: async () => (await machineTraces()).processes,
+      },
+    );
+  } catch (e) {
+    child.kill('SIGKILL');
+    const said = (await child).all;
+    await lessonCheck(['machine', '--down']);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\nmachine --vm said:\n${said}`, { cause: e });
+  }
   return { child };
 }
 
@@ -88,7 +101,7 @@ function describeVm(
   more: { whileUp?: (ctx: VmContext) => void; afterDown?: (ctx: VmContext) => void } = {},
 ) {
   const title = `the lesson on a Debian ${debian.version} VM with its own kernel`;
-  describe.runIf(qemu)(title, { timeout: 300_000 }, () => {
+  withQemu.describe(title, { timeout: 300_000 }, () => {
     const ctx = {} as VmContext;
 
     beforeAll(async () => {
@@ -216,6 +229,8 @@ describeVm(TRIXIE, {
         const { child } = await bootingVm();
         child.kill(signal);
         const ended = await child;
+        // QEMU ran, and the guest had not yet booted: the signal came mid-boot
+        expect(ended.all, 'booted before the signal').not.toMatch(BOOTED);
         expect(ended.exitCode, ended.all).toBe(128 + osConstants.signals[signal]);
         expect(await machineTraces()).toEqual(ctx.before);
       },
@@ -225,7 +240,8 @@ describeVm(TRIXIE, {
       // killed once the VM's QEMU runs: the CLI had no chance to remove anything
       const { child } = await bootingVm();
       child.kill('SIGKILL');
-      await child;
+      const ended = await child;
+      expect(ended.all, 'booted before the signal').not.toMatch(BOOTED);
       expect((await machineTraces()).processes.some(booting)).toBe(true);
       const down = await lessonCheck(['machine', '--down']);
       expect(down.exitCode, down.output).toBe(0);
