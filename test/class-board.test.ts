@@ -9,11 +9,11 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { keepLabs, lessonCheck } from './lab-helpers.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nerdctl } from '../helpers/containerd.ts';
-import { Host } from '../helpers/host.ts';
+import { nerdctl } from '../helpers/system/containerd.ts';
+import { Host } from '../helpers/host/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { type Profile, loadProfile } from '../helpers/profile.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { lessonCheck, runLab } from './lab-helpers.ts';
 import { startSshd } from './sshd.ts';
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { SshTransport } from '../helpers/ssh.ts';
+import { SshTransport } from '../helpers/host/ssh.ts';
 import { keepLabs, lessonCheck } from './lab-helpers.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { type GoAssets, PODINFO, buildGoAssets } from '../helpers/sources/go-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { type Traces, labTraces, lessonCheck, runLab } from './lab-helpers.ts';
 

@@ -12,8 +12,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { Host } from '../helpers/host.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { Host } from '../helpers/host/host.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { type FightingClass, fightingClass } from './fighting-class.ts';
 import { type LabRun, keepLab, lessonCheck, removeLab, snapshotLab } from './lab-helpers.ts';
 
@@ -176,7 +176,7 @@ describe.runIf(asRoot)('grading a class that fights back', { timeout: 600_000 },
   test('no session on a graded host saw the agent, LANG or any LC_* variable', () => {
     const sessions = readFileSync(cls.envLog, 'utf8');
     // each hostile host's sessions: the grader's own, and its checks' (one per process, each
-    // running all of that process's commands: helpers/ssh-runner.ts)
+    // running all of that process's commands: helpers/host/ssh-runner.ts)
     expect(sessions.split('---').length - 1).toBeGreaterThanOrEqual(4);
     const saw = (pattern: RegExp) =>
       sessions

@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ROOT } from '../helpers/root.ts';
+import { ROOT } from '../helpers/util/root.ts';
 
 interface Edge {
   to: string;
@@ -93,7 +93,7 @@ describe('the imports', () => {
   test('verify loads nothing of the sandbox lab, the machine, the walks or their offline parts', () => {
     const verify = loads(graph, ['helpers/commands/inspect.ts', ...sources('suites')]);
     expect(verify).toContain('helpers/checks/check.ts');
-    expect(verify).toContain('helpers/cni-probe.ts');
+    expect(verify).toContain('helpers/system/cni-probe.ts');
     expect(verify.filter((f) => /^helpers\/(lab|machine|walk|offline)\//.test(f))).toEqual([]);
   });
 });

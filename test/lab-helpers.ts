@@ -8,8 +8,8 @@ import { XMLParser } from 'fast-xml-parser';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { LABS_ROOT } from '../helpers/lab/lab-state.ts';
 import { teardownLab } from '../helpers/lab/teardown.ts';
-import { Host } from '../helpers/host.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { Host } from '../helpers/host/host.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { loadProfile } from '../helpers/profile.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { MACHINES_ROOT, Machine, type MachineState } from '../helpers/machine/machine.ts';
 import type { VmState } from '../helpers/machine/vm.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { type HostRuntimeTraces, type LabRun, check, hostRuntimeTraces, lessonCheck } from './lab-helpers.ts';
 

@@ -7,11 +7,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { APT_CACHE } from '../helpers/sources/apt-source.ts';
 import { INSIDE, Machine } from '../helpers/machine/machine.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { lessonCheck } from './lab-helpers.ts';
 import { type KeptMachine, inMachine, keepMachine } from './machine-helpers.ts';
 

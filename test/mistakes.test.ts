@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nerdctl } from '../helpers/containerd.ts';
-import { Host } from '../helpers/host.ts';
+import { nerdctl } from '../helpers/system/containerd.ts';
+import { Host } from '../helpers/host/host.ts';
 import { fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { failing, keepLab, lessonCheck, removeLab } from './lab-helpers.ts';
 import { LAB_MISTAKES, type LabHands, expectTheMistakeAlone } from './mistakes.ts';
 

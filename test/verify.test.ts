@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
-import { nerdctl } from '../helpers/containerd.ts';
+import { nerdctl } from '../helpers/system/containerd.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import {
   check,
   failing,

@@ -12,12 +12,12 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'vitest';
-import type { TranscriptEntry } from '../host.ts';
-import { CommandError } from '../host.ts';
-import { DID_NOT_ANSWER, observedCommand } from '../transport.ts';
-import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from '../run.ts';
+import type { TranscriptEntry } from '../host/host.ts';
+import { CommandError } from '../host/host.ts';
+import { DID_NOT_ANSWER, observedCommand } from '../host/transport.ts';
+import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from '../run/run.ts';
 import { type CatalogueCheck, type CheckId, type Stage, catalogued, isCheckId } from './catalogue.ts';
-import { ctr } from '../containerd.ts';
+import { ctr } from '../system/containerd.ts';
 import { outcomeOf, recordOutcome } from './ledger.ts';
 import {
   type Blocker,
@@ -29,9 +29,9 @@ import {
   plan,
   unfinished,
 } from './schedule.ts';
-import { mark } from '../timing.ts';
-import { clip, firstLine } from '../host-text.ts';
-import { runLabel } from '../run-label.ts';
+import { mark } from '../util/timing.ts';
+import { clip, firstLine } from '../host/host-text.ts';
+import { runLabel } from '../run/run-label.ts';
 
 mark('worker: checks module loaded');
 

@@ -8,20 +8,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import {
   killProcessesUnder,
   namespaceCgroups,
   removeEmptyDirsNotIn,
   subdirs,
   unmountUnder,
-} from '../offline/processes.ts';
+} from '../util/processes.ts';
 import { stopProcess } from '../offline/supervisor.ts';
-import { dropForwardingClaim, labClaim, releaseForwarding } from '../forwarding.ts';
-import { hostInNetns } from '../netns.ts';
+import { dropForwardingClaim, labClaim, releaseForwarding } from '../net/forwarding.ts';
+import { hostInNetns } from '../net/netns.ts';
 import type { LabState } from './lab-state.ts';
-import { removeNetObjects } from '../net-objects.ts';
-import { runLabel } from '../run-label.ts';
+import { removeNetObjects } from '../net/net-objects.ts';
+import { runLabel } from '../run/run-label.ts';
 
 export interface TeardownReport {
   processes: number;

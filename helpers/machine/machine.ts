@@ -10,19 +10,19 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { freeSubnet } from '../net-objects.ts';
+import type { Host } from '../host/host.ts';
+import { freeSubnet } from '../net/net-objects.ts';
 import { startRegistry } from '../offline/registry.ts';
 import { isAlive, startDaemon } from '../offline/supervisor.ts';
-import { namespaceCgroups } from '../offline/processes.ts';
-import { ROOT } from '../root.ts';
-import { during } from '../progress.ts';
-import { SERVICE_PATH } from '../service.ts';
+import { namespaceCgroups } from '../util/processes.ts';
+import { ROOT } from '../util/root.ts';
+import { during } from '../util/progress.ts';
+import { SERVICE_PATH } from '../system/service.ts';
 import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
 import { makeSshAccess } from './ssh-access.ts';
-import { runLabel } from '../run-label.ts';
-import { writeJsonAtomically } from '../json-file.ts';
+import { runLabel } from '../run/run-label.ts';
+import { writeJsonAtomically } from '../util/json-file.ts';
 
 export const MACHINES_ROOT = process.env.LC_MACHINES_ROOT ?? '/var/lib/lesson-check/machines';
 

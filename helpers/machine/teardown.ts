@@ -6,11 +6,11 @@
  */
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { killProcessesUnder, namespaceCgroups, removeEmptyDirsNotIn, unmountUnder } from '../offline/processes.ts';
+import type { Host } from '../host/host.ts';
+import { killProcessesUnder, namespaceCgroups, removeEmptyDirsNotIn, unmountUnder } from '../util/processes.ts';
 import { stopProcess } from '../offline/supervisor.ts';
 import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
-import { runLabel } from '../run-label.ts';
+import { runLabel } from '../run/run-label.ts';
 
 export interface MachineTeardown {
   name: string;

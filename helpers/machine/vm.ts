@@ -12,21 +12,21 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { killProcessesUnder } from '../offline/processes.ts';
+import type { Host } from '../host/host.ts';
+import { killProcessesUnder } from '../util/processes.ts';
 import { freeLoopbackPort, startRegistry } from '../offline/registry.ts';
 import { isAlive, startDaemon, stopProcess } from '../offline/supervisor.ts';
-import { during } from '../progress.ts';
-import { ROOT } from '../root.ts';
-import { runLabel } from '../run-label.ts';
-import { SERVICE_PATH } from '../service.ts';
-import { shellQuote } from '../ssh.ts';
+import { during } from '../util/progress.ts';
+import { ROOT } from '../util/root.ts';
+import { runLabel } from '../run/run-label.ts';
+import { SERVICE_PATH } from '../system/service.ts';
+import { shellQuote } from '../host/ssh.ts';
 import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { INSIDE, MACHINES_ROOT } from './machine.ts';
 import { GUEST_TOOLS, MachineError, requireTools } from './rootfs.ts';
 import { makeSshAccess } from './ssh-access.ts';
 import { GUEST_NET, type VmRelease, cachedVmImage } from './vm-image.ts';
-import { writeJsonAtomically } from '../json-file.ts';
+import { writeJsonAtomically } from '../util/json-file.ts';
 
 /** How QEMU runs the guest: KVM where it works here, TCG (software emulation) otherwise. */
 export interface Accel {

@@ -23,9 +23,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { during, progressNote } from '../progress.ts';
-import type { CommandResult } from '../transport.ts';
+import type { Host } from '../host/host.ts';
+import { during, progressNote } from '../util/progress.ts';
+import type { CommandResult } from '../host/transport.ts';
 import { lockDir } from './cache-lock.ts';
 import { isAlive } from '../offline/supervisor.ts';
 import { type Arch, type ReleaseFiles, type Versions, hostArch, lessonAssets, readDirAssets } from './github-source.ts';

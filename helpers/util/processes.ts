@@ -4,8 +4,8 @@
  * deepest first, and the cgroups and host folders containerd made removed only once empty.
  */
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
-import type { Host } from '../host.ts';
-import { stopProcess } from './supervisor.ts';
+import type { Host } from '../host/host.ts';
+import { stopProcess } from '../offline/supervisor.ts';
 
 /** SIGKILLs whatever still runs from `dir` (shims, containers), until nothing does; how many. */
 export async function killProcessesUnder(dir: string): Promise<number> {
