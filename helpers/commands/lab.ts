@@ -178,7 +178,7 @@ export async function labCommand(args: string[]): Promise<number> {
         `${torn.hostTraces.length} host dirs`,
       ].join(', ');
       const took = `${((Date.now() - t1) / 1000).toFixed(1)} s`;
-      const prefix = torn.prefixRemoved ? 'removed' : 'NOT removed';
+      const prefix = torn.removed ? 'removed' : 'NOT removed';
       out.info(`lesson-check: lab ${lab.id} torn down in ${took} (${removed}; prefix ${prefix})`);
     }
     signals.release();

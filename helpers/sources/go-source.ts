@@ -25,7 +25,7 @@ import {
 import { join } from 'node:path';
 import type { Host } from '../host/host.ts';
 import { during, progressNote } from '../util/progress.ts';
-import type { CommandResult } from '../host/transport.ts';
+import { lastLines } from '../util/files.ts';
 import { lockDir } from './cache-lock.ts';
 import { isAlive } from '../offline/supervisor.ts';
 import { type Arch, type ReleaseFiles, type Versions, hostArch, lessonAssets, readDirAssets } from './github-source.ts';
@@ -167,16 +167,14 @@ class Builder {
       timeoutMs: 3_600_000,
     });
     if (r.exitCode !== 0)
-      throw new GoSourceError(`go build ${args.slice(-1)[0]} in ${cwd} failed (exit ${r.exitCode}): ${lastLines(r)}`);
+      throw new GoSourceError(
+        `go build ${args.slice(-1)[0]} in ${cwd} failed (exit ${r.exitCode}): ${lastLines(r.stderr || r.stdout)}`,
+      );
   }
 
   async tar(args: string[]): Promise<void> {
     await this.host.ensure(['tar', ...args]);
   }
-}
-
-function lastLines(r: CommandResult): string {
-  return (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
 }
 
 const CONTAINERD_PKG = 'github.com/containerd/containerd/v2';
