@@ -3,7 +3,7 @@
  * supervised process? Answers with what is wrong, in lesson terms: a failure a check passes on.
  */
 import { SECTIONS } from '../checks/catalogue.ts';
-import type { CheckDetails } from '../checks/check.ts';
+import type { CheckDetails } from '../checks/failure.ts';
 import type { Host } from '../host/host.ts';
 import type { Profile } from '../profile.ts';
 
