@@ -20,7 +20,7 @@ host_nerdctl() {
   nerdctl_at --data-root "$P/var/lib/nerdctl" --cni-path "$CNI" --cni-netconfpath "$P/etc/cni/net.d" \
     --hosts-dir "$P/etc/containerd/certs.d" "$@"
 }
-# the run's record (helpers/run-records.ts): records of runs that died are looked for, this one's written
+# the run's record (helpers/run/run-records.ts): records of runs that died are looked for, this one's written
 RUNS=/run/lesson-check/runs
 sh -c 'for f in "$1"/*.json; do [ -f "$f" ] && cat "$f" && echo; done; true' sh "$RUNS" >/dev/null
 echo "{\"runId\":\"$id\"}" | sh -c 'mkdir -p "$1" && cat > "$2.tmp" && mv "$2.tmp" "$2"' sh "$RUNS" "$RUNS/$id.json"
@@ -85,7 +85,7 @@ fi
 # K4: a throwaway netns wired by the bridge plugin, podinfo in it, HTTP from the host
 netns=$NS-k4 bridge=lc${id}k4 data=/tmp/lesson-check-$NS-k4
 ip netns add "$netns"
-# the claim on IPv4 forwarding (helpers/forwarding.ts), and its release below
+# the claim on IPv4 forwarding (helpers/net/forwarding.ts), and its release below
 flock /proc/sys/net/ipv4/ip_forward sh -c 'd="$1/$(stat -L -c %i /proc/self/ns/net)" && mkdir -p "$d" && { [ -e "$d/original" ] || cat "$3" > "$d/original"; } && : > "$d/claim.$2"' sh /run/lesson-check-ip-forward "$NS" /proc/sys/net/ipv4/ip_forward
 ip -4 -o route show table all | has -v 10.254.77.
 conf="{\"cniVersion\":\"1.0.0\",\"name\":\"$NS-k4\",\"type\":\"bridge\",\"bridge\":\"$bridge\",\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.254.77.0/24\"}]],\"dataDir\":\"$data\"}}"
@@ -101,7 +101,7 @@ ctr --namespace "$NS" tasks delete --force "$NS-k4" >/dev/null 2>&1; ctr --names
 # the run's namespace: its images, then the namespace (retried while GC still holds content)
 ctr --namespace "$NS" images rm --sync $(ctr --namespace "$NS" images ls -q) >/dev/null
 until ctr namespaces remove "$NS" >/dev/null 2>&1; do sleep 0.1; done
-# the end of the run (helpers/run-traces.ts): its namespaces looked for, containerd's and runc's
+# the end of the run (helpers/run/run-traces.ts): its namespaces looked for, containerd's and runc's
 # per-namespace folders and its cgroups swept; then its record goes
 ctr namespaces ls -q >/dev/null
 sh -c 'd=$1; shift; for p in "$@"; do [ -d "$p" ] && find "$p" -mindepth 1 -maxdepth 1 -type d \( -name "$d" -o -name "$d-*" \) -exec rmdir -- {} +; done; true' \

@@ -15,8 +15,8 @@ import { CLI, median, seconds, timed, writeSection } from './lib.mjs';
 const { startSshd } = await import('../test/sshd.ts');
 const { keepLab, removeLab } = await import('../test/support/labs.ts');
 const { loadProfile } = await import('../helpers/profile.ts');
-const { SshTransport } = await import('../helpers/ssh.ts');
-const { LocalTransport } = await import('../helpers/transport.ts');
+const { SshTransport } = await import('../helpers/host/ssh.ts');
+const { LocalTransport } = await import('../helpers/host/transport.ts');
 
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 7);
 const BUDGET = 1.5;

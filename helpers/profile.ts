@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
-import { firstLine } from './host-text.ts';
+import { firstLine } from './host/host-text.ts';
 
 export interface Profile {
   name: string;

@@ -3,7 +3,7 @@
 // Weight 0: the host is the lab's, not the student's work.
 import { STAGES } from '../helpers/checks/catalogue.ts';
 import { check, observedCommand, require, stage } from '../helpers/checks/check.ts';
-import { cgroupVersion, overlayUsable } from '../helpers/host-probes.ts';
+import { cgroupVersion, overlayUsable } from '../helpers/system/host-probes.ts';
 
 stage(STAGES.host, () => {
   check('H1', async ({ host }) => {

@@ -5,7 +5,7 @@
 import { basename, dirname } from 'node:path';
 import { SECTIONS, STAGES } from '../helpers/checks/catalogue.ts';
 import { check, fail, observedCommand, require, stage } from '../helpers/checks/check.ts';
-import { ctr, ctrIn, ctrPull } from '../helpers/containerd.ts';
+import { ctr, ctrIn, ctrPull } from '../helpers/system/containerd.ts';
 import { findElsewhere } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
@@ -14,10 +14,10 @@ import {
   expectPinnedVersion,
   failWith,
 } from '../helpers/checks/expectations.ts';
-import type { Host } from '../helpers/host.ts';
+import type { Host } from '../helpers/host/host.ts';
 import type { Profile } from '../helpers/profile.ts';
-import { serviceStatus } from '../helpers/service.ts';
-import { parseVersion } from '../helpers/versions.ts';
+import { serviceStatus } from '../helpers/system/service.ts';
+import { parseVersion } from '../helpers/system/versions.ts';
 
 const { installContainerd, meetCtr } = SECTIONS;
 

@@ -13,8 +13,14 @@ import {
   require,
   stage,
 } from '../helpers/checks/check.ts';
-import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
-import { ctrRun, ctrRunPrinting } from '../helpers/containerd.ts';
+import {
+  RUNC_OPTIONS_PATH,
+  V2_RUNC_OPTIONS_PATH,
+  describeValue,
+  parseToml,
+  valueAt,
+} from '../helpers/system/config-toml.ts';
+import { ctrRun, ctrRunPrinting } from '../helpers/system/containerd.ts';
 import { findElsewhere, nearMisses } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
@@ -26,11 +32,11 @@ import {
   failWith,
   notExecutable,
 } from '../helpers/checks/expectations.ts';
-import { processAndFileAges, runcsOnDaemonPath, serviceStatus } from '../helpers/service.ts';
-import type { Host } from '../helpers/host.ts';
+import { processAndFileAges, runcsOnDaemonPath, serviceStatus } from '../helpers/system/service.ts';
+import type { Host } from '../helpers/host/host.ts';
 import type { Profile } from '../helpers/profile.ts';
-import type { CommandResult } from '../helpers/transport.ts';
-import { parseVersion } from '../helpers/versions.ts';
+import type { CommandResult } from '../helpers/host/transport.ts';
+import { parseVersion } from '../helpers/system/versions.ts';
 
 const SETTING = 'plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options.SystemdCgroup';
 const { installRunc, configureContainerd } = SECTIONS;

@@ -6,7 +6,7 @@
 import { dirname } from 'node:path';
 import { SECTIONS, STAGES } from '../helpers/checks/catalogue.ts';
 import { type CheckContext, check, observedCommand, require, stage } from '../helpers/checks/check.ts';
-import { ctrRunPrinting, nerdctl, pullOnce, withNerdctlProbe } from '../helpers/containerd.ts';
+import { ctrRunPrinting, nerdctl, pullOnce, withNerdctlProbe } from '../helpers/system/containerd.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
@@ -15,8 +15,8 @@ import {
   expectPinnedVersion,
   failWith,
 } from '../helpers/checks/expectations.ts';
-import type { CommandResult } from '../helpers/transport.ts';
-import { SEMVER, parseVersion } from '../helpers/versions.ts';
+import type { CommandResult } from '../helpers/host/transport.ts';
+import { SEMVER, parseVersion } from '../helpers/system/versions.ts';
 
 /** The two texts nerdctl gives when the bridge plugin is missing: the lesson's (from the OCI
  * hook, once a conflist exists) and nerdctl 2.2's earlier check. nerdctl's fatal log line quotes

@@ -5,8 +5,8 @@ import { isIPv4 } from 'node:net';
 import { dirname } from 'node:path';
 import { SECTIONS, STAGES } from '../helpers/checks/catalogue.ts';
 import { type CheckDetails, check, observedCommand, require, stage } from '../helpers/checks/check.ts';
-import { type Wiring, bridgeProbe } from '../helpers/cni-probe.ts';
-import { nerdctl } from '../helpers/containerd.ts';
+import { type Wiring, bridgeProbe } from '../helpers/system/cni-probe.ts';
+import { nerdctl } from '../helpers/system/containerd.ts';
 import { findElsewhere, neighbourDirs } from '../helpers/checks/diagnose.ts';
 import {
   type Diagnosis,
@@ -15,10 +15,10 @@ import {
   failWith,
   notExecutable,
 } from '../helpers/checks/expectations.ts';
-import { clip, firstLine } from '../helpers/host-text.ts';
-import { type HttpPoll, pollHttpGet } from '../helpers/http.ts';
-import { ipInSubnet } from '../helpers/net.ts';
-import { parseCniVersion } from '../helpers/versions.ts';
+import { clip, firstLine } from '../helpers/host/host-text.ts';
+import { type HttpPoll, pollHttpGet } from '../helpers/system/http.ts';
+import { ipInSubnet } from '../helpers/net/ipv4.ts';
+import { parseCniVersion } from '../helpers/system/versions.ts';
 
 const { installCniPlugins, runPodinfo } = SECTIONS;
 

@@ -9,7 +9,7 @@ import './20-runc.ts';
 import './30-nerdctl.ts';
 import './40-cni.ts';
 import { afterAll } from 'vitest';
-import { loadRunContext } from '../helpers/run.ts';
+import { loadRunContext } from '../helpers/run/run.ts';
 
 // over ssh, this process's session on the host (its runner) ends with the checks, so that its
 // folder there is gone before the run's owner sweeps the host and reports

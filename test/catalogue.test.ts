@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CATALOGUE, SECTIONS, STAGES, sectionNamed } from '../helpers/checks/catalogue.ts';
 import { declaredChecks, renderCatalogue } from '../helpers/commands/list.ts';
-import { ROOT } from '../helpers/root.ts';
+import { ROOT } from '../helpers/util/root.ts';
 import { renderGradingPage } from './grading-page.ts';
 
 describe('the check catalogue', () => {

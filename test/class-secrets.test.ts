@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { ROOT } from '../helpers/root.ts';
+import { ROOT } from '../helpers/util/root.ts';
 
 async function classSecrets(env: Record<string, string>, name = 'class.ini') {
   const home = mkdtempSync(join(tmpdir(), 'lc-home-'));

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { COMMANDS } from '../helpers/commands/cli.ts';
 import { renderUsage } from '../helpers/commands/usage.ts';
 import { lessonProfile } from '../helpers/profile.ts';
-import { ROOT } from '../helpers/root.ts';
+import { ROOT } from '../helpers/util/root.ts';
 
 const BIN = join(ROOT, 'bin/lesson-check.js');
 const NAMES = Object.keys(COMMANDS);

@@ -1,7 +1,13 @@
 // containerd's config.toml as R3 reads it: TOML 1.0 with CRLF, value types checked, and a
 // malformed file named by line and column.
 import { describe, expect, test } from 'vitest';
-import { RUNC_OPTIONS_PATH, V2_RUNC_OPTIONS_PATH, describeValue, parseToml, valueAt } from '../helpers/config-toml.ts';
+import {
+  RUNC_OPTIONS_PATH,
+  V2_RUNC_OPTIONS_PATH,
+  describeValue,
+  parseToml,
+  valueAt,
+} from '../helpers/system/config-toml.ts';
 
 const LESSON =
   'version = 3\n\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\nSystemdCgroup = true\n';

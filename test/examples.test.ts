@@ -6,10 +6,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { type TargetHost, readInventory } from '../helpers/inventory.ts';
+import { type TargetHost, readInventory } from '../helpers/inventory/inventory.ts';
 import { HONOURED_VARS } from '../helpers/inventory/tree.ts';
 import { type Profile, lessonProfile, loadProfile } from '../helpers/profile.ts';
-import { ROOT } from '../helpers/root.ts';
+import { ROOT } from '../helpers/util/root.ts';
 import { ANSIBLE, needs } from './support/requirements.ts';
 
 const EXAMPLES = join(ROOT, 'examples');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { SshTransport } from '../helpers/ssh.ts';
+import { SshTransport } from '../helpers/host/ssh.ts';
 import { lessonCheck } from './support/cli.ts';
 import { keepLabs } from './support/labs.ts';
 import { type Sshd, startSshd } from './sshd.ts';

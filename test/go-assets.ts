@@ -2,10 +2,10 @@
 // 1.4.0, nerdctl 2.2.1, the CNI plugins 1.9.0, podinfo) made once, before any test, so that a
 // cold build (minutes, on a fresh CI machine) is not charged to the first lab test's timeout.
 // The labs under test then find it in the cache, as a user's second `npm run lab` would.
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { buildGoAssets } from '../helpers/sources/go-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { AS_ROOT, UNIT_TIER } from './support/requirements.ts';
 
 export default async function setup(): Promise<void> {

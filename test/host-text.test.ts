@@ -1,8 +1,8 @@
-// Host text leaves the program as text: the rule (helpers/host-text.ts) on the bytes a hostile
+// Host text leaves the program as text: the rule (helpers/host/host-text.ts) on the bytes a hostile
 // host prints, each outlet's renderer on a report that carries them, and report folders that
 // stay where they belong. The whole path, through ssh and grade, is in hostile-hosts.test.ts.
 import { describe, expect, test } from 'vitest';
-import { clip, csvField, reportFolderName, safeJson, visible, visibleLine } from '../helpers/host-text.ts';
+import { clip, csvField, reportFolderName, safeJson, visible, visibleLine } from '../helpers/host/host-text.ts';
 import { consoleStyle, renderGradeTable, renderSummary } from '../helpers/reporters/console.ts';
 import { renderClassTable, renderGradebook } from '../helpers/reporters/gradebook.ts';
 import { renderHtml } from '../helpers/reporters/html.ts';

@@ -5,12 +5,12 @@
 // folders, the sweep) against this machine.
 import { lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { bridgeProbe } from '../helpers/cni-probe.ts';
-import { makePrivateDir } from '../helpers/containerd.ts';
-import { Host } from '../helpers/host.ts';
+import { bridgeProbe } from '../helpers/system/cni-probe.ts';
+import { makePrivateDir } from '../helpers/system/containerd.ts';
+import { Host } from '../helpers/host/host.ts';
 import { lessonProfile } from '../helpers/profile.ts';
-import { removeRunTraces } from '../helpers/run-traces.ts';
-import { type CommandResult, LocalTransport, type RunOptions, type Transport } from '../helpers/transport.ts';
+import { removeRunTraces } from '../helpers/run/run-traces.ts';
+import { type CommandResult, LocalTransport, type RunOptions, type Transport } from '../helpers/host/transport.ts';
 import { AS_ROOT, needs } from './support/requirements.ts';
 
 function result(argv: string[], stdout = '', exitCode = 0): CommandResult {

@@ -172,7 +172,7 @@ needs(AS_ROOT, SSHD).describe('grading a class that fights back', { timeout: 600
   test('no session on a graded host saw the agent, LANG or any LC_* variable', () => {
     const sessions = readFileSync(cls.envLog, 'utf8');
     // each hostile host's sessions: the grader's own, and its checks' (one per process, each
-    // running all of that process's commands: helpers/ssh-runner.ts)
+    // running all of that process's commands: helpers/host/ssh-runner.ts)
     expect(sessions.split('---').length - 1).toBeGreaterThanOrEqual(4);
     const saw = (pattern: RegExp) =>
       sessions

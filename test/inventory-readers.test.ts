@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { expect, test, vi } from 'vitest';
-import { type InventoryReader, readInventory } from '../helpers/inventory.ts';
+import { type InventoryReader, readInventory } from '../helpers/inventory/inventory.ts';
 import { readWithAnsible } from '../helpers/inventory/ansible-reader.ts';
 import { readStaticInventory } from '../helpers/inventory/static-reader.ts';
 import { groupsOfHost } from '../helpers/inventory/tree.ts';

@@ -11,8 +11,8 @@ import {
   shardHosts,
   splitShellWords,
   targetsFromUrls,
-} from '../helpers/inventory.ts';
-import { type SshTarget, SshTransport, parseSshUrl, shellQuote } from '../helpers/ssh.ts';
+} from '../helpers/inventory/inventory.ts';
+import { type SshTarget, SshTransport, parseSshUrl, shellQuote } from '../helpers/host/ssh.ts';
 import { ANSIBLE, needs } from './support/requirements.ts';
 
 function file(name: string, text: string): string {

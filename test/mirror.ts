@@ -8,11 +8,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSyn
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { buildGoAssets } from '../helpers/sources/go-source.ts';
 import { lessonAssets } from '../helpers/sources/github-source.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 
 export interface Mirror {
   url: string;

@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { nerdctl } from '../helpers/containerd.ts';
-import { Host } from '../helpers/host.ts';
+import { nerdctl } from '../helpers/system/containerd.ts';
+import { Host } from '../helpers/host/host.ts';
 import { fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
 import { Lab } from '../helpers/lab/lab.ts';
 import { loadProfile } from '../helpers/profile.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { lessonCheck } from './support/cli.ts';
 import { keepLab, removeLab } from './support/labs.ts';
 import { failing } from './support/reports.ts';

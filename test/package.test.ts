@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { LESSON_VERSIONS } from '../helpers/profile.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
-import { ROOT } from '../helpers/root.ts';
+import { ROOT } from '../helpers/util/root.ts';
 import { NPM_REGISTRY, AS_ROOT, needs } from './support/requirements.ts';
 
 /** Debian's nobody and nogroup: a user with no say over a package root installed. */

@@ -9,7 +9,7 @@ import { parse } from 'smol-toml';
 import { describe, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
 import { type Profile, lessonProfile, loadProfile, sandboxProfile } from '../helpers/profile.ts';
-import { ROOT } from '../helpers/root.ts';
+import { ROOT } from '../helpers/util/root.ts';
 
 const PAGE = join(ROOT, 'docs/PROFILE.md');
 /** The prefix the page's sandbox column calls PREFIX; its last part is the page's ID. */

@@ -2,7 +2,7 @@
 // terminal, or in a log a line at the start, one every 25 s and one at the end; nested steps show
 // the innermost; every step timed for the reports. Timers are faked: no test waits for real.
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { during, progressNote, showProgress, takeStepTimings } from '../helpers/progress.ts';
+import { during, progressNote, showProgress, takeStepTimings } from '../helpers/util/progress.ts';
 
 /** Resolves after `ms` of faked time. */
 function lasting(ms: number): () => Promise<void> {

@@ -7,10 +7,10 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { validateXML } from 'xmllint-wasm';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { type RunReport, countStates } from '../helpers/reporters/model.ts';
 import { REPORT_FILES, writeReports } from '../helpers/reporters/write.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { CHROMIUM, needs } from './support/requirements.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');

@@ -4,8 +4,8 @@
 import { hostname } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { lessonProfile } from '../helpers/profile.ts';
-import { foreignRecordsNote, parseRunRecord } from '../helpers/run-records.ts';
-import { ownNames } from '../helpers/run-traces.ts';
+import { foreignRecordsNote, parseRunRecord } from '../helpers/run/run-records.ts';
+import { ownNames } from '../helpers/run/run-traces.ts';
 
 const valid = {
   runId: '0a1b2c',

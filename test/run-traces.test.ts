@@ -5,11 +5,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { claimForwarding, releaseForwarding } from '../helpers/forwarding.ts';
-import { Host } from '../helpers/host.ts';
+import { claimForwarding, releaseForwarding } from '../helpers/net/forwarding.ts';
+import { Host } from '../helpers/host/host.ts';
 import { lessonProfile } from '../helpers/profile.ts';
-import { removeRunTraces } from '../helpers/run-traces.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { removeRunTraces } from '../helpers/run/run-traces.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import { AS_ROOT, needs } from './support/requirements.ts';
 
 const FORWARD = '/proc/sys/net/ipv4/ip_forward';

@@ -1,4 +1,4 @@
-// The ssh runner (helpers/ssh-runner.ts), for real: Debian's sshd on loopback, its login shell
+// The ssh runner (helpers/host/ssh-runner.ts), for real: Debian's sshd on loopback, its login shell
 // bash with a ~/.bashrc that talks on both streams and counts how often it runs, as a student's
 // can. A host's commands all go through one session, arrive as the same literal words, keep
 // their own output (never .bashrc's), their deadlines, bounds and cancels; what the host says
@@ -20,8 +20,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
 import { isAlive } from '../helpers/offline/supervisor.ts';
-import { SshTransport } from '../helpers/ssh.ts';
-import { KEPT_OUTPUT_BYTES } from '../helpers/transport.ts';
+import { SshTransport } from '../helpers/host/ssh.ts';
+import { KEPT_OUTPUT_BYTES } from '../helpers/host/transport.ts';
 import { type Sshd, startSshd } from './sshd.ts';
 import { eventually } from './support/eventually.ts';
 import { AS_ROOT, SSHD, needs } from './support/requirements.ts';

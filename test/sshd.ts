@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { freeLoopbackPort } from '../helpers/lab/lab.ts';
-import { Host } from '../helpers/host.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { Host } from '../helpers/host/host.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 
 export interface Sshd {
   port: number;

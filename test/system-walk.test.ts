@@ -6,10 +6,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { SystemWalk, findLeftovers, leftoversRefusal } from '../helpers/walk/system-walk.ts';
 import { type Profile, lessonProfile } from '../helpers/profile.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 
 /** The lesson's profile with its paths under a fresh folder. */
 function profileUnder(root: string): Profile {

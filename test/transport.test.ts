@@ -8,12 +8,12 @@ import {
   formatArgv,
   observedCommand,
   tail,
-} from '../helpers/transport.ts';
+} from '../helpers/host/transport.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ctrRunPrinting } from '../helpers/containerd.ts';
-import { Host } from '../helpers/host.ts';
+import { ctrRunPrinting } from '../helpers/system/containerd.ts';
+import { Host } from '../helpers/host/host.ts';
 import { isAlive } from '../helpers/offline/supervisor.ts';
 import { eventually } from './support/eventually.ts';
 

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CATALOGUE } from '../helpers/checks/catalogue.ts';
-import { Host } from '../helpers/host.ts';
+import { Host } from '../helpers/host/host.ts';
 import { INSIDE } from '../helpers/machine/machine.ts';
 import type { VmRelease } from '../helpers/machine/vm-image.ts';
 import { APT_CACHE, fetchAptArtifacts } from '../helpers/sources/apt-source.ts';
-import { LocalTransport } from '../helpers/transport.ts';
+import { LocalTransport } from '../helpers/host/transport.ts';
 import type { RunReport } from '../helpers/reporters/model.ts';
 import { lessonCheck } from './support/cli.ts';
 import {

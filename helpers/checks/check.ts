@@ -12,12 +12,12 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'vitest';
-import type { TranscriptEntry } from '../host.ts';
-import { CommandError } from '../host.ts';
-import { DID_NOT_ANSWER, observedCommand } from '../transport.ts';
-import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from '../run.ts';
+import type { TranscriptEntry } from '../host/host.ts';
+import { CommandError } from '../host/host.ts';
+import { DID_NOT_ANSWER, observedCommand } from '../host/transport.ts';
+import { type RunContext, currentRunInfo, inThisRun, loadRunContext, walks } from '../run/run.ts';
 import { type CatalogueCheck, type CheckId, type Stage, catalogued, isCheckId } from './catalogue.ts';
-import { ctr } from '../containerd.ts';
+import { ctr } from '../system/containerd.ts';
 import { outcomeOf, recordOutcome } from './ledger.ts';
 import {
   type Blocker,
@@ -29,26 +29,12 @@ import {
   plan,
   unfinished,
 } from './schedule.ts';
-import { mark } from '../timing.ts';
-import { clip, firstLine } from '../host-text.ts';
-import { runLabel } from '../run-label.ts';
+import { mark } from '../util/timing.ts';
+import { clip, firstLine } from '../host/host-text.ts';
+import { runLabel } from '../run/run-label.ts';
+import { type CheckDetails, CheckFailure } from './failure.ts';
 
 mark('worker: checks module loaded');
-
-export interface CheckDetails {
-  /** What the lesson says must hold. */
-  expected: string;
-  /** What was found: the command as run, its exit code and stderr tail, attempts against a limit. */
-  observed: string;
-  /** For operators: the likely cause and the next command to run. */
-  hint: string;
-  /** For graders: the likely cause in a few words, without the fix ("runc is not executable"). */
-  cause?: string;
-  /** The failure leaves what later checks need intact (a wrong value, not an unreadable file):
-   * true for every check that needs this one, or a list of those that may still run (the others
-   * would only fail again for the same mistake, and are blocked by it). */
-  dependentsMayRun?: boolean | string[];
-}
 
 export interface CheckMeta extends Partial<CheckDetails> {
   id: string;
@@ -71,23 +57,8 @@ declare module 'vitest' {
   }
 }
 
-/** The host is not in the state the lesson promises. */
-export class CheckFailure extends Error {
-  constructor(readonly details: CheckDetails) {
-    super(`${details.expected}\n  observed: ${details.observed}\n  hint: ${details.hint}`);
-    this.name = 'CheckFailure';
-  }
-}
-
-/** Fails the running check. */
-export function fail(details: CheckDetails): never {
-  throw new CheckFailure(details);
-}
-
-/** Fails the running check unless `condition` holds. */
-export function require(condition: unknown, details: CheckDetails | (() => CheckDetails)): asserts condition {
-  if (!condition) fail(typeof details === 'function' ? details() : details);
-}
+/** How a check fails (beside it: what is not the engine's, such as a service probe, can say it). */
+export { type CheckDetails, CheckFailure, fail, require } from './failure.ts';
 
 /** The observed part of a failure about a command (defined beside the transport). */
 export { observedCommand };

@@ -3,7 +3,7 @@
  * a file put in the wrong folder, a key spelled almost right.
  */
 import { dirname } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 
 /** Regular files named `name` within `depth` levels of each dir (missing dirs are fine). */
 export async function findElsewhere(host: Host, name: string, dirs: string[], depth = 2): Promise<string[]> {

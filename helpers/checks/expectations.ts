@@ -6,11 +6,11 @@
  */
 import { SECTIONS, type Section } from './catalogue.ts';
 import { type CheckDetails, fail, observedCommand, require } from './check.ts';
-import type { Parsed } from '../config-toml.ts';
-import { ctrIn } from '../containerd.ts';
-import type { FileStat, Host } from '../host.ts';
+import type { Parsed } from '../system/config-toml.ts';
+import { ctrIn } from '../system/containerd.ts';
+import type { FileStat, Host } from '../host/host.ts';
 import type { Profile } from '../profile.ts';
-import type { CommandResult } from '../transport.ts';
+import type { CommandResult } from '../host/transport.ts';
 
 /** What a diagnosis works out from an observation: the failure's observed, hint and cause. */
 export type Diagnosis = Pick<CheckDetails, 'observed' | 'hint'> & { cause: string };

@@ -5,7 +5,7 @@
  * inventory's, shown as text only).
  */
 import { sectionNamed } from '../checks/catalogue.ts';
-import { visibleLine } from '../host-text.ts';
+import { visibleLine } from '../host/host-text.ts';
 import type { ConsoleStyle } from '../reporters/console.ts';
 import type { RunReport } from '../reporters/model.ts';
 import { type Board, boardOf } from './board.ts';

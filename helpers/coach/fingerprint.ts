@@ -8,9 +8,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import type { Profile } from '../profile.ts';
-import { type SshTransport, sshEnvironment } from '../ssh.ts';
+import { type SshTransport, sshEnvironment } from '../host/ssh.ts';
 
 /** The paths whose metadata stands for the lesson's state on the host. */
 export function watchedPaths(profile: Profile): string[] {

@@ -3,7 +3,7 @@
  * terminal beside the student's shell. Elsewhere (a lab platform's log, tmux's pipe-pane): one
  * line per change. A host's words (a cause quoting a path it named) are shown as text only.
  */
-import { visibleLine } from '../host-text.ts';
+import { visibleLine } from '../host/host-text.ts';
 import type { ConsoleStyle } from '../reporters/console.ts';
 import type { Board, Section } from './board.ts';
 

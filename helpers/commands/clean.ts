@@ -1,6 +1,6 @@
-import { Host } from '../host.ts';
-import { cleanDeadRuns, foreignRecordsNote } from '../run-records.ts';
-import { LocalTransport } from '../transport.ts';
+import { Host } from '../host/host.ts';
+import { cleanDeadRuns, foreignRecordsNote } from '../run/run-records.ts';
+import { LocalTransport } from '../host/transport.ts';
 import { noPositionals, parseOptions } from './options.ts';
 import { declareCommand } from './usage.ts';
 

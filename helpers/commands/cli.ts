@@ -13,8 +13,8 @@
  * when ended by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT).
  */
 import { UsageError } from './options.ts';
-import { visible } from '../host-text.ts';
-import { InventoryError } from '../inventory.ts';
+import { visible } from '../host/host-text.ts';
+import { InventoryError } from '../inventory/inventory.ts';
 import { ProfileError } from '../profile.ts';
 import { internalErrorLine } from './internal-error.ts';
 import { type CommandSpec, renderCommandList, renderUsage, renderVersion } from './usage.ts';

@@ -1,11 +1,11 @@
 /** The end of a run on the console, shared by the commands that run the suites on one host. */
 import { join } from 'node:path';
-import { safeJson, visible } from '../host-text.ts';
+import { safeJson, visible } from '../host/host-text.ts';
 import { consoleStyle, renderGradeTable, renderSummary } from '../reporters/console.ts';
 import { type RunReport, exitCodeOf } from '../reporters/model.ts';
 import { renderClassTable } from '../reporters/gradebook.ts';
 import { GRADEBOOK, GRADE_FILE, REPORT_FILES } from '../reporters/write.ts';
-import type { ConsoleOptions } from '../run.ts';
+import type { ConsoleOptions } from '../run/run.ts';
 
 /** The summary table and failures (or the JSON document alone), and the exit code: 0 all passed,
  * 1 checks failed, 2 when the run wrote no results or its reports could not be written. */

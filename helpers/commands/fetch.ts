@@ -1,10 +1,10 @@
-import { Host } from '../host.ts';
+import { Host } from '../host/host.ts';
 import { copyAssetsTo } from '../sources/github-source.ts';
 import { copyPodinfoTo } from '../sources/go-source.ts';
 import { resolveRelease } from '../sources/release.ts';
-import { consoleProgress, showProgress } from '../progress.ts';
-import { trapSignals } from '../signals.ts';
-import { LocalTransport } from '../transport.ts';
+import { consoleProgress, showProgress } from '../util/progress.ts';
+import { trapSignals } from '../run/signals.ts';
+import { LocalTransport } from '../host/transport.ts';
 import { UsageError, noPositionals, parseOptions, sourceOption, sourceOptions } from './options.ts';
 import { resolve } from 'node:path';
 import { ENV, declareCommand } from './usage.ts';

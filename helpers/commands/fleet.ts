@@ -7,9 +7,9 @@ import type { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ClassBoard } from '../coach/class-board.ts';
 import { redraw } from '../coach/screen.ts';
-import { type FleetOptions, type InternalError, checkFleet, fleetWatcher, unreachable } from '../fleet.ts';
+import { type FleetOptions, type InternalError, checkFleet, fleetWatcher, unreachable } from '../class/fleet.ts';
 import { writeErrorDetails } from './internal-error.ts';
-import { safeJson, visible, visibleLine } from '../host-text.ts';
+import { safeJson, visible, visibleLine } from '../host/host-text.ts';
 import {
   INVENTORY_READERS,
   InventoryError,
@@ -19,14 +19,14 @@ import {
   readInventory,
   shardHosts,
   targetsFromUrls,
-} from '../inventory.ts';
+} from '../inventory/inventory.ts';
 import { loadProfile } from '../profile.ts';
 import { exitCodeOf } from '../reporters/model.ts';
 import { consoleStyle } from '../reporters/console.ts';
 import type { RunReport } from '../reporters/model.ts';
 import { tryWriteReports, writeReports } from '../reporters/write.ts';
-import type { Mode } from '../run.ts';
-import { trapSignals } from '../signals.ts';
+import type { Mode } from '../run/run.ts';
+import { trapSignals } from '../run/signals.ts';
 import { summarizeClass } from './end-of-run.ts';
 import { type ConsoleOut, UsageError } from './options.ts';
 

@@ -12,11 +12,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clip, visibleLine } from '../host-text.ts';
-import type { TargetHost } from '../inventory.ts';
-import { trapSignals } from '../signals.ts';
-import { SshTransport } from '../ssh.ts';
-import { type CommandResult, LocalTransport, describeResult } from '../transport.ts';
+import { clip, visibleLine } from '../host/host-text.ts';
+import type { TargetHost } from '../inventory/inventory.ts';
+import { trapSignals } from '../run/signals.ts';
+import { SshTransport } from '../host/ssh.ts';
+import { type CommandResult, LocalTransport, describeResult } from '../host/transport.ts';
 import { FLEET, classHosts } from './fleet.ts';
 import { UsageError, noPositionals, parseOptions } from './options.ts';
 import { ENV, declareCommand } from './usage.ts';

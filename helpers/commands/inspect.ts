@@ -5,17 +5,17 @@
  * --inventory, the hosts of a class instead (commands/fleet.ts).
  */
 import { resolve } from 'node:path';
-import { Host } from '../host.ts';
+import { Host } from '../host/host.ts';
 import { lessonProfile, loadProfile, profileFileFor } from '../profile.ts';
 import type { RunReport } from '../reporters/model.ts';
-import type { Mode } from '../run.ts';
-import { foreignRecordsNote } from '../run-records.ts';
+import type { Mode } from '../run/run.ts';
+import { foreignRecordsNote } from '../run/run-records.ts';
 import { HostRun } from '../suite-run/lifecycle.ts';
-import { probesCutShort } from '../run-traces.ts';
+import { probesCutShort } from '../run/run-traces.ts';
 import { runSuites } from '../suite-run/runner.ts';
 import type { SuiteControl } from '../suite-run/suite-runner.ts';
-import { trapSignals } from '../signals.ts';
-import { LocalTransport } from '../transport.ts';
+import { trapSignals } from '../run/signals.ts';
+import { LocalTransport } from '../host/transport.ts';
 import { listChecks } from './list.ts';
 import { summarize } from './end-of-run.ts';
 import { FLEET, fleetCommand, fleetOptionsWithoutHosts } from './fleet.ts';

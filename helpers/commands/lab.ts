@@ -5,20 +5,20 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Host } from '../host.ts';
+import { Host } from '../host/host.ts';
 import { Lab } from '../lab/lab.ts';
 import { FAULTS, type Fault, LABS_ROOT } from '../lab/lab-state.ts';
 import { sourceName } from '../sources/source-spec.ts';
 import { isAlive } from '../offline/supervisor.ts';
 import { removeRuntimeLeftovers, teardownLab } from '../lab/teardown.ts';
 import { loadProfile } from '../profile.ts';
-import { consoleProgress, during, showProgress, takeStepTimings } from '../progress.ts';
-import type { RunInfo } from '../run.ts';
-import { removeNamespace } from '../run-traces.ts';
+import { consoleProgress, during, showProgress, takeStepTimings } from '../util/progress.ts';
+import type { RunInfo } from '../run/run.ts';
+import { removeNamespace } from '../run/run-traces.ts';
 import { runSuites } from '../suite-run/runner.ts';
 import type { SuiteControl } from '../suite-run/suite-runner.ts';
-import { trapSignals } from '../signals.ts';
-import { LocalTransport } from '../transport.ts';
+import { trapSignals } from '../run/signals.ts';
+import { LocalTransport } from '../host/transport.ts';
 import { summarize } from './end-of-run.ts';
 import {
   CONSOLE,
@@ -32,7 +32,7 @@ import {
   sourceOption,
   sourceOptions,
 } from './options.ts';
-import { runLabel } from '../run-label.ts';
+import { runLabel } from '../run/run-label.ts';
 import { CHECK_EXITS, ENV, declareCommand } from './usage.ts';
 
 export const LAB_COMMAND = declareCommand({
@@ -178,7 +178,7 @@ export async function labCommand(args: string[]): Promise<number> {
         `${torn.hostTraces.length} host dirs`,
       ].join(', ');
       const took = `${((Date.now() - t1) / 1000).toFixed(1)} s`;
-      const prefix = torn.prefixRemoved ? 'removed' : 'NOT removed';
+      const prefix = torn.removed ? 'removed' : 'NOT removed';
       out.info(`lesson-check: lab ${lab.id} torn down in ${took} (${removed}; prefix ${prefix})`);
     }
     signals.release();

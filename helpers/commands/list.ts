@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type CheckId, STAGES, catalogued } from '../checks/catalogue.ts';
-import { ROOT } from '../root.ts';
+import { ROOT } from '../util/root.ts';
 import { SUITE_OPTIONS } from '../suite-run/suite-config.ts';
 import { UsageError } from './options.ts';
 

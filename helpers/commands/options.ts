@@ -6,9 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { CATALOGUE } from '../checks/catalogue.ts';
-import { visibleLine } from '../host-text.ts';
+import { visibleLine } from '../host/host-text.ts';
 import { type SourceSpec, parseSource } from '../sources/source-spec.ts';
-import type { ConsoleOptions } from '../run.ts';
+import type { ConsoleOptions } from '../run/run.ts';
 import type { CommandSpec, OptionSpecs } from './usage.ts';
 
 /** A command line the command cannot take: said in one line, then where its usage is, exit 2. */

@@ -4,7 +4,7 @@
  * A lookup that fails (no network, a rate limit, no such release) is one line, exit 2: the
  * workflow's next step must not run with an empty pin.
  */
-import { LookupError, newestPatches } from '../newest-patches.ts';
+import { LookupError, newestPatches } from '../sources/newest-patches.ts';
 import { LESSON_VERSIONS } from '../profile.ts';
 import { noPositionals, parseOptions } from './options.ts';
 import { ENV, declareCommand } from './usage.ts';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { lessonProfile } from '../profile.ts';
-import { ROOT } from '../root.ts';
+import { ROOT } from '../util/root.ts';
 
 type ParserOption = NonNullable<ParseArgsConfig['options']>[string];
 

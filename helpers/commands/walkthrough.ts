@@ -1,16 +1,16 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Host } from '../host.ts';
+import { Host } from '../host/host.ts';
 import type { ReleaseFiles } from '../sources/github-source.ts';
 import { resolveRelease } from '../sources/release.ts';
-import { consoleProgress, showProgress } from '../progress.ts';
+import { consoleProgress, showProgress } from '../util/progress.ts';
 import { SystemWalk, findLeftovers, leftoversRefusal } from '../walk/system-walk.ts';
 import { lessonProfile, profileToml } from '../profile.ts';
 import { HostRun } from '../suite-run/lifecycle.ts';
 import { runSuites } from '../suite-run/runner.ts';
 import type { SuiteControl } from '../suite-run/suite-runner.ts';
-import { trapSignals } from '../signals.ts';
-import { LocalTransport } from '../transport.ts';
+import { trapSignals } from '../run/signals.ts';
+import { LocalTransport } from '../host/transport.ts';
 import { summarize } from './end-of-run.ts';
 import {
   CONSOLE,

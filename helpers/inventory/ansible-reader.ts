@@ -11,7 +11,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandResult, LocalTransport, describeResult } from '../transport.ts';
+import { type CommandResult, LocalTransport, describeResult } from '../host/transport.ts';
 import {
   HONOURED_VARS,
   InventoryError,

@@ -4,10 +4,10 @@
  * keeps it offline (a loopback registry serving stand-in images under the lesson's names).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { awaitContainerd } from '../containerd.ts';
+import type { Host } from '../host/host.ts';
+import { awaitContainerd } from '../system/containerd.ts';
 import { type Profile, sandboxProfile, profileToml } from '../profile.ts';
 import { type AptArtifacts, fetchAptArtifacts } from '../sources/apt-source.ts';
 import {
@@ -24,13 +24,13 @@ import { resolveRelease } from '../sources/release.ts';
 import { isAlive, startDaemon, stopProcess } from '../offline/supervisor.ts';
 import { freeLoopbackPort, startRegistry } from '../offline/registry.ts';
 import { removeRuntimeLeftovers, snapshotHostTraces } from './teardown.ts';
-import { freeSubnet, netNames } from '../net-objects.ts';
+import { freeSubnet, netNames } from '../net/net-objects.ts';
 import { type Fault, LABS_ROOT, type LabState } from './lab-state.ts';
 import { type SourceSpec, sourceName } from '../sources/source-spec.ts';
-import { claimForwarding, labClaim } from '../forwarding.ts';
-import { currentNetns } from '../netns.ts';
+import { claimForwarding, labClaim } from '../net/forwarding.ts';
+import { currentNetns } from '../net/netns.ts';
 import type { LessonWalk } from '../walk/walk.ts';
-import { writeJsonAtomically } from '../json-file.ts';
+import { readJsonFile, writeJsonAtomically } from '../util/json-file.ts';
 
 export { freeLoopbackPort };
 
@@ -67,7 +67,7 @@ export class Lab implements LessonWalk {
   ) {}
 
   static open(stateFile: string, host: Host, profile: Profile): Lab {
-    return new Lab(stateFile, JSON.parse(readFileSync(stateFile, 'utf8')) as LabState, host, profile);
+    return new Lab(stateFile, readJsonFile<LabState>(stateFile), host, profile);
   }
 
   /** Claims a fresh prefix and records the lab's state, before anything can fail: whatever

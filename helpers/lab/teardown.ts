@@ -8,23 +8,24 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import {
+  type TeardownReport,
   killProcessesUnder,
   namespaceCgroups,
   removeEmptyDirsNotIn,
   subdirs,
   unmountUnder,
-} from '../offline/processes.ts';
+} from '../util/processes.ts';
 import { stopProcess } from '../offline/supervisor.ts';
-import { dropForwardingClaim, labClaim, releaseForwarding } from '../forwarding.ts';
-import { hostInNetns } from '../netns.ts';
+import { dropForwardingClaim, labClaim, releaseForwarding } from '../net/forwarding.ts';
+import { hostInNetns } from '../net/netns.ts';
 import type { LabState } from './lab-state.ts';
-import { removeNetObjects } from '../net-objects.ts';
-import { runLabel } from '../run-label.ts';
+import { removeNetObjects } from '../net/net-objects.ts';
+import { runLabel } from '../run/run-label.ts';
+import { readJsonFileIfAny } from '../util/json-file.ts';
 
-export interface TeardownReport {
-  processes: number;
+export interface LabTeardownReport extends TeardownReport {
   mounts: number;
   netns: string[];
   links: string[];
@@ -32,19 +33,18 @@ export interface TeardownReport {
   hostTraces: string[];
   /** Its containers' runc state folders and shim sockets under /run/containerd, removed. */
   runtimeLeftovers: string[];
-  prefixRemoved: boolean;
 }
 
-export async function teardownLab(host: Host, prefix: string): Promise<TeardownReport> {
+export async function teardownLab(host: Host, prefix: string): Promise<LabTeardownReport> {
   const state = readState(prefix);
-  const report: TeardownReport = {
+  const report: LabTeardownReport = {
     processes: 0,
     mounts: 0,
     netns: [],
     links: [],
     hostTraces: [],
     runtimeLeftovers: [],
-    prefixRemoved: false,
+    removed: false,
   };
   // the daemons first, gracefully; then whatever is left (shims, containers) by force
   if (state?.containerd) await stopProcess(state.containerd.pid, 5_000);
@@ -64,16 +64,12 @@ export async function teardownLab(host: Host, prefix: string): Promise<TeardownR
   report.mounts = await unmountUnder(host, prefix);
   report.hostTraces = removeHostTraces(id, state?.hostTracesBefore);
   if (existsSync(prefix)) rmSync(prefix, { recursive: true, force: true });
-  report.prefixRemoved = !existsSync(prefix);
+  report.removed = !existsSync(prefix);
   return report;
 }
 
 function readState(prefix: string): LabState | undefined {
-  try {
-    return JSON.parse(readFileSync(join(prefix, 'lab/lab.json'), 'utf8')) as LabState;
-  } catch {
-    return undefined;
-  }
+  return readJsonFileIfAny<LabState>(join(prefix, 'lab/lab.json'));
 }
 
 /** runc's default state root, where nerdctl's containers keep theirs (`<root>/<namespace>/<id>`),

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { pushLabImages, splitReference } from '../offline/images.ts';
 import { freeLoopbackPort, startRegistry } from '../offline/registry.ts';
 import { stopProcess } from '../offline/supervisor.ts';

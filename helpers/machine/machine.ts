@@ -8,21 +8,22 @@
  * them all, driven by what is on the host (helpers/machine/teardown.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { freeSubnet } from '../net-objects.ts';
+import type { Host } from '../host/host.ts';
+import { freeSubnet } from '../net/net-objects.ts';
 import { startRegistry } from '../offline/registry.ts';
 import { isAlive, startDaemon } from '../offline/supervisor.ts';
-import { namespaceCgroups } from '../offline/processes.ts';
-import { ROOT } from '../root.ts';
-import { during } from '../progress.ts';
-import { SERVICE_PATH } from '../service.ts';
+import { namespaceCgroups } from '../util/processes.ts';
+import { ROOT } from '../util/root.ts';
+import { during } from '../util/progress.ts';
+import { SERVICE_PATH } from '../system/service.ts';
 import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { MachineError, cachedRootfs, requireMachineTools } from './rootfs.ts';
 import { makeSshAccess } from './ssh-access.ts';
-import { runLabel } from '../run-label.ts';
-import { writeJsonAtomically } from '../json-file.ts';
+import { runLabel } from '../run/run-label.ts';
+import { readJsonFile, writeJsonAtomically } from '../util/json-file.ts';
+import { lastLines, readFileSafe, readdirSafe } from '../util/files.ts';
 
 export const MACHINES_ROOT = process.env.LC_MACHINES_ROOT ?? '/var/lib/lesson-check/machines';
 
@@ -103,7 +104,7 @@ export class Machine {
   }
 
   static open(host: Host, dir: string): Machine {
-    return new Machine(host, JSON.parse(readFileSync(join(dir, 'machine.json'), 'utf8')) as MachineState);
+    return new Machine(host, readJsonFile<MachineState>(join(dir, 'machine.json')));
   }
 
   private save(): void {
@@ -172,7 +173,7 @@ export class Machine {
     });
     this.save();
     const gone = () =>
-      new MachineError(`systemd-nspawn exited: ${lastLines(readFileSafe(join(state.dir, 'console.log')), 3)}`);
+      new MachineError(`systemd-nspawn exited: ${lastLines(readFileSafe(join(state.dir, 'console.log')))}`);
     const veth = await host.poll(
       `the machine's veth ${this.veth}`,
       async () => {
@@ -320,25 +321,4 @@ export class Machine {
       return `${h}/${this.state.cgroup}/cgroup.procs`;
     });
   }
-}
-
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function readFileSafe(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The last `n` lines of a log, on one line. */
-function lastLines(text: string, n: number): string {
-  return text.trim().split('\n').slice(-n).join(' | ');
 }

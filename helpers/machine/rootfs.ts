@@ -4,10 +4,10 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { lockDir } from '../sources/cache-lock.ts';
 import { hostArch } from '../sources/github-source.ts';
-import { during } from '../progress.ts';
+import { during } from '../util/progress.ts';
 
 export const MACHINE_CACHE = process.env.LC_MACHINE_CACHE_DIR ?? '/var/cache/lesson-check/machine';
 export const DEBIAN_MIRROR = process.env.LC_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';

@@ -4,27 +4,33 @@
  * is killed; its registry, mounts, veth, cgroups (`/lc-m-<id>` in every hierarchy, deepest first)
  * and folder are removed. Safe on a machine that never finished booting, and twice.
  */
-import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { killProcessesUnder, namespaceCgroups, removeEmptyDirsNotIn, unmountUnder } from '../offline/processes.ts';
+import type { Host } from '../host/host.ts';
+import { readJsonFileIfAny } from '../util/json-file.ts';
+import { readdirSafe } from '../util/files.ts';
+import {
+  type TeardownReport,
+  killProcessesUnder,
+  namespaceCgroups,
+  removeEmptyDirsNotIn,
+  unmountUnder,
+} from '../util/processes.ts';
 import { stopProcess } from '../offline/supervisor.ts';
 import { MACHINES_ROOT, type MachineState, NSPAWN_HOST_DIRS } from './machine.ts';
-import { runLabel } from '../run-label.ts';
+import { runLabel } from '../run/run-label.ts';
 
-export interface MachineTeardown {
+export interface MachineTeardownReport extends TeardownReport {
   name: string;
-  processes: number;
   mounts: number;
   veth: boolean;
   cgroups: number;
-  removed: boolean;
 }
 
-export async function teardownMachine(host: Host, dir: string): Promise<MachineTeardown> {
+export async function teardownMachine(host: Host, dir: string): Promise<MachineTeardownReport> {
   const state = readState(dir);
   const id = state?.id ?? dir.split('/').pop() ?? '';
-  const report: MachineTeardown = {
+  const report: MachineTeardownReport = {
     name: state?.name ?? runLabel(id),
     processes: 0,
     mounts: 0,
@@ -75,19 +81,7 @@ function removeCgroupTree(name: string): number {
 }
 
 function readState(dir: string): MachineState | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'machine.json'), 'utf8')) as MachineState;
-  } catch {
-    return undefined;
-  }
-}
-
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
+  return readJsonFileIfAny<MachineState>(join(dir, 'machine.json'));
 }
 
 /** Every machine left up (kept, or by a run that was killed). */

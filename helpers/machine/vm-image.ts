@@ -7,7 +7,7 @@
  */
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { hostArch } from '../sources/github-source.ts';
 import { MACHINE_CACHE, MachineError, PACKAGES, cachedBuild, debootstrap } from './rootfs.ts';
 

@@ -12,21 +12,22 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { killProcessesUnder } from '../offline/processes.ts';
+import type { Host } from '../host/host.ts';
+import { type TeardownReport, killProcessesUnder } from '../util/processes.ts';
 import { freeLoopbackPort, startRegistry } from '../offline/registry.ts';
 import { isAlive, startDaemon, stopProcess } from '../offline/supervisor.ts';
-import { during } from '../progress.ts';
-import { ROOT } from '../root.ts';
-import { runLabel } from '../run-label.ts';
-import { SERVICE_PATH } from '../service.ts';
-import { shellQuote } from '../ssh.ts';
+import { during } from '../util/progress.ts';
+import { ROOT } from '../util/root.ts';
+import { runLabel } from '../run/run-label.ts';
+import { SERVICE_PATH } from '../system/service.ts';
+import { shellQuote } from '../host/ssh.ts';
 import { type ImageSources, lessonRegistryNames, makeRegistryTls, pushLessonImages } from './lesson-registry.ts';
 import { INSIDE, MACHINES_ROOT } from './machine.ts';
 import { GUEST_TOOLS, MachineError, requireTools } from './rootfs.ts';
 import { makeSshAccess } from './ssh-access.ts';
 import { GUEST_NET, type VmRelease, cachedVmImage } from './vm-image.ts';
-import { writeJsonAtomically } from '../json-file.ts';
+import { readJsonFileIfAny, writeJsonAtomically } from '../util/json-file.ts';
+import { lastLines, readFileSafe } from '../util/files.ts';
 
 /** How QEMU runs the guest: KVM where it works here, TCG (software emulation) otherwise. */
 export interface Accel {
@@ -243,7 +244,8 @@ export class VirtualMachine {
     await host.poll(
       `the VM's sshd (127.0.0.1:${state.sshPort})`,
       async () => {
-        if (!this.alive()) throw new MachineError(`QEMU exited: ${lastLines(join(state.dir, 'qemu.log'))}`);
+        if (!this.alive())
+          throw new MachineError(`QEMU exited: ${lastLines(readFileSafe(join(state.dir, 'qemu.log'), 'no log'))}`);
         const r = await this.ssh(['true'], { timeoutMs: 10_000 });
         return r.exitCode === 0 ? true : undefined;
       },
@@ -334,18 +336,16 @@ export class VirtualMachine {
   }
 }
 
-export interface VmTeardown {
+export interface VmTeardownReport extends TeardownReport {
   name: string;
-  processes: number;
-  removed: boolean;
 }
 
 /** Stops QEMU (the guest is thrown away, not shut down), then whatever still runs from the
  * VM's folder (its registry, a forward's socat), and removes the folder: overlay, disks,
  * sockets, keys. The forwarded port closes with QEMU. Safe on a VM that never booted, and twice. */
-export async function teardownVm(dir: string): Promise<VmTeardown> {
+export async function teardownVm(dir: string): Promise<VmTeardownReport> {
   const state = readVmState(dir);
-  const report: VmTeardown = {
+  const report: VmTeardownReport = {
     name: state?.name ?? runLabel(dir.split('/').pop() ?? ''),
     processes: 0,
     removed: false,
@@ -368,21 +368,9 @@ function processNames(pid: number, dir: string): boolean {
 }
 
 export function readVmState(dir: string): VmState | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'vm.json'), 'utf8')) as VmState;
-  } catch {
-    return undefined;
-  }
+  return readJsonFileIfAny<VmState>(join(dir, 'vm.json'));
 }
 
 function lastLine(text: string): string {
   return text.trim().split('\n').pop()?.slice(0, 100) ?? '';
-}
-
-function lastLines(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ');
-  } catch {
-    return 'no log';
-  }
 }

@@ -21,8 +21,8 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Host } from '../host.ts';
-import { during } from '../progress.ts';
+import type { Host } from '../host/host.ts';
+import { during } from '../util/progress.ts';
 import type { PodinfoBuild } from '../sources/go-source.ts';
 
 export const STAND_IN_GREETING = 'Hello from the lesson-check stand-in for docker-hello-world!';

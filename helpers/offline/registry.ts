@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { Socket, createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { isAlive, startDaemon } from './supervisor.ts';
 
 export interface Registry {

@@ -1,6 +1,6 @@
 /** The console's end-of-run view: a summary table per stage and the failures with their hints.
  * Every field that may hold a host's text is shown through host-text.ts; the colours are ours. */
-import { visible, visibleLine } from '../host-text.ts';
+import { visible, visibleLine } from '../host/host-text.ts';
 import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint, gradeRows } from './model.ts';
 
 export interface ConsoleStyle {

@@ -1,6 +1,6 @@
 /** The gradebook: one row per host, as CSV (RFC 4180 quoting, no cell a spreadsheet evaluates)
  * for a spreadsheet or an LMS import, and as the table the console shows at the end of a class. */
-import { csvField, visibleLine } from '../host-text.ts';
+import { csvField, visibleLine } from '../host/host-text.ts';
 import { type RunReport, countStates, failures, gradeOf } from './model.ts';
 
 interface GradebookRow {

@@ -3,7 +3,7 @@
  * first with their hint, every stage and check, transcripts folded away; for several hosts, a
  * host × check matrix on top.
  */
-import { visible } from '../host-text.ts';
+import { visible } from '../host/host-text.ts';
 import {
   type CheckResult,
   type RunReport,

@@ -7,9 +7,9 @@
  */
 import type { Builder, TestCase } from 'junit-report-builder';
 import type { XMLElement } from 'xmlbuilder';
-import type { TranscriptEntry } from '../host.ts';
+import type { TranscriptEntry } from '../host/host.ts';
 import { type CheckResult, type RunReport, byStage, gradeHint } from './model.ts';
-import { firstLine, visible } from '../host-text.ts';
+import { firstLine, visible } from '../host/host-text.ts';
 
 let junit: Promise<Builder> | undefined;
 

@@ -2,7 +2,7 @@
  * Host text is shown through host-text.ts, then written so that it renders as the very text it
  * is: GitHub renders this file, and a host's text must not become a link, an image, a heading,
  * emphasis, a mention or an emoji there. Only our own fixed strings are Markdown. */
-import { visible, visibleLine } from '../host-text.ts';
+import { visible, visibleLine } from '../host/host-text.ts';
 import { type CheckResult, type RunReport, byStage, countStates, failures, gradeHint } from './model.ts';
 
 const ICON: Record<CheckResult['state'], string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️' };

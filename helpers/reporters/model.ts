@@ -1,5 +1,5 @@
 /** The shape every report is written from. Reporters know neither hosts nor vitest: only this. */
-import type { TranscriptEntry } from '../host.ts';
+import type { TranscriptEntry } from '../host/host.ts';
 
 export type CheckState = 'passed' | 'failed' | 'error' | 'skipped';
 

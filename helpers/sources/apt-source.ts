@@ -9,10 +9,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
-import { during } from '../progress.ts';
+import type { Host } from '../host/host.ts';
+import { during } from '../util/progress.ts';
 import { lockDir } from './cache-lock.ts';
-import { parseCniVersion, parseVersion } from '../versions.ts';
+import { parseCniVersion, parseVersion } from '../system/versions.ts';
 
 export const APT_CACHE = process.env.LC_CACHE_DIR ?? '/var/cache/lesson-check/apt';
 

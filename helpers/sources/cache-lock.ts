@@ -1,7 +1,7 @@
 /** A lock on a cache folder, so that labs started together fetch or build once. */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { isAlive } from '../offline/supervisor.ts';
 
 /** Takes the lock `dir` (a directory naming its holder's PID; one whose holder died is taken

@@ -6,7 +6,7 @@
  * mirrors must stay so). Then the releases built from their Go modules, when a Go toolchain and
  * the module proxy answer; then Debian's packages.
  */
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { GITHUB, type Versions, githubCached } from './github-source.ts';
 import { type GoAssets, buildGoAssets } from './go-source.ts';
 import type { SourceSpec } from './source-spec.ts';

@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { LESSON_VERSIONS } from '../profile.ts';
-import { during } from '../progress.ts';
+import { during } from '../util/progress.ts';
 
 export const GITHUB = 'https://github.com';
 const GITHUB_CACHE = process.env.LC_GITHUB_CACHE_DIR ?? '/var/cache/lesson-check/github';

@@ -8,7 +8,7 @@
  *   walkthrough  release files only, asked for by name; may lack nothing
  *   fetch        github or go, asked for by name; may lack anything (each missing role is said)
  */
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import { chooseSource } from './choose-source.ts';
 import { type ReleaseAsset, type ReleaseFiles, fetchGithubAssets, readDirAssets } from './github-source.ts';
 import { type PodinfoBuild, buildGoAssets, readDirPodinfo } from './go-source.ts';

@@ -1,12 +1,12 @@
 /**
  * One run of the suites against one host, from its id to its sweep: the same for verify and
- * grade on this host (commands/inspect.ts), each host of a fleet (fleet.ts) and the walkthrough
+ * grade on this host (commands/inspect.ts), each host of a fleet (class/fleet.ts) and the walkthrough
  * (commands/walkthrough.ts):
  *
  *   new HostRun   a run id and a private folder (its run.json, a fleet host's ssh sockets)
  *   begin         what killed runs left on the host is removed while a record says this one is
  *                 here (a live run's record is never taken for a dead one's)
- *   describe      the run description the suites read (helpers/run.ts), run by runner.ts
+ *   describe      the run description the suites read (helpers/run/run.ts), run by runner.ts
  *   end           the run's traces are removed (its namespace, probes, network objects); its
  *                 record is forgotten only once nothing is left, so that the next run finishes
  *                 what this one could not (containerd down, a host past its deadline); the folder goes
@@ -15,12 +15,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import type { Profile } from '../profile.ts';
-import { type RecordsFound, cleanDeadRuns, forgetRun, recordRun } from '../run-records.ts';
-import { removeRunTraces } from '../run-traces.ts';
-import type { Mode, RunInfo } from '../run.ts';
-import { mark } from '../timing.ts';
+import { type RecordsFound, cleanDeadRuns, forgetRun, recordRun } from '../run/run-records.ts';
+import { removeRunTraces } from '../run/run-traces.ts';
+import type { Mode, RunInfo } from '../run/run.ts';
+import { mark } from '../util/timing.ts';
 
 export class HostRun {
   readonly id = randomBytes(3).toString('hex');

@@ -1,5 +1,5 @@
 /**
- * Runs the stage suites for one host: writes the run's description (run.json, helpers/run.ts)
+ * Runs the stage suites for one host: writes the run's description (run.json, helpers/run/run.ts)
  * into its run folder and hands the results over. A single host runs in this process (one
  * Node.js start less), and the report the reporter built is the one the command prints: it
  * travels in memory. The hosts of a fleet each run in a child process of their own, several at
@@ -10,9 +10,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunReport } from '../reporters/model.ts';
 import type { Handover } from './vitest-reporter.ts';
-import type { RunInfo } from '../run.ts';
-import { mark } from '../timing.ts';
-import { ROOT } from '../root.ts';
+import type { RunInfo } from '../run/run.ts';
+import { mark } from '../util/timing.ts';
+import { ROOT } from '../util/root.ts';
 import type { SuiteControl } from './suite-runner.ts';
 
 export interface SuiteRun {

@@ -9,7 +9,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { InlineConfig } from 'vitest/node';
 import { CATALOGUE } from '../checks/catalogue.ts';
-import { ROOT } from '../root.ts';
+import { ROOT } from '../util/root.ts';
 
 const bundled = process.env.LC_SUITES_BUNDLE;
 

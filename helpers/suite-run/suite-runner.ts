@@ -1,15 +1,15 @@
 /**
  * Starts vitest through its Node API on the stage suites, with lesson-check's options and
  * reporters: no config file to bundle and no reporter to transform at start-up. The run is
- * described by its run.json (helpers/run.ts), found through LC_RUN_DIR.
+ * described by its run.json (helpers/run/run.ts), found through LC_RUN_DIR.
  */
 import { createVitest } from 'vitest/node';
 import ProgressReporter from './vitest-progress.ts';
 import LessonReporter, { type Handover } from './vitest-reporter.ts';
-import { ROOT } from '../root.ts';
-import { type RunInfo, currentRunInfo } from '../run.ts';
+import { ROOT } from '../util/root.ts';
+import { type RunInfo, currentRunInfo } from '../run/run.ts';
 import { SUITE_OPTIONS } from './suite-config.ts';
-import { ENDING_SIGNALS } from '../signals.ts';
+import { ENDING_SIGNALS } from '../run/signals.ts';
 
 /** How the CLI stops a run it is waiting for (Ctrl-C): set while the suites run. */
 export interface SuiteControl {

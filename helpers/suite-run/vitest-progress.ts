@@ -6,8 +6,8 @@
  * NO_COLOR.
  */
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
-import { clip, visible, visibleLine } from '../host-text.ts';
-import { type RunInfo, currentRunInfo } from '../run.ts';
+import { clip, visible, visibleLine } from '../host/host-text.ts';
+import { type RunInfo, currentRunInfo } from '../run/run.ts';
 import { type ConsoleStyle, consoleStyle, stateGlyph } from '../reporters/console.ts';
 
 export default class ProgressReporter implements Reporter {

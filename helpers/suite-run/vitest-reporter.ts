@@ -7,10 +7,10 @@
 import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
 import { CATALOGUE } from '../checks/catalogue.ts';
 import { loadProfile } from '../profile.ts';
-import { type RunInfo, currentRunInfo } from '../run.ts';
+import { type RunInfo, currentRunInfo } from '../run/run.ts';
 import { tryWriteReports } from '../reporters/write.ts';
 import { loadJUnitBuilder } from '../reporters/junit.ts';
-import { mark } from '../timing.ts';
+import { mark } from '../util/timing.ts';
 import { type CheckResult, type RunReport, gradeOf, unrunCheck } from '../reporters/model.ts';
 
 /** What the reporter hands over to the command that started the run in this process. */

@@ -4,7 +4,7 @@
  * paths) run the very same commands.
  */
 import { join } from 'node:path';
-import type { Host } from '../host.ts';
+import type { Host } from '../host/host.ts';
 import type { Profile } from '../profile.ts';
 
 /** The lesson's config.toml. */

@@ -9,9 +9,9 @@
  */
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { awaitContainerd } from '../containerd.ts';
-import { SERVICE_PATH } from '../service.ts';
-import type { Host } from '../host.ts';
+import { awaitContainerd } from '../system/containerd.ts';
+import { SERVICE_PATH } from '../system/service.ts';
+import type { Host } from '../host/host.ts';
 import type { Profile } from '../profile.ts';
 import type { ReleaseFiles } from '../sources/github-source.ts';
 import {

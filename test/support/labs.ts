@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { teardownLab } from '../../helpers/lab/teardown.ts';
-import { Host } from '../../helpers/host.ts';
-import { LocalTransport } from '../../helpers/transport.ts';
+import { Host } from '../../helpers/host/host.ts';
+import { LocalTransport } from '../../helpers/host/transport.ts';
 import { loadProfile } from '../../helpers/profile.ts';
 import { runLab } from './cli.ts';
 

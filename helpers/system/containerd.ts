@@ -2,10 +2,10 @@
  * argv builders for the lesson's clients, so that every check talks to the daemon the profile
  * names (socket, hosts dir, CNI dirs) without knowing where it is.
  */
-import type { Host } from './host.ts';
-import { clip } from './host-text.ts';
-import type { Profile } from './profile.ts';
-import type { CommandResult, RunOptions } from './transport.ts';
+import type { Host } from '../host/host.ts';
+import { clip } from '../host/host-text.ts';
+import type { Profile } from '../profile.ts';
+import type { CommandResult, RunOptions } from '../host/transport.ts';
 
 /** `ctr --address <socket> …`. */
 export function ctr(profile: Profile, ...args: string[]): string[] {
@@ -134,7 +134,7 @@ export async function withNerdctlProbe<T>(
 
 /** A new folder of the run's own on the host, `/tmp/<name>.XXXXXX`, made by mktemp: mode 0700 and
  * never one that was there (a path the host's root could guess, they could make first, or make a
- * link). In /tmp itself, whatever $TMPDIR says: the run's sweep looks there (helpers/run-traces.ts).
+ * link). In /tmp itself, whatever $TMPDIR says: the run's sweep looks there (helpers/run/run-traces.ts).
  * The path is the host's answer: one of any other shape is refused, not used. */
 export async function makePrivateDir(host: Host, name: string): Promise<string> {
   const template = `/tmp/${name}.XXXXXX`;

@@ -6,15 +6,15 @@
  * run. Never throws. The probes undo what they make themselves; the netns, links and temp dirs
  * are swept only when a probe may have been cut short (the run was interrupted, or a check ended
  * in an error such as a timeout), and then the run's claim on IPv4 forwarding is let go
- * (helpers/forwarding.ts).
+ * (helpers/net/forwarding.ts).
  */
 import { dirname } from 'node:path';
-import type { Host } from './host.ts';
-import type { Profile } from './profile.ts';
-import { ctr } from './containerd.ts';
-import { removeNetObjects } from './net-objects.ts';
-import { releaseForwarding } from './forwarding.ts';
-import type { RunReport } from './reporters/model.ts';
+import type { Host } from '../host/host.ts';
+import type { Profile } from '../profile.ts';
+import { ctr } from '../system/containerd.ts';
+import { removeNetObjects } from '../net/net-objects.ts';
+import { releaseForwarding } from '../net/forwarding.ts';
+import type { RunReport } from '../reporters/model.ts';
 import { runLabel } from './run-label.ts';
 
 /** Whether a probe may have been stopped before it undid what it made. */

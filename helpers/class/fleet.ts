@@ -11,19 +11,19 @@
  */
 import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { CATALOGUE } from './checks/catalogue.ts';
-import { FingerprintStream, fingerprint } from './coach/fingerprint.ts';
-import { HostRun } from './suite-run/lifecycle.ts';
-import { Host } from './host.ts';
-import { firstLine, reportFolderName, visibleLine } from './host-text.ts';
-import { foreignRecordsNote } from './run-records.ts';
-import type { TargetHost } from './inventory.ts';
-import { type Profile, lessonProfile, loadProfile, profileFileFor } from './profile.ts';
-import { type RunReport, countStates, gradeOf, unrunCheck } from './reporters/model.ts';
-import type { Mode } from './run.ts';
-import { runSuitesInChild } from './suite-run/runner.ts';
-import { SshTransport } from './ssh.ts';
-import { DID_NOT_ANSWER } from './transport.ts';
+import { CATALOGUE } from '../checks/catalogue.ts';
+import { FingerprintStream, fingerprint } from '../coach/fingerprint.ts';
+import { HostRun } from '../suite-run/lifecycle.ts';
+import { Host } from '../host/host.ts';
+import { firstLine, reportFolderName, visibleLine } from '../host/host-text.ts';
+import { foreignRecordsNote } from '../run/run-records.ts';
+import type { TargetHost } from '../inventory/inventory.ts';
+import { type Profile, lessonProfile, loadProfile, profileFileFor } from '../profile.ts';
+import { type RunReport, countStates, gradeOf, unrunCheck } from '../reporters/model.ts';
+import type { Mode } from '../run/run.ts';
+import { runSuitesInChild } from '../suite-run/runner.ts';
+import { SshTransport } from '../host/ssh.ts';
+import { DID_NOT_ANSWER } from '../host/transport.ts';
 
 export interface FleetOptions {
   mode: Extract<Mode, 'verify' | 'grade'>;

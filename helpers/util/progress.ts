@@ -7,9 +7,9 @@
  * is kept for the reports. Silent until a command turns it on (`showProgress`): the tests and
  * library callers print nothing.
  */
-import { visibleLine } from './host-text.ts';
-import { type StepTiming, elapsedText } from './reporters/model.ts';
-import { verbose } from './transport.ts';
+import { visibleLine } from '../host/host-text.ts';
+import { type StepTiming, elapsedText } from '../reporters/model.ts';
+import { verbose } from '../host/transport.ts';
 
 export interface ProgressSink {
   write(text: string): void;

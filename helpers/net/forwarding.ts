@@ -8,8 +8,8 @@
  * transport), under flock on the setting itself. A lab claims it too, for all its life (its
  * nerdctl network is a gateway bridge as well).
  */
-import type { CommandResult } from './transport.ts';
-import type { Host } from './host.ts';
+import type { CommandResult } from '../host/transport.ts';
+import type { Host } from '../host/host.ts';
 
 const SETTING = '/proc/sys/net/ipv4/ip_forward';
 const CLAIMS = '/run/lesson-check-ip-forward';

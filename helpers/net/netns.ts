@@ -6,8 +6,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Host } from './host.ts';
-import { LocalTransport } from './transport.ts';
+import { Host } from '../host/host.ts';
+import { LocalTransport } from '../host/transport.ts';
 
 /** The network namespace this process is in. */
 export function currentNetns(): number {

@@ -10,11 +10,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { type SshTarget, parseSshUrl } from './ssh.ts';
-import { ansibleOnPath, readWithAnsible } from './inventory/ansible-reader.ts';
-import { limitTree } from './inventory/patterns.ts';
-import { splitShellWords } from './inventory/shell-words.ts';
-import { readStaticInventory } from './inventory/static-reader.ts';
+import { type SshTarget, parseSshUrl } from '../host/ssh.ts';
+import { ansibleOnPath, readWithAnsible } from './ansible-reader.ts';
+import { limitTree } from './patterns.ts';
+import { splitShellWords } from './shell-words.ts';
+import { readStaticInventory } from './static-reader.ts';
 import {
   InventoryError,
   type InventoryTree,
@@ -24,10 +24,10 @@ import {
   groupsOfHost,
   isTemplate,
   parentsOf,
-} from './inventory/tree.ts';
+} from './tree.ts';
 
-export { InventoryError } from './inventory/tree.ts';
-export { splitShellWords } from './inventory/shell-words.ts';
+export { InventoryError } from './tree.ts';
+export { splitShellWords } from './shell-words.ts';
 
 export interface TargetHost {
   target: SshTarget;

@@ -8,4 +8,4 @@ declare const __LESSON_CHECK_ROOT__: string | undefined;
 export const ROOT =
   typeof __LESSON_CHECK_ROOT__ === 'string'
     ? __LESSON_CHECK_ROOT__
-    : resolve(dirname(fileURLToPath(import.meta.url)), '..');
+    : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

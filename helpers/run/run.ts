@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Host } from './host.ts';
-import { LocalTransport } from './transport.ts';
-import { type SshTarget, SshTransport } from './ssh.ts';
-import { type Profile, loadProfile } from './profile.ts';
-import type { Lab } from './lab/lab.ts';
-import type { LessonWalk } from './walk/walk.ts';
-import type { SetupTimings } from './reporters/model.ts';
+import { Host } from '../host/host.ts';
+import { LocalTransport } from '../host/transport.ts';
+import { type SshTarget, SshTransport } from '../host/ssh.ts';
+import { type Profile, loadProfile } from '../profile.ts';
+import type { Lab } from '../lab/lab.ts';
+import type { LessonWalk } from '../walk/walk.ts';
+import type { SetupTimings } from '../reporters/model.ts';
 
 export type Mode = 'lab' | 'walkthrough' | 'verify' | 'grade';
 
@@ -100,11 +100,13 @@ export async function loadRunContext(): Promise<RunContext> {
   const host = new Host(info.target ? new SshTransport(info.target, info.sshControlDir) : new LocalTransport());
   const profile = loadProfile(info.profileFile);
   // the walks' code is loaded only by the runs that walk (verify and grade only inspect)
-  const lab = info.labStateFile ? (await import('./lab/lab.ts')).Lab.open(info.labStateFile, host, profile) : undefined;
+  const lab = info.labStateFile
+    ? (await import('../lab/lab.ts')).Lab.open(info.labStateFile, host, profile)
+    : undefined;
   const walk =
     lab ??
     (info.walkStateFile
-      ? (await import('./walk/system-walk.ts')).SystemWalk.open(info.walkStateFile, host, profile)
+      ? (await import('../walk/system-walk.ts')).SystemWalk.open(info.walkStateFile, host, profile)
       : undefined);
   cached = { runDir, info, host, profile, lab, walk };
   return cached;

@@ -8,14 +8,14 @@
  * same time (nerdctl's): the end of the run removes that namespace with its images.
  */
 import { isIPv4 } from 'node:net';
-import type { Host } from './host.ts';
-import type { Profile } from './profile.ts';
+import type { Host } from '../host/host.ts';
+import type { Profile } from '../profile.ts';
 import { ctr, ctrRun, makePrivateDir, pullOnce } from './containerd.ts';
-import { freeSubnet, netNames } from './net-objects.ts';
-import { claimForwarding, releaseForwarding } from './forwarding.ts';
+import { freeSubnet, netNames } from '../net/net-objects.ts';
+import { claimForwarding, releaseForwarding } from '../net/forwarding.ts';
 import { type HttpPoll, pollHttpGet } from './http.ts';
-import { ipInSubnet } from './net.ts';
-import { runLabel } from './run-label.ts';
+import { ipInSubnet } from '../net/ipv4.ts';
+import { runLabel } from '../run/run-label.ts';
 
 export interface ProbeNames {
   netns: string;
@@ -86,7 +86,7 @@ export class CniProbe {
     const { host, names, undo } = this;
     // the bridge plugin turns on IPv4 forwarding for a gateway bridge: claimed below, and let go
     // last, once the bridge is gone; the last probe on this host to let go puts it back
-    // (helpers/forwarding.ts)
+    // (helpers/net/forwarding.ts)
     undo.network.push(async () => releaseForwarding(host, this.runId));
     // the netns and the bridge are undone whether or not their commands were seen to succeed: one
     // cancelled or timed out in flight (a coach's look cut short, over ssh) may still have made

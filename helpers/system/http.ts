@@ -1,6 +1,6 @@
 /** HTTP from the host (through the transport, with curl), polled until it answers or a deadline. */
-import type { Host } from './host.ts';
-import type { CommandResult } from './transport.ts';
+import type { Host } from '../host/host.ts';
+import type { CommandResult } from '../host/transport.ts';
 
 export interface HttpPoll {
   ok: boolean;

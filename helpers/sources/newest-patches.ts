@@ -4,7 +4,7 @@
  * candidates and other modules' tags (containerd's `api/v1.9.0`) are not releases of the
  * lesson's binaries. For the workflow that walks the lesson on the newest patches.
  */
-import type { LESSON_VERSIONS } from './profile.ts';
+import type { LESSON_VERSIONS } from '../profile.ts';
 
 type Versions = typeof LESSON_VERSIONS;
 

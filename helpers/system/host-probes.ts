@@ -1,6 +1,6 @@
 /** Probes of the host's kernel features, each leaving nothing behind. */
-import type { Host } from './host.ts';
-import { observedCommand } from './transport.ts';
+import type { Host } from '../host/host.ts';
+import { observedCommand } from '../host/transport.ts';
 
 /** true, or what went wrong: mounts an overlay in a private mount namespace on a temp dir. */
 export async function overlayUsable(host: Host): Promise<true | string> {

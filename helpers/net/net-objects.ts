@@ -1,7 +1,7 @@
 /** The network objects a run or a lab makes on the host (network namespaces, links, a subnet),
  * named after its id, and their sweep: shared by verify's K4 probe, the lab and the run records. */
-import type { Host } from './host.ts';
-import { runLabel } from './run-label.ts';
+import type { Host } from '../host/host.ts';
+import { runLabel } from '../run/run-label.ts';
 
 /** The name every network object of a run starts with: netns `lc-<id>-…`, links `lc<id>…`. */
 export function netNames(id: string): { netns: string; link: string } {

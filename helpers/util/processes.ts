@@ -4,8 +4,16 @@
  * deepest first, and the cgroups and host folders containerd made removed only once empty.
  */
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
-import type { Host } from '../host.ts';
-import { stopProcess } from './supervisor.ts';
+import type { Host } from '../host/host.ts';
+import { stopProcess } from '../offline/supervisor.ts';
+
+/** What a teardown (a lab's, a machine's, a VM's) did: each adds what is its own. */
+export interface TeardownReport {
+  /** Processes killed that still ran from its folder. */
+  processes: number;
+  /** Whether its folder (a lab's prefix, a machine's or a VM's folder) is gone. */
+  removed: boolean;
+}
 
 /** SIGKILLs whatever still runs from `dir` (shims, containers), until nothing does; how many. */
 export async function killProcessesUnder(dir: string): Promise<number> {

@@ -12,10 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Host } from './host.ts';
-import type { Profile } from './profile.ts';
+import type { Host } from '../host/host.ts';
+import type { Profile } from '../profile.ts';
 import { removeRunTraces } from './run-traces.ts';
-import { visibleLine } from './host-text.ts';
+import { visibleLine } from '../host/host-text.ts';
 
 const RECORDS_DIR = '/run/lesson-check/runs';
 

@@ -2,10 +2,10 @@
  * Is containerd running as the profile says it should: a systemd unit (the lesson) or the lab's
  * supervised process? Answers with what is wrong, in lesson terms: a failure a check passes on.
  */
-import { SECTIONS } from './checks/catalogue.ts';
-import type { CheckDetails } from './checks/check.ts';
-import type { Host } from './host.ts';
-import type { Profile } from './profile.ts';
+import { SECTIONS } from '../checks/catalogue.ts';
+import type { CheckDetails } from '../checks/failure.ts';
+import type { Host } from '../host/host.ts';
+import type { Profile } from '../profile.ts';
 
 export interface ServiceStatus {
   /** What C2 proves of the service, in words. */
