@@ -136,7 +136,7 @@ function podinfoRun(...args: string[]): LabMistake['make'] {
 const podinfo = (h: LabHands) => h.profile.images.podinfo;
 
 export const MISTAKES: Mistake[] = [
-  // Install containerd (step 1)
+  // SECTIONS.installContainerd
   {
     on: 'lab',
     mistake: 'containerd unpacked into /usr/local/bin, so its binaries land in /usr/local/bin/bin',
@@ -206,7 +206,7 @@ export const MISTAKES: Mistake[] = [
     fails: { C2: 'the unit file was edited without `systemctl daemon-reload`' },
     hints: { C2: 'daemon-reload' },
   },
-  // Meet ctr (step 2)
+  // SECTIONS.meetCtr
   {
     on: 'lab',
     mistake: 'runc copied twice: a second copy in /usr/local/bin beside the lesson one',
@@ -226,7 +226,7 @@ export const MISTAKES: Mistake[] = [
     fails: { R1: "another runc is on containerd's PATH" },
     hints: { R1: 'remove that package' },
   },
-  // Install runc (step 3)
+  // SECTIONS.installRunc
   {
     on: 'lab',
     mistake: 'runc not installed',
@@ -272,7 +272,7 @@ export const MISTAKES: Mistake[] = [
     fails: { R2: /^runc 1\.1\.\d+ instead of the pinned release$/ },
     hints: { R2: 'downloads runc v1.4.0' },
   },
-  // Configure containerd (step 4)
+  // SECTIONS.configureContainerd
   {
     on: 'lab',
     mistake: 'SystemdCgroup = "true", a string',
@@ -404,7 +404,7 @@ export const MISTAKES: Mistake[] = [
     fails: { R4: "containerd's effective config does not enable SystemdCgroup" },
     hints: { R4: 'a file it imports' },
   },
-  // Install nerdctl (step 5)
+  // SECTIONS.installNerdctl
   {
     on: 'lab',
     mistake: 'nerdctl not made executable',
@@ -438,7 +438,7 @@ export const MISTAKES: Mistake[] = [
     fails: { N1: 'the bash completion is empty' },
     hints: { N1: 'root shell' },
   },
-  // Install the CNI plugins (step 6)
+  // SECTIONS.installCniPlugins
   {
     on: 'lab',
     mistake: 'the CNI plugins never unpacked',
@@ -494,7 +494,7 @@ export const MISTAKES: Mistake[] = [
     hints: { K1: 'v1.9.0' },
     why: 'another build still wires containers: the checks that need K1 say whether it works',
   },
-  // Run podinfo (step 7)
+  // SECTIONS.runPodinfo
   {
     on: 'lab',
     mistake: 'podinfo never run',

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { validateXML } from 'xmllint-wasm';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { SECTIONS } from '../helpers/checks/catalogue.ts';
 import { Host } from '../helpers/host/host.ts';
 import { type RunReport, countStates } from '../helpers/reporters/model.ts';
 import { REPORT_FILES, writeReports } from '../helpers/reporters/write.ts';
@@ -35,7 +36,7 @@ async function reportWithNastyOutput(): Promise<RunReport> {
   ]);
   await host.run(['sh', '-c', 'printf "\\377oops\\033\\n" >&2; exit 3']);
   const transcript = host.takeTranscript();
-  const base = { stage: '20 runc', section: 'Install runc (step 3)', weight: 2, durationMs: 120, transcript };
+  const base = { stage: '20 runc', section: SECTIONS.installRunc.name, weight: 2, durationMs: 120, transcript };
   return {
     runId: 'abc123',
     host: 'lab-\u0007host',

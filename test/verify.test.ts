@@ -163,6 +163,7 @@ needs(AS_ROOT).describe('verify and grade on a kept lab', { timeout: 120_000 }, 
         id: 'R2',
         state: 'failed',
         weight: 2,
+        // the hint as a student reads it
         hint: 'revisit "Install runc (step 3)": runc is not executable',
       });
       expect(JSON.stringify(grade)).not.toContain('install -m');
