@@ -6,7 +6,8 @@
  * forwarding; then the prefix itself. Safe to run twice, and on a lab that never finished starting.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Host } from '../host/host.ts';
 import {
@@ -24,6 +25,7 @@ import type { LabState } from './lab-state.ts';
 import { removeNetObjects } from '../net/net-objects.ts';
 import { runLabel } from '../run/run-label.ts';
 import { readJsonFileIfAny } from '../util/json-file.ts';
+import { readdirSafe } from '../util/files.ts';
 
 export interface LabTeardownReport extends TeardownReport {
   mounts: number;
@@ -33,6 +35,8 @@ export interface LabTeardownReport extends TeardownReport {
   hostTraces: string[];
   /** Its containers' runc state folders and shim sockets under /run/containerd, removed. */
   runtimeLeftovers: string[];
+  /** Its probes' temp folders in /tmp (K4's host-local data dir), left by a walk cut short. */
+  probeTempDirs: string[];
 }
 
 export async function teardownLab(host: Host, prefix: string): Promise<LabTeardownReport> {
@@ -44,6 +48,7 @@ export async function teardownLab(host: Host, prefix: string): Promise<LabTeardo
     links: [],
     hostTraces: [],
     runtimeLeftovers: [],
+    probeTempDirs: [],
     removed: false,
   };
   // the daemons first, gracefully; then whatever is left (shims, containers) by force
@@ -63,6 +68,7 @@ export async function teardownLab(host: Host, prefix: string): Promise<LabTeardo
     else await dropForwardingClaim(host, claim, state!.netns!);
   report.mounts = await unmountUnder(host, prefix);
   report.hostTraces = removeHostTraces(id, state?.hostTracesBefore);
+  report.probeTempDirs = removeProbeTempDirs(id);
   if (existsSync(prefix)) rmSync(prefix, { recursive: true, force: true });
   report.removed = !existsSync(prefix);
   return report;
@@ -180,6 +186,22 @@ export function snapshotHostTraces(id: string): string[] {
 
 /** Removes the places the lab made, only when empty (rmdir): never anything that was there before,
  * never anything another containerd still uses. */
+/** The folders the lab's probes made in /tmp with mktemp (`lesson-check-lc-<id>-<what>.XXXXXX`,
+ * helpers/system/containerd.ts), which a walk killed mid-probe leaves: the lab's run is this
+ * machine's, so they are this machine's /tmp (and $TMPDIR's, should it differ). */
+function removeProbeTempDirs(id: string): string[] {
+  const named = `lesson-check-${runLabel(id)}-`;
+  const removed: string[] = [];
+  for (const dir of new Set(['/tmp', tmpdir()]))
+    for (const name of readdirSafe(dir)) {
+      const path = join(dir, name);
+      if (!name.startsWith(named) || !lstatSync(path).isDirectory()) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    }
+  return removed;
+}
+
 function removeHostTraces(id: string, before: string[] = []): string[] {
   return removeEmptyDirsNotIn(hostTraceCandidates(id), before);
 }
