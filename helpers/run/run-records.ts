@@ -162,9 +162,10 @@ export function parseRunRecord(name: string, text: string): RunRecord | string {
 }
 
 /** What the records folder holds: each file's name and first MAX_RECORD_BYTES, base64 (so that
- * a line is one file whatever it holds), MAX_RECORDS files at most. */
+ * a line is one file whatever it holds), MAX_RECORDS files at most. The reading run's own record
+ * ($4, being written meanwhile) is passed over: it takes no place among the files read. */
 const READ_RECORDS =
-  'for f in "$1"/*; do [ -f "$f" ] || continue; ' +
+  'for f in "$1"/*; do [ -f "$f" ] || continue; case "${f##*/}" in "$4".json|"$4".json.tmp) continue;; esac; ' +
   'printf "%s %s\\n" "${f##*/}" "$(head -c "$2" -- "$f" | base64 -w0)"; done | head -n "$3"; true';
 
 export interface RecordsFound {
@@ -185,6 +186,7 @@ export async function cleanDeadRuns(host: Host, except?: string): Promise<Record
     RECORDS_DIR,
     String(MAX_RECORD_BYTES),
     String(MAX_RECORDS),
+    except ?? '',
   ]);
   const records: RunRecord[] = [];
   const foreign: string[] = [];

@@ -36,7 +36,10 @@ export class HostRun {
   /** Records the run on its host and removes what dead runs left there; returns those runs, and
    * the files of the records folder that were left alone as not lesson-check's. */
   async begin(profile: Profile): Promise<RecordsFound> {
-    const [dead] = await Promise.all([cleanDeadRuns(this.host), recordRun(this.host, profile, this.id, this.mode)]);
+    const [dead] = await Promise.all([
+      cleanDeadRuns(this.host, this.id),
+      recordRun(this.host, profile, this.id, this.mode),
+    ]);
     this.recorded = true;
     return dead;
   }
