@@ -30,6 +30,13 @@ export default tseslint.config(
     },
   },
   {
-    rules: { 'max-len': ['error', { code: 120, ignoreUrls: true }] },
+    rules: {
+      'max-len': ['error', { code: 120, ignoreUrls: true }],
+      // inside AbortSignal.any it may be garbage-collected and never fire (helpers/util/deadline.ts)
+      'no-restricted-properties': [
+        'error',
+        { object: 'AbortSignal', property: 'timeout', message: 'use abortAfter (helpers/util/deadline.ts)' },
+      ],
+    },
   },
 );

@@ -14,6 +14,5 @@ import { loadRunContext } from '../helpers/run/run.ts';
 // over ssh, this process's session on the host (its runner) ends with the checks, so that its
 // folder there is gone before the run's owner sweeps the host and reports
 afterAll(async () => {
-  const transport = (await loadRunContext()).host.transport;
-  if ('endSession' in transport) await (transport as { endSession(): Promise<void> }).endSession();
+  await (await loadRunContext()).host.transport.endSession?.();
 });

@@ -24,6 +24,7 @@ import type { Mode } from '../run/run.ts';
 import { runSuitesInChild } from '../suite-run/runner.ts';
 import { SshTransport } from '../host/ssh.ts';
 import { DID_NOT_ANSWER } from '../host/transport.ts';
+import { abortAfter, abortAfterSignal } from '../util/deadline.ts';
 
 export interface FleetOptions {
   mode: Extract<Mode, 'verify' | 'grade'>;
@@ -364,8 +365,8 @@ async function checkHost(
     // within what is left of the host's deadline, or SWEEP_MIN_MS past it (a host slow on purpose
     // is swept as far as it lets itself be; its next run removes the rest, as after a killed run)
     host.signal = AbortSignal.any([
-      AbortSignal.timeout(Math.max(deadlineAt - Date.now(), SWEEP_MIN_MS)),
-      afterSignal(opts.stop, SWEEP_AFTER_SIGNAL_MS),
+      abortAfter(Math.max(deadlineAt - Date.now(), SWEEP_MIN_MS)),
+      abortAfterSignal(opts.stop, SWEEP_AFTER_SIGNAL_MS),
     ]);
     await run.end(profile, { probesCutShort: true, tolerant: true, before: () => transport.close() });
   }
@@ -374,15 +375,6 @@ async function checkHost(
 /** The sweep of a host told to stop by a signal (Ctrl-C) is given this long: a second on a host
  * that answers; one that does not is left to its next run, as after a killed run. */
 const SWEEP_AFTER_SIGNAL_MS = 5_000;
-
-/** A signal aborted `ms` after `stop` is. */
-function afterSignal(stop: AbortSignal, ms: number): AbortSignal {
-  const later = new AbortController();
-  const start = () => setTimeout(() => later.abort(), ms).unref();
-  if (stop.aborted) start();
-  else stop.addEventListener('abort', start, { once: true });
-  return later.signal;
-}
 
 /** The least a host's sweep (its run's namespace, probes and record) is given: a second or two
  * on a host that answers, past its deadline or not. */

@@ -40,6 +40,8 @@ export interface RunOptions {
 export interface Transport {
   readonly host: string;
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
+  /** Ends what this process holds open on the host for its commands (ssh: its runner's session). */
+  endSession?(): Promise<void>;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;

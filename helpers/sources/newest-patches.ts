@@ -5,6 +5,7 @@
  * lesson's binaries. For the workflow that walks the lesson on the newest patches.
  */
 import type { LESSON_VERSIONS } from '../profile.ts';
+import { abortAfter } from '../util/deadline.ts';
 
 type Versions = typeof LESSON_VERSIONS;
 
@@ -48,7 +49,7 @@ async function tagNames(repo: string, api: string, token?: string): Promise<stri
     try {
       r = await fetch(url, {
         headers: { accept: 'application/vnd.github+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        signal: AbortSignal.timeout(30_000),
+        signal: abortAfter(30_000, 'no answer within 30 s'),
       });
     } catch (e) {
       throw new LookupError(`${url}: ${(e as Error).message}`);
