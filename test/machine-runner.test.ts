@@ -19,10 +19,14 @@ import { AS_ROOT, DEBOOTSTRAP, NSPAWN, needs } from './support/requirements.ts';
 const machine = needs(AS_ROOT, NSPAWN, DEBOOTSTRAP);
 
 const RUNNER_CONFIG = '# containerd.io\ndisabled_plugins = ["cri"]\n';
+// Type=notify, as the package's unit: `systemctl start` returns once containerd serves. (Without it
+// the runner's state was once read while containerd was still starting, before it had made its
+// task folders: the walk was then blamed for them, a flake of this test.)
 const PACKAGE_UNIT = `[Unit]
 Description=containerd container runtime, as a distribution package runs it
 [Service]
 ExecStart=/usr/bin/containerd
+Type=notify
 Delegate=yes
 KillMode=process
 [Install]
@@ -74,7 +78,10 @@ machine.describe("a host laid out like GitHub's runner", { timeout: 600_000 }, (
     mkdirSync(join(rootfs, 'etc/containerd'), { recursive: true });
     writeFileSync(join(rootfs, 'etc/containerd/config.toml'), RUNNER_CONFIG);
     writeFileSync(join(rootfs, 'lib/systemd/system/containerd.service'), PACKAGE_UNIT);
-    await inMachine(m.state, 'systemctl daemon-reload && systemctl enable --now containerd.service');
+    await inMachine(
+      m.state,
+      'systemctl daemon-reload && systemctl enable --now containerd.service && test -S /run/containerd/containerd.sock',
+    );
   }, 900_000);
   afterAll(async () => {
     await lessonCheck(['machine', '--down']);
